@@ -1,0 +1,54 @@
+"""Red ``Config`` registration: every default in one place, with a schema version."""
+
+from __future__ import annotations
+
+import logging
+
+from redbot.core import Config
+
+from .engine.providers.base import DEFAULT_TIMEOUT
+
+log = logging.getLogger("red.skynet.config")
+
+CONFIG_IDENTIFIER = 0x5C7E_2002
+SCHEMA_VERSION = 1
+
+DEFAULT_MODEL = {"endpoint": "openai", "name": "gpt-4o-mini"}
+BUILTIN_ENDPOINTS = {
+    "openai": {"base_url": "https://api.openai.com/v1", "token_service": "openai", "timeout": DEFAULT_TIMEOUT},
+}
+
+GLOBAL_DEFAULTS = {
+    "schema_version": 0,  # 0 = nothing stored yet; migrate() brings it to SCHEMA_VERSION
+    "model": DEFAULT_MODEL,
+    "params": {},
+    "endpoints": BUILTIN_ENDPOINTS,
+    "pricing": {},  # model -> [USD per 1M input tokens, USD per 1M output tokens]
+    "usage": {},  # Counters, all servers and DMs
+}
+GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}}
+CHANNEL_DEFAULTS = {"model": None, "params": {}}
+MEMBER_DEFAULTS = {"usage": {}}  # a user's usage in one server
+USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs
+
+
+def make_config(cog: object) -> Config:
+    config = Config.get_conf(cog, identifier=CONFIG_IDENTIFIER, force_registration=True)
+    config.register_global(**GLOBAL_DEFAULTS)
+    config.register_guild(**GUILD_DEFAULTS)
+    config.register_channel(**CHANNEL_DEFAULTS)
+    config.register_member(**MEMBER_DEFAULTS)
+    config.register_user(**USER_DEFAULTS)
+    return config
+
+
+async def migrate(config: Config) -> None:
+    """Bring stored data up to ``SCHEMA_VERSION`` (each step upgrades one version)."""
+    version = await config.schema_version()
+    if version > SCHEMA_VERSION:
+        log.warning("Stored data has schema %s, newer than this cog (%s).", version, SCHEMA_VERSION)
+        return
+    if version < 1:
+        pass  # first install: defaults are already what version 1 expects
+    if version != SCHEMA_VERSION:
+        await config.schema_version.set(SCHEMA_VERSION)

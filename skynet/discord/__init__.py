@@ -1,0 +1,1 @@
+"""Discord-facing helpers: streaming replies, pacing and message splitting."""

@@ -1,0 +1,196 @@
+"""Split a Markdown reply into Discord-sized messages, stably while the reply streams in.
+
+``split_message(text, limit)`` returns chunks of at most ``limit`` characters (Python ``len``, i.e.
+code points, which is what Discord counts). Empty or whitespace-only text gives ``[]``; the reply's
+own leading/trailing whitespace and the whitespace at each cut are dropped, but the indentation of
+the line a chunk starts on is kept.
+
+Prefix stability: the streamer re-splits the whole, growing text on every refresh. The cut that
+ends a chunk is a pure function of ``text[start : start + room + 1]`` (``room`` = ``limit`` minus a
+reopened fence), and a chunk only stops being the last one once the text is at least that long.
+So no lookahead margin is needed (``LOOKAHEAD == 0``): as soon as a chunk is followed by another
+one it never changes again, whatever is appended.
+
+Cut preference (latest cut of the best class wins): blank line > line break > sentence end >
+whitespace, all outside fenced code and outside inline code spans / links; then whitespace inside a
+span or link; then a line break inside a code block (the fence is closed at the end of the chunk
+and reopened, with its info string, at the start of the next); then a hard cut, which avoids
+splitting emoji/combining sequences.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+DISCORD_LIMIT = 2000
+LOOKAHEAD = 0  # characters a non-final chunk must be followed by before it is frozen (see above)
+
+# Boundary classes, best first. The outside-code classes are cumulative: best[SPACE] is the latest
+# cut of quality SPACE *or better*, so "latest acceptable cut" is a single lookup.
+PARA, LINE, SENTENCE, SPACE, SPAN, CODE_LINE = range(6)
+_OUTSIDE = (PARA, LINE, SENTENCE, SPACE)
+
+_FENCE_RE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
+_TOKEN_RE = re.compile(r"`+|\]\(?|[\[) \t。！？]")
+_NONWS_RE = re.compile(r"\S")
+_ZWJ = "\u200d"
+
+
+class _Fence(NamedTuple):
+    opener: str  # the opening line as written, e.g. "```python"
+    closer: str  # the run that closes it, e.g. "```"
+
+
+Cut = Tuple[int, Optional[_Fence]]  # (index where the chunk's text ends, fence open there)
+
+
+def _after_line(line: str, fence: Optional[_Fence]) -> Optional[_Fence]:
+    """Fence state after a complete line. Any indentation is accepted: LLMs indent code in lists."""
+    m = _FENCE_RE.match(line)
+    if not m:
+        return fence
+    run, info = m.groups()
+    if fence is None:
+        # A backtick "fence" whose info string holds a backtick is inline code (```x``` on one line).
+        return None if run[0] == "`" and "`" in info else _Fence(line.strip(), run)
+    closes = run[0] == fence.closer[0] and len(run) >= len(fence.closer) and not info.strip()
+    return None if closes else fence
+
+
+def _wrap(fence: Optional[_Fence], limit: int) -> Tuple[str, str]:
+    """The (reopen, close) strings added to a chunk that starts/ends inside ``fence``."""
+    if fence is None:
+        return "", ""
+    reopen, close = fence.opener + "\n", "\n" + fence.closer
+    # A huge info string (or a tiny limit) would leave no room for content: split without fences.
+    return (reopen, close) if len(reopen) + len(close) <= limit // 2 else ("", "")
+
+
+def _joins(ch: str) -> bool:
+    """Whether ``ch`` belongs to the previous character's grapheme (so a hard cut must not go here)."""
+    return ch == _ZWJ or unicodedata.category(ch) in ("Mn", "Mc", "Me") or "\U0001f3fb" <= ch <= "\U0001f3ff"
+
+
+def _next_start(text: str, cut: int) -> Tuple[int, bool]:
+    """Skip the whitespace after a cut but keep the indentation of the line we land on.
+
+    Returns the start and whether it is at the start of a line (where fences are recognised).
+    """
+    m = _NONWS_RE.search(text, cut)
+    q = m.start() if m else len(text)
+    nl = text.rfind("\n", max(cut - 1, 0), q)
+    return (nl + 1 if nl >= 0 else q), (cut == 0 or nl >= 0)
+
+
+def _scan_inline(text: str, ls: int, le: int, start: int, first: int, room: int, best: Dict[int, Cut]) -> None:
+    """Record the mid-line cuts of the prose line ``text[ls:le]``."""
+    code_run = ""  # backtick run of the open inline code span
+    link = 0  # 1 inside [link text], 2 inside (url)
+    for m in _TOKEN_RE.finditer(text, ls, le):
+        tok, i = m.group(), m.start()
+        if tok[0] == "`":
+            # Only a run with a matching closer on this line opens a span (CommonMark).
+            if not code_run and text.find(tok, i + len(tok), le) >= 0:
+                code_run = tok
+            elif tok == code_run:
+                code_run = ""
+        elif tok in " \t。！？":
+            p = i if tok in " \t" else i + 1  # CJK sentence ends have no space after them
+            if p <= first or p - start > room:
+                continue
+            if code_run or link:
+                cls = SPAN
+            elif tok not in " \t" or text[p - 1] in ".!?" or (
+                text[p - 1] in "\"')*_" and p - 2 >= start and text[p - 2] in ".!?"
+            ):
+                cls = SENTENCE
+            else:
+                cls = SPACE
+            for k in range(cls, SPAN + 1):
+                best[k] = (p, None)
+        elif code_run:
+            continue
+        elif tok == "[" and text.find("](", i, le) >= 0:
+            link = 1
+        elif tok == "](" and link == 1:
+            link = 2
+        elif (tok == "]" and link == 1) or (tok == ")" and link == 2):
+            link = 0
+
+
+def _find_cut(
+    text: str, start: int, first: int, room: int, limit: int, fence: Optional[_Fence], at_ls: bool
+) -> Cut:
+    """Choose where the chunk starting at ``start`` (inside ``fence``) ends."""
+    w_end = start + room + 1  # never read past this: it is what makes the split prefix-stable
+    best: Dict[int, Cut] = {}
+    hard: Cut = (first + 1, fence)
+    ls, state = start, fence
+    while True:
+        le = text.find("\n", ls, w_end)
+        complete = le >= 0
+        le = le if complete else w_end
+        is_fence_line = at_ls and _FENCE_RE.match(text, ls, le) is not None
+        # Hard cut: as far as fits; mid-line the fence state is that of the line's start. (At the
+        # newline itself a line-end cut below is always available, except after an opening fence.)
+        p = min(le - 1 if complete else le, start + room - len(_wrap(state, limit)[1]))
+        if p > max(ls, first):
+            hard = (p, state)
+        if state is None and not is_fence_line:
+            _scan_inline(text, ls, le, start, first, room, best)
+        if not complete:
+            break
+        after = _after_line(text[ls:le], state) if at_ls else state
+        if le > first and le - start <= room - len(_wrap(after, limit)[1]):
+            if after is None:
+                nl = text.find("\n", le + 1, w_end)
+                cls = PARA if nl >= 0 and not text[le + 1 : nl].strip() else LINE
+                for k in range(cls, SPAN + 1):
+                    best[k] = (le, None)
+            elif state is not None:  # a line inside code
+                best[CODE_LINE] = (le, after)
+            else:  # right after an opening fence: only good as a hard cut
+                hard = (le, after)
+        ls, state, at_ls = le + 1, after, True
+
+    # Anti-tiny-chunk rule: a class wins only if its latest cut fills at least half the room, else
+    # we try the next class (a line break at 1990 beats a blank line at 50). If no outside-code
+    # class reaches half, the best class wins anyway: a short chunk beats splitting a code block,
+    # an inline span or a word.
+    half = start + room // 2
+    for cls in _OUTSIDE:
+        if cls in best and best[cls][0] >= half:
+            return best[cls]
+    for cls in (*_OUTSIDE, SPAN, CODE_LINE):
+        if cls in best:
+            return best[cls]
+    p, state = hard
+    lo = max(first + 1, p - 32)
+    while p > lo and (_joins(text[p]) or text[p - 1] == _ZWJ):
+        p -= 1
+    return p, state
+
+
+def split_message(text: str, limit: int = DISCORD_LIMIT) -> List[str]:
+    """Split ``text`` into non-empty chunks of at most ``limit`` characters (see module doc)."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    chunks: List[str] = []
+    end = len(text.rstrip())
+    start, at_ls = _next_start(text, 0)
+    fence: Optional[_Fence] = None  # fence open at ``start``
+    while start < end:
+        reopen = _wrap(fence, limit)[0]
+        room = limit - len(reopen)
+        first = _NONWS_RE.search(text, start).start()  # type: ignore[union-attr]  # start < end
+        if first - start > room // 2:  # absurd indentation: drop it so a cut always makes progress
+            start = first
+        if end - start <= room:
+            chunks.append(reopen + text[start:end])
+            break
+        cut, fence = _find_cut(text, start, first, room, limit, fence, at_ls)
+        chunks.append(reopen + text[start:cut].rstrip() + _wrap(fence, limit)[1])
+        start, at_ls = _next_start(text, cut)
+    return chunks

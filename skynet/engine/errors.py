@@ -1,0 +1,158 @@
+"""One place that turns any failure into a short, friendly message and a redacted log line.
+
+User-facing messages may contain ``[p]``; the shell replaces it with the command prefix.
+Neither the message nor the log detail ever contains an API key (see :class:`Redactor`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from typing import Iterable, Optional, Set
+
+import httpx
+import openai
+
+
+class SkynetError(Exception):
+    """An error whose message is already safe and friendly enough to show to a user."""
+
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidValue(SkynetError):
+    """A setting or command argument was refused; the message says what is allowed."""
+
+    kind = "invalid_value"
+
+
+class UnknownEndpoint(SkynetError):
+    kind = "unknown_endpoint"
+
+
+class MissingKey(SkynetError):
+    kind = "missing_key"
+
+
+class InputTooLong(SkynetError):
+    kind = "input_too_long"
+
+
+class StreamCut(Exception):
+    """The provider's stream ended without a finish reason: the answer is incomplete."""
+
+
+@dataclass(frozen=True)
+class FriendlyError:
+    """What the user sees (``message``) and what the log gets (``detail``), both redacted."""
+
+    kind: str
+    message: str
+    detail: str
+
+
+class Redactor:
+    """Removes secrets from text: every key the cog has loaded, plus anything that looks like one."""
+
+    _PATTERNS = (
+        re.compile(r"\b(?:sk|pk|rk|gsk|xai|or)-[A-Za-z0-9_\-]{8,}"),
+        re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-]{8,}"),
+        re.compile(r"(?i)(api[_-]?key|token|secret|password)([\"'\s:=]+)([^\s\"',}]{6,})"),
+    )
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: Set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: Optional[str]) -> None:
+        # Very short values would redact ordinary words; real keys are long.
+        if secret and len(secret) >= 6:
+            self._secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "[redacted]")
+        text = self._PATTERNS[0].sub("[redacted]", text)
+        text = self._PATTERNS[1].sub("Bearer [redacted]", text)
+        return self._PATTERNS[2].sub(r"\1\2[redacted]", text)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _provider_message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    message = body.get("message") if isinstance(body.get("message"), str) else None
+    return message or str(exc)
+
+
+def explain(
+    exc: BaseException, *, endpoint: str, model: str, redactor: Redactor, service: Optional[str] = None
+) -> FriendlyError:
+    """Map any exception raised while answering to a :class:`FriendlyError`."""
+    where = f"**{endpoint}**"
+    service = service or endpoint
+    detail = redactor.redact(f"{endpoint}:{model}: {type(exc).__name__}: {exc}")
+
+    def friendly(kind: str, message: str) -> FriendlyError:
+        return FriendlyError(kind, redactor.redact(message), detail)
+
+    if isinstance(exc, SkynetError):
+        return friendly(exc.kind, exc.message)
+    if isinstance(exc, openai.AuthenticationError) or isinstance(exc, openai.PermissionDeniedError):
+        return friendly(
+            "bad_key",
+            f"{where} rejected the API key. The bot owner can set a valid one with "
+            f"`[p]set api {service} api_key,<key>`.",
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return friendly(
+            "unknown_model",
+            f"The model `{model}` isn't available on {where}. "
+            "See `[p]ai model list` and choose another with `[p]ai model set`.",
+        )
+    if isinstance(exc, openai.RateLimitError):
+        if exc.code == "insufficient_quota":
+            return friendly(
+                "quota", f"The {where} account is out of credit. The bot owner needs to check its billing."
+            )
+        return friendly("rate_limited", f"{where} is rate-limiting requests right now. Please try again in a minute.")
+    if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException, asyncio.TimeoutError)):
+        return friendly(
+            "timeout",
+            f"{where} took too long to answer. Please try again; the bot owner can raise the limit "
+            f"with `[p]ai provider timeout {endpoint} <seconds>`.",
+        )
+    if isinstance(exc, openai.BadRequestError):
+        text = _provider_message(exc)
+        if exc.code == "context_length_exceeded" or "context length" in text.lower() or "too long" in text.lower():
+            return friendly(
+                "context_too_long",
+                f"This conversation is too long for `{model}`. Send a shorter message, or start fresh with `[p]ai forget`.",
+            )
+        if exc.code == "model_not_found":
+            return explain(openai.NotFoundError(text, response=exc.response, body=exc.body), endpoint=endpoint,
+                           model=model, redactor=redactor, service=service)
+        return friendly("bad_request", f"{where} refused the request: {_short(text)}")
+    if isinstance(exc, openai.InternalServerError) or (
+        isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+    ):
+        return friendly("provider_down", f"{where} is having problems (error {exc.status_code}). Please try again later.")
+    if isinstance(exc, (openai.APIConnectionError, httpx.ConnectError, ConnectionError)):
+        return friendly("provider_down", f"Couldn't reach {where}; it may be down. Please try again later.")
+    if isinstance(exc, (StreamCut, httpx.RemoteProtocolError, httpx.ReadError, json.JSONDecodeError)):
+        return friendly(
+            "stream_cut", f"The connection to {where} broke off before the answer was complete. Please try again."
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return friendly("bad_request", f"{where} answered with error {exc.status_code}: {_short(_provider_message(exc))}")
+    return friendly("unexpected", "Something went wrong while answering. The error was logged for the bot owner.")

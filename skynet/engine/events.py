@@ -1,0 +1,52 @@
+"""Events the chat engine yields while it answers a request.
+
+The Discord shell renders them: text deltas become message edits, a failure becomes a short
+note at the end of the reply, ``Done`` closes the stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Union
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the assistant's answer, in order."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens the request consumed; ``estimated`` when the provider reported none."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+    cost_usd: Optional[float] = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The request failed; ``message`` is safe to show to the user (no secrets, no internals)."""
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The answer is complete."""
+
+    text: str
+    model: str
+    endpoint: str
+    finish_reason: str = "stop"
+
+
+ChatEvent = Union[TextDelta, Usage, Failed, Done]

@@ -1,0 +1,83 @@
+"""Any OpenAI-compatible endpoint (OpenAI, OpenRouter, Groq, Ollama, LM Studio, vLLM...) via the
+official ``openai`` SDK over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence
+
+import httpx
+import openai
+
+from ..errors import StreamCut
+from ..events import TextDelta
+from ..params import provider_kwargs
+from .base import ChatProvider, Endpoint, Finish, Message, StreamPart, TokenUsage
+
+log = logging.getLogger("red.skynet.providers")
+
+# The SDK retries connection errors, 429 and 5xx before a stream starts (honouring Retry-After);
+# once text has been shown a retry would duplicate it, so nothing retries mid-stream.
+SDK_RETRIES = 2
+NO_KEY = "no-key-needed"  # the SDK insists on a key; keyless servers (Ollama) ignore it
+
+
+class OpenAICompatibleProvider(ChatProvider):
+    """A :class:`ChatProvider` for one OpenAI-compatible endpoint."""
+
+    def __init__(self, endpoint: Endpoint, api_key: Optional[str], *, max_retries: int = SDK_RETRIES) -> None:
+        self.endpoint = endpoint
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key or NO_KEY,
+            base_url=endpoint.base_url,
+            timeout=httpx.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout)),
+            max_retries=max_retries,
+        )
+        # Some compatible servers reject `stream_options`; we then estimate usage instead.
+        self._send_usage_option = True
+
+    async def stream_chat(
+        self, model: str, messages: Sequence[Message], params: Mapping[str, Any]
+    ) -> AsyncIterator[StreamPart]:
+        max_tokens_field = "max_completion_tokens" if self.endpoint.is_openai else "max_tokens"
+        request: Dict[str, Any] = dict(
+            model=model, messages=list(messages), stream=True, **provider_kwargs(params, max_tokens_field=max_tokens_field)
+        )
+        stream = await self._open_stream(request)
+        finished = False
+        try:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    yield TokenUsage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                for choice in chunk.choices:
+                    if choice.delta is not None and choice.delta.content:
+                        yield TextDelta(choice.delta.content)
+                    if choice.finish_reason:
+                        finished = True
+                        yield Finish(choice.finish_reason)
+        finally:
+            await stream.close()
+        if not finished:
+            raise StreamCut("stream ended without a finish_reason")
+
+    async def _open_stream(self, request: Dict[str, Any]):
+        if self._send_usage_option:
+            try:
+                return await self._client.chat.completions.create(**request, stream_options={"include_usage": True})
+            except openai.BadRequestError as exc:
+                if "stream_options" not in str(exc):
+                    raise
+                log.info("Endpoint %s rejects stream_options; usage will be estimated.", self.endpoint.name)
+                self._send_usage_option = False
+        return await self._client.chat.completions.create(**request)
+
+    async def list_models(self) -> List[str]:
+        page = await self._client.models.list()
+        return sorted(model.id for model in page.data)
+
+    async def embed(self, model: str, texts: Sequence[str]) -> List[List[float]]:
+        result = await self._client.embeddings.create(model=model, input=list(texts))
+        return [item.embedding for item in sorted(result.data, key=lambda item: item.index)]
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,90 @@
+"""Named endpoints and their live provider clients, created lazily and reused."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable, Dict, Mapping, Optional, Tuple
+
+from ..errors import MissingKey, Redactor, UnknownEndpoint
+from .base import ChatProvider, Endpoint
+from .openai_compat import OpenAICompatibleProvider
+
+KeyLookup = Callable[[str], Awaitable[Optional[str]]]
+ProviderFactory = Callable[[Endpoint, Optional[str]], ChatProvider]
+
+
+class ProviderRegistry:
+    """Holds the configured endpoints and one client per endpoint.
+
+    Keys are looked up through ``key_lookup`` (Red's shared API tokens) when a client is first
+    needed, registered with the redactor, and dropped when the owner changes them.
+    """
+
+    def __init__(
+        self,
+        key_lookup: KeyLookup,
+        redactor: Redactor,
+        factory: ProviderFactory = OpenAICompatibleProvider,
+    ) -> None:
+        self._key_lookup = key_lookup
+        self._redactor = redactor
+        self._factory = factory
+        self._endpoints: Dict[str, Endpoint] = {}
+        self._clients: Dict[str, Tuple[Endpoint, ChatProvider]] = {}
+        self._retired: list = []
+
+    @property
+    def endpoints(self) -> Mapping[str, Endpoint]:
+        return self._endpoints
+
+    def set_endpoints(self, endpoints: Mapping[str, Endpoint]) -> None:
+        """Replace the endpoint table; clients of changed or removed endpoints are retired."""
+        self._endpoints = dict(endpoints)
+        for name in list(self._clients):
+            if self._endpoints.get(name) != self._clients[name][0]:
+                self._retire(name)
+
+    def get(self, name: str) -> Endpoint:
+        try:
+            return self._endpoints[name]
+        except KeyError:
+            known = ", ".join(f"`{n}`" for n in self._endpoints) or "none"
+            raise UnknownEndpoint(
+                f"There is no provider endpoint called `{name}` (configured: {known}). "
+                "The bot owner can add one with `[p]ai provider add`."
+            ) from None
+
+    async def provider(self, name: str) -> ChatProvider:
+        """The client for endpoint ``name``; raises ``UnknownEndpoint`` or ``MissingKey``."""
+        endpoint = self.get(name)
+        cached = self._clients.get(name)
+        if cached is not None:
+            return cached[1]
+        key = None
+        if endpoint.token_service:
+            key = await self._key_lookup(endpoint.token_service)
+            if not key:
+                raise MissingKey(
+                    f"No API key is set for **{endpoint.name}**. The bot owner can set one with "
+                    f"`[p]set api {endpoint.token_service} api_key,<key>`."
+                )
+            self._redactor.add(key)
+        client = self._factory(endpoint, key)
+        self._clients[name] = (endpoint, client)
+        return client
+
+    def forget_service(self, service: str) -> None:
+        """The key of ``service`` changed: rebuild the clients that use it on next use."""
+        for name, (endpoint, _) in list(self._clients.items()):
+            if endpoint.token_service == service:
+                self._retire(name)
+
+    def _retire(self, name: str) -> None:
+        # A request may still be streaming on the old client; close it at shutdown instead.
+        self._retired.append(self._clients.pop(name)[1])
+
+    async def aclose(self) -> None:
+        clients = [client for _, client in self._clients.values()] + self._retired
+        self._clients.clear()
+        self._retired.clear()
+        await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)

@@ -1,0 +1,63 @@
+"""Helpers shared by the command mixins: scopes, permissions, conversation keys."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+import discord
+from redbot.core import commands
+
+from ..engine.errors import SkynetError
+from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
+
+ScopeChoice = Literal["server", "channel", "global"]
+SCOPE_NAMES = {GUILD: "this server", CHANNEL: "this channel", GLOBAL: "global"}
+
+
+class NotAllowed(SkynetError):
+    kind = "not_allowed"
+
+
+def settings_channel_id(channel: discord.abc.Messageable) -> int:
+    """Threads use their parent channel's settings."""
+    return getattr(channel, "parent_id", None) or channel.id
+
+
+def conversation_key(channel: discord.abc.Messageable) -> str:
+    """Each channel, thread and DM is its own conversation."""
+    if isinstance(channel, discord.DMChannel):
+        return f"dm:{channel.recipient.id if channel.recipient else channel.id}"
+    return f"channel:{channel.id}"
+
+
+async def is_server_admin(ctx: commands.Context) -> bool:
+    if ctx.guild is None or not isinstance(ctx.author, discord.Member):
+        return False
+    return (
+        await ctx.bot.is_owner(ctx.author)
+        or await ctx.bot.is_admin(ctx.author)
+        or ctx.author.guild_permissions.manage_guild
+    )
+
+
+async def writable_scope(ctx: commands.Context, choice: Optional[str]) -> Scope:
+    """The scope a settings command writes to, after checking the caller may write there.
+
+    Default: this server in a server, global in DMs.
+    """
+    choice = choice or ("server" if ctx.guild else "global")
+    if choice == "global":
+        if not await ctx.bot.is_owner(ctx.author):
+            raise NotAllowed("Only the bot owner can change global settings.")
+        return Scope(GLOBAL)
+    if ctx.guild is None:
+        raise NotAllowed("Server and channel settings can only be changed inside that server.")
+    if not await is_server_admin(ctx):
+        raise NotAllowed("Only server admins (or members with Manage Server) can change this.")
+    if choice == "channel":
+        return Scope(CHANNEL, settings_channel_id(ctx.channel))
+    return Scope(GUILD, ctx.guild.id)
+
+
+def scope_label(kind: str) -> str:
+    return {"default": "default", **SCOPE_NAMES}.get(kind, kind)

@@ -1,0 +1,13 @@
+"""The ``ai`` command group that every other mixin hangs its commands on."""
+
+from __future__ import annotations
+
+from redbot.core import commands
+
+from ..abc import MixinMeta
+
+
+class AIGroup(MixinMeta):
+    @commands.hybrid_group(name="ai")
+    async def ai(self, ctx: commands.Context) -> None:
+        """Talk to the AI assistant and configure it."""

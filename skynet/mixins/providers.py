@@ -1,0 +1,106 @@
+"""``/ai provider ...`` (owner): the OpenAI-compatible endpoints the cog can talk to."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from redbot.core import commands
+
+from ..abc import MixinMeta
+from ..engine.errors import InvalidValue, explain
+from ..engine.providers.base import DEFAULT_TIMEOUT, Endpoint, check_base_url, check_endpoint_name, check_timeout
+from .common import scope_label
+from .group import AIGroup
+
+
+class ProvidersMixin(MixinMeta):
+    @AIGroup.ai.group(name="provider")
+    @commands.is_owner()
+    async def ai_provider(self, ctx: commands.Context) -> None:
+        """Manage AI provider endpoints (OpenAI, OpenRouter, Groq, Ollama, LM Studio, vLLM...)."""
+
+    async def _key_is_set(self, endpoint: Endpoint) -> Optional[bool]:
+        if not endpoint.token_service:
+            return None
+        tokens = await self.bot.get_shared_api_tokens(endpoint.token_service)
+        return bool(tokens.get("api_key"))
+
+    @ai_provider.command(name="list")
+    async def ai_provider_list(self, ctx: commands.Context) -> None:
+        """List the configured endpoints and whether their keys are set (keys are never shown)."""
+        lines = []
+        for name, endpoint in sorted(self.providers.endpoints.items()):
+            key = await self._key_is_set(endpoint)
+            key_text = {None: "no key needed", True: f"key set (`{endpoint.token_service}`)"}.get(
+                key, f"**no key** — `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`"
+            )
+            lines.append(f"**{name}** — <{endpoint.base_url}> · {key_text} · timeout {endpoint.timeout:g}s")
+        await ctx.send("\n".join(lines) or f"No endpoints. Add one with `{ctx.clean_prefix}ai provider add`.")
+
+    @ai_provider.command(name="add")
+    async def ai_provider_add(
+        self, ctx: commands.Context, name: str, base_url: str, token_service: Optional[str] = None
+    ) -> None:
+        """Add (or update) an OpenAI-compatible endpoint.
+
+        `token_service` names the `[p]set api` service that holds its `api_key`; leave it out for
+        servers that need no key. Examples:
+        `[p]ai provider add groq https://api.groq.com/openai/v1 groq`
+        `[p]ai provider add ollama http://localhost:11434/v1`
+        """
+        name = check_endpoint_name(name)
+        old = self.providers.endpoints.get(name)
+        endpoint = Endpoint(
+            name,
+            check_base_url(base_url),
+            check_endpoint_name(token_service) if token_service else None,
+            old.timeout if old else DEFAULT_TIMEOUT,
+        )
+        await self.settings.set_endpoint(endpoint)
+        self.refresh_providers()
+        message = f"Endpoint **{name}** {'updated' if old else 'added'}: <{endpoint.base_url}>."
+        if await self._key_is_set(endpoint) is False:
+            message += f"\nSet its key with `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`."
+        message += f"\nUse it with `{ctx.clean_prefix}ai model set {name}:<model>`; check it with `{ctx.clean_prefix}ai provider test {name}`."
+        await ctx.send(message)
+
+    @ai_provider.command(name="remove")
+    async def ai_provider_remove(self, ctx: commands.Context, name: str) -> None:
+        """Remove an endpoint that no model setting uses any more."""
+        self.providers.get(name)
+        users = self.settings.models_using(name)
+        if users:
+            where = ", ".join(sorted({scope_label(scope.kind) for scope in users}))
+            raise InvalidValue(
+                f"**{name}** is still used by the model setting of {len(users)} scope(s) ({where}). "
+                "Choose another model there first with `[p]ai model set`."
+            )
+        await self.settings.remove_endpoint(name)
+        self.refresh_providers()
+        await ctx.send(f"Endpoint **{name}** removed.")
+
+    @ai_provider.command(name="timeout")
+    async def ai_provider_timeout(self, ctx: commands.Context, name: str, seconds: float) -> None:
+        """Set how long to wait for an endpoint before giving up (slow local models need more)."""
+        old = self.providers.get(name)
+        endpoint = Endpoint(old.name, old.base_url, old.token_service, check_timeout(seconds))
+        await self.settings.set_endpoint(endpoint)
+        self.refresh_providers()
+        await ctx.send(f"Timeout for **{name}** set to {seconds:g} seconds.")
+
+    @ai_provider.command(name="test")
+    async def ai_provider_test(self, ctx: commands.Context, name: str) -> None:
+        """Check that an endpoint answers and the key works, by listing its models."""
+        self.providers.get(name)
+        started = time.perf_counter()
+        try:
+            async with ctx.typing():
+                models = await self.catalog.models(name, refresh=True)
+        except Exception as exc:
+            failure = explain(exc, endpoint=name, model="-", redactor=self.redactor,
+                              service=self.providers.endpoints[name].token_service)
+            await ctx.send("❌ " + failure.message.replace("[p]", ctx.clean_prefix))
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        await ctx.send(f"✅ **{name}** answered in {elapsed:.0f} ms and offers {len(models)} model(s).")

@@ -1,0 +1,96 @@
+"""``/ai stats`` and ``/ai pricing``: tokens, requests and estimated cost."""
+
+from __future__ import annotations
+
+from typing import List
+
+from discord import app_commands
+from redbot.core import commands
+from redbot.core.utils.chat_formatting import humanize_number
+
+from ..abc import MixinMeta
+from ..engine.accounting import Counters
+from ..engine.errors import InvalidValue
+from ..engine.pricing import Price, format_cost, parse_price
+from ..usage_store import global_scope, guild_scope, member_scope, user_scope
+from .common import settings_channel_id
+from .group import AIGroup
+
+
+def describe(label: str, counters: Counters) -> str:
+    line = (
+        f"**{label}:** {humanize_number(counters.requests)} request{'s' if counters.requests != 1 else ''} · "
+        f"{humanize_number(counters.total_tokens)} tokens ({humanize_number(counters.prompt_tokens)} in / "
+        f"{humanize_number(counters.completion_tokens)} out) · ~{format_cost(counters.cost_usd)}"
+    )
+    notes = []
+    if counters.estimated_requests:
+        notes.append(f"{counters.estimated_requests} counted locally")
+    if counters.unpriced_requests:
+        notes.append(f"{counters.unpriced_requests} without a known price")
+    return line + (f" ({'; '.join(notes)})" if notes else "")
+
+
+class StatsMixin(MixinMeta):
+    @AIGroup.ai.command(name="stats")
+    async def ai_stats(self, ctx: commands.Context) -> None:
+        """Show your and this server's AI usage: requests, tokens and estimated cost."""
+        lines: List[str] = []
+        if ctx.guild:
+            lines.append(describe("You, in this server", await self.usage.totals(member_scope(ctx.guild.id, ctx.author.id))))
+            lines.append(describe("This server", await self.usage.totals(guild_scope(ctx.guild.id))))
+        else:
+            lines.append(describe("You, in DMs", await self.usage.totals(user_scope(ctx.author.id))))
+        if await ctx.bot.is_owner(ctx.author):
+            lines.append(describe("Everywhere (owner only)", await self.usage.totals(global_scope())))
+        lines.append("-# Costs are estimates from the pricing table (`ai pricing`).")
+        await ctx.send("\n".join(lines), ephemeral=True)
+
+    @AIGroup.ai.group(name="pricing")
+    @commands.is_owner()
+    async def ai_pricing(self, ctx: commands.Context) -> None:
+        """See or override the prices used for cost estimates (USD per million tokens)."""
+
+    @ai_pricing.command(name="show")
+    async def ai_pricing_show(self, ctx: commands.Context) -> None:
+        """Show the price of the model in use here and every owner override."""
+        prices = self.engine.prices
+        model = self.settings.resolve(
+            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
+        ).model
+        price = prices.price_for(model.name)
+        lines = [
+            f"Model here: `{model}` — "
+            + (f"${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens "
+               f"({prices.source(model.name)})" if price else "no known price (cost shows as unknown)")
+        ]
+        overrides = self.settings.price_overrides()
+        if overrides:
+            lines.append("Overrides: " + ", ".join(
+                f"`{m}` ${p.input_per_million:g}/${p.output_per_million:g}" for m, p in sorted(overrides.items())
+            ))
+        await ctx.send("\n".join(lines))
+
+    @ai_pricing.command(name="set")
+    @app_commands.describe(
+        model="Model name (or a prefix of it)", input_per_million="USD per 1M input tokens",
+        output_per_million="USD per 1M output tokens",
+    )
+    async def ai_pricing_set(self, ctx: commands.Context, model: str, input_per_million: str, output_per_million: str) -> None:
+        """Override a model's price, e.g. `[p]ai pricing set llama3.1 0 0` for a free local model."""
+        try:
+            price = Price(parse_price(input_per_million), parse_price(output_per_million))
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+        await self.settings.set_price(model.strip().lower(), price)
+        self.refresh_providers()
+        await ctx.send(f"Price for `{model}` set to ${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens.")
+
+    @ai_pricing.command(name="reset")
+    async def ai_pricing_reset(self, ctx: commands.Context, model: str) -> None:
+        """Remove an override; the built-in price (if any) applies again."""
+        if model.strip().lower() not in self.settings.price_overrides():
+            raise InvalidValue(f"There is no price override for `{model}`.")
+        await self.settings.set_price(model.strip().lower(), None)
+        self.refresh_providers()
+        await ctx.send(f"Price override for `{model}` removed.")

@@ -1,0 +1,1 @@
+"""Development and test helpers for the skynet cog (not shipped with the cog)."""

@@ -1,0 +1,391 @@
+"""A scripted, local, OpenAI-compatible HTTP server for tests and demos.
+
+The official ``openai`` SDK talks to it over real HTTP::
+
+    async with MockOpenAI() as server:
+        server.script(Reply.text("hello world", chunk_size=5), Reply.error(429, retry_after=1))
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
+
+Each ``POST /v1/chat/completions`` consumes the next scripted :class:`Reply` (FIFO),
+or uses ``default_reply`` (an echo of the last user message) when the queue is empty.
+Precedence: the auth check (only if ``api_key`` was given), then a queued reply with
+an explicit ``status``, then the model check, then the scripted/default reply.
+Requests rejected by the auth or model check do not consume a queued reply. The
+model check applies to every endpoint taking a model (chat and embeddings).
+
+``python -m skynet_dev.mock_openai [--port N]`` runs a standalone echo server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import asyncio
+import base64
+import hashlib
+import json
+import math
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+
+@dataclass
+class RecordedRequest:
+    """One HTTP request received by the server."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any | None
+
+
+@dataclass
+class Reply:
+    """Describes ONE response to ``POST /v1/chat/completions``.
+
+    The ``*_after`` faults count streamed deltas (text chunks and tool-call pieces);
+    a count beyond the last delta fires just before the finish_reason chunk. For
+    non-stream requests only ``stall_after`` (hang) and ``cut_after`` (drop the
+    connection without answering) apply. ``finish_reason=None`` means "tool_calls"
+    when ``tool_calls`` are scripted, else "stop". ``echo=True`` replaces ``chunks``
+    with "echo: <last user message>", streamed word by word.
+    """
+
+    chunks: list[str] = field(default_factory=list)
+    delay: float = 0.0
+    first_delay: float | None = None
+    usage: bool = True
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    retry_after: float | None = None
+    stall_after: int | None = None
+    cut_after: int | None = None
+    end_early_after: int | None = None
+    malformed_after: int | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    echo: bool = False
+
+    @classmethod
+    def text(cls, text: str, chunk_size: int = 5, **fields: Any) -> Reply:
+        """A reply streaming ``text`` in deltas of ``chunk_size`` characters."""
+        chunks = [text[i : i + chunk_size] for i in range(0, len(text), chunk_size)]
+        return cls(chunks=chunks, **fields)
+
+    @classmethod
+    def error(
+        cls,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> Reply:
+        """A reply answering with HTTP ``status`` and an OpenAI-style error body."""
+        return cls(status=status, error_code=code, error_message=message, retry_after=retry_after)
+
+
+def _error_response(
+    status: int, message: str, code: str | None, retry_after: float | None = None
+) -> web.Response:
+    """An error response shaped like OpenAI's ``{"error": {...}}``."""
+    if code == "insufficient_quota":
+        error_type = "insufficient_quota"
+    elif status == 429:
+        error_type = "requests"
+    else:
+        error_type = "server_error" if status >= 500 else "invalid_request_error"
+    headers = {"Retry-After": str(retry_after).removesuffix(".0")} if retry_after is not None else None
+    body = {"error": {"message": message, "type": error_type, "param": None, "code": code}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _model_not_found(model: Any) -> web.Response:
+    """OpenAI's 404 for a model that is not served."""
+    message = f"The model `{model}` does not exist or you do not have access to it."
+    return _error_response(404, message, "model_not_found")
+
+
+def _content_text(content: Any) -> str:
+    """Flatten a message ``content`` (a string or a list of parts) to text."""
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content if isinstance(content, str) else ""
+
+
+def _count_tokens(text: str) -> int:
+    """A deterministic token estimate: the number of words."""
+    return len(text.split())
+
+
+def _embedding(text: str, dims: int = 16) -> list[float]:
+    """A deterministic unit vector derived from a hash of ``text``."""
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [(digest[i] - 127.5) / 127.5 for i in range(dims)]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return [x / norm for x in raw]
+
+
+def _choice(finish_reason: str | None = None, **content: Any) -> dict[str, Any]:
+    """A choice object; ``content`` is ``delta=...`` (stream chunks) or ``message=...``."""
+    return {"index": 0, **content, "finish_reason": finish_reason, "logprobs": None}
+
+
+def _finish_reason(reply: Reply) -> str:
+    """The scripted finish_reason, else "tool_calls" or "stop"."""
+    return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+
+
+def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
+    """The scripted tool calls in OpenAI's message format (arguments as JSON text)."""
+    calls = []
+    for index, call in enumerate(reply.tool_calls or []):
+        arguments = call["arguments"] if isinstance(call["arguments"], str) else json.dumps(call["arguments"])
+        function = {"name": call["name"], "arguments": arguments}
+        calls.append({"id": call.get("id") or f"call_mock{index}", "type": "function", "function": function})
+    return calls
+
+
+def _deltas(reply: Reply) -> list[dict[str, Any]]:
+    """The streamed deltas: text chunks, then each tool call with its arguments in 3 pieces."""
+    deltas: list[dict[str, Any]] = [{"content": chunk} for chunk in reply.chunks]
+    for index, call in enumerate(_tool_calls(reply)):
+        arguments = call["function"]["arguments"]
+        head = {**call, "index": index, "function": {"name": call["function"]["name"], "arguments": ""}}
+        deltas.append({"tool_calls": [head]})
+        size = max(1, math.ceil(len(arguments) / 3))
+        for i in range(0, len(arguments), size):
+            piece = {"index": index, "function": {"arguments": arguments[i : i + size]}}
+            deltas.append({"tool_calls": [piece]})
+    deltas = deltas or [{"content": ""}]
+    deltas[0] = {"role": "assistant", **deltas[0]}
+    return deltas
+
+
+def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
+    """Token usage: the scripted numbers, else word-count estimates."""
+    prompt = reply.prompt_tokens
+    if prompt is None:
+        prompt = sum(_count_tokens(_content_text(m.get("content"))) for m in body.get("messages", []))
+    completion = reply.completion_tokens
+    if completion is None:
+        arguments = [call["function"]["arguments"] for call in _tool_calls(reply)]
+        completion = _count_tokens(" ".join(["".join(reply.chunks), *arguments]))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _drop(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Close the connection abruptly; mid-body, the client sees an incomplete chunked message."""
+    if request.transport is not None:  # None if the client already went away
+        request.transport.close()
+    return response
+
+
+class MockOpenAI:
+    """A local OpenAI-compatible server on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(self, *, models: list[str] | None = None, api_key: str | None = None, port: int = 0) -> None:
+        self.models: list[str] = list(models) if models is not None else ["gpt-test", "gpt-other"]
+        self.api_key = api_key
+        self.port = port
+        self.requests: list[RecordedRequest] = []
+        self.default_reply: Reply = Reply(echo=True)
+        self._queue: deque[Reply] = deque()
+        self._closing: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+        self._ids = 0
+
+    @property
+    def base_url(self) -> str:
+        """The URL to pass as ``base_url`` to the SDK."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        """JSON bodies of the chat completion requests, in order."""
+        return [r.json for r in self.requests if r.path == "/v1/chat/completions"]
+
+    def script(self, *replies: Reply) -> None:
+        """Queue replies for the next chat completions (consumed FIFO)."""
+        self._queue.extend(replies)
+
+    async def start(self) -> None:
+        """Bind to 127.0.0.1 (a free port unless one was given) and start serving."""
+        app = web.Application(middlewares=[self._record_and_auth])
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        self._closing = asyncio.Event()
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        """Stop serving; in-flight (even stalled) responses are dropped promptly."""
+        if self._runner is not None:
+            assert self._closing is not None
+            self._closing.set()
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> MockOpenAI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _pause(self, seconds: float | None) -> bool:
+        """Sleep ``seconds`` (None: forever), waking early on close; return True if closing."""
+        assert self._closing is not None
+        if seconds != 0:
+            try:
+                await asyncio.wait_for(self._closing.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+        return self._closing.is_set()
+
+    @web.middleware
+    async def _record_and_auth(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            body = await request.json() if request.can_read_body else None
+        except ValueError:
+            body = None
+        self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body))
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error_response(401, "Incorrect API key provided.", "invalid_api_key")
+        if request.method == "POST" and not isinstance(body, dict):
+            return _error_response(400, "The request body is not a JSON object.", None)
+        return await handler(request)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "mock"} for m in self.models]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("model") not in self.models:
+            return _model_not_found(body.get("model"))
+        inputs = body.get("input") if isinstance(body.get("input"), list) else [body.get("input")]
+        texts = [item if isinstance(item, str) else json.dumps(item) for item in inputs]
+        data = []
+        for index, text in enumerate(texts):
+            vector: Any = _embedding(text)
+            if body.get("encoding_format") == "base64":  # the SDK's default
+                vector = base64.b64encode(array.array("f", vector).tobytes()).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        tokens = sum(_count_tokens(t) for t in texts)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return web.json_response({"object": "list", "data": data, "model": body["model"], "usage": usage})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        if self._queue and self._queue[0].status is not None:
+            reply = self._queue.popleft()
+            message = reply.error_message or f"Mock error (HTTP {reply.status})."
+            return _error_response(reply.status, message, reply.error_code, reply.retry_after)
+        if body.get("model") not in self.models:
+            return _model_not_found(body.get("model"))
+        reply = self._queue.popleft() if self._queue else self.default_reply
+        if reply.echo:
+            users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+            last = _content_text(users[-1].get("content")) if users else ""
+            reply = replace(reply, chunks=re.findall(r"\s*\S+", f"echo: {last}"), echo=False)
+        self._ids += 1
+        meta = {"id": f"chatcmpl-mock{self._ids}", "created": int(time.time()), "model": body["model"]}
+        if not body.get("stream"):
+            return await self._complete(request, reply, meta, _usage(reply, body) if reply.usage else None)
+        include_usage = reply.usage and (body.get("stream_options") or {}).get("include_usage")
+        return await self._stream(request, reply, meta, _usage(reply, body) if include_usage else None)
+
+    async def _complete(
+        self, request: web.Request, reply: Reply, meta: dict[str, Any], usage: dict[str, int] | None
+    ) -> web.Response:
+        """Answer a non-streaming request with one ``chat.completion`` object."""
+        if reply.stall_after is not None:
+            await self._pause(None)  # returns only when the server closes
+        if reply.stall_after is not None or reply.cut_after is not None:
+            return _drop(request, web.Response())
+        first = reply.first_delay if reply.first_delay is not None else reply.delay
+        await self._pause(first + reply.delay * max(0, len(reply.chunks) - 1))
+        tool_calls = _tool_calls(reply)
+        content = "".join(reply.chunks) if reply.chunks or not tool_calls else None
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if tool_calls:
+            message["tool_calls"] = tool_calls
+        choice = _choice(message=message, finish_reason=_finish_reason(reply))
+        result = {**meta, "object": "chat.completion", "choices": [choice]}
+        if usage is not None:
+            result["usage"] = usage
+        return web.json_response(result)
+
+    async def _stream(
+        self, request: web.Request, reply: Reply, meta: dict[str, Any], usage: dict[str, int] | None
+    ) -> web.StreamResponse:
+        """Stream the reply as server-sent ``chat.completion.chunk`` events, with the scripted faults."""
+        headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        response = web.StreamResponse(headers=headers)
+        await response.prepare(request)  # no Content-Length: chunked transfer encoding
+
+        async def send(data: str) -> None:
+            await response.write(f"data: {data}\n\n".encode())
+
+        async def send_chunk(choices: list[dict[str, Any]], **extra: Any) -> None:
+            await send(json.dumps({**meta, "object": "chat.completion.chunk", "choices": choices, **extra}))
+
+        deltas = _deltas(reply)
+
+        def fires(after: int | None, sent: int) -> bool:
+            return after is not None and min(after, len(deltas)) == sent
+
+        for sent in range(len(deltas) + 1):
+            if fires(reply.malformed_after, sent):
+                await send("{not json")
+            if fires(reply.end_early_after, sent):
+                return response
+            if fires(reply.stall_after, sent):
+                await self._pause(None)  # returns only when the server closes
+            if fires(reply.stall_after, sent) or fires(reply.cut_after, sent):
+                return _drop(request, response)
+            if sent == len(deltas):
+                break
+            first = reply.first_delay if reply.first_delay is not None else reply.delay
+            if await self._pause(first if sent == 0 else reply.delay):
+                return _drop(request, response)
+            await send_chunk([_choice(delta=deltas[sent])])
+        await send_chunk([_choice(delta={}, finish_reason=_finish_reason(reply))])
+        if usage is not None:
+            await send_chunk([], usage=usage)
+        await send("[DONE]")
+        return response
+
+
+async def _serve(port: int) -> None:
+    async with MockOpenAI(port=port) as server:
+        models = ", ".join(server.models)
+        print(f"MockOpenAI serving at {server.base_url} (models: {models}); Ctrl-C to stop", flush=True)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    """Entry point of ``python -m skynet_dev.mock_openai``: an echoing server until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Run a local, echoing, OpenAI-compatible mock server.")
+    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free port)")
+    try:
+        asyncio.run(_serve(parser.parse_args().port))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
