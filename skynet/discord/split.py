@@ -1,9 +1,9 @@
 """Split a Markdown reply into Discord-sized messages, stably while the reply streams in.
 
 ``split_message(text, limit)`` returns chunks of at most ``limit`` characters (Python ``len``, i.e.
-code points, which is what Discord counts). Empty or whitespace-only text gives ``[]``; the reply's
-own leading/trailing whitespace and the whitespace at each cut are dropped, but the indentation of
-the line a chunk starts on is kept.
+code points, which is what Discord counts). Empty or whitespace-only text gives ``[]``. Blank lines
+and trailing whitespace around the reply and at each cut are dropped (spaces too at a mid-line
+cut), but the indentation of the line a chunk starts on is kept.
 
 Prefix stability: the streamer re-splits the whole, growing text on every refresh. The cut that
 ends a chunk is a pure function of ``text[start : start + room + 1]`` (``room`` = ``limit`` minus a
@@ -81,18 +81,22 @@ def _next_start(text: str, cut: int) -> Tuple[int, bool]:
     m = _NONWS_RE.search(text, cut)
     q = m.start() if m else len(text)
     nl = text.rfind("\n", max(cut - 1, 0), q)
-    return (nl + 1 if nl >= 0 else q), (cut == 0 or nl >= 0)
+    at_ls = cut == 0 or nl >= 0
+    return (nl + 1 if at_ls else q), at_ls
 
 
-def _scan_inline(text: str, ls: int, le: int, start: int, first: int, room: int, best: Dict[int, Cut]) -> None:
-    """Record the mid-line cuts of the prose line ``text[ls:le]``."""
+def _scan_inline(
+    text: str, ls: int, le: int, partial: bool, start: int, first: int, room: int, best: Dict[int, Cut]
+) -> None:
+    """Record the mid-line cuts of the prose line ``text[ls:le]`` (``partial``: cut off by the window)."""
     code_run = ""  # backtick run of the open inline code span
     link = 0  # 1 inside [link text], 2 inside (url)
     for m in _TOKEN_RE.finditer(text, ls, le):
         tok, i = m.group(), m.start()
         if tok[0] == "`":
-            # Only a run with a matching closer on this line opens a span (CommonMark).
-            if not code_run and text.find(tok, i + len(tok), le) >= 0:
+            # Only a run with a matching closer opens a span (CommonMark); if the line runs past the
+            # window the closer may still come, so assume it does.
+            if not code_run and (partial or text.find(tok, i + len(tok), le) >= 0):
                 code_run = tok
             elif tok == code_run:
                 code_run = ""
@@ -112,7 +116,7 @@ def _scan_inline(text: str, ls: int, le: int, start: int, first: int, room: int,
                 best[k] = (p, None)
         elif code_run:
             continue
-        elif tok == "[" and text.find("](", i, le) >= 0:
+        elif tok == "[" and (partial or text.find("](", i, le) >= 0):
             link = 1
         elif tok == "](" and link == 1:
             link = 2
@@ -139,7 +143,7 @@ def _find_cut(
         if p > max(ls, first):
             hard = (p, state)
         if state is None and not is_fence_line:
-            _scan_inline(text, ls, le, start, first, room, best)
+            _scan_inline(text, ls, le, not complete, start, first, room, best)
         if not complete:
             break
         after = _after_line(text[ls:le], state) if at_ls else state
@@ -149,7 +153,7 @@ def _find_cut(
                 cls = PARA if nl >= 0 and not text[le + 1 : nl].strip() else LINE
                 for k in range(cls, SPAN + 1):
                     best[k] = (le, None)
-            elif state is not None:  # a line inside code
+            elif state is not None and text[ls:le].strip():  # a code line (blank ones add nothing)
                 best[CODE_LINE] = (le, after)
             else:  # right after an opening fence: only good as a hard cut
                 hard = (le, after)
