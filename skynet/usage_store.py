@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Optional
 
@@ -38,7 +39,6 @@ class UsageStore:
         self._config = config
         self.ledger = ledger
         self._task: Optional[asyncio.Task] = None
-        self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
 
     def _group(self, scope: ScopeKey):
@@ -69,21 +69,18 @@ class UsageStore:
                     self.ledger.restore({scope: delta})
 
     def start(self, interval: float = FLUSH_INTERVAL) -> None:
-        self._task = asyncio.create_task(self._flush_periodically(interval))
+        self._task = asyncio.create_task(self._flush_periodically(interval), name="background:skynet-usage-flush")
 
     async def _flush_periodically(self, interval: float) -> None:
-        # Not cancelled on stop (a cancelled flush could drop drained deltas): woken instead.
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), interval)
-            except asyncio.TimeoutError:
-                pass
-            await self.flush()
+        while True:
+            await asyncio.sleep(interval)
+            # Shielded: stopping mid-flush must not drop the deltas it already drained.
+            await asyncio.shield(self.flush())
 
     async def stop(self) -> None:
-        """Flush what is pending and stop the periodic flush."""
-        self._stopping.set()
+        """Stop the periodic flush and store what is pending."""
         if self._task:
-            await self._task
-        else:
-            await self.flush()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()

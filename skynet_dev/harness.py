@@ -51,7 +51,7 @@ from redbot.core._drivers import get_driver_class
 from redbot.core._drivers import json as red_json_driver
 from redbot.core.bot import Red
 
-__all__ = ["BotEvent", "BotMessage", "RedHarness", "HarnessIds"]
+__all__ = ["BotEvent", "BotMessage", "HarnessIds", "RedHarness", "reset_shared_state"]
 
 log = logging.getLogger("skynet_dev.harness")
 
@@ -60,7 +60,7 @@ EventKind = Literal[
     "edit",  # the bot edited a message
     "delete",  # the bot deleted a message (its own or someone else's)
     "typing",  # the bot triggered the typing indicator (prefix ``ctx.typing()``)
-    "defer",  # an interaction was acknowledged with "Bot is thinking..." (``ctx.defer()``/``ctx.typing()``)
+    "defer",  # an interaction acknowledged with "Bot is thinking..." (ctx.defer(), ctx.typing())
     "autocomplete",  # the bot answered an autocomplete request; choices in ``payload["choices"]``
     "interaction_response",  # any other interaction callback (modal, component update...), raw payload
 ]
@@ -74,8 +74,10 @@ class BotEvent:
     ``content`` is the message's content *after* this action (for ``send``/``edit``), else None.
     ``allowed_mentions`` is the ``allowed_mentions`` object the bot sent with this request (None when
     the request carried none, which on Discord means "parse every mention in the content").
-    ``payload`` is the JSON body the bot sent (for interaction callbacks: the message ``data``
-    part; the callback ``type`` is added under ``"callback_type"``).
+    ``payload`` is the JSON body the bot sent; for an interaction callback its ``data`` part
+    (``defer``/``autocomplete``/``interaction_response`` add the callback type as
+    ``"callback_type"``). ``via``: how it was sent (channel endpoint, interaction response
+    endpoints, or followup webhook).
     """
 
     kind: EventKind
@@ -141,6 +143,12 @@ _CALLBACK_DEFER = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE ("is thinking...")
 _CALLBACK_AUTOCOMPLETE = 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
 _OPTION_SUBCOMMAND = 1
 _OPTION_SUBCOMMAND_GROUP = 2
+_PLAIN_OPTION_TYPES = (
+    discord.AppCommandOptionType.string,
+    discord.AppCommandOptionType.integer,
+    discord.AppCommandOptionType.number,
+    discord.AppCommandOptionType.boolean,
+)
 
 
 class _FakeResponse:
@@ -180,8 +188,10 @@ _real_webhook_request = AsyncWebhookAdapter.request
 def reset_shared_state() -> None:
     """Forget every process-wide cache that would leak one bot's data into the next.
 
-    Called by ``start()`` and ``close()``; safe to call any time no harness is running.
+    Called by ``start()`` and ``close()``; callable by test setup code when no harness runs.
     """
+    if _active is not None:
+        raise RuntimeError("reset_shared_state() would break the running RedHarness")
     # Red's JSON driver keeps each cog's whole data in a module dict keyed by *cog name* (not by
     # folder), so a second bot would read the first one's data ("Core" tokens, etc.). Old drivers
     # still alive also carry weakref finalizers that decrement the per-name driver count and
@@ -211,7 +221,9 @@ def reset_shared_state() -> None:
             queue.get_nowait()
 
 
-async def _fake_webhook_request(adapter: AsyncWebhookAdapter, route: Any, session: Any = None, **kwargs: Any) -> Any:
+async def _fake_webhook_request(
+    adapter: AsyncWebhookAdapter, route: Any, session: Any = None, **kwargs: Any
+) -> Any:
     """Replacement for ``AsyncWebhookAdapter.request`` while a harness runs.
 
     discord.py sends every interaction response and followup through this adapter with its own
@@ -236,10 +248,13 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         # dpytest's FakeHttp.send_message does not receive the channel object: it reads the local
         # variable named ``channel`` in its caller's frame (normally Messageable.send). We are now
         # its caller, so we hold a local of that name.
-        channel = dpy_backend._get_higher_locs(1).get("channel") or self.state.get_channel(channel_id)  # noqa: F841
+        channel = dpy_backend._get_higher_locs(1).get("channel")  # noqa: F841
+        if channel is None:
+            channel = self.state.get_channel(channel_id)  # noqa: F841
         data = await super().send_message(channel_id, params=params)
         stored = self.harness._stored_message(channel_id, int(data["id"]))
-        self.harness._on_send(channel_id, stored, _json_payload(params.payload, params.multipart), via="channel")
+        sent = _json_payload(params.payload, params.multipart)
+        self.harness._on_send(channel_id, stored, sent, via="channel")
         return data
 
     async def edit_message(self, channel_id: int, message_id: int, **fields: Any) -> dict:
@@ -247,9 +262,12 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         # (possibly stale) Message object found in the caller's frame, which breaks for
         # PartialMessage and loses fields. We merge the edit into the stored payload instead.
         params = fields["params"]
-        return self.harness._edit_message(channel_id, message_id, _json_payload(params.payload, params.multipart))
+        sent = _json_payload(params.payload, params.multipart)
+        return self.harness._edit_message(channel_id, message_id, sent)
 
-    async def delete_message(self, channel_id: int, message_id: int, *, reason: Optional[str] = None) -> None:
+    async def delete_message(
+        self, channel_id: int, message_id: int, *, reason: Optional[str] = None
+    ) -> None:
         self.harness._delete_message(channel_id, message_id)
 
     async def send_typing(self, channel_id: int) -> None:
@@ -259,8 +277,11 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         # ``tree.sync()``: answer like Discord without any network.
         return [self.harness._synced_command(application_id, command) for command in payload]
 
-    async def bulk_upsert_guild_commands(self, application_id: int, guild_id: int, payload: List[dict]) -> List[dict]:
-        return [dict(self.harness._synced_command(application_id, command), guild_id=str(guild_id)) for command in payload]
+    async def bulk_upsert_guild_commands(
+        self, application_id: int, guild_id: int, payload: List[dict]
+    ) -> List[dict]:
+        synced = [self.harness._synced_command(application_id, command) for command in payload]
+        return [dict(command, guild_id=str(guild_id)) for command in synced]
 
 
 @dataclass
@@ -274,13 +295,17 @@ class _Interaction:
     created: float  # time.monotonic()
     response_type: Optional[int] = None
     original_id: Optional[int] = None  # the original response message (or "thinking" placeholder)
-    deferred_ephemeral: bool = False
     autocomplete_choices: Optional[List[dict]] = None
 
 
+BACKGROUND_TASK_PREFIX = "background:"
+
+
 def _is_long_lived(task: asyncio.Task) -> bool:
-    """Tasks ``settle()`` never waits for by default: discord.ext.tasks loops."""
-    return task.get_name().startswith("discord-ext-tasks")
+    """Tasks ``settle()`` never waits for: discord.ext.tasks loops, and tasks a cog named
+    ``background:<what>`` (skynet's periodic usage flush) because they never finish."""
+    name = task.get_name()
+    return name.startswith("discord-ext-tasks") or name.startswith(BACKGROUND_TASK_PREFIX)
 
 
 class RedHarness:
@@ -296,8 +321,13 @@ class RedHarness:
       fixture ``override_data_path`` points ``data_manager.basic_config`` at a per-test tmpdir
       *without* a storage type, and mutates ``data_manager.basic_config_default`` in place. It does
       not break a function-scoped harness (that fixture runs first, ``start()`` overrides it), but it
-      breaks a harness that outlives one test. Override it in ``tests/conftest.py`` with a no-op
-      fixture of the same name.
+      breaks a harness that outlives one test: later Config objects and ``cog_data_path()`` then
+      silently use that tmpdir. Override it in ``tests/conftest.py`` with a no-op fixture of the
+      same name.
+    * Because of that plugin registration pytest also marks the whole ``redbot`` package for
+      assertion rewriting, so under pytest ``[p]load`` of Red's *bundled* cogs (``!load alias``)
+      fails in Red's ``spec.loader.load_module()`` (TypeError: missing 'fullname'). Cogs found in
+      a cog path (``cog_paths``, e.g. skynet) load fine; so does everything outside pytest.
     * pytest-asyncio gives each test function a new event loop by default: build the harness in
       a function-scoped async fixture and ``await close()`` in its teardown.
     """
@@ -312,6 +342,7 @@ class RedHarness:
         raise_errors: bool = False,
         interaction_ack_timeout: Optional[float] = 3.0,
         ids: HarnessIds = HarnessIds(),
+        background: Optional[Callable[[asyncio.Task], bool]] = None,
     ) -> None:
         """
         :param data_dir: Red's data folder (JSON driver); created if missing, reused if present.
@@ -322,6 +353,8 @@ class RedHarness:
             error produced during the call (else errors are only kept in ``errors``).
         :param interaction_ack_timeout: like Discord, refuse (404 Unknown interaction) an initial
             interaction response that comes later than this many seconds; None disables it.
+        :param background: tasks ``settle()`` never waits for, besides its defaults (e.g. the
+            connection handlers of a local server the test runs in the same event loop).
         """
         self.data_dir = Path(data_dir)
         self.prefix = prefix
@@ -330,6 +363,7 @@ class RedHarness:
         self.raise_errors = raise_errors
         self.interaction_ack_timeout = interaction_ack_timeout
         self.ids = ids
+        self.background = background
 
         self.events: List[BotEvent] = []
         self.listeners: List[Callable[[BotEvent], None]] = []
@@ -347,7 +381,8 @@ class RedHarness:
         self._message_data: Dict[int, dict] = {}  # raw payloads of messages (also dpytest's store)
         self._interactions: Dict[str, _Interaction] = {}  # by token
         self._command_ids: Dict[str, int] = {}
-        self._baseline_tasks: Set[asyncio.Task] = set()
+        self._preexisting_tasks: Set[asyncio.Task] = set()  # before start(): never cancelled by close()
+        self._baseline_tasks: Set[asyncio.Task] = set()  # after start(): never waited for by settle()
         self._event_waiters: List[Tuple[Callable[[BotEvent], bool], asyncio.Future]] = []
         self._mark = 0  # index in ``events`` where the latest say/slash started
         self._started = False
@@ -365,6 +400,7 @@ class RedHarness:
         reset_shared_state()
         _active = self
         _install_webhook_fake()
+        self._preexisting_tasks = set(asyncio.all_tasks())
         try:
             await self._start()
         except BaseException:
@@ -454,8 +490,9 @@ class RedHarness:
         try:
             guild = dpy_backend.make_guild("Test Guild", id_num=ids.guild)
             channel = dpy_backend.make_text_channel("general", guild, id_num=ids.channel)
+            administrator = discord.Permissions(administrator=True).value
             admin_role = dpy_backend.make_role(
-                "Admin", guild, id_num=ids.admin_role, permissions=discord.Permissions(administrator=True).value
+                "Admin", guild, id_num=ids.admin_role, permissions=administrator
             )
 
             def member(name: str, user_id: int, roles: Sequence[discord.Role] = ()) -> discord.Member:
@@ -470,6 +507,8 @@ class RedHarness:
         finally:
             state.start_dispatch()
         self.guild, self.channel, self.admin_role = guild, channel, admin_role
+        # dpytest's logs_from (channel.history) fails on a channel with no stored message yet.
+        dpy_backend._cur_config.messages.setdefault(channel.id, [])
         # dpytest.message(..., member=0) and friends index these lists.
         dpy_runner._cur_config = dpy_runner.RunnerConfig(
             self.bot, [guild], [channel], [self.owner, self.admin, self.member]
@@ -479,8 +518,14 @@ class RedHarness:
         bot = self.bot
         red_on_command_error = bot.on_command_error
 
-        async def on_command_error(ctx: Any, error: BaseException, unhandled_by_cog: bool = False) -> None:
-            self._record_error(error)
+        async def on_command_error(
+            ctx: Any, error: BaseException, unhandled_by_cog: bool = False
+        ) -> None:
+            # An error the cog's own handler answered is not a test failure; one it passes on
+            # (``unhandled_by_cog=True``) is.
+            handled = not unhandled_by_cog and ctx.cog is not None and ctx.cog.has_error_handler()
+            if not handled:
+                self._record_error(error)
             await red_on_command_error(ctx, error, unhandled_by_cog=unhandled_by_cog)
 
         bot.on_command_error = on_command_error  # type: ignore[method-assign]
@@ -505,24 +550,29 @@ class RedHarness:
         bot.on_error = on_error  # type: ignore[method-assign]
 
     async def close(self) -> None:
-        """Stop the bot and reset process-wide state so a new harness starts fresh."""
+        """Stop the bot and reset process-wide state so a new harness starts fresh.
+
+        Tasks the bot left running are cancelled. Does nothing if this harness is not running.
+        """
         global _active
+        if _active is not self:
+            return
         try:
             bot = getattr(self, "bot", None)
-            if bot is not None and self._started:
+            if bot is not None:
                 # AutoShardedClient.close() posts to a queue only created by connect().
                 if not hasattr(bot, "_AutoShardedClient__queue"):
                     bot._AutoShardedClient__queue = asyncio.PriorityQueue()
                 try:
                     await bot.close()  # unloads extensions, removes cogs (cog_unload hooks)
                 except Exception:
-                    log.exception("Error while closing the bot")
+                    if self._started:  # after a failed start() this is expected noise
+                        log.exception("Error while closing the bot")
             await self._cancel_leftover_tasks()
         finally:
             self._started = False
-            if _active is self:
-                _active = None
-                _remove_webhook_fake()
+            _active = None
+            _remove_webhook_fake()
             basic_config, instance_name = self._saved_data_manager
             data_manager.basic_config = basic_config
             data_manager._instance_name = instance_name
@@ -533,7 +583,11 @@ class RedHarness:
 
     async def _cancel_leftover_tasks(self) -> None:
         current = asyncio.current_task()
-        leftovers = [t for t in asyncio.all_tasks() if t is not current and t not in self._baseline_tasks and not t.done()]
+        leftovers = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not current and t not in self._preexisting_tasks and not t.done()
+        ]
         for task in leftovers:
             task.cancel()
         if leftovers:
@@ -556,19 +610,26 @@ class RedHarness:
         *,
         author: Optional[discord.Member] = None,
         channel: Optional[discord.abc.Messageable] = None,
+        wait: bool = True,
         raise_errors: Optional[bool] = None,
     ) -> discord.Message:
         """``author`` (default: ``member``) sends ``content`` in ``channel`` (default: ``channel``).
 
-        Returns once dpytest's dispatched events finished: Red's on_message, so a prefix command
-        ran to completion, including streaming it does inside the command. Work the cog starts
-        with ``asyncio.create_task`` is NOT awaited: use ``settle()`` or ``wait_for()``.
+        With ``wait`` (default) it returns once every event dpytest dispatched finished (its
+        ``run_all_events``): Red's on_message ran, so a prefix command ran to completion,
+        including streaming it does inside the command. Work the cog starts with
+        ``asyncio.create_task`` is NOT awaited: use ``settle()`` or ``wait_for()``.
+
+        Use ``wait=False`` when the command waits for another message (``bot.wait_for``, a
+        confirmation prompt): waiting would deadlock, since that reply cannot be sent until
+        ``say`` returns. The console should always use ``wait=False`` and show ``listeners``.
         """
         self._mark = len(self.events)
         errors_before = len(self.errors)
         message = dpy_backend.make_message(content, author or self.member, channel or self.channel)
-        await dpy_runner.run_all_events()
-        self._maybe_raise(errors_before, raise_errors)
+        if wait:
+            await dpy_runner.run_all_events()
+            self._maybe_raise(errors_before, raise_errors)
         return message
 
     async def slash(
@@ -577,21 +638,28 @@ class RedHarness:
         *,
         author: Optional[discord.Member] = None,
         channel: Optional[discord.TextChannel] = None,
+        wait: bool = True,
         raise_errors: Optional[bool] = None,
-        **options: Any,
+        options: Optional[Dict[str, Any]] = None,
+        **more_options: Any,
     ) -> discord.Interaction:
         """Invoke an application command, e.g. ``slash("ai chat", message="hi")``.
 
         The command must be enabled and synced (``enable_slash``), as on Discord. Option values:
         str/int/float/bool, or Member/User/Role/channel objects (sent with ``resolved`` data).
-        Returns when the command's tree task finished (not tasks it spawned: see ``settle``).
+        Pass options whose names clash with this method's keywords (``channel``, ``author``...)
+        in ``options={...}``. With ``wait`` it returns when the command's tree task and the
+        dispatched events finished (not tasks it spawned: see ``settle``); ``wait=False`` as for
+        ``say``.
         """
         command = self._app_command(qualified_name)
         self._mark = len(self.events)
         errors_before = len(self.errors)
-        data = self._command_data(command, options, focused=None)
-        interaction = await self._send_interaction(2, data, author or self.member, channel or self.channel)
-        self._maybe_raise(errors_before, raise_errors)
+        channel = channel or self.channel
+        data = self._command_data(command, {**(options or {}), **more_options}, None, channel)
+        interaction = await self._send_interaction(2, data, author or self.member, channel, wait=wait)
+        if wait:
+            self._maybe_raise(errors_before, raise_errors)
         return interaction
 
     async def autocomplete(
@@ -602,20 +670,27 @@ class RedHarness:
         *,
         author: Optional[discord.Member] = None,
         channel: Optional[discord.TextChannel] = None,
-        **other_options: Any,
+        options: Optional[Dict[str, Any]] = None,
+        **more_options: Any,
     ) -> List[dict]:
         """Run the autocomplete of ``option`` while the user has typed ``current``.
+
+        Other options already filled in go in ``options={...}`` / keywords, as for ``slash``.
 
         Returns the choices the bot answered (``[{"name": ..., "value": ...}, ...]``). Raises
         RuntimeError if it did not answer (discord.py logs and swallows exceptions raised in
         autocomplete callbacks: "Ignoring exception in autocomplete").
         """
         command = self._app_command(qualified_name)
-        data = self._command_data(command, {**other_options, option: current}, focused=option)
-        interaction = await self._send_interaction(4, data, author or self.member, channel or self.channel)
+        channel = channel or self.channel
+        filled = {**(options or {}), **more_options, option: current}
+        data = self._command_data(command, filled, option, channel)
+        interaction = await self._send_interaction(4, data, author or self.member, channel)
         record = self._interactions[interaction.token]
         if record.autocomplete_choices is None:
-            raise RuntimeError(f"The bot did not answer the autocomplete of {qualified_name!r} / {option!r}")
+            raise RuntimeError(
+                f"The bot did not answer the autocomplete of {qualified_name!r} / {option!r}"
+            )
         return record.autocomplete_choices
 
     async def enable_slash(self, *names: str) -> None:
@@ -679,6 +754,7 @@ class RedHarness:
             and t not in self._baseline_tasks
             and not _is_long_lived(t)
             and not (ignore and ignore(t))
+            and not (self.background and self.background(t))
         }
 
     async def wait_for(
@@ -721,7 +797,9 @@ class RedHarness:
             self.errors.append(error)
 
     def _maybe_raise(self, errors_before: int, raise_errors: Optional[bool]) -> None:
-        if (self.raise_errors if raise_errors is None else raise_errors) and len(self.errors) > errors_before:
+        if raise_errors is None:
+            raise_errors = self.raise_errors
+        if raise_errors and len(self.errors) > errors_before:
             raise self.errors[errors_before]
 
     def _record(self, event: BotEvent) -> None:
@@ -748,39 +826,49 @@ class RedHarness:
                 return data
         raise _http_error(discord.NotFound, 404, 10008, "Unknown Message")
 
-    def _on_send(self, channel_id: int, data: dict, sent: dict, *, via: Via, interaction_id: Optional[int] = None) -> None:
+    def _on_send(
+        self, channel_id: int, data: dict, sent: dict, *, via: Via, interaction_id: Optional[int] = None
+    ) -> None:
+        """Record that message ``data`` (the stored payload) appeared; ``sent``: the bot's body."""
         message_id = int(data["id"])
         self._message_data[message_id] = data
+        content, embeds = data.get("content") or "", list(data.get("embeds") or [])
         ephemeral = bool(int(data.get("flags") or 0) & _EPHEMERAL)
-        existing = self._messages.get(message_id)
-        if existing is not None:  # a "thinking" placeholder gets its content
-            existing.content, existing.embeds, existing.loading = data.get("content") or "", list(data.get("embeds") or []), False
+        message = self._messages.get(message_id)
+        if message is not None:  # a "thinking" placeholder gets its content
+            message.content, message.embeds, message.loading = content, embeds, False
         else:
             self._messages[message_id] = BotMessage(
-                message_id, channel_id, data.get("content") or "", list(data.get("embeds") or []),
+                message_id, channel_id, content, embeds,
                 via=via, ephemeral=ephemeral, interaction_id=interaction_id,
             )
         self._record(BotEvent(
-            "send", channel_id, message_id, data.get("content") or "", sent.get("allowed_mentions"),
+            "send", channel_id, message_id, content, sent.get("allowed_mentions"),
             time.monotonic(), sent, via=via, ephemeral=ephemeral, interaction_id=interaction_id,
         ))
 
-    def _edit_message(self, channel_id: int, message_id: int, sent: dict, *, via: Via = "channel") -> dict:
+    def _edit_message(
+        self, channel_id: int, message_id: int, sent: dict, *, via: Via = "channel"
+    ) -> dict:
         data = self._message_data.get(message_id) or self._stored_message(channel_id, message_id)
         if int(data["author"]["id"]) != self.bot.user.id:
-            raise _http_error(discord.Forbidden, 403, 50005, "Cannot edit a message authored by another user")
+            raise _http_error(
+                discord.Forbidden, 403, 50005, "Cannot edit a message authored by another user"
+            )
         for key in ("content", "embeds", "components", "flags", "poll"):
             if key in sent:
-                data[key] = sent[key] if key != "content" else (sent[key] or "")
+                data[key] = sent[key]
+        data["content"] = data.get("content") or ""
         data["edited_timestamp"] = _now_iso()
-        record = self._messages.get(message_id)
-        if record is not None:
-            record.content, record.embeds = data.get("content") or "", list(data.get("embeds") or [])
-            record.edits += 1
+        message = self._messages.get(message_id)
+        if message is not None:
+            message.content, message.embeds = data["content"], list(data.get("embeds") or [])
+            message.edits += 1
         self._record(BotEvent(
-            "edit", int(data.get("channel_id", channel_id)), message_id, data.get("content") or "",
+            "edit", int(data.get("channel_id", channel_id)), message_id, data["content"],
             sent.get("allowed_mentions"), time.monotonic(), sent, via=via,
-            ephemeral=bool(record and record.ephemeral), interaction_id=record.interaction_id if record else None,
+            ephemeral=bool(message and message.ephemeral),
+            interaction_id=message.interaction_id if message else None,
         ))
         return copy.deepcopy(data)
 
@@ -799,9 +887,12 @@ class RedHarness:
             self.bot._connection.parse_message_delete(payload)
         if record is not None:
             record.deleted = True
-        self._record(BotEvent("delete", channel_id, message_id, None, None, time.monotonic(), {}, via=via))
+        now = time.monotonic()
+        self._record(BotEvent("delete", channel_id, message_id, None, None, now, {}, via=via))
 
-    def _create_message(self, record: _Interaction, sent: dict, *, ephemeral: bool, loading: bool = False) -> dict:
+    def _create_message(
+        self, record: _Interaction, sent: dict, *, ephemeral: bool, loading: bool = False
+    ) -> dict:
         """A message posted through an interaction (original response or followup)."""
         channel = self.bot.get_channel(record.channel_id)
         content = sent.get("content") or ""
@@ -812,7 +903,8 @@ class RedHarness:
             guild_id=channel.guild.id, webhook_id=self.bot.application_id,
         )
         data["embeds"] = list(sent.get("embeds") or [])
-        data["flags"] = (int(sent.get("flags") or 0) & ~_EPHEMERAL) | (_EPHEMERAL if ephemeral else 0) | (_LOADING if loading else 0)
+        flags = int(sent.get("flags") or 0) & ~_EPHEMERAL
+        data["flags"] = flags | (_EPHEMERAL if ephemeral else 0) | (_LOADING if loading else 0)
         data["application_id"] = self.bot.application_id
         if not ephemeral:  # ephemeral messages are not in the channel (nor sent to the gateway)
             dpy_backend._cur_config.messages.setdefault(channel.id, []).append(data)
@@ -845,8 +937,18 @@ class RedHarness:
             raise LookupError(f"{qualified_name!r} is a group: Discord only invokes its subcommands")
         return command
 
-    def _command_data(self, command: app_commands.Command, options: Dict[str, Any], focused: Optional[str]) -> dict:
-        """The ``data`` of an application command interaction, with options nested under groups."""
+    def _command_data(
+        self,
+        command: app_commands.Command,
+        options: Dict[str, Any],
+        focused: Optional[str],
+        channel: discord.TextChannel,
+    ) -> dict:
+        """The ``data`` of an application command interaction, with options nested under groups.
+
+        Options given as None are left out (as Discord does for an optional option not filled).
+        """
+        options = {name: value for name, value in options.items() if value is not None}
         params = {}
         for param in command.parameters:
             params[param.name] = params[param.display_name] = param
@@ -855,11 +957,16 @@ class RedHarness:
             raise TypeError(f"{command.qualified_name!r} has no option(s) {sorted(unknown)}")
         if focused is None:
             given = {params[name].name for name in options}
-            missing = [p.display_name for p in command.parameters if p.required and p.name not in given]
+            missing = [
+                p.display_name for p in command.parameters if p.required and p.name not in given
+            ]
             if missing:
                 raise TypeError(f"{command.qualified_name!r} needs option(s) {missing}")
         resolved: Dict[str, Dict[str, dict]] = {}
-        leaf = [self._option(params[name], value, resolved, focused == name) for name, value in options.items()]
+        leaf = [
+            self._option(params[name], value, resolved, focused == name, channel)
+            for name, value in options.items()
+        ]
 
         node: Any = command
         while node.parent is not None:  # wrap in SUB_COMMAND, then SUB_COMMAND_GROUP(s)
@@ -876,17 +983,24 @@ class RedHarness:
             data["resolved"] = resolved
         return data
 
-    def _option(self, param: app_commands.Parameter, value: Any, resolved: Dict[str, Dict[str, dict]], focused: bool) -> dict:
+    def _option(
+        self,
+        param: app_commands.Parameter,
+        value: Any,
+        resolved: Dict[str, Dict[str, dict]],
+        focused: bool,
+        channel: discord.TextChannel,
+    ) -> dict:
+        """One option of the payload; objects go by id with their data in ``resolved``."""
         option: Dict[str, Any] = {"type": param.type.value, "name": param.display_name}
         kind = param.type
         if focused:  # Discord sends what the user typed so far, as a string
             option.update(value=str(value), focused=True)
-        elif kind in (discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer,
-                      discord.AppCommandOptionType.number, discord.AppCommandOptionType.boolean):
+        elif kind in _PLAIN_OPTION_TYPES:
             option["value"] = value
         elif isinstance(value, discord.Member):
             resolved.setdefault("users", {})[str(value.id)] = dpy_factories.dict_from_user(value._user)
-            member = self._member_payload(value, self.channel)
+            member = self._member_payload(value, channel)
             del member["user"]
             resolved.setdefault("members", {})[str(value.id)] = member
             option["value"] = str(value.id)
@@ -904,7 +1018,9 @@ class RedHarness:
             }
             option["value"] = str(value.id)
         else:
-            raise TypeError(f"Unsupported value {value!r} for option {param.display_name!r} ({kind.name})")
+            raise TypeError(
+                f"Unsupported value {value!r} for option {param.display_name!r} ({kind.name})"
+            )
         return option
 
     def _member_payload(self, member: discord.Member, channel: discord.abc.GuildChannel) -> dict:
@@ -920,7 +1036,13 @@ class RedHarness:
         }
 
     async def _send_interaction(
-        self, interaction_type: int, data: dict, author: discord.Member, channel: discord.TextChannel
+        self,
+        interaction_type: int,
+        data: dict,
+        author: discord.Member,
+        channel: discord.TextChannel,
+        *,
+        wait: bool = True,
     ) -> discord.Interaction:
         state = self.bot._connection
         # The id must be a *recent* snowflake: discord.py derives the 15-minute expiry from it and
@@ -938,7 +1060,12 @@ class RedHarness:
             "version": 1,
             "guild_id": str(channel.guild.id),
             "channel_id": str(channel.id),
-            "channel": {"id": str(channel.id), "type": channel.type.value, "name": channel.name, "guild_id": str(channel.guild.id)},
+            "channel": {
+                "id": str(channel.id),
+                "type": channel.type.value,
+                "name": channel.name,
+                "guild_id": str(channel.guild.id),
+            },
             "member": self._member_payload(author, channel),
             "data": data,
             "locale": "en-US",
@@ -957,9 +1084,10 @@ class RedHarness:
         state._command_tree._from_interaction(interaction)
         state.dispatch("interaction", interaction)
         invokers = [t for t in asyncio.all_tasks() - before if t.get_name() == "CommandTree-invoker"]
-        if invokers:
-            await asyncio.gather(*invokers)
-        await dpy_runner.run_all_events()
+        if wait:
+            if invokers:
+                await asyncio.gather(*invokers)
+            await dpy_runner.run_all_events()
         return interaction
 
     def _interaction_for(self, route: Any) -> _Interaction:
@@ -992,13 +1120,13 @@ class RedHarness:
                 raise _http_error(discord.NotFound, 404, 10008, "Unknown Message")
             if method == "GET":
                 return copy.deepcopy(data)
+            via: Via = "interaction" if ref == "@original" else "followup"
             if method == "PATCH":
-                via: Via = "interaction" if ref == "@original" else "followup"
                 if message.loading:  # editing the "thinking" response answers it
                     return self._fill_placeholder(record, body, via=via)
                 return self._edit_message(record.channel_id, message_id, body, via=via)
             if method == "DELETE":
-                self._delete_message(record.channel_id, message_id, via="interaction" if ref == "@original" else "followup")
+                self._delete_message(record.channel_id, message_id, via=via)
                 return None
         raise NotImplementedError(f"The harness has no fake for {method} {path}")
 
@@ -1006,16 +1134,24 @@ class RedHarness:
         callback_type = body.get("type")
         sent = dict(body.get("data") or {})
         if record.response_type is not None:
-            raise _http_error(discord.HTTPException, 400, 40060, "Interaction has already been acknowledged.")
-        if self.interaction_ack_timeout is not None and time.monotonic() - record.created > self.interaction_ack_timeout:
+            raise _http_error(
+                discord.HTTPException, 400, 40060, "Interaction has already been acknowledged."
+            )
+        deadline = self.interaction_ack_timeout
+        if deadline is not None and time.monotonic() - record.created > deadline:
             raise _http_error(discord.NotFound, 404, 10062, "Unknown interaction")
         record.response_type = callback_type
         ephemeral = bool(int(sent.get("flags") or 0) & _EPHEMERAL)
         response: Dict[str, Any] = {
-            "interaction": {"id": str(record.id), "type": record.type, "response_message_loading": False,
-                            "response_message_ephemeral": ephemeral}
+            "interaction": {
+                "id": str(record.id),
+                "type": record.type,
+                "response_message_loading": False,
+                "response_message_ephemeral": ephemeral,
+            }
         }
         now = time.monotonic()
+        raw = {**sent, "callback_type": callback_type}
         if callback_type == _CALLBACK_MESSAGE:
             data = self._create_message(record, sent, ephemeral=ephemeral)
             record.original_id = int(data["id"])
@@ -1025,25 +1161,31 @@ class RedHarness:
         elif callback_type == _CALLBACK_DEFER:
             # Discord shows a "Bot is thinking..." message; the first followup (or an edit of the
             # original response) turns it into the answer, keeping its id and ephemerality.
-            record.deferred_ephemeral = ephemeral
             data = self._create_message(record, {}, ephemeral=ephemeral, loading=True)
             record.original_id = int(data["id"])
             self._messages[record.original_id] = BotMessage(
                 record.original_id, record.channel_id, "", [], via="interaction", ephemeral=ephemeral,
                 loading=True, interaction_id=record.id,
             )
-            response["interaction"].update(response_message_id=str(record.original_id), response_message_loading=True)
+            response["interaction"].update(
+                response_message_id=str(record.original_id), response_message_loading=True
+            )
             response["resource"] = {"type": callback_type}
-            self._record(BotEvent("defer", record.channel_id, record.original_id, None, None, now,
-                                  {**sent, "callback_type": callback_type}, via="interaction",
-                                  ephemeral=ephemeral, interaction_id=record.id))
+            self._record(BotEvent(
+                "defer", record.channel_id, record.original_id, None, None, now, raw,
+                via="interaction", ephemeral=ephemeral, interaction_id=record.id,
+            ))
         elif callback_type == _CALLBACK_AUTOCOMPLETE:
             record.autocomplete_choices = list(sent.get("choices") or [])
-            self._record(BotEvent("autocomplete", record.channel_id, None, None, None, now,
-                                  {**sent, "callback_type": callback_type}, via="interaction", interaction_id=record.id))
+            self._record(BotEvent(
+                "autocomplete", record.channel_id, None, None, None, now, raw,
+                via="interaction", interaction_id=record.id,
+            ))
         else:
-            self._record(BotEvent("interaction_response", record.channel_id, None, None, None, now,
-                                  {**sent, "callback_type": callback_type}, via="interaction", interaction_id=record.id))
+            self._record(BotEvent(
+                "interaction_response", record.channel_id, None, None, None, now, raw,
+                via="interaction", interaction_id=record.id,
+            ))
         return response
 
     def _followup(self, record: _Interaction, body: dict) -> dict:

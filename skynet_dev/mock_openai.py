@@ -216,6 +216,12 @@ class MockOpenAI:
         """Queue replies for the next chat completions (consumed FIFO)."""
         self._queue.extend(replies)
 
+    @staticmethod
+    def owns_task(task: asyncio.Task) -> bool:
+        """Whether ``task`` is one of the server's connection handlers (they live while a
+        client keeps its connection open, so a test waiting for "all tasks" must skip them)."""
+        return getattr(task.get_coro(), "__qualname__", "").startswith("RequestHandler.")
+
     async def start(self) -> None:
         """Bind to 127.0.0.1 (a free port unless one was given) and start serving."""
         app = web.Application(middlewares=[self._record_and_auth])

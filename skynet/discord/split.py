@@ -27,13 +27,13 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 DISCORD_LIMIT = 2000
 LOOKAHEAD = 0  # characters a non-final chunk must be followed by before it is frozen (see above)
 
-# Boundary classes, best first. The outside-code classes are cumulative: best[SPACE] is the latest
-# cut of quality SPACE *or better*, so "latest acceptable cut" is a single lookup.
+# Boundary classes, best first; the first five are outside fenced code.
 PARA, LINE, SENTENCE, SPACE, SPAN, CODE_LINE = range(6)
-_OUTSIDE = (PARA, LINE, SENTENCE, SPACE)
 
 _FENCE_RE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
-_TOKEN_RE = re.compile(r"`+|\]\(?|[\[) \t。！？]")
+_SPECIAL_RE = re.compile(r"`+|\]\(?|[\[)]")
+# A sentence end is cut at the space after it; CJK full stops need no space: cut right after them.
+_SENTENCE_RE = re.compile(r"[.!?][\"')*_]?(?=[ \t])|[。！？]")
 _NONWS_RE = re.compile(r"\S")
 _ZWJ = "\u200d"
 
@@ -85,43 +85,70 @@ def _next_start(text: str, cut: int) -> Tuple[int, bool]:
     return (nl + 1 if at_ls else q), at_ls
 
 
-def _scan_inline(
-    text: str, ls: int, le: int, partial: bool, start: int, first: int, room: int, best: Dict[int, Cut]
-) -> None:
-    """Record the mid-line cuts of the prose line ``text[ls:le]`` (``partial``: cut off by the window)."""
-    code_run = ""  # backtick run of the open inline code span
-    link = 0  # 1 inside [link text], 2 inside (url)
-    for m in _TOKEN_RE.finditer(text, ls, le):
+def _masked(text: str, ls: int, hi: int, le: int, partial: bool) -> List[Tuple[int, int]]:
+    """The inline code spans and links of ``text[ls:hi]``, as (start, end), open ones ending at hi."""
+    spans: List[Tuple[int, int]] = []
+    code_run, opened, link = "", 0, 0  # open span's backtick run; link: 1 in [text], 2 in (url)
+    for m in _SPECIAL_RE.finditer(text, ls, hi):
         tok, i = m.group(), m.start()
         if tok[0] == "`":
             # Only a run with a matching closer opens a span (CommonMark); if the line runs past the
             # window the closer may still come, so assume it does.
-            if not code_run and (partial or text.find(tok, i + len(tok), le) >= 0):
-                code_run = tok
+            if not code_run and (partial or text.find(tok, m.end(), le) >= 0):
+                code_run, opened = tok, i
             elif tok == code_run:
                 code_run = ""
-        elif tok in " \t。！？":
-            p = i if tok in " \t" else i + 1  # CJK sentence ends have no space after them
-            if p <= first or p - start > room:
-                continue
-            if code_run or link:
-                cls = SPAN
-            elif tok not in " \t" or text[p - 1] in ".!?" or (
-                text[p - 1] in "\"')*_" and p - 2 >= start and text[p - 2] in ".!?"
-            ):
-                cls = SENTENCE
-            else:
-                cls = SPACE
-            for k in range(cls, SPAN + 1):
-                best[k] = (p, None)
+                spans.append((opened, m.end()))
         elif code_run:
             continue
         elif tok == "[" and (partial or text.find("](", i, le) >= 0):
-            link = 1
+            link, opened = 1, i
         elif tok == "](" and link == 1:
             link = 2
         elif (tok == "]" and link == 1) or (tok == ")" and link == 2):
             link = 0
+            spans.append((opened, m.end()))
+    if code_run or link:
+        spans.append((opened, hi))
+    return spans
+
+
+def _scan_inline(text: str, ls: int, le: int, partial: bool, lo: int, top: int, best: Dict[int, Cut]) -> None:
+    """Record the latest mid-line cuts ``lo <= p <= top`` of the prose line ``text[ls:le]``.
+
+    ``partial``: the line runs past the window, so its end is unknown.
+    """
+    hi = min(le, top + 1)
+    spans = _masked(text, ls, hi, le, partial)
+
+    def masked(p: int) -> bool:
+        return any(a < p < b for a, b in spans)
+
+    for m in _SENTENCE_RE.finditer(text, ls, hi):
+        if lo <= m.end() <= top and not masked(m.end()):
+            best[SENTENCE] = (m.end(), None)
+    p, span_seen = hi, False
+    while True:  # the latest whitespace, then keep going back past the ones in spans/links
+        p = max(text.rfind(" ", ls, p), text.rfind("\t", ls, p))
+        if p < lo:
+            break
+        if not masked(p):
+            best[SPACE] = (p, None)
+            break
+        if not span_seen:
+            best[SPAN], span_seen = (p, None), True
+
+
+def _cumulative(best: Dict[int, Cut]) -> List[Optional[Cut]]:
+    """For each outside-code class, the latest recorded cut of that class or a better one."""
+    out: List[Optional[Cut]] = []
+    latest: Optional[Cut] = None
+    for cls in range(SPAN + 1):
+        cut = best.get(cls)
+        if cut and (latest is None or cut[0] > latest[0]):
+            latest = cut
+        out.append(latest)
+    return out
 
 
 def _find_cut(
@@ -130,8 +157,10 @@ def _find_cut(
     """Choose where the chunk starting at ``start`` (inside ``fence``) ends."""
     w_end = start + room + 1  # never read past this: it is what makes the split prefix-stable
     best: Dict[int, Cut] = {}
+    prose: List[Tuple[int, int, bool]] = []  # lines outside code, for mid-line cuts if needed
     hard: Cut = (first + 1, fence)
     ls, state = start, fence
+    last = start + room - len(_wrap(fence, limit)[1])  # furthest cut that fits inside ``state``
     while True:
         le = text.find("\n", ls, w_end)
         complete = le >= 0
@@ -139,37 +168,43 @@ def _find_cut(
         is_fence_line = at_ls and _FENCE_RE.match(text, ls, le) is not None
         # Hard cut: as far as fits; mid-line the fence state is that of the line's start. (At the
         # newline itself a line-end cut below is always available, except after an opening fence.)
-        p = min(le - 1 if complete else le, start + room - len(_wrap(state, limit)[1]))
+        p = min(le - 1 if complete else le, last)
         if p > max(ls, first):
             hard = (p, state)
         if state is None and not is_fence_line:
-            _scan_inline(text, ls, le, not complete, start, first, room, best)
+            prose.append((ls, le, not complete))
         if not complete:
             break
-        after = _after_line(text[ls:le], state) if at_ls else state
-        if le > first and le - start <= room - len(_wrap(after, limit)[1]):
+        after = _after_line(text[ls:le], state) if is_fence_line else state
+        if after is not state:
+            last = start + room - len(_wrap(after, limit)[1])
+        if first < le <= last:
             if after is None:
                 nl = text.find("\n", le + 1, w_end)
-                cls = PARA if nl >= 0 and not text[le + 1 : nl].strip() else LINE
-                for k in range(cls, SPAN + 1):
-                    best[k] = (le, None)
-            elif state is not None and text[ls:le].strip():  # a code line (blank ones add nothing)
-                best[CODE_LINE] = (le, after)
-            else:  # right after an opening fence: only good as a hard cut
+                best[PARA if nl >= 0 and not text[le + 1 : nl].strip() else LINE] = (le, None)
+            elif state is None:  # right after an opening fence: only good as a hard cut
                 hard = (le, after)
+            elif text[ls:le].strip():  # a code line (blank ones add nothing)
+                best[CODE_LINE] = (le, after)
         ls, state, at_ls = le + 1, after, True
 
-    # Anti-tiny-chunk rule: a class wins only if its latest cut fills at least half the room, else
-    # we try the next class (a line break at 1990 beats a blank line at 50). If no outside-code
-    # class reaches half, the best class wins anyway: a short chunk beats splitting a code block,
-    # an inline span or a word.
+    # Anti-tiny-chunk rule: a class wins only if its latest cut (of that class or better) fills at
+    # least half the room, else we try the next class (a line break at 1990 beats a blank line at
+    # 50). If no outside-code class reaches half, the best class wins anyway: a short chunk beats
+    # splitting a code block, an inline span or a word. Mid-line cuts rank below line cuts, so the
+    # prose lines are only scanned for them when the line cuts did not settle it.
     half = start + room // 2
-    for cls in _OUTSIDE:
-        if cls in best and best[cls][0] >= half:
-            return best[cls]
-    for cls in (*_OUTSIDE, SPAN, CODE_LINE):
-        if cls in best:
-            return best[cls]
+    for scan in (False, True):
+        if scan:
+            for ls, le, partial in prose:
+                _scan_inline(text, ls, le, partial, first + 1, start + room, best)
+        cumulative = _cumulative(best)
+        for cut in cumulative[:SPAN]:
+            if cut and cut[0] >= half:
+                return cut
+    for cut in (*cumulative, best.get(CODE_LINE)):
+        if cut:
+            return cut
     p, state = hard
     lo = max(first + 1, p - 32)
     while p > lo and (_joins(text[p]) or text[p - 1] == _ZWJ):

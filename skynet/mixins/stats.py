@@ -18,15 +18,18 @@ from .group import AIGroup
 
 
 def describe(label: str, counters: Counters) -> str:
+    """One line of usage: requests, tokens, estimated cost, and what the figures rest on."""
+    priced = counters.requests - counters.unpriced_requests
+    cost = f"~{format_cost(counters.cost_usd)}" if priced > 0 or not counters.requests else "cost unknown"
     line = (
         f"**{label}:** {humanize_number(counters.requests)} request{'s' if counters.requests != 1 else ''} · "
         f"{humanize_number(counters.total_tokens)} tokens ({humanize_number(counters.prompt_tokens)} in / "
-        f"{humanize_number(counters.completion_tokens)} out) · ~{format_cost(counters.cost_usd)}"
+        f"{humanize_number(counters.completion_tokens)} out) · {cost}"
     )
     notes = []
     if counters.estimated_requests:
-        notes.append(f"{counters.estimated_requests} counted locally")
-    if counters.unpriced_requests:
+        notes.append(f"tokens of {counters.estimated_requests} counted locally")
+    if counters.unpriced_requests and priced > 0:
         notes.append(f"{counters.unpriced_requests} without a known price")
     return line + (f" ({'; '.join(notes)})" if notes else "")
 
@@ -43,7 +46,7 @@ class StatsMixin(MixinMeta):
             lines.append(describe("You, in DMs", await self.usage.totals(user_scope(ctx.author.id))))
         if await ctx.bot.is_owner(ctx.author):
             lines.append(describe("Everywhere (owner only)", await self.usage.totals(global_scope())))
-        lines.append("-# Costs are estimates from the pricing table (`ai pricing`).")
+        lines.append(f"-# Costs are estimates from a pricing table the bot owner can edit (`{ctx.clean_prefix}ai pricing`).")
         await ctx.send("\n".join(lines), ephemeral=True)
 
     @AIGroup.ai.group(name="pricing")

@@ -11,6 +11,7 @@ import discord
 import pytest
 from discord import app_commands
 from redbot.core import Config, commands
+from redbot.core.utils.predicates import MessagePredicate
 
 from skynet_dev.harness import BotEvent, RedHarness
 
@@ -42,6 +43,12 @@ class Demo(commands.Cog):
         await asyncio.sleep(0.01)
         await msg.edit(content=f"{text} (done)")
 
+    @demo.command(name="slow")
+    async def demo_slow(self, ctx: commands.Context) -> None:
+        """Answers without deferring first, after a pause."""
+        await asyncio.sleep(0.2)
+        await ctx.send("too late")
+
     @demo.group(name="sub")
     async def demo_sub(self, ctx: commands.Context) -> None:
         """A nested group."""
@@ -52,7 +59,9 @@ class Demo(commands.Cog):
         await ctx.send(f"picked {choice}")
 
     @demo_sub_pick.autocomplete("choice")
-    async def demo_sub_pick_choice(self, interaction: discord.Interaction, current: str) -> List[app_commands.Choice[str]]:
+    async def demo_sub_pick_choice(
+        self, interaction: discord.Interaction, current: str
+    ) -> List[app_commands.Choice[str]]:
         return [app_commands.Choice(name=f, value=f) for f in FRUITS if f.startswith(current)]
 
     @commands.command()
@@ -71,10 +80,17 @@ class Demo(commands.Cog):
         async def stream() -> None:
             msg = await ctx.send("thinking")
             for part in ("thinking.", "thinking..", "done"):
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.05)
                 msg = await msg.edit(content=part)
 
         asyncio.create_task(stream())
+
+    @commands.command()
+    async def confirm(self, ctx: commands.Context) -> None:
+        await ctx.send("Sure? (yes/no)")
+        predicate = MessagePredicate.yes_or_no(ctx)
+        await ctx.bot.wait_for("message", check=predicate, timeout=5)
+        await ctx.send("confirmed" if predicate.result else "cancelled")
 
     @commands.command()
     async def note(self, ctx: commands.Context, *, text: str) -> None:
@@ -133,7 +149,8 @@ async def test_slash_hybrid_command_defers_then_followup_then_edits(harness: Red
     assert send.via == "followup" and send.allowed_mentions == {"parse": []}
     assert second.content == "hi (done)"
     [message] = harness.messages()
-    assert (message.content, message.edits, message.loading, message.via) == ("hi (done)", 2, False, "interaction")
+    assert (message.content, message.edits, message.loading) == ("hi (done)", 2, False)
+    assert message.via == "interaction"  # created by the defer, answered by the followup
     fetched = await harness.channel.fetch_message(message.id)
     assert fetched.content == "hi (done)"
     history = [m.content async for m in harness.channel.history(limit=10)]
@@ -150,6 +167,32 @@ async def test_slash_subcommand_of_nested_group_and_autocomplete(harness: RedHar
     choices = await harness.autocomplete("demo sub pick", "choice", "al")
     assert choices == [{"name": "alpha", "value": "alpha"}, {"name": "alpine", "value": "alpine"}]
     assert harness.events[-1].kind == "autocomplete"
+
+
+async def test_slow_initial_response_is_refused_like_discord_does(harness: RedHarness) -> None:
+    await harness.enable_slash("demo")
+    harness.interaction_ack_timeout = 0.1  # Discord: 3 s to defer or answer
+
+    await harness.slash("demo slow")
+
+    def chain(error: Optional[BaseException]) -> List[BaseException]:
+        found = []
+        while error is not None:
+            found.append(error)
+            error = getattr(error, "original", None) or error.__cause__
+        return found
+
+    refused = [e for e in chain(harness.errors[0]) if isinstance(e, discord.NotFound)]
+    assert refused and refused[0].code == 10062  # Unknown interaction
+    assert harness.messages() == []
+
+
+async def test_command_waiting_for_a_reply(harness: RedHarness) -> None:
+    await harness.say("!confirm", wait=False)  # waiting would deadlock: it waits for our reply
+    await harness.wait_for(lambda e: e.content == "Sure? (yes/no)")
+    await harness.say("yes")  # waits for every dispatched event, the prompt's command included
+
+    assert [m.content for m in harness.messages()] == ["Sure? (yes/no)", "confirmed"]
 
 
 async def test_red_core_set_api_stores_shared_tokens(harness: RedHarness) -> None:
@@ -182,7 +225,7 @@ async def test_command_exception_surfaces_as_last_error(harness: RedHarness) -> 
 
 async def test_settle_waits_for_a_reply_streamed_from_a_background_task(harness: RedHarness) -> None:
     await harness.say("!later")
-    assert [m.content for m in harness.messages()] in ([], ["thinking"])  # still streaming
+    assert "done" not in [m.content for m in harness.messages()]  # still streaming
 
     await harness.settle()
     assert [m.content for m in harness.messages()] == ["done"]

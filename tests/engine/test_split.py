@@ -58,7 +58,9 @@ def assert_reconstructs(text: str, chunks: List[str]) -> None:
             if closed and (len(lines) < 2 or not BARE_FENCE.fullmatch(lines[-1])):
                 continue
             core = "\n".join(lines[:-1] if closed else lines)
-            idx = text.find(core, pos)
+            nonws = re.compile(r"\S").search(text, pos)
+            gap_end = nonws.start() if nonws else len(text)  # the core starts in the whitespace gap
+            idx = text.find(core, pos, gap_end + len(core))
             if idx >= 0 and not text[pos:idx].strip():
                 todo.append((i + 1, idx + len(core), closed))
     raise AssertionError("chunks do not reproduce the text")
@@ -214,10 +216,18 @@ def test_tiny_chunk_avoided() -> None:
     assert chunks[0].startswith("Short.\n\nline of text 00") and len(chunks[0]) > 80
 
 
+def test_tiny_chunk_avoided_at_default_limit() -> None:
+    intro = "A short opening paragraph of about fifty characters."
+    lines = "\n".join(f"- list item number {i:03d} with some words" for i in range(60))
+    chunks = check(f"{intro}\n\n{lines}", DISCORD_LIMIT)
+    assert chunks[0].startswith(intro + "\n\n- list item number 000")
+    assert len(chunks[0]) > 1950
+
+
 def test_short_chunk_accepted_rather_than_splitting_code() -> None:
     code = "```\n" + "\n".join(f"row {i}" for i in range(20)) + "\n```"
-    assert len(code) <= 150 < len(code) + len("Intro.\n\n")
-    assert split_message("Intro.\n\n" + code, 150) == ["Intro.", code]
+    assert len(code) <= 140 < len(code) + len("Intro.\n\n")
+    assert split_message("Intro.\n\n" + code, 140) == ["Intro.", code]
 
 
 def test_inline_code_span_not_cut() -> None:
@@ -334,10 +344,10 @@ def test_prefix_stable_char_by_char(limit: int) -> None:
 @pytest.mark.parametrize("limit", [20, 50, 300, 2000])
 def test_prefix_stable_random_pieces(seed: int, limit: int) -> None:
     rng = random.Random(seed)
-    text = make_text(seed, 60 if limit == 2000 else 25)
+    text = make_text(seed, {20: 6, 50: 10, 300: 25}.get(limit, 60))
     lengths, n = [], 0
     while n < len(text):
-        n += rng.randint(1, max(2, limit // 4))
+        n += rng.randint(1, max(8, limit // 2))
         lengths.append(min(n, len(text)))
     assert assert_prefix_stable(text, limit, lengths) > 0
 
