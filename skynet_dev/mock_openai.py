@@ -376,8 +376,9 @@ class MockOpenAI:
         return response
 
 
-async def _serve(port: int) -> None:
+async def _serve(port: int, delay: float) -> None:
     async with MockOpenAI(port=port) as server:
+        server.default_reply = replace(server.default_reply, delay=delay)
         models = ", ".join(server.models)
         print(f"MockOpenAI serving at {server.base_url} (models: {models}); Ctrl-C to stop", flush=True)
         await asyncio.Event().wait()
@@ -387,8 +388,10 @@ def main() -> None:
     """Entry point of ``python -m skynet_dev.mock_openai``: an echoing server until Ctrl-C."""
     parser = argparse.ArgumentParser(description="Run a local, echoing, OpenAI-compatible mock server.")
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--delay", type=float, default=0.15, help="seconds between streamed words")
+    args = parser.parse_args()
     try:
-        asyncio.run(_serve(parser.parse_args().port))
+        asyncio.run(_serve(args.port, args.delay))
     except KeyboardInterrupt:
         pass
 

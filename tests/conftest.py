@@ -26,7 +26,9 @@ async def provider() -> AsyncIterator[MockOpenAI]:
 @pytest.fixture
 async def red(tmp_path: Path) -> AsyncIterator[RedHarness]:
     """A real Red bot over dpytest, skynet's folder on its cog path, nothing loaded yet."""
-    harness = RedHarness(tmp_path / "red", cog_paths=[REPO])
+    # The local provider runs in this event loop: its keep-alive connection handlers are not
+    # the bot's work, so settle() must not wait for them.
+    harness = RedHarness(tmp_path / "red", cog_paths=[REPO], background=MockOpenAI.owns_task)
     await harness.start()
     yield harness
     await harness.close()
@@ -51,7 +53,7 @@ def text_of(messages: List[BotMessage]) -> str:
 @pytest.fixture
 async def bot(red: RedHarness, provider: MockOpenAI) -> RedHarness:
     """skynet loaded by the owner and pointed at the local provider, as an owner would set it up."""
-    assert "Loaded skynet" in text_of(await owner(red, "!load skynet")), red.last_error
+    assert "Loaded `skynet`" in text_of(await owner(red, "!load skynet")), red.last_error
     await owner(red, f"!set api mock api_key,{KEY}")
     await owner(red, f"!ai provider add mock {provider.base_url} mock")
     reply = text_of(await owner(red, "!ai model set global mock:gpt-test"))

@@ -1,0 +1,74 @@
+"""The README's first command without DISCORD_TOKEN: the offline console, run as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+
+from skynet_dev.mock_openai import MockOpenAI, Reply
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def run_console(cwd: Path, lines: List[str], **env: str) -> List[Tuple[float, str]]:
+    """Run ``python -m skynet_dev.start`` with ``lines`` as input; return (time, chunk) of its output."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "OPENAI_API_KEY")}
+    environment.update(env, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "skynet_dev.start", cwd=cwd, env=environment,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    process.stdin.write("".join(line + "\n" for line in lines).encode())
+    await process.stdin.drain()
+    process.stdin.close()
+    chunks: List[Tuple[float, str]] = []
+    async def read() -> None:
+        while data := await process.stdout.read(4096):
+            chunks.append((time.monotonic(), data.decode()))
+    await asyncio.wait_for(read(), 120)
+    assert await process.wait() == 0, "".join(c for _, c in chunks)
+    return chunks
+
+
+def output(chunks: List[Tuple[float, str]]) -> str:
+    return "".join(text for _, text in chunks)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_console_answers_through_a_local_server_and_prints_the_stream_as_it_grows(tmp_path):
+    answer = "one two three four five six seven eight nine ten"
+    async with MockOpenAI() as server:
+        server.script(Reply.text(answer, chunk_size=4, delay=0.25))
+        chunks = await run_console(tmp_path, ["!ai chat count to ten"], SKYNET_BASE_URL=server.base_url)
+    text = output(chunks)
+    assert "Provider **local** is reachable (2 models)" in text
+    assert f"skynet › {answer}\n" in text
+    # The answer arrived in several writes spread over time: edits were printed as they happened.
+    pieces = [(at, c) for at, c in chunks if any(word in c for word in answer.split())]
+    assert len(pieces) >= 2 and pieces[-1][0] - pieces[0][0] > 0.5, pieces
+    assert server.chat_requests[-1]["messages"][-1]["content"] == "member: count to ten"
+
+
+async def test_console_without_a_provider_says_so_and_how_to_set_one(tmp_path):
+    text = output(await run_console(tmp_path, ["!ai chat hi"]))
+    assert "No AI provider is reachable" in text and "SKYNET_BASE_URL=" in text and "OPENAI_API_KEY=" in text
+    assert "No API key is set for **openai**" in text  # the chat itself answers with the friendly error
+
+
+async def test_console_with_an_unreachable_server_explains_the_failure(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    text = output(await run_console(tmp_path, [], SKYNET_BASE_URL=url))
+    assert "Provider check failed: Couldn't reach **local**" in text
+    assert "SKYNET_BASE_URL=" in text
