@@ -8,6 +8,11 @@ from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 import openai
+# The SDK imports its resource modules on first use (~0.4 s of blocking imports). Importing them
+# here moves that to cog load, off the first chat's path.
+import openai.resources.chat  # noqa: F401
+import openai.resources.embeddings  # noqa: F401
+import openai.resources.models  # noqa: F401
 
 from ..errors import StreamCut
 from ..events import TextDelta
@@ -25,13 +30,24 @@ NO_KEY = "no-key-needed"  # the SDK insists on a key; keyless servers (Ollama) i
 class OpenAICompatibleProvider(ChatProvider):
     """A :class:`ChatProvider` for one OpenAI-compatible endpoint."""
 
-    def __init__(self, endpoint: Endpoint, api_key: Optional[str], *, max_retries: int = SDK_RETRIES) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        api_key: Optional[str],
+        *,
+        http_client: Optional[httpx.AsyncClient] = None,
+        max_retries: int = SDK_RETRIES,
+    ) -> None:
+        """``http_client`` may be shared between providers (it is then not closed by ``aclose``):
+        creating one costs ~0.1 s of blocking TLS setup, so the registry makes one at load time."""
         self.endpoint = endpoint
+        self._owns_http = http_client is None
         self._client = openai.AsyncOpenAI(
             api_key=api_key or NO_KEY,
             base_url=endpoint.base_url,
             timeout=httpx.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout)),
             max_retries=max_retries,
+            http_client=http_client,
         )
         # Some compatible servers reject `stream_options`; we then estimate usage instead.
         self._send_usage_option = True
@@ -80,4 +96,5 @@ class OpenAICompatibleProvider(ChatProvider):
         return [item.embedding for item in sorted(result.data, key=lambda item: item.index)]
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._owns_http:
+            await self._client.close()

@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 from typing import Awaitable, Callable, Dict, Mapping, Optional, Tuple
 
+import openai
+
 from ..errors import MissingKey, Redactor, UnknownEndpoint
 from .base import ChatProvider, Endpoint
 from .openai_compat import OpenAICompatibleProvider
 
 KeyLookup = Callable[[str], Awaitable[Optional[str]]]
-ProviderFactory = Callable[[Endpoint, Optional[str]], ChatProvider]
+ProviderFactory = Callable[..., ChatProvider]  # (endpoint, api_key, *, http_client) -> provider
 
 
 class ProviderRegistry:
     """Holds the configured endpoints and one client per endpoint.
 
     Keys are looked up through ``key_lookup`` (Red's shared API tokens) when a client is first
-    needed, registered with the redactor, and dropped when the owner changes them.
+    needed, registered with the redactor, and dropped when the owner changes them. All clients
+    share one HTTP connection pool, created with the registry (at cog load), so a new client on
+    the hot path costs no TLS setup.
     """
 
     def __init__(
@@ -29,20 +33,20 @@ class ProviderRegistry:
         self._key_lookup = key_lookup
         self._redactor = redactor
         self._factory = factory
+        self._http = openai.DefaultAsyncHttpxClient()
         self._endpoints: Dict[str, Endpoint] = {}
         self._clients: Dict[str, Tuple[Endpoint, ChatProvider]] = {}
-        self._retired: list = []
 
     @property
     def endpoints(self) -> Mapping[str, Endpoint]:
         return self._endpoints
 
     def set_endpoints(self, endpoints: Mapping[str, Endpoint]) -> None:
-        """Replace the endpoint table; clients of changed or removed endpoints are retired."""
+        """Replace the endpoint table; clients of changed or removed endpoints are dropped."""
         self._endpoints = dict(endpoints)
         for name in list(self._clients):
             if self._endpoints.get(name) != self._clients[name][0]:
-                self._retire(name)
+                del self._clients[name]
 
     def get(self, name: str) -> Endpoint:
         try:
@@ -69,22 +73,21 @@ class ProviderRegistry:
                     f"`[p]set api {endpoint.token_service} api_key,<key>`."
                 )
             self._redactor.add(key)
-        client = self._factory(endpoint, key)
+        client = self._factory(endpoint, key, http_client=self._http)
         self._clients[name] = (endpoint, client)
         return client
 
     def forget_service(self, service: str) -> None:
-        """The key of ``service`` changed: rebuild the clients that use it on next use."""
+        """The key of ``service`` changed: rebuild the clients that use it on next use.
+
+        Dropping a client is safe while it streams: the connection pool is shared, not closed.
+        """
         for name, (endpoint, _) in list(self._clients.items()):
             if endpoint.token_service == service:
-                self._retire(name)
-
-    def _retire(self, name: str) -> None:
-        # A request may still be streaming on the old client; close it at shutdown instead.
-        self._retired.append(self._clients.pop(name)[1])
+                del self._clients[name]
 
     async def aclose(self) -> None:
-        clients = [client for _, client in self._clients.values()] + self._retired
+        clients = [client for _, client in self._clients.values()]
         self._clients.clear()
-        self._retired.clear()
         await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
+        await self._http.aclose()
