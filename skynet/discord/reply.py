@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import AsyncIterator, Awaitable, Callable, List, Optional
+from typing import AsyncGenerator, Awaitable, Callable, List, Optional
 
 import discord
 
@@ -50,6 +50,11 @@ class ReplyStreamer:
     def text(self) -> str:
         return "".join(self._parts)
 
+    @property
+    def broken(self) -> bool:
+        """Discord refused a send or edit (message deleted, permissions lost): showing more is futile."""
+        return self._broken
+
     def append(self, text: str) -> None:
         if text:
             self._parts.append(text)
@@ -80,6 +85,9 @@ class ReplyStreamer:
             if index < len(self._shown) and self._shown[index] == chunk:
                 continue
             await self._pacer.wait(self._channel_id)
+            # More text may have arrived while waiting for the slot: show the latest (the split
+            # is prefix-stable, so this chunk still exists and only grew).
+            chunk = split_message(self.text)[index]
             try:
                 if index < len(self._messages):
                     await self._messages[index].edit(content=chunk, allowed_mentions=NO_MENTIONS)
@@ -92,16 +100,22 @@ class ReplyStreamer:
                 log.warning("Could not show a reply in channel %s: %s", self._channel_id, exc)
                 self._broken = True
                 return
+            except Exception:  # e.g. a dropped gateway connection; the render loop must not die silently
+                log.exception("Unexpected error showing a reply in channel %s", self._channel_id)
+                self._broken = True
+                return
 
 
 async def stream_reply(
-    events: AsyncIterator[ChatEvent], streamer: ReplyStreamer, *, prefix: str
+    events: AsyncGenerator[ChatEvent, None], streamer: ReplyStreamer, *, prefix: str
 ) -> Optional[Done]:
     """Feed an engine's events into ``streamer``; a failure ends the reply with a clear note."""
     done: Optional[Done] = None
     note: Optional[str] = None
     try:
         async for event in events:
+            if streamer.broken:
+                break  # stops the provider's stream too: no tokens spent on an answer nobody sees
             if isinstance(event, TextDelta):
                 streamer.append(event.text)
             elif isinstance(event, Failed):
@@ -111,6 +125,7 @@ async def stream_reply(
                 if event.finish_reason == "length":
                     note = LENGTH_NOTE
     finally:
+        await events.aclose()  # after a break: stop the engine (and its provider stream) now
         # Also on cancellation (cog unload): never leave a message stuck half-streamed.
         await asyncio.shield(streamer.finish(note))
     return done

@@ -83,14 +83,19 @@ class ChatEngine:
                 )
             provider = await self.providers.provider(model.endpoint)
             messages = self.build_messages(request)
-            async for part in provider.stream_chat(model.name, messages, request.settings.params):
-                if isinstance(part, TextDelta):
-                    parts.append(part.text)
-                    yield part
-                elif isinstance(part, TokenUsage):
-                    reported = part
-                elif isinstance(part, Finish):
-                    finish = part.reason
+            stream = provider.stream_chat(model.name, messages, request.settings.params)
+            try:
+                async for part in stream:
+                    if isinstance(part, TextDelta):
+                        parts.append(part.text)
+                        yield part
+                    elif isinstance(part, TokenUsage):
+                        reported = part
+                    elif isinstance(part, Finish):
+                        finish = part.reason
+            finally:
+                # Also when our consumer stops early: release the HTTP stream now, not at GC.
+                await stream.aclose()
         except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
             yield self._failed(exc, request)
             if parts:  # tokens were spent on the partial answer

@@ -34,9 +34,9 @@ class ModelsMixin(MixinMeta):
             return self.settings.resolve(None, None).model
         return self.settings.resolve(guild.id, settings_channel_id(channel)).model
 
-    async def _fetch_models(self, endpoint: str) -> List[str]:
+    async def _fetch_models(self, endpoint: str, *, refresh: bool = False) -> List[str]:
         try:
-            return await self.catalog.models(endpoint)
+            return await self.catalog.models(endpoint, refresh=refresh)
         except SkynetError:
             raise
         except Exception as exc:
@@ -92,6 +92,8 @@ class ModelsMixin(MixinMeta):
         try:
             async with ctx.typing():
                 available = await asyncio.wait_for(self._fetch_models(ref.endpoint), VERIFY_WAIT)
+                if ref.name not in available:  # the cached list may predate a model just added
+                    available = await asyncio.wait_for(self._fetch_models(ref.endpoint, refresh=True), VERIFY_WAIT)
         except (SkynetError, asyncio.TimeoutError) as exc:
             reason = exc.message if isinstance(exc, SkynetError) else "the provider did not answer in time"
             warning = f"\n(I couldn't check that the model exists: {reason.replace('[p]', ctx.clean_prefix)})"
