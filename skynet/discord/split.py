@@ -1,21 +1,21 @@
 """Split a Markdown reply into Discord-sized messages, stably while the reply streams in.
 
-``split_message(text, limit)`` returns chunks of at most ``limit`` characters (Python ``len``, i.e.
-code points, which is what Discord counts). Empty or whitespace-only text gives ``[]``. Blank lines
+``split_message(text, limit)`` returns non-empty chunks of at most ``limit`` characters (Python
+``len``: code points, as Discord counts). Empty or whitespace-only text gives ``[]``. Blank lines
 and trailing whitespace around the reply and at each cut are dropped (spaces too at a mid-line
-cut), but the indentation of the line a chunk starts on is kept.
+cut); the indentation of the line a chunk starts on is kept.
 
-Prefix stability: the streamer re-splits the whole, growing text on every refresh. The cut that
-ends a chunk is a pure function of ``text[start : start + room + 1]`` (``room`` = ``limit`` minus a
-reopened fence), and a chunk only stops being the last one once the text is at least that long.
-So no lookahead margin is needed (``LOOKAHEAD == 0``): as soon as a chunk is followed by another
-one it never changes again, whatever is appended.
+Cuts, best class first, the latest cut of a class winning: blank line > line break > sentence end
+> whitespace (all outside fenced code, inline code spans and links) > whitespace inside a span or
+link > line break inside a code block (the fence is closed at the end of the chunk and reopened
+with its info string in the next one) > hard cut (never just before a combining mark, ZWJ or skin
+tone when avoidable). A class only wins if it fills half the chunk, see ``_find_cut``.
 
-Cut preference (latest cut of the best class wins): blank line > line break > sentence end >
-whitespace, all outside fenced code and outside inline code spans / links; then whitespace inside a
-span or link; then a line break inside a code block (the fence is closed at the end of the chunk
-and reopened, with its info string, at the start of the next); then a hard cut, which avoids
-splitting emoji/combining sequences.
+Prefix stability: the streamer re-splits the whole, growing text on every refresh. The cut ending
+a chunk is a pure function of ``text[start : start + room + 1]`` (``room`` = ``limit`` minus a
+reopened fence), and a chunk only stops being the last one once the text is that long. So no
+lookahead margin is needed (``LOOKAHEAD == 0``): once a chunk is followed by another one it never
+changes again, whatever is appended.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _after_line(line: str, fence: Optional[_Fence]) -> Optional[_Fence]:
         return fence
     run, info = m.groups()
     if fence is None:
-        # A backtick "fence" whose info string holds a backtick is inline code (```x``` on one line).
+        # A backtick "fence" whose info string holds a backtick is inline code: ```x``` on a line.
         return None if run[0] == "`" and "`" in info else _Fence(line.strip(), run)
     closes = run[0] == fence.closer[0] and len(run) >= len(fence.closer) and not info.strip()
     return None if closes else fence
@@ -69,8 +69,9 @@ def _wrap(fence: Optional[_Fence], limit: int) -> Tuple[str, str]:
 
 
 def _joins(ch: str) -> bool:
-    """Whether ``ch`` belongs to the previous character's grapheme (so a hard cut must not go here)."""
-    return ch == _ZWJ or unicodedata.category(ch) in ("Mn", "Mc", "Me") or "\U0001f3fb" <= ch <= "\U0001f3ff"
+    """Whether ``ch`` continues the previous character's grapheme: no hard cut right before it."""
+    skin_tone = "\U0001f3fb" <= ch <= "\U0001f3ff"
+    return ch == _ZWJ or skin_tone or unicodedata.category(ch) in ("Mn", "Mc", "Me")
 
 
 def _next_start(text: str, cut: int) -> Tuple[int, bool]:
@@ -86,7 +87,7 @@ def _next_start(text: str, cut: int) -> Tuple[int, bool]:
 
 
 def _masked(text: str, ls: int, hi: int, le: int, partial: bool) -> List[Tuple[int, int]]:
-    """The inline code spans and links of ``text[ls:hi]``, as (start, end), open ones ending at hi."""
+    """The inline code spans and links in ``text[ls:hi]`` as (start, end); open ones end at hi."""
     spans: List[Tuple[int, int]] = []
     code_run, opened, link = "", 0, 0  # open span's backtick run; link: 1 in [text], 2 in (url)
     for m in _SPECIAL_RE.finditer(text, ls, hi):
@@ -113,7 +114,9 @@ def _masked(text: str, ls: int, hi: int, le: int, partial: bool) -> List[Tuple[i
     return spans
 
 
-def _scan_inline(text: str, ls: int, le: int, partial: bool, lo: int, top: int, best: Dict[int, Cut]) -> None:
+def _scan_inline(
+    text: str, ls: int, le: int, partial: bool, lo: int, top: int, best: Dict[int, Cut]
+) -> None:
     """Record the latest mid-line cuts ``lo <= p <= top`` of the prose line ``text[ls:le]``.
 
     ``partial``: the line runs past the window, so its end is unknown.

@@ -1,4 +1,4 @@
-"""Tests for skynet.discord.split: Discord-sized, Markdown-aware, prefix-stable message splitting."""
+"""Tests for skynet.discord.split: Discord-sized, Markdown-aware, prefix-stable splitting."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from skynet.discord.split import DISCORD_LIMIT, LOOKAHEAD, split_message
 
 FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
 BARE_FENCE = re.compile(r"`{3,}|~{3,}")
+NONWS = re.compile(r"\S")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -39,7 +40,8 @@ def assert_reconstructs(text: str, chunks: List[str]) -> None:
     A chunk that ends with an added closing fence makes the next one start with an added reopening
     line; which closing lines were added is found by a small search over both choices per chunk.
     """
-    todo, seen = [(0, 0, False)], set()  # (chunk index, text position, chunk starts with added fence)
+    # (chunk index, text position, whether the chunk starts with an added fence line)
+    todo, seen = [(0, 0, False)], set()
     while todo:
         i, pos, reopened = todo.pop()
         if i == len(chunks):
@@ -58,7 +60,7 @@ def assert_reconstructs(text: str, chunks: List[str]) -> None:
             if closed and (len(lines) < 2 or not BARE_FENCE.fullmatch(lines[-1])):
                 continue
             core = "\n".join(lines[:-1] if closed else lines)
-            nonws = re.compile(r"\S").search(text, pos)
+            nonws = NONWS.search(text, pos)
             gap_end = nonws.start() if nonws else len(text)  # the core starts in the whitespace gap
             idx = text.find(core, pos, gap_end + len(core))
             if idx >= 0 and not text[pos:idx].strip():
@@ -117,7 +119,8 @@ def block(rng: random.Random) -> str:
         elif roll < 0.15:
             lines.append("x = '" + "y" * rng.randint(40, 300) + "'")
         else:
-            lines.append(" " * rng.choice([0, 0, 2, 4, 8]) + f"value_{rng.randint(0, 99)} = call(arg, {rng.random():.3f})")
+            indent = " " * rng.choice([0, 0, 2, 4, 8])
+            lines.append(f"{indent}value_{rng.randint(0, 99)} = call(arg, {rng.random():.3f})")
     return f"{fence}{lang}\n" + "\n".join(lines) + f"\n{fence}"
 
 
@@ -150,7 +153,8 @@ def test_short_text_unchanged() -> None:
 
 def test_outer_whitespace_dropped() -> None:
     assert split_message("\n\nHello there.  \n\n") == ["Hello there."]
-    assert split_message("\n \n    indented line\n") == ["    indented line"]  # indentation is content
+    # Indentation is content (nested lists, code): only blank lines go.
+    assert split_message("\n \n    indented line\n") == ["    indented line"]
 
 
 def test_exactly_limit() -> None:
@@ -256,7 +260,9 @@ def test_code_block_kept_whole_when_possible() -> None:
     assert chunks[1].startswith(code)
 
 
-@pytest.mark.parametrize(("opener", "closer"), [("```python", "```"), ("~~~sh", "~~~"), ("````markdown", "````")])
+@pytest.mark.parametrize(
+    ("opener", "closer"), [("```python", "```"), ("~~~sh", "~~~"), ("````markdown", "````")]
+)
 def test_long_code_block_split_with_fences(opener: str, closer: str) -> None:
     body = ["def main() -> None:"] + [f"    print('line {i}')  # comment" for i in range(40)]
     if closer == "````":
