@@ -387,6 +387,7 @@ class RedHarness:
         self._mark = 0  # index in ``events`` where the latest say/slash started
         self._started = False
         self._saved_data_manager: Tuple[Any, Any] = (None, None)
+        self._stashed_modules: Dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------------
     # lifecycle
@@ -401,6 +402,7 @@ class RedHarness:
         _active = self
         _install_webhook_fake()
         self._preexisting_tasks = set(asyncio.all_tasks())
+        self._stashed_modules = self._take_cog_modules()
         try:
             await self._start()
         except BaseException:
@@ -580,6 +582,22 @@ class RedHarness:
                 future.cancel()
             self._event_waiters.clear()
             reset_shared_state()
+            self._take_cog_modules()  # the bot's own import of its cogs
+            sys.modules.update(self._stashed_modules)
+
+    def _take_cog_modules(self) -> Dict[str, Any]:
+        """Remove (and return) the imported modules of cog packages found in ``cog_paths``.
+
+        Red's ``[p]load`` re-executes an already imported cog's modules in place, which would
+        swap the classes under the feet of code that imported them (tests importing the engine).
+        The bot gets its own import instead, and the process's is put back by ``close()``.
+        """
+        cogs = {p.name for root in self.cog_paths if root.is_dir() for p in root.iterdir()
+                if (p / "info.json").is_file()}
+        taken = {n: m for n, m in sys.modules.items() if n.split(".")[0] in cogs}
+        for name in taken:
+            del sys.modules[name]
+        return taken
 
     async def _cancel_leftover_tasks(self) -> None:
         current = asyncio.current_task()
