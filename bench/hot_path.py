@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from skynet.discord.split import split_message  # noqa: E402
 from skynet_dev.harness import RedHarness  # noqa: E402
-from skynet_dev.mock_openai import MockOpenAI, Reply  # noqa: E402
+from skynet_dev.mock_openai import MockOpenAI  # noqa: E402
 
 KEY = "sk-bench-0123456789abcdef"
 
@@ -65,12 +65,16 @@ async def direct_first_token(server: MockOpenAI, runs: int) -> List[float]:
 
 async def main(runs: int) -> None:
     async with MockOpenAI(api_key=KEY) as server:
-        harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO], background=MockOpenAI.owns_task)
+        harness = RedHarness(
+            Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO], background=MockOpenAI.owns_task
+        )
         await harness.start()
         try:
             for command in (
-                "!load skynet", f"!set api mock api_key,{KEY}",
-                f"!ai provider add mock {server.base_url} mock", "!ai model set global mock:gpt-test",
+                "!load skynet",
+                f"!set api mock api_key,{KEY}",
+                f"!ai provider add mock {server.base_url} mock",
+                "!ai model set global mock:gpt-test",
             ):
                 await harness.say(command, author=harness.owner)
                 await harness.settle()
@@ -91,7 +95,9 @@ async def main(runs: int) -> None:
             # 2. Re-splitting a long answer on each render.
             answer = ("A paragraph of text that goes on for a while. " * 8 + "\n\n") * 40
             answer += "```python\n" + "print('x')\n" * 300 + "```\n"
-            print(f"split_message({len(answer)} chars): {per_call_us(lambda: split_message(answer), 200):.1f} µs")
+            print(
+                f"split_message({len(answer)} chars): {per_call_us(lambda: split_message(answer), 200):.1f} µs"
+            )
 
             # 3. End to end: user message → first visible text, each run in a fresh channel so the
             #    pacer's per-channel slot (1/s) doesn't add waiting between runs.
@@ -104,7 +110,9 @@ async def main(runs: int) -> None:
                 start = time.monotonic()
                 await harness.say("!ai chat hi", channel=channel, wait=False)
                 event = await harness.wait_for(
-                    lambda e, c=channel.id: e.kind == "send" and e.channel_id == c, timeout=10, since=len(harness.events)
+                    lambda e, c=channel.id: e.kind == "send" and e.channel_id == c,
+                    timeout=10,
+                    since=len(harness.events),
                 )
                 cog_samples.append((event.at - start) * 1000)
                 await harness.settle()

@@ -15,7 +15,11 @@ SCHEMA_VERSION = 1
 
 DEFAULT_MODEL = {"endpoint": "openai", "name": "gpt-4o-mini"}
 BUILTIN_ENDPOINTS = {
-    "openai": {"base_url": "https://api.openai.com/v1", "token_service": "openai", "timeout": DEFAULT_TIMEOUT},
+    "openai": {
+        "base_url": "https://api.openai.com/v1",
+        "token_service": "openai",
+        "timeout": DEFAULT_TIMEOUT,
+    },
 }
 
 GLOBAL_DEFAULTS = {

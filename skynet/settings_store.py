@@ -68,7 +68,9 @@ class SettingsStore:
 
     @property
     def endpoints(self) -> Dict[str, Endpoint]:
-        return {name: Endpoint.from_json(name, data) for name, data in self._global.get("endpoints", {}).items()}
+        return {
+            name: Endpoint.from_json(name, data) for name, data in self._global.get("endpoints", {}).items()
+        }
 
     def price_overrides(self) -> Dict[str, Price]:
         return {model: Price(*pair) for model, pair in self._global.get("pricing", {}).items()}
@@ -137,5 +139,7 @@ class SettingsStore:
         """Scopes whose model points at ``endpoint`` (so removing it can be refused)."""
         found = [Scope(GLOBAL)] if (self._global.get("model") or {}).get("endpoint") == endpoint else []
         for kind, table in ((GUILD, self._guilds), (CHANNEL, self._channels)):
-            found += [Scope(kind, i) for i, d in table.items() if (d.get("model") or {}).get("endpoint") == endpoint]
+            found += [
+                Scope(kind, i) for i, d in table.items() if (d.get("model") or {}).get("endpoint") == endpoint
+            ]
         return found

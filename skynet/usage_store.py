@@ -69,7 +69,9 @@ class UsageStore:
                     self.ledger.restore({scope: delta})
 
     def start(self, interval: float = FLUSH_INTERVAL) -> None:
-        self._task = asyncio.create_task(self._flush_periodically(interval), name="background:skynet-usage-flush")
+        self._task = asyncio.create_task(
+            self._flush_periodically(interval), name="background:skynet-usage-flush"
+        )
 
     async def _flush_periodically(self, interval: float) -> None:
         while True:

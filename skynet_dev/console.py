@@ -45,7 +45,7 @@ class StreamPrinter:
             prefix = "\nskynet › " if before is None else "\nskynet (edited) › "
             self._write(prefix + event.content)
         elif event.content.startswith(before):
-            self._write(event.content[len(before):])
+            self._write(event.content[len(before) :])
         else:  # rewritten rather than extended (rare: a note replaced the tail)
             self._write("\nskynet (edited) › " + event.content)
         self._shown[event.message_id] = event.content
@@ -70,7 +70,9 @@ async def configure_provider(harness: RedHarness) -> Optional[str]:
         service = LOCAL_ENDPOINT if os.environ.get("SKYNET_API_KEY") else None
         if service:  # straight into Red's shared tokens: a typed command would echo the key
             await bot.set_shared_api_tokens(service, api_key=os.environ["SKYNET_API_KEY"].strip())
-        await run_as(harness, harness.owner, f"!ai provider add {LOCAL_ENDPOINT} {base_url} {service or ''}".strip())
+        await run_as(
+            harness, harness.owner, f"!ai provider add {LOCAL_ENDPOINT} {base_url} {service or ''}".strip()
+        )
         endpoint = LOCAL_ENDPOINT
     elif os.environ.get("OPENAI_API_KEY"):
         await bot.set_shared_api_tokens("openai", api_key=os.environ["OPENAI_API_KEY"].strip())

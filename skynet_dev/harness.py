@@ -43,7 +43,6 @@ from discord.ext.test import callbacks as dpy_callbacks
 from discord.ext.test import factories as dpy_factories
 from discord.ext.test import runner as dpy_runner
 from discord.webhook.async_ import AsyncWebhookAdapter
-
 from redbot.core import bank, data_manager, modlog
 from redbot.core import config as red_config
 from redbot.core._cli import parse_cli_flags
@@ -265,9 +264,7 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         sent = _json_payload(params.payload, params.multipart)
         return self.harness._edit_message(channel_id, message_id, sent)
 
-    async def delete_message(
-        self, channel_id: int, message_id: int, *, reason: Optional[str] = None
-    ) -> None:
+    async def delete_message(self, channel_id: int, message_id: int, *, reason: Optional[str] = None) -> None:
         self.harness._delete_message(channel_id, message_id)
 
     async def send_typing(self, channel_id: int) -> None:
@@ -520,9 +517,7 @@ class RedHarness:
         bot = self.bot
         red_on_command_error = bot.on_command_error
 
-        async def on_command_error(
-            ctx: Any, error: BaseException, unhandled_by_cog: bool = False
-        ) -> None:
+        async def on_command_error(ctx: Any, error: BaseException, unhandled_by_cog: bool = False) -> None:
             # An error the cog's own handler answered is not a test failure; one it passes on
             # (``unhandled_by_cog=True``) is.
             handled = not unhandled_by_cog and ctx.cog is not None and ctx.cog.has_error_handler()
@@ -592,8 +587,13 @@ class RedHarness:
         swap the classes under the feet of code that imported them (tests importing the engine).
         The bot gets its own import instead, and the process's is put back by ``close()``.
         """
-        cogs = {p.name for root in self.cog_paths if root.is_dir() for p in root.iterdir()
-                if (p / "info.json").is_file()}
+        cogs = {
+            p.name
+            for root in self.cog_paths
+            if root.is_dir()
+            for p in root.iterdir()
+            if (p / "info.json").is_file()
+        }
         taken = {n: m for n, m in sys.modules.items() if n.split(".")[0] in cogs}
         for name in taken:
             del sys.modules[name]
@@ -706,9 +706,7 @@ class RedHarness:
         interaction = await self._send_interaction(4, data, author or self.member, channel)
         record = self._interactions[interaction.token]
         if record.autocomplete_choices is None:
-            raise RuntimeError(
-                f"The bot did not answer the autocomplete of {qualified_name!r} / {option!r}"
-            )
+            raise RuntimeError(f"The bot did not answer the autocomplete of {qualified_name!r} / {option!r}")
         return record.autocomplete_choices
 
     async def enable_slash(self, *names: str) -> None:
@@ -857,22 +855,33 @@ class RedHarness:
             message.content, message.embeds, message.loading = content, embeds, False
         else:
             self._messages[message_id] = BotMessage(
-                message_id, channel_id, content, embeds,
-                via=via, ephemeral=ephemeral, interaction_id=interaction_id,
+                message_id,
+                channel_id,
+                content,
+                embeds,
+                via=via,
+                ephemeral=ephemeral,
+                interaction_id=interaction_id,
             )
-        self._record(BotEvent(
-            "send", channel_id, message_id, content, sent.get("allowed_mentions"),
-            time.monotonic(), sent, via=via, ephemeral=ephemeral, interaction_id=interaction_id,
-        ))
+        self._record(
+            BotEvent(
+                "send",
+                channel_id,
+                message_id,
+                content,
+                sent.get("allowed_mentions"),
+                time.monotonic(),
+                sent,
+                via=via,
+                ephemeral=ephemeral,
+                interaction_id=interaction_id,
+            )
+        )
 
-    def _edit_message(
-        self, channel_id: int, message_id: int, sent: dict, *, via: Via = "channel"
-    ) -> dict:
+    def _edit_message(self, channel_id: int, message_id: int, sent: dict, *, via: Via = "channel") -> dict:
         data = self._message_data.get(message_id) or self._stored_message(channel_id, message_id)
         if int(data["author"]["id"]) != self.bot.user.id:
-            raise _http_error(
-                discord.Forbidden, 403, 50005, "Cannot edit a message authored by another user"
-            )
+            raise _http_error(discord.Forbidden, 403, 50005, "Cannot edit a message authored by another user")
         for key in ("content", "embeds", "components", "flags", "poll"):
             if key in sent:
                 data[key] = sent[key]
@@ -882,12 +891,20 @@ class RedHarness:
         if message is not None:
             message.content, message.embeds = data["content"], list(data.get("embeds") or [])
             message.edits += 1
-        self._record(BotEvent(
-            "edit", int(data.get("channel_id", channel_id)), message_id, data["content"],
-            sent.get("allowed_mentions"), time.monotonic(), sent, via=via,
-            ephemeral=bool(message and message.ephemeral),
-            interaction_id=message.interaction_id if message else None,
-        ))
+        self._record(
+            BotEvent(
+                "edit",
+                int(data.get("channel_id", channel_id)),
+                message_id,
+                data["content"],
+                sent.get("allowed_mentions"),
+                time.monotonic(),
+                sent,
+                via=via,
+                ephemeral=bool(message and message.ephemeral),
+                interaction_id=message.interaction_id if message else None,
+            )
+        )
         return copy.deepcopy(data)
 
     def _delete_message(self, channel_id: int, message_id: int, *, via: Via = "channel") -> None:
@@ -916,9 +933,13 @@ class RedHarness:
         content = sent.get("content") or ""
         mentions = [m for m in dpy_backend.find_user_mentions(content, channel.guild) if m is not None]
         data = dpy_factories.make_message_dict(
-            channel, self.bot.user, content=content, mentions=mentions,
+            channel,
+            self.bot.user,
+            content=content,
+            mentions=mentions,
             mention_roles=dpy_backend.find_role_mentions(content, channel.guild),
-            guild_id=channel.guild.id, webhook_id=self.bot.application_id,
+            guild_id=channel.guild.id,
+            webhook_id=self.bot.application_id,
         )
         data["embeds"] = list(sent.get("embeds") or [])
         flags = int(sent.get("flags") or 0) & ~_EPHEMERAL
@@ -975,9 +996,7 @@ class RedHarness:
             raise TypeError(f"{command.qualified_name!r} has no option(s) {sorted(unknown)}")
         if focused is None:
             given = {params[name].name for name in options}
-            missing = [
-                p.display_name for p in command.parameters if p.required and p.name not in given
-            ]
+            missing = [p.display_name for p in command.parameters if p.required and p.name not in given]
             if missing:
                 raise TypeError(f"{command.qualified_name!r} needs option(s) {missing}")
         resolved: Dict[str, Dict[str, dict]] = {}
@@ -1031,14 +1050,15 @@ class RedHarness:
         elif isinstance(value, discord.abc.GuildChannel):
             me = value.guild.me
             resolved.setdefault("channels", {})[str(value.id)] = {
-                "id": str(value.id), "type": value.type.value, "name": value.name,
-                "permissions": str(value.permissions_for(me).value), "guild_id": str(value.guild.id),
+                "id": str(value.id),
+                "type": value.type.value,
+                "name": value.name,
+                "permissions": str(value.permissions_for(me).value),
+                "guild_id": str(value.guild.id),
             }
             option["value"] = str(value.id)
         else:
-            raise TypeError(
-                f"Unsupported value {value!r} for option {param.display_name!r} ({kind.name})"
-            )
+            raise TypeError(f"Unsupported value {value!r} for option {param.display_name!r} ({kind.name})")
         return option
 
     def _member_payload(self, member: discord.Member, channel: discord.abc.GuildChannel) -> dict:
@@ -1066,8 +1086,11 @@ class RedHarness:
         # The id must be a *recent* snowflake: discord.py derives the 15-minute expiry from it and
         # falls back to channel.send() for an "expired" interaction.
         record = _Interaction(
-            id=dpy_factories.make_id(), token=secrets.token_urlsafe(24), type=interaction_type,
-            channel_id=channel.id, created=time.monotonic(),
+            id=dpy_factories.make_id(),
+            token=secrets.token_urlsafe(24),
+            type=interaction_type,
+            channel_id=channel.id,
+            created=time.monotonic(),
         )
         self._interactions[record.token] = record
         payload = {
@@ -1152,9 +1175,7 @@ class RedHarness:
         callback_type = body.get("type")
         sent = dict(body.get("data") or {})
         if record.response_type is not None:
-            raise _http_error(
-                discord.HTTPException, 400, 40060, "Interaction has already been acknowledged."
-            )
+            raise _http_error(discord.HTTPException, 400, 40060, "Interaction has already been acknowledged.")
         deadline = self.interaction_ack_timeout
         if deadline is not None and time.monotonic() - record.created > deadline:
             raise _http_error(discord.NotFound, 404, 10062, "Unknown interaction")
@@ -1182,28 +1203,62 @@ class RedHarness:
             data = self._create_message(record, {}, ephemeral=ephemeral, loading=True)
             record.original_id = int(data["id"])
             self._messages[record.original_id] = BotMessage(
-                record.original_id, record.channel_id, "", [], via="interaction", ephemeral=ephemeral,
-                loading=True, interaction_id=record.id,
+                record.original_id,
+                record.channel_id,
+                "",
+                [],
+                via="interaction",
+                ephemeral=ephemeral,
+                loading=True,
+                interaction_id=record.id,
             )
             response["interaction"].update(
                 response_message_id=str(record.original_id), response_message_loading=True
             )
             response["resource"] = {"type": callback_type}
-            self._record(BotEvent(
-                "defer", record.channel_id, record.original_id, None, None, now, raw,
-                via="interaction", ephemeral=ephemeral, interaction_id=record.id,
-            ))
+            self._record(
+                BotEvent(
+                    "defer",
+                    record.channel_id,
+                    record.original_id,
+                    None,
+                    None,
+                    now,
+                    raw,
+                    via="interaction",
+                    ephemeral=ephemeral,
+                    interaction_id=record.id,
+                )
+            )
         elif callback_type == _CALLBACK_AUTOCOMPLETE:
             record.autocomplete_choices = list(sent.get("choices") or [])
-            self._record(BotEvent(
-                "autocomplete", record.channel_id, None, None, None, now, raw,
-                via="interaction", interaction_id=record.id,
-            ))
+            self._record(
+                BotEvent(
+                    "autocomplete",
+                    record.channel_id,
+                    None,
+                    None,
+                    None,
+                    now,
+                    raw,
+                    via="interaction",
+                    interaction_id=record.id,
+                )
+            )
         else:
-            self._record(BotEvent(
-                "interaction_response", record.channel_id, None, None, None, now, raw,
-                via="interaction", interaction_id=record.id,
-            ))
+            self._record(
+                BotEvent(
+                    "interaction_response",
+                    record.channel_id,
+                    None,
+                    None,
+                    None,
+                    now,
+                    raw,
+                    via="interaction",
+                    interaction_id=record.id,
+                )
+            )
         return response
 
     def _followup(self, record: _Interaction, body: dict) -> dict:

@@ -27,9 +27,18 @@ def run_red(token: str, data_root: Path) -> None:
     data_path = data_root / "red"
     if not (data_root / "config" / "Red-DiscordBot" / "config.json").exists():
         subprocess.run(
-            [_bin("redbot-setup"), "--no-prompt", "--instance-name", INSTANCE,
-             "--data-path", str(data_path), "--backend", "json"],
-            env=env, check=True,
+            [
+                _bin("redbot-setup"),
+                "--no-prompt",
+                "--instance-name",
+                INSTANCE,
+                "--data-path",
+                str(data_path),
+                "--backend",
+                "json",
+            ],
+            env=env,
+            check=True,
         )
     install_path = data_path / "cogs" / "CogManager" / "cogs"  # Red's default cog install path
     install_path.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 from typing import List, Tuple
 
-import pytest
-
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,16 +20,24 @@ async def run_console(cwd: Path, lines: List[str], **env: str) -> List[Tuple[flo
     environment = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "OPENAI_API_KEY")}
     environment.update(env, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "skynet_dev.start", cwd=cwd, env=environment,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "skynet_dev.start",
+        cwd=cwd,
+        env=environment,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     process.stdin.write("".join(line + "\n" for line in lines).encode())
     await process.stdin.drain()
     process.stdin.close()
     chunks: List[Tuple[float, str]] = []
+
     async def read() -> None:
         while data := await process.stdout.read(4096):
             chunks.append((time.monotonic(), data.decode()))
+
     await asyncio.wait_for(read(), 120)
     assert await process.wait() == 0, "".join(c for _, c in chunks)
     return chunks

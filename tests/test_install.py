@@ -19,7 +19,10 @@ def snapshot_repository(destination: Path) -> Path:
     """A git repository holding the files of this checkout as they are now (committed or not)."""
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, check=True, capture_output=True, text=True,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     for name in files:
         if (REPO / name).is_file():
@@ -36,7 +39,9 @@ def test_owner_installs_and_loads_skynet_with_downloader(tmp_path):
     repo = snapshot_repository(tmp_path / "repo")
     result = subprocess.run(
         [sys.executable, str(REPO / "tests" / "downloader_flow.py"), repo.as_uri(), str(tmp_path / "red")],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr

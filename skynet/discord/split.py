@@ -114,9 +114,7 @@ def _masked(text: str, ls: int, hi: int, le: int, partial: bool) -> List[Tuple[i
     return spans
 
 
-def _scan_inline(
-    text: str, ls: int, le: int, partial: bool, lo: int, top: int, best: Dict[int, Cut]
-) -> None:
+def _scan_inline(text: str, ls: int, le: int, partial: bool, lo: int, top: int, best: Dict[int, Cut]) -> None:
     """Record the latest mid-line cuts ``lo <= p <= top`` of the prose line ``text[ls:le]``.
 
     ``partial``: the line runs past the window, so its end is unknown.

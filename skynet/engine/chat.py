@@ -99,7 +99,9 @@ class ChatEngine:
         except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
             yield self._failed(exc, request)
             if parts:  # tokens were spent on the partial answer
-                self.ledger.record(request.usage_scopes, self._usage(model.name, messages, "".join(parts), None))
+                self.ledger.record(
+                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), None)
+                )
             return
 
         answer = "".join(parts)
@@ -107,15 +109,25 @@ class ChatEngine:
         self.ledger.record(request.usage_scopes, usage)
         yield usage
         if answer:
-            self.memory.add(request.conversation, USER, request.text, user_id=request.user_id, name=request.user_name)
-            self.memory.add(request.conversation, ASSISTANT, answer, user_id=request.user_id, name="assistant")
+            self.memory.add(
+                request.conversation, USER, request.text, user_id=request.user_id, name=request.user_name
+            )
+            self.memory.add(
+                request.conversation, ASSISTANT, answer, user_id=request.user_id, name="assistant"
+            )
         yield Done(answer, model.name, model.endpoint, finish)
 
-    def _usage(self, model: str, messages: List[Dict[str, str]], answer: str, reported: Optional[TokenUsage]) -> Usage:
+    def _usage(
+        self, model: str, messages: List[Dict[str, str]], answer: str, reported: Optional[TokenUsage]
+    ) -> Usage:
         if reported is not None:
             prompt, completion, estimated = reported.prompt_tokens, reported.completion_tokens, False
         else:
-            prompt, completion, estimated = self.counter.count_messages(messages), self.counter.count(answer), True
+            prompt, completion, estimated = (
+                self.counter.count_messages(messages),
+                self.counter.count(answer),
+                True,
+            )
         return Usage(prompt, completion, estimated, self.prices.cost(model, prompt, completion))
 
     def _failed(self, exc: Exception, request: ChatRequest) -> Failed:
@@ -129,7 +141,9 @@ class ChatEngine:
             service=endpoint.token_service if endpoint else None,
         )
         if failure.kind == "unexpected":
-            log.error("Unexpected failure: %s", self.redactor.redact("".join(traceback.format_exception(exc))))
+            log.error(
+                "Unexpected failure: %s", self.redactor.redact("".join(traceback.format_exception(exc)))
+            )
         elif isinstance(exc, SkynetError):
             log.info("Request refused: %s", failure.detail)
         else:

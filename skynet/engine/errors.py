@@ -125,7 +125,9 @@ def explain(
             return friendly(
                 "quota", f"The {where} account is out of credit. The bot owner needs to check its billing."
             )
-        return friendly("rate_limited", f"{where} is rate-limiting requests right now. Please try again in a minute.")
+        return friendly(
+            "rate_limited", f"{where} is rate-limiting requests right now. Please try again in a minute."
+        )
     if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException, asyncio.TimeoutError)):
         return friendly(
             "timeout",
@@ -134,25 +136,41 @@ def explain(
         )
     if isinstance(exc, openai.BadRequestError):
         text = _provider_message(exc)
-        if exc.code == "context_length_exceeded" or "context length" in text.lower() or "too long" in text.lower():
+        if (
+            exc.code == "context_length_exceeded"
+            or "context length" in text.lower()
+            or "too long" in text.lower()
+        ):
             return friendly(
                 "context_too_long",
                 f"This conversation is too long for `{model}`. Send a shorter message, or start fresh with `[p]ai forget`.",
             )
         if exc.code == "model_not_found":
-            return explain(openai.NotFoundError(text, response=exc.response, body=exc.body), endpoint=endpoint,
-                           model=model, redactor=redactor, service=service)
+            return explain(
+                openai.NotFoundError(text, response=exc.response, body=exc.body),
+                endpoint=endpoint,
+                model=model,
+                redactor=redactor,
+                service=service,
+            )
         return friendly("bad_request", f"{where} refused the request: {_short(text)}")
     if isinstance(exc, openai.InternalServerError) or (
         isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
     ):
-        return friendly("provider_down", f"{where} is having problems (error {exc.status_code}). Please try again later.")
+        return friendly(
+            "provider_down", f"{where} is having problems (error {exc.status_code}). Please try again later."
+        )
     if isinstance(exc, (openai.APIConnectionError, httpx.ConnectError, ConnectionError)):
         return friendly("provider_down", f"Couldn't reach {where}; it may be down. Please try again later.")
     if isinstance(exc, (StreamCut, httpx.RemoteProtocolError, httpx.ReadError, json.JSONDecodeError)):
         return friendly(
-            "stream_cut", f"The connection to {where} broke off before the answer was complete. Please try again."
+            "stream_cut",
+            f"The connection to {where} broke off before the answer was complete. Please try again.",
         )
     if isinstance(exc, openai.APIStatusError):
-        return friendly("bad_request", f"{where} answered with error {exc.status_code}: {_short(_provider_message(exc))}")
-    return friendly("unexpected", "Something went wrong while answering. The error was logged for the bot owner.")
+        return friendly(
+            "bad_request", f"{where} answered with error {exc.status_code}: {_short(_provider_message(exc))}"
+        )
+    return friendly(
+        "unexpected", "Something went wrong while answering. The error was logged for the bot owner."
+    )

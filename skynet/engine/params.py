@@ -77,10 +77,14 @@ PARAMS: Dict[str, ParamSpec] = {
     spec.name: spec
     for spec in (
         ParamSpec("temperature", float, 0.0, 2.0, "Randomness: lower is more focused, higher more creative."),
-        ParamSpec("top_p", float, 0.0, 1.0, "Nucleus sampling: only consider the top share of probability mass."),
+        ParamSpec(
+            "top_p", float, 0.0, 1.0, "Nucleus sampling: only consider the top share of probability mass."
+        ),
         ParamSpec("max_tokens", int, 1, 128000, "Longest reply, in tokens."),
         ParamSpec("presence_penalty", float, -2.0, 2.0, "Positive values push the model towards new topics."),
-        ParamSpec("frequency_penalty", float, -2.0, 2.0, "Positive values discourage repeating the same words."),
+        ParamSpec(
+            "frequency_penalty", float, -2.0, 2.0, "Positive values discourage repeating the same words."
+        ),
         ParamSpec(SYSTEM_PROMPT, str, help="Instructions the model follows in every conversation."),
     )
 }
@@ -91,7 +95,9 @@ def spec_for(name: str) -> ParamSpec:
     try:
         return PARAMS[name.strip().lower()]
     except KeyError:
-        raise InvalidValue(f"There is no parameter `{name[:50]}`. Choose one of: {', '.join(PARAMS)}.") from None
+        raise InvalidValue(
+            f"There is no parameter `{name[:50]}`. Choose one of: {', '.join(PARAMS)}."
+        ) from None
 
 
 def provider_kwargs(params: Mapping[str, Any], *, max_tokens_field: str = "max_tokens") -> Dict[str, Any]:

@@ -14,7 +14,12 @@ from .params import DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT
 
 DEFAULT_SCOPE = "default"
 # Ordered from most to least specific; labels are what users read.
-SCOPE_LABELS = {"channel": "this channel", "guild": "this server", "global": "global", DEFAULT_SCOPE: "default"}
+SCOPE_LABELS = {
+    "channel": "this channel",
+    "guild": "this server",
+    "global": "global",
+    DEFAULT_SCOPE: "default",
+}
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,7 @@ def _tiktoken_cache_dir() -> Optional[str]:
     return cache_dir or None
 
 
-def _walk_constants(
-    func: Callable[..., Any], seen: Optional[Set[int]] = None
-) -> Iterator[str]:
+def _walk_constants(func: Callable[..., Any], seen: Optional[Set[int]] = None) -> Iterator[str]:
     """Yield string constants of ``func`` and of same-module functions it references by name."""
     seen = set() if seen is None else seen
     if id(func) in seen:
@@ -200,8 +198,10 @@ class TokenCounter:
             return 0
         if isinstance(value, str):
             return self.count(value)
-        if isinstance(value, list) and value and all(
-            isinstance(part, Mapping) and "type" in part for part in value
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(part, Mapping) and "type" in part for part in value)
         ):
             # Content parts: count the text ones; media (images, audio) is not estimated here.
             return sum(self.count(str(p.get("text") or "")) for p in value if p["type"] == "text")

@@ -10,7 +10,7 @@ from ..abc import MixinMeta
 from ..discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from ..engine.chat import ChatRequest
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
-from .common import conversation_key, settings_channel_id
+from .common import conversation_key, resolve_here
 from .group import AIGroup
 
 
@@ -21,17 +21,15 @@ class ChatMixin(MixinMeta):
         """Plain data for the engine. No I/O: settings come from the in-memory cache."""
         guild = getattr(channel, "guild", None)
         if guild is not None:
-            settings = self.settings.resolve(guild.id, settings_channel_id(channel))
             scopes = (global_scope(), guild_scope(guild.id), member_scope(guild.id, author.id))
         else:
-            settings = self.settings.resolve(None, None)
             scopes = (global_scope(), user_scope(author.id))
         return ChatRequest(
             text=text,
             user_id=author.id,
             user_name=author.display_name,
             conversation=conversation_key(channel),
-            settings=settings,
+            settings=resolve_here(self.settings, channel),
             usage_scopes=scopes,
         )
 
@@ -42,7 +40,9 @@ class ChatMixin(MixinMeta):
         async def send(content: str, first: bool) -> discord.Message:
             if first and ctx.interaction is None:
                 reference = ctx.message.to_reference(fail_if_not_exists=False)
-                return await ctx.send(content, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS)
+                return await ctx.send(
+                    content, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS
+                )
             return await ctx.send(content, allowed_mentions=NO_MENTIONS)
 
         streamer = ReplyStreamer(send, ctx.channel.id, self.pacer)

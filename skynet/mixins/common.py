@@ -8,7 +8,8 @@ import discord
 from redbot.core import commands
 
 from ..engine.errors import SkynetError
-from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
+from ..engine.settings import ResolvedSettings
+from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope, SettingsStore
 
 ScopeChoice = Literal["server", "channel", "global"]
 SCOPE_NAMES = {GUILD: "this server", CHANNEL: "this channel", GLOBAL: "global"}
@@ -21,6 +22,14 @@ class NotAllowed(SkynetError):
 def settings_channel_id(channel: discord.abc.Messageable) -> int:
     """Threads use their parent channel's settings."""
     return getattr(channel, "parent_id", None) or channel.id
+
+
+def resolve_here(settings: SettingsStore, channel: discord.abc.Messageable) -> ResolvedSettings:
+    """The settings in effect in ``channel``; DMs use the global ones."""
+    guild = getattr(channel, "guild", None)
+    if guild is None:
+        return settings.resolve(None, None)
+    return settings.resolve(guild.id, settings_channel_id(channel))
 
 
 def conversation_key(channel: discord.abc.Messageable) -> str:

@@ -7,7 +7,6 @@ import json
 from typing import Dict
 
 from ..abc import MixinMeta
-from ..usage_store import member_scope, user_scope
 
 
 class DataMixin(MixinMeta):

@@ -15,7 +15,7 @@ from ..abc import MixinMeta
 from ..engine.errors import InvalidValue, SkynetError, explain
 from ..engine.settings import ModelRef, parse_model_ref
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
-from .common import ScopeChoice, scope_label, settings_channel_id, writable_scope
+from .common import ScopeChoice, resolve_here, scope_label, settings_channel_id, writable_scope
 from .group import AIGroup
 
 AUTOCOMPLETE_WAIT = 2.0  # Discord drops autocomplete answers after 3 s
@@ -29,10 +29,7 @@ class ModelsMixin(MixinMeta):
         """Choose the AI model for this channel, this server or everywhere."""
 
     def _here(self, ctx_or_interaction) -> ModelRef:
-        guild, channel = ctx_or_interaction.guild, ctx_or_interaction.channel
-        if guild is None:
-            return self.settings.resolve(None, None).model
-        return self.settings.resolve(guild.id, settings_channel_id(channel)).model
+        return resolve_here(self.settings, ctx_or_interaction.channel).model
 
     async def _fetch_models(self, endpoint: str, *, refresh: bool = False) -> List[str]:
         try:
@@ -40,7 +37,9 @@ class ModelsMixin(MixinMeta):
         except SkynetError:
             raise
         except Exception as exc:
-            raise SkynetError(explain(exc, endpoint=endpoint, model="-", redactor=self.redactor).message) from None
+            raise SkynetError(
+                explain(exc, endpoint=endpoint, model="-", redactor=self.redactor).message
+            ) from None
 
     @ai_model.command(name="list")
     @app_commands.describe(query="An endpoint name, or text to filter model names by")
@@ -66,9 +65,7 @@ class ModelsMixin(MixinMeta):
     @ai_model.command(name="show")
     async def ai_model_show(self, ctx: commands.Context) -> None:
         """Show which model answers here, and where that choice comes from."""
-        resolved = self.settings.resolve(
-            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
-        )
+        resolved = resolve_here(self.settings, ctx.channel)
         lines = [f"Model here: `{resolved.model}` (from {scope_label(resolved.model_source)})."]
         scopes = [Scope(GLOBAL)]
         if ctx.guild:
@@ -79,7 +76,9 @@ class ModelsMixin(MixinMeta):
         await ctx.send("\n".join(lines))
 
     @ai_model.command(name="set")
-    @app_commands.describe(model="Model name, or endpoint:model", scope="Where to apply it (default: this server)")
+    @app_commands.describe(
+        model="Model name, or endpoint:model", scope="Where to apply it (default: this server)"
+    )
     async def ai_model_set(self, ctx: commands.Context, scope: Optional[ScopeChoice], *, model: str) -> None:
         """Choose the model for this server, this channel (`channel`) or everywhere (`global`, owner).
 
@@ -93,14 +92,21 @@ class ModelsMixin(MixinMeta):
             async with ctx.typing():
                 available = await asyncio.wait_for(self._fetch_models(ref.endpoint), VERIFY_WAIT)
                 if ref.name not in available:  # the cached list may predate a model just added
-                    available = await asyncio.wait_for(self._fetch_models(ref.endpoint, refresh=True), VERIFY_WAIT)
+                    available = await asyncio.wait_for(
+                        self._fetch_models(ref.endpoint, refresh=True), VERIFY_WAIT
+                    )
         except (SkynetError, asyncio.TimeoutError) as exc:
             reason = exc.message if isinstance(exc, SkynetError) else "the provider did not answer in time"
             warning = f"\n(I couldn't check that the model exists: {reason.replace('[p]', ctx.clean_prefix)})"
         else:
             if ref.name not in available:
                 close = difflib.get_close_matches(ref.name, available, n=3)
-                hint = f" Did you mean {humanize_list([f'`{c}`' for c in close], style='or')}?" if close else ""
+                hint = (
+                    f" Did you mean {humanize_list([f'`{c}`' for c in close], style='or')}?" if close else ""
+                )
+                prefix, colon, _ = ref.name.partition(":")
+                if colon and prefix not in self.providers.endpoints:
+                    hint += f" (There is no endpoint called `{prefix}` either: see `[p]ai provider list`.)"
                 raise InvalidValue(
                     f"**{ref.endpoint}** has no model `{ref.name}`.{hint} See `[p]ai model list`."
                 )
@@ -116,7 +122,9 @@ class ModelsMixin(MixinMeta):
         await ctx.send(f"Model for {scope_label(target.kind)} reset. Model here is now `{self._here(ctx)}`.")
 
     @ai_model_set.autocomplete("model")
-    async def _model_autocomplete(self, interaction: discord.Interaction, current: str) -> List[app_commands.Choice[str]]:
+    async def _model_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> List[app_commands.Choice[str]]:
         default = self._here(interaction).endpoint
         if self.catalog.cached(default) is None:
             try:  # the fetch goes on in the background if it takes longer

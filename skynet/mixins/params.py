@@ -11,7 +11,7 @@ from redbot.core.utils.chat_formatting import box
 
 from ..abc import MixinMeta
 from ..engine.params import DEFAULT_SYSTEM_PROMPT, PARAMS, SYSTEM_PROMPT, spec_for
-from .common import ScopeChoice, scope_label, settings_channel_id, writable_scope
+from .common import ScopeChoice, resolve_here, scope_label, writable_scope
 from .group import AIGroup
 
 
@@ -28,11 +28,9 @@ class ParamsMixin(MixinMeta):
     @ai_params.command(name="show")
     async def ai_params_show(self, ctx: commands.Context) -> None:
         """Show the parameters in effect here and where each value comes from."""
-        resolved = self.settings.resolve(
-            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
-        )
+        resolved = resolve_here(self.settings, ctx.channel)
         rows = []
-        for name, spec in PARAMS.items():
+        for name in PARAMS:
             if name in resolved.params:
                 value, source = _shown(resolved.params[name]), scope_label(resolved.sources[name])
             elif name == SYSTEM_PROMPT:
@@ -47,7 +45,9 @@ class ParamsMixin(MixinMeta):
     @app_commands.describe(
         name="Parameter to set", value="New value", scope="Where to apply it (default: this server)"
     )
-    async def ai_params_set(self, ctx: commands.Context, scope: Optional[ScopeChoice], name: str, *, value: str) -> None:
+    async def ai_params_set(
+        self, ctx: commands.Context, scope: Optional[ScopeChoice], name: str, *, value: str
+    ) -> None:
         """Set a parameter for this server, this channel (`channel`) or everywhere (`global`, owner).
 
         Example: `[p]ai params set temperature 0.7` or `[p]ai params set channel system_prompt You are a pirate.`
@@ -59,7 +59,9 @@ class ParamsMixin(MixinMeta):
         await ctx.send(f"`{spec.name}` for {scope_label(target.kind)} set to `{_shown(parsed, 200)}`.")
 
     @ai_params.command(name="reset")
-    @app_commands.describe(name="Parameter to reset (default: all)", scope="Which scope (default: this server)")
+    @app_commands.describe(
+        name="Parameter to reset (default: all)", scope="Which scope (default: this server)"
+    )
     async def ai_params_reset(
         self, ctx: commands.Context, scope: Optional[ScopeChoice], name: Optional[str] = None
     ) -> None:
@@ -75,5 +77,7 @@ class ParamsMixin(MixinMeta):
 
     @ai_params_set.autocomplete("name")
     @ai_params_reset.autocomplete("name")
-    async def _param_autocomplete(self, interaction: discord.Interaction, current: str) -> List[app_commands.Choice[str]]:
+    async def _param_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> List[app_commands.Choice[str]]:
         return [app_commands.Choice(name=n, value=n) for n in PARAMS if current.lower() in n]

@@ -9,7 +9,13 @@ from redbot.core import commands
 
 from ..abc import MixinMeta
 from ..engine.errors import InvalidValue, explain
-from ..engine.providers.base import DEFAULT_TIMEOUT, Endpoint, check_base_url, check_endpoint_name, check_timeout
+from ..engine.providers.base import (
+    DEFAULT_TIMEOUT,
+    Endpoint,
+    check_base_url,
+    check_endpoint_name,
+    check_timeout,
+)
 from .common import scope_label
 from .group import AIGroup
 
@@ -61,7 +67,9 @@ class ProvidersMixin(MixinMeta):
         self.refresh_providers()
         message = f"Endpoint **{name}** {'updated' if old else 'added'}: <{endpoint.base_url}>."
         if await self._key_is_set(endpoint) is False:
-            message += f"\nSet its key with `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`."
+            message += (
+                f"\nSet its key with `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`."
+            )
         message += f"\nUse it with `{ctx.clean_prefix}ai model set {name}:<model>`; check it with `{ctx.clean_prefix}ai provider test {name}`."
         await ctx.send(message)
 
@@ -98,8 +106,13 @@ class ProvidersMixin(MixinMeta):
             async with ctx.typing():
                 models = await self.catalog.models(name, refresh=True)
         except Exception as exc:
-            failure = explain(exc, endpoint=name, model="-", redactor=self.redactor,
-                              service=self.providers.endpoints[name].token_service)
+            failure = explain(
+                exc,
+                endpoint=name,
+                model="-",
+                redactor=self.redactor,
+                service=self.providers.endpoints[name].token_service,
+            )
             await ctx.send("❌ " + failure.message.replace("[p]", ctx.clean_prefix))
             return
         elapsed = (time.perf_counter() - started) * 1000

@@ -13,7 +13,7 @@ from ..engine.accounting import Counters
 from ..engine.errors import InvalidValue
 from ..engine.pricing import Price, format_cost, parse_price
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
-from .common import settings_channel_id
+from .common import resolve_here
 from .group import AIGroup
 
 
@@ -40,13 +40,19 @@ class StatsMixin(MixinMeta):
         """Show your and this server's AI usage: requests, tokens and estimated cost."""
         lines: List[str] = []
         if ctx.guild:
-            lines.append(describe("You, in this server", await self.usage.totals(member_scope(ctx.guild.id, ctx.author.id))))
+            lines.append(
+                describe(
+                    "You, in this server", await self.usage.totals(member_scope(ctx.guild.id, ctx.author.id))
+                )
+            )
             lines.append(describe("This server", await self.usage.totals(guild_scope(ctx.guild.id))))
         else:
             lines.append(describe("You, in DMs", await self.usage.totals(user_scope(ctx.author.id))))
         if await ctx.bot.is_owner(ctx.author):
             lines.append(describe("Everywhere (owner only)", await self.usage.totals(global_scope())))
-        lines.append(f"-# Costs are estimates from a pricing table the bot owner can edit (`{ctx.clean_prefix}ai pricing`).")
+        lines.append(
+            f"-# Costs are estimates from a pricing table the bot owner can edit (`{ctx.clean_prefix}ai pricing`)."
+        )
         await ctx.send("\n".join(lines), ephemeral=True)
 
     @AIGroup.ai.group(name="pricing")
@@ -58,28 +64,37 @@ class StatsMixin(MixinMeta):
     async def ai_pricing_show(self, ctx: commands.Context) -> None:
         """Show the price of the model in use here and every owner override."""
         prices = self.engine.prices
-        model = self.settings.resolve(
-            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
-        ).model
+        model = resolve_here(self.settings, ctx.channel).model
         price = prices.price_for(model.name)
         lines = [
             f"Model here: `{model}` — "
-            + (f"${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens "
-               f"({prices.source(model.name)})" if price else "no known price (cost shows as unknown)")
+            + (
+                f"${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens "
+                f"({prices.source(model.name)})"
+                if price
+                else "no known price (cost shows as unknown)"
+            )
         ]
         overrides = self.settings.price_overrides()
         if overrides:
-            lines.append("Overrides: " + ", ".join(
-                f"`{m}` ${p.input_per_million:g}/${p.output_per_million:g}" for m, p in sorted(overrides.items())
-            ))
+            lines.append(
+                "Overrides: "
+                + ", ".join(
+                    f"`{m}` ${p.input_per_million:g}/${p.output_per_million:g}"
+                    for m, p in sorted(overrides.items())
+                )
+            )
         await ctx.send("\n".join(lines))
 
     @ai_pricing.command(name="set")
     @app_commands.describe(
-        model="Model name (or a prefix of it)", input_per_million="USD per 1M input tokens",
+        model="Model name (or a prefix of it)",
+        input_per_million="USD per 1M input tokens",
         output_per_million="USD per 1M output tokens",
     )
-    async def ai_pricing_set(self, ctx: commands.Context, model: str, input_per_million: str, output_per_million: str) -> None:
+    async def ai_pricing_set(
+        self, ctx: commands.Context, model: str, input_per_million: str, output_per_million: str
+    ) -> None:
         """Override a model's price, e.g. `[p]ai pricing set llama3.1 0 0` for a free local model."""
         try:
             price = Price(parse_price(input_per_million), parse_price(output_per_million))
@@ -87,7 +102,9 @@ class StatsMixin(MixinMeta):
             raise InvalidValue(str(exc)) from None
         await self.settings.set_price(model.strip().lower(), price)
         self.refresh_providers()
-        await ctx.send(f"Price for `{model}` set to ${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens.")
+        await ctx.send(
+            f"Price for `{model}` set to ${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens."
+        )
 
     @ai_pricing.command(name="reset")
     async def ai_pricing_reset(self, ctx: commands.Context, model: str) -> None:

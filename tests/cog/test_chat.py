@@ -12,9 +12,9 @@ from typing import List, Optional
 
 import discord
 import pytest
+from conftest import KEY, owner, say, text_of
 from discord.ext.test import backend as dpy_backend
 
-from conftest import KEY, owner, say, text_of
 from skynet_dev.harness import BotEvent, BotMessage, RedHarness
 from skynet_dev.mock_openai import Reply
 
@@ -51,9 +51,7 @@ class Exchange:
         return [e for e in self.shown if e.message_id == message.id]
 
 
-async def ask(
-    red: RedHarness, text: str, *, channel: Optional[discord.TextChannel] = None
-) -> Exchange:
+async def ask(red: RedHarness, text: str, *, channel: Optional[discord.TextChannel] = None) -> Exchange:
     """A member types ``!ai chat <text>``; waits until the reply is complete."""
     start, asked_at = len(red.events), time.monotonic()
     message = await red.say(f"!ai chat {text}", channel=channel)
@@ -91,7 +89,7 @@ def assert_friendly(text: str, *must_contain: str) -> None:
     assert len(text) < 300, text
     for needle in must_contain:
         assert needle in text, f"{needle!r} not in {text!r}"
-    for internal in ("Traceback", "Error code", "Exception", "openai.", "httpx", "{'error'", "File \""):
+    for internal in ("Traceback", "Error code", "Exception", "openai.", "httpx", "{'error'", 'File "'):
         assert internal not in text, text
     assert KEY not in text
 
@@ -128,7 +126,8 @@ async def test_prefix_chat_replies_to_the_message_after_showing_typing(bot, prov
     assert int(reference.get("message_id", 0)) == chat.message.id, first.payload
     assert [m.content for m in chat.messages] == [answer]
     assert provider.chat_requests[-1]["messages"][-1] == {
-        "role": "user", "content": "member: what is the capital of France?"
+        "role": "user",
+        "content": "member: what is the capital of France?",
     }
 
 
@@ -410,13 +409,21 @@ async def test_unknown_model_points_to_model_list(bot, provider, caplog):
 @pytest.mark.parametrize(
     "errors, needles",
     [
-        pytest.param([Reply.error(429, retry_after=0)] * 3, ["rate-limiting", "try again"], id="rate_limited"),
         pytest.param(
-            [Reply.error(429, code="insufficient_quota", retry_after=0)] * 3, ["credit", "billing"], id="quota"
+            [Reply.error(429, retry_after=0)] * 3, ["rate-limiting", "try again"], id="rate_limited"
         ),
-        pytest.param([Reply.error(500, retry_after=0)] * 3, ["problems", "try again later"], id="provider_down"),
         pytest.param(
-            [Reply.error(400, code="context_length_exceeded")], ["too long", "!ai forget"], id="context_too_long"
+            [Reply.error(429, code="insufficient_quota", retry_after=0)] * 3,
+            ["credit", "billing"],
+            id="quota",
+        ),
+        pytest.param(
+            [Reply.error(500, retry_after=0)] * 3, ["problems", "try again later"], id="provider_down"
+        ),
+        pytest.param(
+            [Reply.error(400, code="context_length_exceeded")],
+            ["too long", "!ai forget"],
+            id="context_too_long",
         ),
     ],
 )

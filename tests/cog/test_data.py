@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import owner, say, text_of
+
 from skynet.discord.pacing import Pacer
 from skynet_dev.mock_openai import Reply
 
@@ -40,7 +40,9 @@ def remembered(data: dict) -> list:
 async def forgetme(red, author) -> str:
     """``author`` runs Red's ``[p]mydata forgetme`` and types the confirmation it asks for."""
     await red.say("!mydata forgetme", author=author, wait=False)
-    prompt = await red.wait_for(lambda e: e.kind == "send" and "respond with the following" in (e.content or ""))
+    prompt = await red.wait_for(
+        lambda e: e.kind == "send" and "respond with the following" in (e.content or "")
+    )
     token = prompt.content.split()[-1]
     return text_of(await say(red, token, author=author))
 
@@ -85,7 +87,9 @@ async def test_forgetme_deletes_the_users_usage_and_conversation_but_not_others(
     # Gone: usage and what they said.
     assert "**You, in this server:** 0 requests" in text_of(await say(bot, "!ai stats", author=bot.member))
     assert await exported(cog, bot.member.id) == {
-        "usage_by_server": {}, "usage_in_dms": {}, "remembered_conversation": {}
+        "usage_by_server": {},
+        "usage_in_dms": {},
+        "remembered_conversation": {},
     }
     await chat(bot, provider, bot.admin, "and tomorrow?")
     context = sent_to_provider(provider)

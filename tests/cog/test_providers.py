@@ -7,8 +7,8 @@ import logging
 import socket
 
 import pytest
-
 from conftest import KEY, owner, say, text_of
+
 from skynet.discord.pacing import Pacer
 from skynet_dev.mock_openai import Reply
 
@@ -69,7 +69,9 @@ async def test_provider_commands_are_refused_to_anyone_but_the_owner(bot, provid
         "!ai provider remove openai",
     ):
         replies = await say(bot, command, author=author)
-        assert all(provider.base_url not in m.content and "key set" not in m.content for m in replies), command
+        assert all(provider.base_url not in m.content and "key set" not in m.content for m in replies), (
+            command
+        )
     assert await by_owner(bot, "!ai provider list") == before
     assert await chat(bot) == "echo: member: hello"
 
@@ -80,7 +82,10 @@ async def test_provider_commands_are_refused_to_anyone_but_the_owner(bot, provid
         ("!ai provider add local ftp://x", "The base URL must start with http:// or https://"),
         ("!ai provider add local localhost:11434", "The base URL must start with http:// or https://"),
         ("!ai provider add bad!name http://localhost:11434/v1", "An endpoint name is 1-32 letters, digits"),
-        (f"!ai provider add {'x' * 33} http://localhost:11434/v1", "An endpoint name is 1-32 letters, digits"),
+        (
+            f"!ai provider add {'x' * 33} http://localhost:11434/v1",
+            "An endpoint name is 1-32 letters, digits",
+        ),
         ("!ai provider add local http://localhost:11434/v1 bad/service", "An endpoint name is 1-32 letters"),
     ],
 )
@@ -99,7 +104,9 @@ async def test_add_says_how_to_set_the_key_of_a_new_endpoint(bot):
 
 
 async def test_add_updates_an_existing_endpoint_and_keeps_its_timeout(bot, provider):
-    assert "Endpoint **local** added" in await by_owner(bot, f"!ai provider add local http://127.0.0.1:{closed_port()}/v1")
+    assert "Endpoint **local** added" in await by_owner(
+        bot, f"!ai provider add local http://127.0.0.1:{closed_port()}/v1"
+    )
     assert "no key needed" in endpoint_line(await by_owner(bot, "!ai provider list"), "local")
     await by_owner(bot, "!ai provider timeout local 30")
 

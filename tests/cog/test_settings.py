@@ -6,9 +6,8 @@ from typing import List, Optional
 
 import discord
 import pytest
-from discord.ext.test import backend as dpy_backend
-
 from conftest import owner, say, text_of
+from discord.ext.test import backend as dpy_backend
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -80,7 +79,9 @@ async def test_model_set_in_a_server_defaults_to_the_server_scope(bot, provider)
 
 async def test_most_specific_model_wins_and_show_names_its_source(bot, provider):
     assert "set to `mock:gpt-other`" in await admin(bot, "!ai model set gpt-other")
-    assert "Model for this channel set to `mock:llama3:8b`" in await admin(bot, "!ai model set channel llama3:8b")
+    assert "Model for this channel set to `mock:llama3:8b`" in await admin(
+        bot, "!ai model set channel llama3:8b"
+    )
 
     assert await model_sent(bot, provider) == "llama3:8b"
     assert "`mock:llama3:8b` (from this channel)" in await member(bot, "!ai model show")
@@ -100,14 +101,21 @@ async def test_most_specific_model_wins_and_show_names_its_source(bot, provider)
 
 
 async def test_owner_sets_the_global_model(bot, provider):
-    assert await by_owner(bot, "!ai model set global gpt-other") == "Model for global set to `mock:gpt-other`."
+    assert (
+        await by_owner(bot, "!ai model set global gpt-other") == "Model for global set to `mock:gpt-other`."
+    )
     assert await model_sent(bot, provider) == "gpt-other"
     assert "(from global)" in await member(bot, "!ai model show")
 
 
 async def test_a_plain_member_cannot_change_the_model_anywhere(bot, provider):
-    for command in ("!ai model set gpt-other", "!ai model set channel gpt-other", "!ai model set global gpt-other",
-                    "!ai model reset", "!ai model reset global"):
+    for command in (
+        "!ai model set gpt-other",
+        "!ai model set channel gpt-other",
+        "!ai model set global gpt-other",
+        "!ai model reset",
+        "!ai model reset global",
+    ):
         reply = await member(bot, command)
         assert "Only" in reply and ("server admins" in reply or "bot owner" in reply), (command, reply)
     assert await model_sent(bot, provider) == "gpt-test"
@@ -117,7 +125,9 @@ async def test_a_plain_member_cannot_change_the_model_anywhere(bot, provider):
 async def test_an_admin_may_set_server_and_channel_but_not_global(bot, provider):
     assert "this server set to `mock:gpt-other`" in await admin(bot, "!ai model set server gpt-other")
     assert "this channel set to `mock:llama3:8b`" in await admin(bot, "!ai model set channel llama3:8b")
-    assert await admin(bot, "!ai model set global gpt-other") == "Only the bot owner can change global settings."
+    assert (
+        await admin(bot, "!ai model set global gpt-other") == "Only the bot owner can change global settings."
+    )
     show = await member(bot, "!ai model show")
     assert "- Global: `mock:gpt-test`" in show
 
@@ -235,8 +245,14 @@ async def test_each_parameter_accepts_its_range_refuses_the_rest_and_reaches_the
 
 async def test_parameters_not_set_are_not_sent(bot, provider):
     body = await request_sent(bot, provider)
-    for name in ("temperature", "top_p", "max_tokens", "max_completion_tokens", "presence_penalty",
-                 "frequency_penalty"):
+    for name in (
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+    ):
         assert name not in body
 
 
@@ -251,8 +267,10 @@ async def test_params_show_lists_every_parameter_with_its_allowed_range(bot):
 
 async def test_an_unknown_parameter_is_refused_with_the_list_of_parameters(bot):
     reply = await admin(bot, "!ai params set creativity 11")
-    assert reply == ("There is no parameter `creativity`. Choose one of: temperature, top_p, max_tokens, "
-                     "presence_penalty, frequency_penalty, system_prompt.")
+    assert reply == (
+        "There is no parameter `creativity`. Choose one of: temperature, top_p, max_tokens, "
+        "presence_penalty, frequency_penalty, system_prompt."
+    )
 
 
 async def test_a_system_prompt_with_spaces_becomes_the_system_message(bot, provider):
@@ -260,7 +278,10 @@ async def test_a_system_prompt_with_spaces_becomes_the_system_message(bot, provi
     assert reply == "`system_prompt` for this channel set to `You are a pirate.`."
     body = await request_sent(bot, provider)
     assert body["messages"][0] == {"role": "system", "content": "You are a pirate."}
-    assert show_row(await member(bot, "!ai params show"), "system_prompt") == "system_prompt You are a pirate. [this channel]"
+    assert (
+        show_row(await member(bot, "!ai params show"), "system_prompt")
+        == "system_prompt You are a pirate. [this channel]"
+    )
 
 
 async def test_an_empty_or_over_long_system_prompt_is_refused_and_the_old_one_kept(bot, provider):

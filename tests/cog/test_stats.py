@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import owner, say, text_of
+
 from skynet.discord.pacing import Pacer
 from skynet_dev.mock_openai import Reply
 
@@ -19,8 +19,14 @@ def unpaced(cog):
 
 async def chat(red, provider, author, *, prompt_tokens=None, completion_tokens=None, usage=True) -> str:
     """``author`` asks something; the provider answers reporting the given usage."""
-    provider.script(Reply.text("The answer is forty-two.", prompt_tokens=prompt_tokens,
-                               completion_tokens=completion_tokens, usage=usage))
+    provider.script(
+        Reply.text(
+            "The answer is forty-two.",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            usage=usage,
+        )
+    )
     reply = text_of(await say(red, "!ai chat what is the answer?", author=author))
     assert reply == "The answer is forty-two.", reply
     return reply
@@ -58,7 +64,10 @@ async def test_stats_show_the_callers_and_the_servers_requests_and_tokens(bot, p
     assert line(mine, "You, in this server") == (
         "**You, in this server:** 2 requests · 240 tokens (200 in / 40 out) · cost unknown"
     )
-    assert line(mine, "This server") == "**This server:** 3 requests · 250 tokens (207 in / 43 out) · cost unknown"
+    assert (
+        line(mine, "This server")
+        == "**This server:** 3 requests · 250 tokens (207 in / 43 out) · cost unknown"
+    )
     assert "Everywhere" not in mine
     assert "`!ai pricing`" in mine
 
@@ -68,7 +77,9 @@ async def test_another_member_sees_only_their_own_numbers_plus_the_server(bot, p
     await chat(bot, provider, bot.admin, prompt_tokens=7, completion_tokens=3)
 
     theirs = await stats(bot, bot.admin)
-    assert line(theirs, "You, in this server").startswith("**You, in this server:** 1 request · 10 tokens (7 in / 3 out)")
+    assert line(theirs, "You, in this server").startswith(
+        "**You, in this server:** 1 request · 10 tokens (7 in / 3 out)"
+    )
     assert line(theirs, "This server").startswith("**This server:** 2 requests · 130 tokens")
     assert "Everywhere" not in theirs
 
@@ -157,7 +168,9 @@ async def test_resetting_an_override_makes_the_cost_unknown_again(bot, provider,
 
     assert text_of(await owner(bot, "!ai pricing reset gpt-test")) == "Price override for `gpt-test` removed."
     assert "no known price" in text_of(await owner(bot, "!ai pricing show"))
-    assert "There is no price override for `gpt-test`." == text_of(await owner(bot, "!ai pricing reset gpt-test"))
+    assert "There is no price override for `gpt-test`." == text_of(
+        await owner(bot, "!ai pricing reset gpt-test")
+    )
 
     await chat(bot, provider, bot.member, prompt_tokens=1_000_000, completion_tokens=500_000)
     assert line(await stats(bot, bot.member), "You, in this server").endswith(

@@ -74,7 +74,9 @@ async def test_streams_deltas_then_usage_then_done(engine, server):
 
 
 async def test_sends_system_prompt_params_and_asks_for_usage(engine, server):
-    await collect(engine, request("hi", params={"temperature": 0.3, "max_tokens": 7, "system_prompt": "Be brief."}))
+    await collect(
+        engine, request("hi", params={"temperature": 0.3, "max_tokens": 7, "system_prompt": "Be brief."})
+    )
     body = server.chat_requests[-1]
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
     assert body["messages"][-1] == {"role": "user", "content": "user1: hi"}

@@ -59,7 +59,9 @@ async def test_stream_text_arrives_in_scripted_deltas(server: MockOpenAI, client
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert finish_reasons(chunks) == ["stop"]
-    assert {(c.id, c.object, c.model) for c in chunks} == {("chatcmpl-mock1", "chat.completion.chunk", "gpt-test")}
+    assert {(c.id, c.object, c.model) for c in chunks} == {
+        ("chatcmpl-mock1", "chat.completion.chunk", "gpt-test")
+    }
 
 
 async def test_usage_chunk_only_with_include_usage(server: MockOpenAI, client: AsyncOpenAI) -> None:
@@ -151,7 +153,12 @@ async def test_scripted_error_beats_model_check(server: MockOpenAI, client: Asyn
     with pytest.raises(openai.BadRequestError) as excinfo:
         await client.chat.completions.create(model="gpt-nope", messages=MESSAGES)
     assert excinfo.value.code == "context_length_exceeded"
-    error = {"message": "too long", "type": "invalid_request_error", "param": None, "code": "context_length_exceeded"}
+    error = {
+        "message": "too long",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "context_length_exceeded",
+    }
     assert excinfo.value.body == error
 
 
@@ -270,7 +277,9 @@ async def test_requests_are_recorded(server: MockOpenAI, client: AsyncOpenAI) ->
     assert server.chat_requests == [second.json]
     assert second.json["messages"] == MESSAGES
     assert {k: second.json[k] for k in ("model", "stream", "temperature")} == {
-        "model": "gpt-test", "stream": True, "temperature": 0.5
+        "model": "gpt-test",
+        "stream": True,
+        "temperature": 0.5,
     }
 
 

@@ -9,8 +9,20 @@ import pytest
 from skynet.engine.pricing import DEFAULT_PRICES, Price, PriceBook, format_cost, parse_price
 
 REQUIRED_MODELS = [
-    "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4-turbo",
-    "gpt-3.5-turbo", "o1", "o1-mini", "o3", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "gpt-4-turbo",
+    "gpt-3.5-turbo",
+    "o1",
+    "o1-mini",
+    "o3",
+    "o3-mini",
+    "o4-mini",
+    "gpt-5",
+    "gpt-5-mini",
     "gpt-5-nano",
 ]
 
@@ -115,9 +127,7 @@ def test_format_cost(usd: object, text: str) -> None:
     assert format_cost(usd) == text  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "text, value", [("2.5", 2.5), (" $0.15 ", 0.15), ("0", 0.0), ("1000", 1000.0)]
-)
+@pytest.mark.parametrize("text, value", [("2.5", 2.5), (" $0.15 ", 0.15), ("0", 0.0), ("1000", 1000.0)])
 def test_parse_price_accepts(text: str, value: float) -> None:
     assert parse_price(text) == value
 

@@ -83,7 +83,7 @@ def check(text: str, limit: int, chunks: Optional[List[str]] = None) -> List[str
 
 WORDS = (
     "the model answer streams into Discord message token of a x émigré naïve 日本語 テスト 🚀 👍🏽 "
-    "👨\u200d👩\u200d👧\u200d👦 e\u0301t\u0301e\u0301 supercalifragilistic e.g. (see) \"quoted.\""
+    '👨\u200d👩\u200d👧\u200d👦 e\u0301t\u0301e\u0301 supercalifragilistic e.g. (see) "quoted."'
 ).split()
 
 

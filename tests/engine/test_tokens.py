@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Iterator, List
 
 import pytest
-
 import tiktoken.registry
+
 from skynet.engine import tokens as tokens_mod
 from skynet.engine.tokens import TokenCounter, default_counter
 
@@ -96,9 +96,7 @@ def test_corrupt_cache_entry_is_skipped(empty_cache: Path) -> None:
     assert counter.encoding_name == OFFLINE  # tiktoken would have re-downloaded it
 
 
-def test_disabled_cache_skips_remote_encodings(
-    monkeypatch: pytest.MonkeyPatch, empty_cache: Path
-) -> None:
+def test_disabled_cache_skips_remote_encodings(monkeypatch: pytest.MonkeyPatch, empty_cache: Path) -> None:
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")
     counter = TokenCounter(("cl100k_base", "o200k_harmony"))
     counter.load()

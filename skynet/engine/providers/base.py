@@ -34,7 +34,9 @@ class Endpoint:
 
     @classmethod
     def from_json(cls, name: str, data: Mapping[str, Any]) -> "Endpoint":
-        return cls(name, data["base_url"], data.get("token_service"), float(data.get("timeout", DEFAULT_TIMEOUT)))
+        return cls(
+            name, data["base_url"], data.get("token_service"), float(data.get("timeout", DEFAULT_TIMEOUT))
+        )
 
     @property
     def is_openai(self) -> bool:

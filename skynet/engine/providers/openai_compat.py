@@ -8,6 +8,7 @@ from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 import openai
+
 # The SDK imports its resource modules on first use (~0.4 s of blocking imports). Importing them
 # here moves that to cog load, off the first chat's path.
 import openai.resources.chat  # noqa: F401
@@ -57,7 +58,10 @@ class OpenAICompatibleProvider(ChatProvider):
     ) -> AsyncIterator[StreamPart]:
         max_tokens_field = "max_completion_tokens" if self.endpoint.is_openai else "max_tokens"
         request: Dict[str, Any] = dict(
-            model=model, messages=list(messages), stream=True, **provider_kwargs(params, max_tokens_field=max_tokens_field)
+            model=model,
+            messages=list(messages),
+            stream=True,
+            **provider_kwargs(params, max_tokens_field=max_tokens_field),
         )
         stream = await self._open_stream(request)
         finished = False
@@ -79,7 +83,9 @@ class OpenAICompatibleProvider(ChatProvider):
     async def _open_stream(self, request: Dict[str, Any]):
         if self._send_usage_option:
             try:
-                return await self._client.chat.completions.create(**request, stream_options={"include_usage": True})
+                return await self._client.chat.completions.create(
+                    **request, stream_options={"include_usage": True}
+                )
             except openai.BadRequestError as exc:
                 if "stream_options" not in str(exc):
                     raise
