@@ -21,6 +21,7 @@ from .engine.pricing import PriceBook
 from .engine.providers.registry import ProviderRegistry
 from .engine.tokens import TokenCounter
 from .mixins.chat import ChatMixin
+from .mixins.common import reply
 from .mixins.data import DataMixin
 from .mixins.group import AIGroup
 from .mixins.models import ModelsMixin
@@ -93,6 +94,6 @@ class Skynet(
         while getattr(original, "original", None) is not None:
             original = original.original
         if isinstance(original, SkynetError):
-            await ctx.send(original.message.replace("[p]", ctx.clean_prefix), ephemeral=True)
+            await reply(ctx, original.message.replace("[p]", ctx.clean_prefix), ephemeral=True)
             return
         await self.bot.on_command_error(ctx, error, unhandled_by_cog=True)

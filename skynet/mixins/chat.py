@@ -10,7 +10,7 @@ from ..abc import MixinMeta
 from ..discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from ..engine.chat import ChatRequest
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
-from .common import conversation_key, resolve_here
+from .common import conversation_key, reply, resolve_here
 from .group import AIGroup
 
 
@@ -62,8 +62,9 @@ class ChatMixin(MixinMeta):
     async def ai_forget(self, ctx: commands.Context) -> None:
         """Forget the recent conversation here, so the next question starts fresh."""
         dropped = self.memory.clear(conversation_key(ctx.channel))
-        await ctx.send(
+        await reply(
+            ctx,
             f"Forgot {dropped} message{'s' if dropped != 1 else ''} of conversation here."
             if dropped
-            else "There was nothing to forget here."
+            else "There was nothing to forget here.",
         )

@@ -7,6 +7,7 @@ from typing import Literal, Optional
 import discord
 from redbot.core import commands
 
+from ..discord.reply import NO_MENTIONS
 from ..engine.errors import SkynetError
 from ..engine.settings import ResolvedSettings
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope, SettingsStore
@@ -17,6 +18,11 @@ SCOPE_NAMES = {GUILD: "this server", CHANNEL: "this channel", GLOBAL: "global"}
 
 class NotAllowed(SkynetError):
     kind = "not_allowed"
+
+
+async def reply(ctx: commands.Context, content: str, **kwargs) -> discord.Message:
+    """Answer a command. Nothing the cog echoes back (model names, prompts...) may ping anyone."""
+    return await ctx.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
 
 
 def settings_channel_id(channel: discord.abc.Messageable) -> int:

@@ -15,7 +15,7 @@ from ..abc import MixinMeta
 from ..engine.errors import InvalidValue, SkynetError, explain
 from ..engine.settings import ModelRef, parse_model_ref
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
-from .common import ScopeChoice, resolve_here, scope_label, settings_channel_id, writable_scope
+from .common import ScopeChoice, reply, resolve_here, scope_label, settings_channel_id, writable_scope
 from .group import AIGroup
 
 AUTOCOMPLETE_WAIT = 2.0  # Discord drops autocomplete answers after 3 s
@@ -53,14 +53,14 @@ class ModelsMixin(MixinMeta):
         async with ctx.typing():
             models = [m for m in await self._fetch_models(endpoint) if needle in m.lower()]
         if not models:
-            await ctx.send(f"No models on **{endpoint}**" + (f" match `{query}`." if needle else "."))
+            await reply(ctx, f"No models on **{endpoint}**" + (f" match `{query}`." if needle else "."))
             return
         header = f"**{len(models)} model{'s' if len(models) != 1 else ''} on {endpoint}**\n"
         pages = list(pagify(", ".join(f"`{m}`" for m in models), delims=[", "], page_length=1800))
         for index, page in enumerate(pages[:MAX_LIST_PAGES]):
-            await ctx.send((header if index == 0 else "") + page)
+            await reply(ctx, (header if index == 0 else "") + page)
         if len(pages) > MAX_LIST_PAGES:
-            await ctx.send(f"…and more. Narrow it down with `{ctx.clean_prefix}ai model list <text>`.")
+            await reply(ctx, f"…and more. Narrow it down with `{ctx.clean_prefix}ai model list <text>`.")
 
     @ai_model.command(name="show")
     async def ai_model_show(self, ctx: commands.Context) -> None:
@@ -73,7 +73,7 @@ class ModelsMixin(MixinMeta):
         for scope in scopes:
             model = self.settings.layer(scope).model
             lines.append(f"- {scope_label(scope.kind).capitalize()}: {f'`{model}`' if model else 'not set'}")
-        await ctx.send("\n".join(lines))
+        await reply(ctx, "\n".join(lines))
 
     @ai_model.command(name="set")
     @app_commands.describe(
@@ -111,7 +111,7 @@ class ModelsMixin(MixinMeta):
                     f"**{ref.endpoint}** has no model `{ref.name}`.{hint} See `[p]ai model list`."
                 )
         await self.settings.set_model(target, ref)
-        await ctx.send(f"Model for {scope_label(target.kind)} set to `{ref}`.{warning}")
+        await reply(ctx, f"Model for {scope_label(target.kind)} set to `{ref}`.{warning}")
 
     @ai_model.command(name="reset")
     @app_commands.describe(scope="Which setting to remove (default: this server)")
@@ -119,7 +119,9 @@ class ModelsMixin(MixinMeta):
         """Remove the model chosen for this server (or `channel`, or `global`), falling back to the next scope."""
         target = await writable_scope(ctx, scope)
         await self.settings.set_model(target, None)
-        await ctx.send(f"Model for {scope_label(target.kind)} reset. Model here is now `{self._here(ctx)}`.")
+        await reply(
+            ctx, f"Model for {scope_label(target.kind)} reset. Model here is now `{self._here(ctx)}`."
+        )
 
     @ai_model_set.autocomplete("model")
     async def _model_autocomplete(

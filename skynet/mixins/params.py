@@ -11,7 +11,7 @@ from redbot.core.utils.chat_formatting import box
 
 from ..abc import MixinMeta
 from ..engine.params import DEFAULT_SYSTEM_PROMPT, PARAMS, SYSTEM_PROMPT, spec_for
-from .common import ScopeChoice, resolve_here, scope_label, writable_scope
+from .common import ScopeChoice, reply, resolve_here, scope_label, writable_scope
 from .group import AIGroup
 
 
@@ -39,7 +39,7 @@ class ParamsMixin(MixinMeta):
                 value, source = "provider default", "-"
             rows.append(f"{name:<18} {value}  [{source}]")
         help_lines = "\n".join(f"- `{n}`: {s.allowed}. {s.help}" for n, s in PARAMS.items())
-        await ctx.send(box("\n".join(rows)) + "\n" + help_lines)
+        await reply(ctx, box("\n".join(rows)) + "\n" + help_lines)
 
     @ai_params.command(name="set")
     @app_commands.describe(
@@ -56,7 +56,7 @@ class ParamsMixin(MixinMeta):
         parsed = spec.parse(value)
         target = await writable_scope(ctx, scope)
         await self.settings.set_param(target, spec.name, parsed)
-        await ctx.send(f"`{spec.name}` for {scope_label(target.kind)} set to `{_shown(parsed, 200)}`.")
+        await reply(ctx, f"`{spec.name}` for {scope_label(target.kind)} set to `{_shown(parsed, 200)}`.")
 
     @ai_params.command(name="reset")
     @app_commands.describe(
@@ -71,9 +71,9 @@ class ParamsMixin(MixinMeta):
         removed = await self.settings.reset_params(target, spec.name if spec else None)
         where = scope_label(target.kind)
         if not removed:
-            await ctx.send(f"Nothing to reset for {where}.")
+            await reply(ctx, f"Nothing to reset for {where}.")
         else:
-            await ctx.send(f"Reset {', '.join(f'`{n}`' for n in removed)} for {where}.")
+            await reply(ctx, f"Reset {', '.join(f'`{n}`' for n in removed)} for {where}.")
 
     @ai_params_set.autocomplete("name")
     @ai_params_reset.autocomplete("name")

@@ -16,7 +16,7 @@ from ..engine.providers.base import (
     check_endpoint_name,
     check_timeout,
 )
-from .common import scope_label
+from .common import reply, scope_label
 from .group import AIGroup
 
 
@@ -42,7 +42,9 @@ class ProvidersMixin(MixinMeta):
                 key, f"**no key** — `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`"
             )
             lines.append(f"**{name}** — <{endpoint.base_url}> · {key_text} · timeout {endpoint.timeout:g}s")
-        await ctx.send("\n".join(lines) or f"No endpoints. Add one with `{ctx.clean_prefix}ai provider add`.")
+        await reply(
+            ctx, "\n".join(lines) or f"No endpoints. Add one with `{ctx.clean_prefix}ai provider add`."
+        )
 
     @ai_provider.command(name="add")
     async def ai_provider_add(
@@ -71,7 +73,7 @@ class ProvidersMixin(MixinMeta):
                 f"\nSet its key with `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`."
             )
         message += f"\nUse it with `{ctx.clean_prefix}ai model set {name}:<model>`; check it with `{ctx.clean_prefix}ai provider test {name}`."
-        await ctx.send(message)
+        await reply(ctx, message)
 
     @ai_provider.command(name="remove")
     async def ai_provider_remove(self, ctx: commands.Context, name: str) -> None:
@@ -86,7 +88,7 @@ class ProvidersMixin(MixinMeta):
             )
         await self.settings.remove_endpoint(name)
         self.refresh_providers()
-        await ctx.send(f"Endpoint **{name}** removed.")
+        await reply(ctx, f"Endpoint **{name}** removed.")
 
     @ai_provider.command(name="timeout")
     async def ai_provider_timeout(self, ctx: commands.Context, name: str, seconds: float) -> None:
@@ -95,7 +97,7 @@ class ProvidersMixin(MixinMeta):
         endpoint = Endpoint(old.name, old.base_url, old.token_service, check_timeout(seconds))
         await self.settings.set_endpoint(endpoint)
         self.refresh_providers()
-        await ctx.send(f"Timeout for **{name}** set to {seconds:g} seconds.")
+        await reply(ctx, f"Timeout for **{name}** set to {seconds:g} seconds.")
 
     @ai_provider.command(name="test")
     async def ai_provider_test(self, ctx: commands.Context, name: str) -> None:
@@ -113,7 +115,7 @@ class ProvidersMixin(MixinMeta):
                 redactor=self.redactor,
                 service=self.providers.endpoints[name].token_service,
             )
-            await ctx.send("❌ " + failure.message.replace("[p]", ctx.clean_prefix))
+            await reply(ctx, "❌ " + failure.message.replace("[p]", ctx.clean_prefix))
             return
         elapsed = (time.perf_counter() - started) * 1000
-        await ctx.send(f"✅ **{name}** answered in {elapsed:.0f} ms and offers {len(models)} model(s).")
+        await reply(ctx, f"✅ **{name}** answered in {elapsed:.0f} ms and offers {len(models)} model(s).")

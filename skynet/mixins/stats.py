@@ -13,7 +13,7 @@ from ..engine.accounting import Counters
 from ..engine.errors import InvalidValue
 from ..engine.pricing import Price, format_cost, parse_price
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
-from .common import resolve_here
+from .common import reply, resolve_here
 from .group import AIGroup
 
 
@@ -53,7 +53,7 @@ class StatsMixin(MixinMeta):
         lines.append(
             f"-# Costs are estimates from a pricing table the bot owner can edit (`{ctx.clean_prefix}ai pricing`)."
         )
-        await ctx.send("\n".join(lines), ephemeral=True)
+        await reply(ctx, "\n".join(lines), ephemeral=True)
 
     @AIGroup.ai.group(name="pricing")
     @commands.is_owner()
@@ -84,7 +84,7 @@ class StatsMixin(MixinMeta):
                     for m, p in sorted(overrides.items())
                 )
             )
-        await ctx.send("\n".join(lines))
+        await reply(ctx, "\n".join(lines))
 
     @ai_pricing.command(name="set")
     @app_commands.describe(
@@ -102,8 +102,9 @@ class StatsMixin(MixinMeta):
             raise InvalidValue(str(exc)) from None
         await self.settings.set_price(model.strip().lower(), price)
         self.refresh_providers()
-        await ctx.send(
-            f"Price for `{model}` set to ${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens."
+        await reply(
+            ctx,
+            f"Price for `{model}` set to ${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens.",
         )
 
     @ai_pricing.command(name="reset")
@@ -113,4 +114,4 @@ class StatsMixin(MixinMeta):
             raise InvalidValue(f"There is no price override for `{model}`.")
         await self.settings.set_price(model.strip().lower(), None)
         self.refresh_providers()
-        await ctx.send(f"Price override for `{model}` removed.")
+        await reply(ctx, f"Price override for `{model}` removed.")

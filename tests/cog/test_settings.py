@@ -158,7 +158,7 @@ async def test_a_model_name_with_a_colon_works_with_or_without_the_endpoint(bot,
 async def test_a_model_on_an_endpoint_that_does_not_exist_is_refused(bot, provider):
     reply = await admin(bot, "!ai model set nope:gpt-test")
     assert "set to" not in reply
-    assert "nope" in reply
+    assert "There is no endpoint called `nope`" in reply
     assert await model_sent(bot, provider) == "gpt-test"
     assert "- This server: not set" in await member(bot, "!ai model show")
 
@@ -373,3 +373,14 @@ async def test_settings_survive_unloading_and_loading_the_cog(bot, provider):
     body = await request_sent(bot, provider)
     assert (body["model"], body["temperature"], body["max_tokens"]) == ("llama3:8b", 0.3, 42)
     assert body["messages"][0]["content"] == "Answer in French."
+
+
+async def test_replies_that_echo_what_was_typed_ping_nobody(bot, provider):
+    mention = f"<@{bot.admin.id}>"
+    start = len(bot.events)
+    await admin(bot, f"!ai model set {mention}")  # refused: echoes the "model name"
+    await admin(bot, f"!ai params set system_prompt Always greet {mention} and @everyone")  # accepted: echoed
+    sent = [e for e in bot.events[start:] if e.kind == "send"]
+    assert len(sent) == 2 and all(mention in e.content for e in sent)
+    for event in sent:
+        assert event.allowed_mentions is not None and not event.may_ping, event.allowed_mentions
