@@ -1230,25 +1230,13 @@ class RedHarness:
                     interaction_id=record.id,
                 )
             )
-        elif callback_type == _CALLBACK_AUTOCOMPLETE:
-            record.autocomplete_choices = list(sent.get("choices") or [])
-            self._record(
-                BotEvent(
-                    "autocomplete",
-                    record.channel_id,
-                    None,
-                    None,
-                    None,
-                    now,
-                    raw,
-                    via="interaction",
-                    interaction_id=record.id,
-                )
-            )
         else:
+            if callback_type == _CALLBACK_AUTOCOMPLETE:
+                record.autocomplete_choices = list(sent.get("choices") or [])
+            kind = "autocomplete" if callback_type == _CALLBACK_AUTOCOMPLETE else "interaction_response"
             self._record(
                 BotEvent(
-                    "interaction_response",
+                    kind,
                     record.channel_id,
                     None,
                     None,
