@@ -76,8 +76,7 @@ class Skynet(
         await self.providers.aclose()
 
     def refresh_providers(self) -> None:
-        self.providers.set_endpoints(self.settings.endpoints)
-        for name in self.providers.endpoints:
+        for name in self.providers.set_endpoints(self.settings.endpoints):
             self.catalog.forget(name)
         self.engine.prices = self.settings.price_book()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Dict, Mapping, Optional, Tuple
+from typing import Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
 
 import openai
 
@@ -41,12 +41,16 @@ class ProviderRegistry:
     def endpoints(self) -> Mapping[str, Endpoint]:
         return self._endpoints
 
-    def set_endpoints(self, endpoints: Mapping[str, Endpoint]) -> None:
-        """Replace the endpoint table; clients of changed or removed endpoints are dropped."""
-        self._endpoints = dict(endpoints)
-        for name in list(self._clients):
-            if self._endpoints.get(name) != self._clients[name][0]:
-                del self._clients[name]
+    def set_endpoints(self, endpoints: Mapping[str, Endpoint]) -> Set[str]:
+        """Replace the endpoint table; returns the names of endpoints added, changed or removed
+        (their clients are dropped)."""
+        old, self._endpoints = self._endpoints, dict(endpoints)
+        changed = {
+            name for name in old.keys() | self._endpoints.keys() if old.get(name) != self._endpoints.get(name)
+        }
+        for name in changed & self._clients.keys():
+            del self._clients[name]
+        return changed
 
     def get(self, name: str) -> Endpoint:
         try:
