@@ -38,8 +38,8 @@ class SettingsStore:
 
     async def load(self) -> None:
         self._global = await self._config.all()
-        self._guilds = {gid: data for gid, data in (await self._config.all_guilds()).items()}
-        self._channels = {cid: data for cid, data in (await self._config.all_channels()).items()}
+        self._guilds = await self._config.all_guilds()
+        self._channels = await self._config.all_channels()
 
     # -- reading (no I/O) -------------------------------------------------------------------
 

@@ -105,9 +105,7 @@ async def check_provider(harness: RedHarness, endpoint: Optional[str], out: Text
     try:
         models = await asyncio.wait_for(cog.catalog.models(endpoint, refresh=True), 30)
     except Exception as exc:  # any failure: explain it the way the cog explains it to users
-        from skynet.engine.errors import explain
-
-        message = explain(exc, endpoint=endpoint, model="-", redactor=cog.redactor).message
+        message = cog.providers.explain(exc, endpoint).message
         out.write(f"Provider check failed: {message.replace('[p]', '!')}\n\n{PROVIDER_HELP}\n")
         return
     model = cog.settings.resolve(harness.guild.id, harness.channel.id).model

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
-from .errors import InputTooLong, Redactor, SkynetError, explain
+from .errors import InputTooLong, Redactor, SkynetError
 from .events import ChatEvent, Done, Failed, TextDelta, Usage
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .pricing import PriceBook
@@ -132,14 +132,7 @@ class ChatEngine:
 
     def _failed(self, exc: Exception, request: ChatRequest) -> Failed:
         model = request.settings.model
-        endpoint = self.providers.endpoints.get(model.endpoint)
-        failure = explain(
-            exc,
-            endpoint=model.endpoint,
-            model=model.name,
-            redactor=self.redactor,
-            service=endpoint.token_service if endpoint else None,
-        )
+        failure = self.providers.explain(exc, model.endpoint, model.name)
         if failure.kind == "unexpected":
             log.error(
                 "Unexpected failure: %s", self.redactor.redact("".join(traceback.format_exception(exc)))

@@ -12,7 +12,7 @@ from redbot.core import commands
 from redbot.core.utils.chat_formatting import humanize_list, pagify
 
 from ..abc import MixinMeta
-from ..engine.errors import InvalidValue, SkynetError, explain
+from ..engine.errors import InvalidValue, SkynetError
 from ..engine.settings import ModelRef, parse_model_ref
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
 from .common import ScopeChoice, reply, resolve_here, scope_label, settings_channel_id, writable_scope
@@ -37,9 +37,7 @@ class ModelsMixin(MixinMeta):
         except SkynetError:
             raise
         except Exception as exc:
-            raise SkynetError(
-                explain(exc, endpoint=endpoint, model="-", redactor=self.redactor).message
-            ) from None
+            raise SkynetError(self.providers.explain(exc, endpoint).message) from None
 
     @ai_model.command(name="list")
     @app_commands.describe(query="An endpoint name, or text to filter model names by")

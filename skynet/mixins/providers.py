@@ -8,7 +8,7 @@ from typing import Optional
 from redbot.core import commands
 
 from ..abc import MixinMeta
-from ..engine.errors import InvalidValue, explain
+from ..engine.errors import InvalidValue
 from ..engine.providers.base import (
     DEFAULT_TIMEOUT,
     Endpoint,
@@ -108,13 +108,7 @@ class ProvidersMixin(MixinMeta):
             async with ctx.typing():
                 models = await self.catalog.models(name, refresh=True)
         except Exception as exc:
-            failure = explain(
-                exc,
-                endpoint=name,
-                model="-",
-                redactor=self.redactor,
-                service=self.providers.endpoints[name].token_service,
-            )
+            failure = self.providers.explain(exc, name)
             await reply(ctx, "❌ " + failure.message.replace("[p]", ctx.clean_prefix))
             return
         elapsed = (time.perf_counter() - started) * 1000

@@ -228,3 +228,12 @@ async def test_no_key_ever_appears_in_a_message_or_a_log_record(bot, provider, u
     assert logged, "the failures above should have been logged"
     for text in [caplog.text, *(r.getMessage() for r in caplog.records)]:
         assert KEY not in text and WRONG_KEY not in text
+
+
+async def test_a_rejected_key_names_the_service_that_holds_it_not_the_endpoint(bot, provider):
+    await by_owner(bot, f"!ai provider add other {provider.base_url} othersvc")
+    await by_owner(bot, "!set api othersvc api_key,sk-wrong-key-987654321")
+    for command in ("!ai provider test other", "!ai model list other", "!ai model set global other:gpt-test"):
+        reply = await by_owner(bot, command)
+        assert "`!set api othersvc api_key,<key>`" in reply, (command, reply)
+        assert "sk-wrong-key-987654321" not in reply

@@ -7,7 +7,7 @@ from typing import Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
 
 import openai
 
-from ..errors import MissingKey, Redactor, UnknownEndpoint
+from ..errors import FriendlyError, MissingKey, Redactor, UnknownEndpoint, explain
 from .base import ChatProvider, Endpoint
 from .openai_compat import OpenAICompatibleProvider
 
@@ -80,6 +80,12 @@ class ProviderRegistry:
         client = self._factory(endpoint, key, http_client=self._http)
         self._clients[name] = (endpoint, client)
         return client
+
+    def explain(self, exc: BaseException, endpoint: str, model: str = "-") -> FriendlyError:
+        """``errors.explain`` for a failure on ``endpoint``, naming its key's service and redacted."""
+        known = self._endpoints.get(endpoint)
+        service = known.token_service if known else None
+        return explain(exc, endpoint=endpoint, model=model, redactor=self._redactor, service=service)
 
     def forget_service(self, service: str) -> None:
         """The key of ``service`` changed: rebuild the clients that use it on next use.
