@@ -1,46 +1,92 @@
 """The streamer: shows an answer as it is generated, by editing Discord messages.
 
-Text arrives in small deltas; a background task renders the latest text at most once per pacing
-slot (about once a second per channel), the first time as soon as text exists. Past 2000
-characters the answer continues in new messages (see ``split``). Nothing it sends can ping.
+Text arrives in small deltas; a background task renders the latest text whenever the pacer (see
+``pacing``) grants an operation: the first message as soon as text exists, then edits about once
+a second per channel, and the final edit (or continuation) at once when the channel's burst
+allows. Past 2000 characters the answer continues in new messages (see ``split``); the splitting
+is incremental, so finished messages are never looked at again and a long answer costs time
+linear in its length. Nothing it sends can ping.
+
+Discord failures: a 404 (message deleted) or 403 stops the reply quietly (``broken``: the chat
+loop then stops the provider); a 429 tells the pacer to back off, and the same operation is
+retried with the latest text, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import AsyncGenerator, Awaitable, Callable, List, Optional
+from typing import Any, AsyncGenerator, Awaitable, Callable, List, Optional
 
 import discord
 
-from ..engine.events import ChatEvent, Done, Failed, TextDelta
-from .pacing import Pacer
-from .split import split_message
+from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
+from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
+from .split import DISCORD_LIMIT, IncrementalSplitter
 
 log = logging.getLogger("red.skynet.reply")
 
 NO_MENTIONS = discord.AllowedMentions.none()
 EMPTY_ANSWER = "*(The model returned an empty answer.)*"
 LENGTH_NOTE = "*(The answer stopped at the `max_tokens` limit.)*"
+MAX_RATE_LIMIT_RETRIES = 5
+DEFAULT_RETRY_AFTER = 1.0
 
 # Sends one message; ``first`` is True for the first message of the reply.
 Send = Callable[[str, bool], Awaitable[discord.Message]]
 
 
+def retry_after_of(exc: BaseException) -> Optional[float]:
+    """Seconds Discord asked us to wait, if ``exc`` is a rate limit (429), else None."""
+    if isinstance(exc, discord.RateLimited):
+        return float(exc.retry_after)
+    if isinstance(exc, discord.HTTPException) and exc.status == 429:
+        headers = getattr(exc.response, "headers", None) or {}
+        for name in ("Retry-After", "X-RateLimit-Reset-After"):
+            try:
+                return float(headers[name])
+            except (KeyError, TypeError, ValueError):
+                continue
+        return DEFAULT_RETRY_AFTER
+    return None
+
+
+def is_global_rate_limit(exc: BaseException) -> bool:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    try:
+        return str(headers.get("X-RateLimit-Global", "")).lower() == "true"
+    except AttributeError:
+        return False
+
+
 class ReplyStreamer:
     """Renders a growing text as one or more Discord messages."""
 
-    def __init__(self, send: Send, channel_id: int, pacer: Pacer) -> None:
+    def __init__(
+        self,
+        send: Send,
+        channel_id: int,
+        pacer: Pacer,
+        *,
+        typing: Optional[Callable[[], Awaitable[Any]]] = None,
+    ) -> None:
+        """``typing`` triggers the channel's typing indicator once; the streamer shows it (paced,
+        dropped when the bot's budget is short) until the first text is visible."""
         self._send = send
         self._channel_id = channel_id
         self._pacer = pacer
         self._parts: List[str] = []
+        self._splitter = IncrementalSplitter(DISCORD_LIMIT)
+        self._status: Optional[str] = None
         self._messages: List[discord.Message] = []
         self._shown: List[str] = []
+        self._settled = 0  # messages showing their final chunk: never examined again
         self._dirty = asyncio.Event()
+        self._visible = asyncio.Event()
         self._closing = False
         self._broken = False
         self._task = asyncio.create_task(self._render_loop())
+        self._typing_task = asyncio.create_task(self._typing_loop(typing)) if typing else None
 
     @property
     def messages(self) -> List[discord.Message]:
@@ -58,18 +104,47 @@ class ReplyStreamer:
     def append(self, text: str) -> None:
         if text:
             self._parts.append(text)
+            self._splitter.append(text)
+            self._status = None  # answer text replaces any status line
+            self._dirty.set()
+
+    def set_status(self, text: Optional[str]) -> None:
+        """Show a transient status line: the (italic) content while no answer text exists, else a
+        trailing line under the text. ``None`` clears it; the next ``append`` clears it too."""
+        text = " ".join(text.split()) if text else None
+        if text != self._status:
+            self._status = text
             self._dirty.set()
 
     async def finish(self, note: Optional[str] = None) -> List[discord.Message]:
         """Render the final text (plus ``note`` on its own paragraph) and stop."""
+        self._status = None
+        has_text = any(part.strip() for part in self._parts)
         if note:
-            self.append(("\n\n" if self.text.strip() else "") + note)
-        elif not self.text.strip():
+            self.append(("\n\n" if has_text else "") + note)
+        elif not has_text:
             self.append(EMPTY_ANSWER)
         self._closing = True
         self._dirty.set()
+        self._pacer.hurry(self)  # an intermediate edit waiting for its slot is now the final one
+        if self._typing_task is not None:
+            self._typing_task.cancel()
         await self._task
         return self.messages
+
+    # ------------------------------------------------------------------ rendering
+
+    def _desired(self) -> List[str]:
+        """What the messages should show now: the split text, plus the status line if any."""
+        chunks = self._splitter.chunks()
+        if self._status:
+            line = "*" + self._status.replace("*", "\\*") + "*"
+            if not chunks:
+                return [line[:DISCORD_LIMIT]]
+            last = chunks[-1] + "\n\n" + line
+            if len(last) <= DISCORD_LIMIT:
+                chunks[-1] = last
+        return chunks
 
     async def _render_loop(self) -> None:
         while not self._broken:
@@ -80,14 +155,37 @@ class ReplyStreamer:
                 return
 
     async def _render(self) -> None:
-        chunks = split_message(self.text)
-        for index, chunk in enumerate(chunks):
-            if index < len(self._shown) and self._shown[index] == chunk:
+        index = self._settled
+        while not self._broken:
+            chunks = self._desired()
+            if index >= len(chunks):
+                return
+            frozen = index < len(self._splitter.frozen)
+            if index < len(self._shown) and self._shown[index] == chunks[index]:
+                if frozen and index == self._settled:
+                    self._settled = index + 1
+                index += 1
                 continue
-            await self._pacer.wait(self._channel_id)
+            if not self._messages:
+                priority = FIRST
+            elif frozen or self._closing or index >= len(self._messages):
+                priority = FINAL
+            else:
+                priority = PROGRESS
+            if not await self._show(index, priority):
+                return
+            index += 1
+
+    async def _show(self, index: int, priority: int) -> bool:
+        """Send or edit message ``index`` with its latest content; False if the reply is broken."""
+        for _ in range(MAX_RATE_LIMIT_RETRIES + 1):
+            await self._pacer.acquire(self._channel_id, priority, owner=self)
             # More text may have arrived while waiting for the slot: show the latest (the split
             # is prefix-stable, so this chunk still exists and only grew).
-            chunk = split_message(self.text)[index]
+            chunks = self._desired()
+            if index >= len(chunks):
+                return True  # a status line that was cleared meanwhile
+            chunk = chunks[index]
             try:
                 if index < len(self._messages):
                     await self._messages[index].edit(content=chunk, allowed_mentions=NO_MENTIONS)
@@ -95,15 +193,42 @@ class ReplyStreamer:
                 else:
                     self._messages.append(await self._send(chunk, index == 0))
                     self._shown.append(chunk)
-            except discord.HTTPException as exc:
-                # The message was deleted or we lost permissions: stop instead of retrying forever.
-                log.warning("Could not show a reply in channel %s: %s", self._channel_id, exc)
-                self._broken = True
-                return
+                self._visible.set()
+                return True
+            except (discord.RateLimited, discord.HTTPException) as exc:
+                retry_after = retry_after_of(exc)
+                if retry_after is None:
+                    # The message was deleted or we lost permissions: stop, post nothing else.
+                    log.info("Stopped showing a reply in channel %s: %s", self._channel_id, exc)
+                    self._broken = True
+                    return False
+                log.info("Discord rate-limited a reply in channel %s; retrying in %.2fs", self._channel_id, retry_after)
+                self._pacer.rate_limited(self._channel_id, retry_after, is_global=is_global_rate_limit(exc))
+                priority = min(priority, FINAL)
             except Exception:  # e.g. a dropped gateway connection; the render loop must not die silently
                 log.exception("Unexpected error showing a reply in channel %s", self._channel_id)
                 self._broken = True
-                return
+                return False
+        log.warning("Gave up showing a reply in channel %s after repeated rate limits", self._channel_id)
+        self._broken = True
+        return False
+
+    async def _typing_loop(self, typing: Callable[[], Awaitable[Any]]) -> None:
+        """The typing indicator until text is visible; each one through the pacer or dropped."""
+        while not (self._visible.is_set() or self._closing or self._broken):
+            if self._pacer.try_typing(self._channel_id):
+                try:
+                    await typing()
+                except Exception as exc:  # typing is cosmetic
+                    log.debug("Typing indicator failed in channel %s: %s", self._channel_id, exc)
+                    return
+                wait = TYPING_INTERVAL
+            else:
+                wait = 0.5  # the bot's budget was short: try again soon, while nothing is visible
+            try:
+                await asyncio.wait_for(self._visible.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
 
 
 async def stream_reply(
@@ -118,6 +243,8 @@ async def stream_reply(
                 break  # stops the provider's stream too: no tokens spent on an answer nobody sees
             if isinstance(event, TextDelta):
                 streamer.append(event.text)
+            elif isinstance(event, Status):
+                streamer.set_status(event.text)
             elif isinstance(event, Failed):
                 note = "⚠️ " + event.message.replace("[p]", prefix)
             elif isinstance(event, Done):

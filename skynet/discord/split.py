@@ -217,11 +217,22 @@ def split_message(text: str, limit: int = DISCORD_LIMIT) -> List[str]:
     """Split ``text`` into non-empty chunks of at most ``limit`` characters (see module doc)."""
     if limit < 1:
         raise ValueError("limit must be positive")
+    start, at_ls = _next_start(text, 0)
+    return _split(text, start, at_ls, None, limit)[0]
+
+
+_State = Tuple[int, bool, Optional[_Fence]]  # where a chunk starts: (index, at line start, fence)
+
+
+def _split(
+    text: str, start: int, at_ls: bool, fence: Optional[_Fence], limit: int
+) -> Tuple[List[str], _State]:
+    """The chunks of ``text`` from ``start`` on, and the state where the last one starts."""
     chunks: List[str] = []
     end = len(text.rstrip())
-    start, at_ls = _next_start(text, 0)
-    fence: Optional[_Fence] = None  # fence open at ``start``
+    last: _State = (start, at_ls, fence)
     while start < end:
+        last = (start, at_ls, fence)
         reopen = _wrap(fence, limit)[0]
         room = limit - len(reopen)
         first = _NONWS_RE.search(text, start).start()  # type: ignore[union-attr]  # start < end
@@ -233,4 +244,49 @@ def split_message(text: str, limit: int = DISCORD_LIMIT) -> List[str]:
         cut, fence = _find_cut(text, start, first, room, limit, fence, at_ls)
         chunks.append(reopen + text[start:cut].rstrip() + _wrap(fence, limit)[1])
         start, at_ls = _next_start(text, cut)
-    return chunks
+    return chunks, last
+
+
+class IncrementalSplitter:
+    """``split_message`` of a growing text, in time linear in its length.
+
+    Thanks to prefix stability (module doc), a chunk followed by another one is final: it is
+    moved to ``frozen`` and the text before the last chunk is dropped. Each ``chunks()`` call
+    only re-splits the last chunk plus what was appended since, never the finished ones.
+    """
+
+    def __init__(self, limit: int = DISCORD_LIMIT) -> None:
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        self.limit = limit
+        self.frozen: List[str] = []
+        self._tail = ""  # the text from where the last (unfinished) chunk starts
+        self._pending: List[str] = []
+        self._state: Optional[Tuple[bool, Optional[_Fence]]] = None  # at _tail[0]; None: text start
+        self._tail_chunks: List[str] = []
+
+    def append(self, text: str) -> None:
+        if text:
+            self._pending.append(text)
+
+    def chunks(self) -> List[str]:
+        """The same list ``split_message(whole text, limit)`` gives."""
+        if self._pending:
+            self._tail += "".join(self._pending)
+            self._pending.clear()
+            self._resplit()
+        return self.frozen + self._tail_chunks
+
+    def _resplit(self) -> None:
+        if self._state is None:
+            start, at_ls = _next_start(self._tail, 0)
+            fence: Optional[_Fence] = None
+        else:
+            start, (at_ls, fence) = 0, self._state
+        chunks, (last_start, last_at_ls, last_fence) = _split(self._tail, start, at_ls, fence, self.limit)
+        if len(chunks) > 1:
+            self.frozen.extend(chunks[:-1])
+            self._tail = self._tail[last_start:]
+            self._state = (last_at_ls, last_fence)
+            chunks = chunks[-1:]
+        self._tail_chunks = chunks

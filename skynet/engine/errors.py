@@ -44,6 +44,13 @@ class InputTooLong(SkynetError):
     kind = "input_too_long"
 
 
+class NotOpenAICompatible(SkynetError):
+    """The endpoint answered 200 with something that is not an OpenAI-style stream (a web page):
+    its base URL most likely misses the API path (usually ``/v1``)."""
+
+    kind = "not_openai"
+
+
 class StreamCut(Exception):
     """The provider's stream ended without a finish reason: the answer is incomplete."""
 

@@ -49,4 +49,12 @@ class Done:
     finish_reason: str = "stop"
 
 
-ChatEvent = Union[TextDelta, Usage, Failed, Done]
+@dataclass(frozen=True)
+class Status:
+    """A transient status line for the reply ("⏳ The provider is busy, retrying in 30 s…"):
+    shown while waiting, replaced by the answer's text."""
+
+    text: str
+
+
+ChatEvent = Union[TextDelta, Usage, Failed, Done, Status]

@@ -45,9 +45,12 @@ class ChatMixin(MixinMeta):
                 )
             return await ctx.send(content, allowed_mentions=NO_MENTIONS)
 
-        streamer = ReplyStreamer(send, ctx.channel.id, self.pacer)
-        async with ctx.typing():
-            await stream_reply(self.engine.run(request), streamer, prefix=ctx.clean_prefix)
+        if ctx.interaction is not None:
+            await ctx.typing()  # acknowledges the slash command ("is thinking...")
+        # For a prefix command the streamer shows typing, through the pacer, until text is visible.
+        typing = ctx.typing if ctx.interaction is None else None
+        streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
+        await stream_reply(self.engine.run(request), streamer, prefix=ctx.clean_prefix)
 
     @AIGroup.ai.command(name="chat")
     @app_commands.describe(message="What you want to ask or say")

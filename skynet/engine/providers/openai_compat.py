@@ -3,6 +3,7 @@ official ``openai`` SDK over real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence
 
@@ -15,10 +16,9 @@ import openai.resources.chat  # noqa: F401
 import openai.resources.embeddings  # noqa: F401
 import openai.resources.models  # noqa: F401
 
-from ..errors import StreamCut
-from ..events import TextDelta
 from ..params import provider_kwargs
-from .base import ChatProvider, Endpoint, Finish, Message, StreamPart, TokenUsage
+from .base import ChatProvider, Endpoint, Message, StreamPart
+from .sse import read_stream
 
 log = logging.getLogger("red.skynet.providers")
 
@@ -54,7 +54,11 @@ class OpenAICompatibleProvider(ChatProvider):
         self._send_usage_option = True
 
     async def stream_chat(
-        self, model: str, messages: Sequence[Message], params: Mapping[str, Any]
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: Mapping[str, Any],
+        tools: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> AsyncIterator[StreamPart]:
         max_tokens_field = "max_completion_tokens" if self.endpoint.is_openai else "max_tokens"
         request: Dict[str, Any] = dict(
@@ -63,35 +67,30 @@ class OpenAICompatibleProvider(ChatProvider):
             stream=True,
             **provider_kwargs(params, max_tokens_field=max_tokens_field),
         )
-        stream = await self._open_stream(request)
-        finished = False
-        try:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    yield TokenUsage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-                for choice in chunk.choices:
-                    if choice.delta is not None and choice.delta.content:
-                        yield TextDelta(choice.delta.content)
-                    if choice.finish_reason:
-                        finished = True
-                        yield Finish(choice.finish_reason)
-        finally:
-            await stream.close()
-        if not finished:
-            raise StreamCut("stream ended without a finish_reason")
+        if tools:
+            request["tools"] = list(tools)
+        # The SDK makes the request (auth, retries before the stream starts, status errors); the
+        # body is parsed by ``sse.read_stream``, without a typed model per chunk (see there).
+        async with contextlib.AsyncExitStack() as stack:
+            response = await self._open_stream(request, stack)
+            async for part in read_stream(
+                response.iter_bytes(), endpoint=self.endpoint.name, base_url=self.endpoint.base_url
+            ):
+                yield part
 
-    async def _open_stream(self, request: Dict[str, Any]):
+    async def _open_stream(self, request: Dict[str, Any], stack: contextlib.AsyncExitStack):
+        create = self._client.chat.completions.with_streaming_response.create
         if self._send_usage_option:
             try:
-                return await self._client.chat.completions.create(
-                    **request, stream_options={"include_usage": True}
+                return await stack.enter_async_context(
+                    create(**request, stream_options={"include_usage": True})
                 )
             except openai.BadRequestError as exc:
                 if "stream_options" not in str(exc):
                     raise
                 log.info("Endpoint %s rejects stream_options; usage will be estimated.", self.endpoint.name)
                 self._send_usage_option = False
-        return await self._client.chat.completions.create(**request)
+        return await stack.enter_async_context(create(**request))
 
     async def list_models(self) -> List[str]:
         page = await self._client.models.list()
