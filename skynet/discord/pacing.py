@@ -5,7 +5,7 @@ pacer keeps, per channel and for the whole bot, the times of the operations real
 an operation go only if both sliding windows have room *at the moment it is made*:
 
 * ``acquire()`` queues the operation; a single ``pump`` hands out grants best-first (priority,
-  then arrival order, so concurrent replies take turns). A granted operation re-checks the
+  then the reply served least recently, then arrival order, so concurrent replies take turns). A granted operation re-checks the
   windows with the clock when its task actually runs and only then records itself: if the event
   loop stalled between grant and run, the late operations cannot burst past the limits; the
   loser queues again in its place.
@@ -44,11 +44,12 @@ PENALTY_SECONDS = 30.0  # after a 429 a channel (or the bot) runs one step slowe
 
 
 class _Ticket:
-    __slots__ = ("channel", "priority", "seq", "future", "owner")
+    __slots__ = ("channel", "priority", "rank", "seq", "future", "owner")
 
-    def __init__(self, channel: int, priority: int, seq: int, owner: object) -> None:
+    def __init__(self, channel: int, priority: int, rank: int, seq: int, owner: object) -> None:
         self.channel = channel
         self.priority = priority
+        self.rank = rank  # when its owner was last served: the least recently served go first
         self.seq = seq
         self.owner = owner
         self.future: Optional[asyncio.Future] = None
@@ -72,6 +73,8 @@ class Pacer:
         self.global_window = global_window
         self._clock = clock
         self._seq = itertools.count()
+        self._served = 0  # operations made so far
+        self._last_served: Dict[object, int] = {}  # owner -> value of _served at its last operation
         self._channel_ops: Dict[int, Deque[float]] = {}
         self._global_ops: Deque[float] = deque()
         self._blocked: Dict[int, float] = {}  # channel -> until (429 retry_after)
@@ -91,7 +94,11 @@ class Pacer:
 
         The operation is recorded as made at the moment this returns.
         """
-        ticket = _Ticket(channel_id, priority, next(self._seq), owner)
+        if owner is None:
+            rank = self._served
+        else:
+            rank = self._last_served.get(owner, -1)
+        ticket = _Ticket(channel_id, priority, rank, next(self._seq), owner)
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -104,6 +111,8 @@ class Pacer:
                 now = self._clock()
                 if self._fits(now, ticket.channel, ticket.priority, 0, 0):
                     self._record(now, ticket.channel)
+                    if owner is not None:
+                        self._remember_served(owner)
                     if self._waiting:
                         self.pump()
                     return
@@ -117,6 +126,13 @@ class Pacer:
     async def wait(self, channel_id: int) -> None:
         """An intermediate operation (compatibility name for ``acquire(channel, PROGRESS)``)."""
         await self.acquire(channel_id, PROGRESS)
+
+    def _remember_served(self, owner: object) -> None:
+        self._last_served.pop(owner, None)  # re-insert: the dict stays ordered by last service
+        self._last_served[owner] = self._served
+        if len(self._last_served) > 10_000:
+            for stale in list(itertools.islice(self._last_served, 5_000)):
+                del self._last_served[stale]
 
     def hurry(self, owner: object) -> None:
         """The operations ``owner`` is waiting for now complete an answer: treat them as FINAL."""
@@ -166,7 +182,7 @@ class Pacer:
         if not self._waiting:
             return
         now = self._clock()
-        self._waiting.sort(key=lambda t: (t.priority, t.seq))
+        self._waiting.sort(key=lambda t: (t.priority, t.rank, t.seq))
         extra_global = len(self._granted)
         extra_channel = Counter(t.channel for t in self._granted)
         still: List[_Ticket] = []
@@ -198,6 +214,7 @@ class Pacer:
             ops = self._channel_ops[channel_id] = deque()
         ops.append(now)
         self._global_ops.append(now)
+        self._served += 1
         self.stats["ops"] += 1
         if len(self._channel_ops) > 1000:
             self._forget_idle(now)
@@ -237,7 +254,9 @@ class Pacer:
             return max(1, self.channel_limit - 1)
         return self.channel_limit
 
-    def _fits(self, now: float, channel_id: int, priority: int, extra_global: int, extra_channel: int) -> bool:
+    def _fits(
+        self, now: float, channel_id: int, priority: int, extra_global: int, extra_channel: int
+    ) -> bool:
         if now < self._global_blocked or now < self._blocked.get(channel_id, 0.0):
             return False
         if self._global_count(now) + extra_global >= self._global_limit(now):

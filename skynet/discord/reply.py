@@ -202,7 +202,11 @@ class ReplyStreamer:
                     log.info("Stopped showing a reply in channel %s: %s", self._channel_id, exc)
                     self._broken = True
                     return False
-                log.info("Discord rate-limited a reply in channel %s; retrying in %.2fs", self._channel_id, retry_after)
+                log.info(
+                    "Discord rate-limited a reply in channel %s; retrying in %.2fs",
+                    self._channel_id,
+                    retry_after,
+                )
                 self._pacer.rate_limited(self._channel_id, retry_after, is_global=is_global_rate_limit(exc))
                 priority = min(priority, FINAL)
             except Exception:  # e.g. a dropped gateway connection; the render loop must not die silently

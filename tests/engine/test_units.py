@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from skynet.discord.pacing import Pacer
 from skynet.engine.accounting import Counters, UsageLedger
 from skynet.engine.errors import InvalidValue, MissingKey, Redactor, UnknownEndpoint
 from skynet.engine.events import Usage
@@ -228,16 +227,4 @@ async def test_registry_builds_clients_lazily_with_the_current_key():
         await registry.aclose()
 
 
-# -- pacing -----------------------------------------------------------------------------------
-
-
-def test_pacer_spaces_operations_per_channel_and_shares_the_global_budget():
-    clock = Clock()
-    pacer = Pacer(channel_interval=1.0, global_rate=4.0, clock=clock)
-    assert pacer.reserve(1) == 0  # an idle channel goes at once
-    assert pacer.reserve(1) == pytest.approx(1.0)  # then one per second
-    assert pacer.reserve(1) == pytest.approx(2.0)
-    # Other channels are not held up by channel 1's future slots, only by the bot-wide 4/s.
-    assert [pacer.reserve(c) for c in (2, 3, 4, 5)] == pytest.approx([0.25, 0.5, 0.75, 1.25])
-    clock.now += 10
-    assert pacer.reserve(1) == 0
+# -- pacing: see test_pacing.py (the slot-reserving Pacer.reserve was replaced) ----------------

@@ -66,7 +66,9 @@ class ChunkReader:
             raise ProviderStreamError(f"**{self.endpoint}** stopped with an error: {text}")
         usage = chunk.get("usage")
         if usage:
-            out.append(TokenUsage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
+            out.append(
+                TokenUsage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+            )
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta")
             if delta:
