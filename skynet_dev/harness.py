@@ -162,6 +162,14 @@ def _http_error(cls: type, status: int, code: int, message: str) -> discord.HTTP
     return cls(_FakeResponse(status, message), {"code": code, "message": message})
 
 
+class _FaultResponse(_FakeResponse):
+    """A scripted failure's response, with the headers Discord sends with a 429."""
+
+    def __init__(self, status: int, reason: str, retry_after: float) -> None:
+        super().__init__(status, reason)
+        self.headers = {"Retry-After": f"{retry_after:g}", "X-RateLimit-Scope": "user"} if status == 429 else {}
+
+
 def _now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
@@ -244,6 +252,7 @@ class _HarnessHttp(dpy_backend.FakeHttp):
     harness: "RedHarness"
 
     async def send_message(self, channel_id: int, *, params: Any) -> dict:
+        self.harness._raise_scripted_fault("send")
         # dpytest's FakeHttp.send_message does not receive the channel object: it reads the local
         # variable named ``channel`` in its caller's frame (normally Messageable.send). We are now
         # its caller, so we hold a local of that name.
@@ -257,6 +266,7 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         return data
 
     async def edit_message(self, channel_id: int, message_id: int, **fields: Any) -> dict:
+        self.harness._raise_scripted_fault("edit")
         # Re-implemented rather than delegated: dpytest rebuilds the stored message from the
         # (possibly stale) Message object found in the caller's frame, which breaks for
         # PartialMessage and loses fields. We merge the edit into the stored payload instead.
@@ -382,6 +392,7 @@ class RedHarness:
         self._baseline_tasks: Set[asyncio.Task] = set()  # after start(): never waited for by settle()
         self._event_waiters: List[Tuple[Callable[[BotEvent], bool], asyncio.Future]] = []
         self._mark = 0  # index in ``events`` where the latest say/slash started
+        self._scripted_faults: List[Tuple[str, int, float]] = []  # see fail_next()
         self._started = False
         self._saved_data_manager: Tuple[Any, Any] = (None, None)
         self._stashed_modules: Dict[str, Any] = {}
@@ -830,6 +841,26 @@ class RedHarness:
             if not future.done() and predicate(event):
                 future.set_result(event)
                 self._event_waiters.remove(waiter)
+
+    # ----------------------------------------------------------------------------------------
+    # scripted failures of channel sends / edits
+    # ----------------------------------------------------------------------------------------
+
+    def fail_next(self, kind: Literal["send", "edit"], status: int, *, retry_after: float = 1.0) -> None:
+        """Make the bot's next channel ``kind`` request fail as Discord would: 404 (Unknown Message,
+        e.g. deleted mid-stream), 403, or 429 (rate limited, with ``Retry-After``). Queued: call it
+        several times for several failures. The failed request changes nothing."""
+        self._scripted_faults.append((kind, status, retry_after))
+
+    def _raise_scripted_fault(self, kind: str) -> None:
+        for index, (fault_kind, status, retry_after) in enumerate(self._scripted_faults):
+            if fault_kind == kind:
+                del self._scripted_faults[index]
+                cls = {404: discord.NotFound, 403: discord.Forbidden}.get(status, discord.HTTPException)
+                code, message = {404: (10008, "Unknown Message"), 403: (50013, "Missing Permissions")}.get(
+                    status, (0, "You are being rate limited." if status == 429 else "Error")
+                )
+                raise cls(_FaultResponse(status, message, retry_after), {"code": code, "message": message})
 
     # ----------------------------------------------------------------------------------------
     # the fake Discord: messages
