@@ -1,0 +1,101 @@
+"""Shared pieces of the streaming benchmarks: a local provider in its own process, a real Red bot
+with skynet pointed at it, an event-loop lag monitor and window counts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from skynet_dev.harness import RedHarness  # noqa: E402
+
+KEY = "sk-bench-0123456789abcdef"
+
+
+async def provider_process(delay: float) -> Tuple[subprocess.Popen, str]:
+    """``python -m skynet_dev.mock_openai`` (an echo server streaming word by word, ``delay``
+    seconds apart) in its own process, on a free port of 127.0.0.1."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skynet_dev.mock_openai", "--port", "0", "--delay", str(delay)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None
+    line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+    match = re.search(r"serving at (\S+)", line)
+    if not match:
+        proc.kill()
+        raise RuntimeError(f"mock provider did not start: {line!r}")
+    return proc, match.group(1)
+
+
+async def start_bot(base_url: str) -> RedHarness:
+    harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO])
+    await harness.start()
+    for command in (
+        "!load skynet",
+        f"!set api mock api_key,{KEY}",
+        f"!ai provider add mock {base_url} mock",
+        "!ai model set global mock:gpt-test",
+        "!ai provider timeout mock 600",
+    ):
+        await harness.say(command, author=harness.owner)
+        await harness.settle()
+    return harness
+
+
+class LagMonitor:
+    """How late a 10 ms sleep wakes up: the event loop's responsiveness."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.samples: List[float] = []
+        self._task: Optional[asyncio.Task] = None
+
+    async def _run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.samples.append(time.perf_counter() - start - self.interval)
+
+    def __enter__(self) -> "LagMonitor":
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="background:lag")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def max_in_window(times: List[float], window: float) -> int:
+    """The most events in any half-open window of ``window`` seconds."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def pct(samples: List[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    samples = sorted(samples)
+    return samples[min(len(samples) - 1, int(round(q * (len(samples) - 1))))]
+
+
+def median(samples: List[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
