@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--delta", type=int, default=8, help="characters per streamed piece")
     parser.add_argument("--every", type=int, default=1, help="render after every N pieces")
     args = parser.parse_args()
-    print(f"| answer | renders | incremental | full re-split per render |")
+    print("| answer | renders | incremental | full re-split per render |")
     print("|---|---|---|---|")
     for size in (2_000, 20_000, 200_000):
         text = answer(size)
