@@ -13,7 +13,7 @@ from typing import AsyncGenerator, Awaitable, Callable, List, Optional
 
 import discord
 
-from ..engine.events import ChatEvent, Done, Failed, TextDelta
+from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
 from .pacing import Pacer
 from .split import split_message
 
@@ -40,6 +40,7 @@ class ReplyStreamer:
         self._dirty = asyncio.Event()
         self._closing = False
         self._broken = False
+        self._status: Optional[str] = None
         self._task = asyncio.create_task(self._render_loop())
 
     @property
@@ -57,11 +58,24 @@ class ReplyStreamer:
 
     def append(self, text: str) -> None:
         if text:
+            self._status = None
             self._parts.append(text)
             self._dirty.set()
 
+    def set_status(self, text: Optional[str]) -> None:
+        """Show a transient status line (italic) until the next answer text; ``None`` clears it."""
+        self._status = " ".join(text.split())[:300] if text else None
+        self._dirty.set()
+
+    def _shown_text(self) -> str:
+        if not self._status:
+            return self.text
+        status = f"*{self._status}*"
+        return f"{self.text}\n{status}" if self.text.strip() else status
+
     async def finish(self, note: Optional[str] = None) -> List[discord.Message]:
         """Render the final text (plus ``note`` on its own paragraph) and stop."""
+        self._status = None
         if note:
             self.append(("\n\n" if self.text.strip() else "") + note)
         elif not self.text.strip():
@@ -80,14 +94,17 @@ class ReplyStreamer:
                 return
 
     async def _render(self) -> None:
-        chunks = split_message(self.text)
+        chunks = split_message(self._shown_text())
         for index, chunk in enumerate(chunks):
             if index < len(self._shown) and self._shown[index] == chunk:
                 continue
             await self._pacer.wait(self._channel_id)
             # More text may have arrived while waiting for the slot: show the latest (the split
             # is prefix-stable, so this chunk still exists and only grew).
-            chunk = split_message(self.text)[index]
+            latest = split_message(self._shown_text())
+            if index >= len(latest):  # a status line that was showing went away meanwhile
+                break
+            chunk = latest[index]
             try:
                 if index < len(self._messages):
                     await self._messages[index].edit(content=chunk, allowed_mentions=NO_MENTIONS)
@@ -118,6 +135,8 @@ async def stream_reply(
                 break  # stops the provider's stream too: no tokens spent on an answer nobody sees
             if isinstance(event, TextDelta):
                 streamer.append(event.text)
+            elif isinstance(event, Status):
+                streamer.set_status(event.text)
             elif isinstance(event, Failed):
                 note = "⚠️ " + event.message.replace("[p]", prefix)
             elif isinstance(event, Done):

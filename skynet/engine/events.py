@@ -49,4 +49,11 @@ class Done:
     finish_reason: str = "stop"
 
 
-ChatEvent = Union[TextDelta, Usage, Failed, Done]
+@dataclass(frozen=True)
+class Status:
+    """A transient status line for the reply ("🔎 Searching the web for …"), replaced by the answer."""
+
+    text: str
+
+
+ChatEvent = Union[TextDelta, Usage, Failed, Done, Status]

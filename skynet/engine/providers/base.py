@@ -82,7 +82,16 @@ class Finish:
     reason: str
 
 
-StreamPart = Union[TextDelta, TokenUsage, Finish]
+@dataclass(frozen=True)
+class ToolCallRequest:
+    """A tool call the model made, assembled from the streamed deltas (``arguments`` is raw JSON)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+StreamPart = Union[TextDelta, TokenUsage, Finish, ToolCallRequest]
 
 
 class ChatProvider(abc.ABC):
@@ -92,9 +101,16 @@ class ChatProvider(abc.ABC):
 
     @abc.abstractmethod
     def stream_chat(
-        self, model: str, messages: Sequence[Message], params: Mapping[str, Any]
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: Mapping[str, Any],
+        tools: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> AsyncIterator[StreamPart]:
         """Stream the answer: text deltas, then ``Finish``, and ``TokenUsage`` when reported.
+
+        With ``tools`` (OpenAI tool schemas), assembled ``ToolCallRequest``s come before the
+        ``Finish("tool_calls")``.
 
         Raises ``StreamCut`` when the stream ends without a finish reason, and the provider's
         own exceptions otherwise (mapped to user messages by ``errors.explain``).

@@ -18,7 +18,7 @@ import openai.resources.models  # noqa: F401
 from ..errors import StreamCut
 from ..events import TextDelta
 from ..params import provider_kwargs
-from .base import ChatProvider, Endpoint, Finish, Message, StreamPart, TokenUsage
+from .base import ChatProvider, Endpoint, Finish, Message, StreamPart, TokenUsage, ToolCallRequest
 
 log = logging.getLogger("red.skynet.providers")
 
@@ -54,7 +54,11 @@ class OpenAICompatibleProvider(ChatProvider):
         self._send_usage_option = True
 
     async def stream_chat(
-        self, model: str, messages: Sequence[Message], params: Mapping[str, Any]
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: Mapping[str, Any],
+        tools: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> AsyncIterator[StreamPart]:
         max_tokens_field = "max_completion_tokens" if self.endpoint.is_openai else "max_tokens"
         request: Dict[str, Any] = dict(
@@ -63,6 +67,9 @@ class OpenAICompatibleProvider(ChatProvider):
             stream=True,
             **provider_kwargs(params, max_tokens_field=max_tokens_field),
         )
+        if tools:
+            request["tools"] = list(tools)
+        calls: Dict[int, List[str]] = {}  # index -> [id, name, arguments]
         stream = await self._open_stream(request)
         finished = False
         try:
@@ -72,7 +79,16 @@ class OpenAICompatibleProvider(ChatProvider):
                 for choice in chunk.choices:
                     if choice.delta is not None and choice.delta.content:
                         yield TextDelta(choice.delta.content)
+                    for piece in (choice.delta.tool_calls if choice.delta is not None else None) or ():
+                        call = calls.setdefault(piece.index or 0, ["", "", ""])
+                        call[0] = piece.id or call[0]
+                        if piece.function is not None:
+                            call[1] += piece.function.name or ""
+                            call[2] += piece.function.arguments or ""
                     if choice.finish_reason:
+                        for index in sorted(calls):
+                            call_id, name, arguments = calls.pop(index)
+                            yield ToolCallRequest(call_id or f"call_{index}", name, arguments)
                         finished = True
                         yield Finish(choice.finish_reason)
         finally:
