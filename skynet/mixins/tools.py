@@ -212,11 +212,9 @@ class ToolsMixin(MixinMeta):
                 line += f", from the {tool.owner} cog"
             lines.append(line + f"\n  {tool.description[:150]}")
         lines.append(
-            "\nTurn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool).".replace(
-                "[p]", ctx.clean_prefix
-            )
+            "\nTurn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool)."
         )
-        await _pages(ctx, "\n".join(lines))
+        await _pages(ctx, "\n".join(lines).replace("[p]", ctx.clean_prefix))
 
     @ai_tools.command(name="info")
     @app_commands.describe(tool="The tool's name")
