@@ -106,9 +106,9 @@ class ChatEngine:
                 await stream.aclose()
         except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
             yield self._failed(exc, request)
-            if parts:  # tokens were spent on the partial answer
+            if parts or reported is not None:  # tokens were spent (partial answer, tool steps)
                 self.ledger.record(
-                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), None)
+                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), reported)
                 )
             return
 

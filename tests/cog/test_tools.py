@@ -119,3 +119,29 @@ async def test_schema_pages_are_valid_json_and_short(bot: RedHarness) -> None:
     body = "".join(m.content.removeprefix("```json\n").removesuffix("```") for m in messages)
     names = [tool["function"]["name"] for tool in json.loads(body)]
     assert names[:6] == ["autosearch", "calculator", "crawl", "ping", "scrape", "web_search"]
+
+
+async def test_tool_loop_stops_at_the_owners_step_limit_and_counts_every_step(
+    bot: RedHarness, provider: MockOpenAI, cog
+) -> None:
+    assert "up to 2 rounds" in text_of(await owner(bot, "!ai tools steps 2"))
+    await owner(bot, "!ai tools enable calculator")
+    provider.default_reply = Reply.call("calculator", {"expression": "1+1"}, prompt_tokens=100, completion_tokens=10)
+    replies = await say(bot, "!ai chat add forever")
+    assert "⚠️ I stopped after 2 rounds of tool use" in text_of(replies)
+    assert len(provider.chat_requests) == 3
+    # Every step's usage is recorded (3 requests × 110 tokens), although no answer came.
+    assert cog.usage.ledger.pending(("global",)).total_tokens == 330
+
+
+async def test_builtin_scrape_reads_an_allow_listed_intranet_page(bot: RedHarness, search: FakeBackends) -> None:
+    host = search.url.removeprefix("http://")
+    reply = text_of(await owner(bot, f"!ai tools allow {host}"))
+    assert f"`{host}`" in reply
+    await owner(bot, "!ai tools enable scrape")
+    reply = text_of(await say(bot, f"!ai scrape {search.url}/article"))
+    assert "# Cats and dogs" in reply and "Dogs are loyal" in reply
+    await owner(bot, f"!ai tools allow {host}")  # toggled off again
+    assert "cooling down" in text_of(await say(bot, f"!ai scrape {search.url}/article"))
+    reply = text_of(await owner(bot, f"!ai scrape {search.url}/article"))  # another user: no cooldown
+    assert "Port" in reply and "isn't allowed" in reply

@@ -123,8 +123,12 @@ def parse_arguments(raw: str) -> Dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except ValueError as exc:
-        raise ToolError(f"The arguments are not valid JSON ({exc.msg}). Send a JSON object.", "bad_arguments")
+    except json.JSONDecodeError as exc:
+        raise ToolError(
+            f"The arguments are not valid JSON ({exc.msg}). Send a JSON object.", "bad_arguments"
+        ) from None
+    except RecursionError:
+        raise ToolError("The arguments are nested too deeply.", "bad_arguments") from None
     if not isinstance(value, dict):
         raise ToolError("The arguments must be a JSON object.", "bad_arguments")
     return value
