@@ -145,3 +145,14 @@ async def test_builtin_scrape_reads_an_allow_listed_intranet_page(bot: RedHarnes
     assert "cooling down" in text_of(await say(bot, f"!ai scrape {search.url}/article"))
     reply = text_of(await owner(bot, f"!ai scrape {search.url}/article"))  # another user: no cooldown
     assert "Port" in reply and "isn't allowed" in reply
+
+
+async def test_tools_commands_work_as_slash_commands(bot: RedHarness) -> None:
+    await bot.enable_slash("ai")
+    start = len(bot.events)
+    await bot.slash("ai tools enable", tool="calculator", author=bot.owner)
+    await bot.slash("ai tools list")
+    await bot.settle()
+    shown = "\n".join(e.content or "" for e in bot.events[start:])
+    assert "`calculator` is now on for this server" in shown
+    assert "**calculator** ✅ on (this server)" in shown

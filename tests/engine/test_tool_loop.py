@@ -203,3 +203,14 @@ async def test_no_tools_enabled_means_a_plain_request(server: MockOpenAI, provid
     await run(loop, provider)
     assert "tools" not in server.chat_requests[0]
     assert json.dumps(server.chat_requests[0]["messages"]).count("untrusted") == 0
+
+
+async def test_a_model_without_function_calling_answers_without_tools(server: MockOpenAI, provider) -> None:
+    loop = make_loop([echo_tool([])])
+    server.script(Reply.error(400, message="registry.ollama.ai/library/gemma does not support tools"), Reply.text("plain"))
+    parts = await run(loop, provider)
+    assert "".join(p.text for p in parts if isinstance(p, TextDelta)) == "plain"
+    assert "tools" in server.chat_requests[0] and "tools" not in server.chat_requests[1]
+    server.script(Reply.text("again"))
+    await run(loop, provider)  # remembered: not offered to that model again
+    assert "tools" not in server.chat_requests[2]

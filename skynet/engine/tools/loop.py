@@ -11,7 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
+
+import openai
 
 from ..errors import Redactor, SkynetError
 from ..events import Status, TextDelta
@@ -87,8 +102,17 @@ class ToolLoop:
         self.count_tokens = count_tokens
         self.max_steps = max_steps
         self.result_tokens = result_tokens
+        self._no_tools: Set[Tuple[str, str]] = set()  # (endpoint, model) that rejected `tools`
 
     # -- what is offered -----------------------------------------------------------------------------
+
+    async def _plain(self, provider: ChatProvider, model: str, messages: Any, params: Any) -> AsyncIterator[Any]:
+        stream = provider.stream_chat(model, messages, params)
+        try:
+            async for part in stream:
+                yield part
+        finally:
+            await stream.aclose()
 
     def offered(self, request: Any) -> List[Tool]:
         """Tools switched on for the request whose backend/key is configured (no I/O)."""
@@ -106,13 +130,9 @@ class ToolLoop:
         request: Any,
     ) -> AsyncIterator[Union[TextDelta, TokenUsage, Finish, Status]]:
         offered = self.offered(request)
-        if not offered:
-            stream = provider.stream_chat(model, messages, params)
-            try:
-                async for part in stream:
-                    yield part
-            finally:
-                await stream.aclose()
+        if not offered or (provider.endpoint.name, model) in self._no_tools:
+            async for part in self._plain(provider, model, messages, params):
+                yield part
             return
         by_name = {tool.name: tool for tool in offered}
         schemas = [tool.openai_schema() for tool in offered]
@@ -131,7 +151,20 @@ class ToolLoop:
             # After `limit` rounds of tool calls the model must answer: no tools are offered.
             stream = provider.stream_chat(model, history, params, tools=schemas if step < limit else None)
             try:
-                async for part in stream:
+                try:
+                    first = await stream.__anext__()
+                except StopAsyncIteration:
+                    first = None
+                except openai.BadRequestError as exc:
+                    if step > 0 or "tool" not in str(exc).lower():
+                        raise
+                    # The model or server doesn't do function calling: answer without tools.
+                    log.info("%s:%s rejects tools; answering without them.", provider.endpoint.name, model)
+                    self._no_tools.add((provider.endpoint.name, model))
+                    async for part in self._plain(provider, model, messages, params):
+                        yield part
+                    return
+                async for part in _chain(first, stream):
                     if isinstance(part, TextDelta):
                         text.append(part.text)
                         yield part
@@ -259,3 +292,10 @@ async def run_direct(loop: ToolLoop, tool: Tool, arguments: Dict[str, Any], requ
 
     call = ToolCallRequest(id="direct", name=tool.name, arguments=json.dumps(arguments))
     return await loop.execute(call, {tool.name: tool}, request)
+
+
+async def _chain(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    if first is not None:
+        yield first
+        async for part in rest:
+            yield part
