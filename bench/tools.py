@@ -111,8 +111,10 @@ async def loop_overhead(steps: int) -> None:
                 pass
         plain.append((time.perf_counter() - start) * 1000)
     extra = statistics.median(samples) - statistics.median(plain)
-    print(f"1. loop overhead per tool step (in-process provider): median {extra * 1000:.0f} µs "
-          f"(loop {statistics.median(samples):.3f} ms vs provider alone {statistics.median(plain):.3f} ms)")
+    print(
+        f"1. loop overhead per tool step (in-process provider): median {extra * 1000:.0f} µs "
+        f"(loop {statistics.median(samples):.3f} ms vs provider alone {statistics.median(plain):.3f} ms)"
+    )
 
 
 async def http_overhead(runs: int) -> None:
@@ -135,9 +137,11 @@ async def http_overhead(runs: int) -> None:
             if index >= 5:
                 direct.append((time.perf_counter() - start) * 1000)
         await provider.aclose()
-    print(f"2. over HTTP, one tool step + answer: loop median {statistics.median(looped):.2f} ms, "
-          f"the two requests alone {statistics.median(direct):.2f} ms "
-          f"(difference {statistics.median(looped) - statistics.median(direct):.2f} ms)")
+    print(
+        f"2. over HTTP, one tool step + answer: loop median {statistics.median(looped):.2f} ms, "
+        f"the two requests alone {statistics.median(direct):.2f} ms "
+        f"(difference {statistics.median(looped) - statistics.median(direct):.2f} ms)"
+    )
 
 
 async def concurrent_tools() -> None:
@@ -161,8 +165,10 @@ async def guard_cache(runs: int) -> None:
         start = time.perf_counter()
         await guard.check(f"https://host{index}.example/other")
         warm.append((time.perf_counter() - start) * 1e6)
-    print(f"4. guard check: cold (5 ms resolver) median {statistics.median(cold):.0f} µs, "
-          f"cached median {statistics.median(warm):.0f} µs; lookups {guard.resolutions} for {2 * runs} checks")
+    print(
+        f"4. guard check: cold (5 ms resolver) median {statistics.median(cold):.0f} µs, "
+        f"cached median {statistics.median(warm):.0f} µs; lookups {guard.resolutions} for {2 * runs} checks"
+    )
 
 
 async def main(steps: int) -> None:

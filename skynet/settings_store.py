@@ -152,8 +152,11 @@ class SettingsStore:
         scopes += [Scope(GUILD, guild_id)] if guild_id is not None else []
         return [self._scope_data(scope).get("tools") or {} for scope in scopes + [Scope(GLOBAL)]]
 
-    async def set_tool_switch(self, scope: Scope, name: str, enabled: Optional[bool]) -> None:
-        switches = dict(self._scope_data(scope).get("tools") or {})
+    async def set_tool_switch(
+        self, scope: Scope, name: str, enabled: Optional[bool], *, only: bool = False
+    ) -> None:
+        """Switch ``name`` on/off at ``scope`` (None removes the switch); ``only`` drops the others."""
+        switches = {} if only else dict(self._scope_data(scope).get("tools") or {})
         if enabled is None:
             switches.pop(name, None)
         else:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 import discord
 from discord import app_commands
@@ -93,6 +93,7 @@ class ToolsMixin(MixinMeta):
         if service in SERVICES:
             self.tool_service.set_tokens(service, tokens)
             self.redactor.add(tokens.get("api_key"))
+            self.redactor.add(tokens.get("api_url"))  # service addresses never appear in output
 
     async def flush_tool_stats(self) -> None:
         if self.tool_service.telemetry.dirty:
@@ -160,11 +161,10 @@ class ToolsMixin(MixinMeta):
             owner=owner,
             default_enabled=enabled_by_default,
         )
-        self.tool_service.registry.add(
-            tool,
-            replace=full in self.tool_service.registry
-            and self.tool_service.registry.get(full).owner == owner,
-        )
+        existing = self.tool_service.registry.get(full)
+        if existing is not None and existing.owner != owner:
+            raise InvalidValue(f"The tool name `{full}` is taken by {existing.owner}.")
+        self.tool_service.registry.add(tool, replace=True)
         return full
 
     def unregister_tool(self, name: str, cog: Union[commands.Cog, str, None] = None) -> bool:
@@ -211,9 +211,7 @@ class ToolsMixin(MixinMeta):
             elif tool.owner != "skynet":
                 line += f", from the {tool.owner} cog"
             lines.append(line + f"\n  {tool.description[:150]}")
-        lines.append(
-            "\nTurn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool)."
-        )
+        lines.append("\nTurn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool).")
         await _pages(ctx, "\n".join(lines).replace("[p]", ctx.clean_prefix))
 
     @ai_tools.command(name="info")
@@ -241,10 +239,8 @@ class ToolsMixin(MixinMeta):
     async def _switch(self, ctx: commands.Context, scope: Optional[str], tool: str, on: bool) -> None:
         target = await writable_scope(ctx, scope)
         name = tool.strip().lower() if tool.strip().lower() == ALL else self._tool_or_error(tool).name
-        if name == ALL:
-            for other in list(self.settings._scope_data(target).get("tools") or {}):
-                await self.settings.set_tool_switch(target, other, None)
-        await self.settings.set_tool_switch(target, name, on)
+        # `all` replaces every switch at that scope; a tool's own switch keeps the others.
+        await self.settings.set_tool_switch(target, name, on, only=name == ALL)
         what = "Every tool" if name == ALL else f"`{name}`"
         note = ""
         found = self.tool_service.registry.get(name)
@@ -399,4 +395,4 @@ class ToolsMixin(MixinMeta):
         return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n][:25]
 
 
-__all__ = ["ToolsMixin", "ToolContext", "Awaitable"]
+__all__ = ["ToolsMixin", "ToolContext"]

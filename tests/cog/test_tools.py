@@ -19,7 +19,9 @@ from skynet_dev.mock_openai import MockOpenAI, Reply
 @pytest.fixture
 async def red(tmp_path: Path) -> AsyncIterator[RedHarness]:
     """Like conftest's, plus the test cogs folder (``toolecho``)."""
-    harness = RedHarness(tmp_path / "red", cog_paths=[REPO, REPO / "tests" / "cogs"], background=MockOpenAI.owns_task)
+    harness = RedHarness(
+        tmp_path / "red", cog_paths=[REPO, REPO / "tests" / "cogs"], background=MockOpenAI.owns_task
+    )
     await harness.start()
     yield harness
     await harness.close()
@@ -37,7 +39,9 @@ async def web(bot: RedHarness, search: FakeBackends) -> RedHarness:
     return bot
 
 
-async def test_model_searches_the_web_and_answers_with_citations(web: RedHarness, provider: MockOpenAI) -> None:
+async def test_model_searches_the_web_and_answers_with_citations(
+    web: RedHarness, provider: MockOpenAI
+) -> None:
     reply = text_of(await owner(web, "!ai tools enable web_search"))
     assert "`web_search` is now on for this server" in reply
     provider.script(
@@ -63,9 +67,13 @@ async def test_disabled_or_unconfigured_tools_are_not_offered(bot: RedHarness, p
     await say(bot, "!ai chat hi")
     assert "tools" not in provider.chat_requests[-1]
     listing = text_of(await say(bot, "!ai tools list"))
-    assert "**web_search** ✅ on (this server): not offered until the owner sets up a search backend" in listing
+    assert (
+        "**web_search** ✅ on (this server): not offered until the owner sets up a search backend" in listing
+    )
     assert "**calculator** ⛔ off (this channel)" in listing
     assert "`!set api serpapi api_key,<key>`" in listing
+    info = text_of(await say(bot, "!ai tools info web_search"))
+    assert "Available: no, needs a search backend" in info and "`query`*" in info
     assert all(len(m.content) <= 2000 for m in bot.messages())
 
 
@@ -126,7 +134,9 @@ async def test_tool_loop_stops_at_the_owners_step_limit_and_counts_every_step(
 ) -> None:
     assert "up to 2 rounds" in text_of(await owner(bot, "!ai tools steps 2"))
     await owner(bot, "!ai tools enable calculator")
-    provider.default_reply = Reply.call("calculator", {"expression": "1+1"}, prompt_tokens=100, completion_tokens=10)
+    provider.default_reply = Reply.call(
+        "calculator", {"expression": "1+1"}, prompt_tokens=100, completion_tokens=10
+    )
     replies = await say(bot, "!ai chat add forever")
     assert "⚠️ I stopped after 2 rounds of tool use" in text_of(replies)
     assert len(provider.chat_requests) == 3
@@ -134,7 +144,9 @@ async def test_tool_loop_stops_at_the_owners_step_limit_and_counts_every_step(
     assert cog.usage.ledger.pending(("global",)).total_tokens == 330
 
 
-async def test_builtin_scrape_reads_an_allow_listed_intranet_page(bot: RedHarness, search: FakeBackends) -> None:
+async def test_builtin_scrape_reads_an_allow_listed_intranet_page(
+    bot: RedHarness, search: FakeBackends
+) -> None:
     host = search.url.removeprefix("http://")
     reply = text_of(await owner(bot, f"!ai tools allow {host}"))
     assert f"`{host}`" in reply

@@ -35,7 +35,10 @@ def dns(table):
 @pytest.fixture
 async def service(fake: FakeBackends):
     port = fake.url.rsplit(":", 1)[1]
-    guard = UrlGuard(resolve=dns({"pages.test": ["127.0.0.1"], "docs.discord.red": ["93.184.216.34"]}), allow=[f"pages.test:{port}"])
+    guard = UrlGuard(
+        resolve=dns({"pages.test": ["127.0.0.1"], "docs.discord.red": ["93.184.216.34"]}),
+        allow=[f"pages.test:{port}"],
+    )
     svc = ToolService(guard)
     yield svc
     await svc.aclose()
@@ -44,8 +47,16 @@ async def service(fake: FakeBackends):
 async def test_serpapi_search_and_key_handling(service: ToolService, fake: FakeBackends) -> None:
     service.set_tokens("serpapi", {"api_key": KEY, "api_url": fake.url})
     hits = await service.search("red discord bot")
-    assert [h.url for h in hits] == ["https://docs.discord.red/", "https://github.com/Cog-Creators/Red-DiscordBot"]
-    assert fake.requests[-1]["query"] == {"engine": "google", "q": "red discord bot", "num": "5", "api_key": KEY}
+    assert [h.url for h in hits] == [
+        "https://docs.discord.red/",
+        "https://github.com/Cog-Creators/Red-DiscordBot",
+    ]
+    assert fake.requests[-1]["query"] == {
+        "engine": "google",
+        "q": "red discord bot",
+        "num": "5",
+        "api_key": KEY,
+    }
     fake.mode = "error"
     with pytest.raises(ToolError) as error:
         await service.search("x")
@@ -78,12 +89,18 @@ async def test_backend_choice_and_missing_backend(service: ToolService, fake: Fa
         await service.search("q" * 501)
 
 
-async def test_firecrawl_scrape_and_crawl_check_the_url_first(service: ToolService, fake: FakeBackends) -> None:
+async def test_firecrawl_scrape_and_crawl_check_the_url_first(
+    service: ToolService, fake: FakeBackends
+) -> None:
     service.set_tokens("firecrawl", {"api_key": FC_KEY, "api_url": fake.url})
     service.firecrawl.poll = 0.01
     doc = await service.scrape("https://docs.discord.red/page")
     assert (doc.title, doc.markdown) == ("Scraped title", "# Page\nContent of https://docs.discord.red/page")
-    assert fake.requests[-1]["body"] == {"url": "https://docs.discord.red/page", "formats": ["markdown"], "onlyMainContent": True}
+    assert fake.requests[-1]["body"] == {
+        "url": "https://docs.discord.red/page",
+        "formats": ["markdown"],
+        "onlyMainContent": True,
+    }
     docs = await service.crawl("https://docs.discord.red/", max_pages=2)
     assert [d.title for d in docs] == ["P1", "P2"] and fake.crawl_polls == 2
     assert fake.requests[-3]["body"]["limit"] == 2
@@ -125,9 +142,14 @@ async def test_autosearch_deep_research_numbers_its_sources(service: ToolService
 async def test_builtin_tools_ping_and_calculator(service: ToolService) -> None:
     tools = {t.name: t for t in builtin_tools(service)}
     assert set(tools) == {"web_search", "scrape", "crawl", "autosearch", "ping", "calculator"}
-    assert not tools["web_search"].available() and not tools["crawl"].available() and tools["scrape"].available()
+    assert (
+        not tools["web_search"].available() and not tools["crawl"].available() and tools["scrape"].available()
+    )
     assert (await tools["ping"].handler({}, ToolContext())).startswith("pong")
-    assert await tools["calculator"].handler({"expression": "2**10 + sqrt(16)"}, ToolContext()) == "2**10 + sqrt(16) = 1028"
+    assert (
+        await tools["calculator"].handler({"expression": "2**10 + sqrt(16)"}, ToolContext())
+        == "2**10 + sqrt(16) = 1028"
+    )
     assert calculate("7 / 2") == 3.5
     for bad in ("__import__('os').system('id')", "9**9**9", "1/0", "a.b", "(lambda: 1)()", "[1]*10**9"):
         with pytest.raises(ToolError):

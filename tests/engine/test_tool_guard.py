@@ -3,6 +3,7 @@ are re-checked hop by hop; size, type and redirect caps; the DNS check is cached
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from typing import Dict, List, Tuple
 
@@ -24,7 +25,10 @@ class Canary:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.hits.append(request.path_qs)
         make = self.routes.get(request.path)
-        return make(request) if make else web.Response(text="<html><body>canary</body></html>", content_type="text/html")
+        if make is None:
+            return web.Response(text="<html><body>canary</body></html>", content_type="text/html")
+        response = make(request)
+        return await response if asyncio.iscoroutine(response) else response
 
     async def __aenter__(self) -> "Canary":
         app = web.Application()
@@ -137,7 +141,9 @@ async def test_private_refusal_says_why() -> None:
 async def test_redirects_to_internal_hosts_are_refused_hop_by_hop(canary: Canary) -> None:
     # The page server itself is allow-listed (an owner's intranet host); where it redirects is not.
     calls: List[str] = []
-    guard = UrlGuard(resolve=fake_dns({"pages.test": ["127.0.0.1"], **DNS}, calls), allow=[f"pages.test:{canary.port}"])
+    guard = UrlGuard(
+        resolve=fake_dns({"pages.test": ["127.0.0.1"], **DNS}, calls), allow=[f"pages.test:{canary.port}"]
+    )
     targets = {
         "/to-ip": f"http://127.0.0.1:{canary.port}/secret",
         "/to-metadata": "http://169.254.169.254/latest/meta-data/",
@@ -158,7 +164,11 @@ async def test_redirects_to_internal_hosts_are_refused_hop_by_hop(canary: Canary
 
 
 async def test_redirect_loop_size_and_binary_caps(canary: Canary) -> None:
-    guard = UrlGuard(resolve=fake_dns({"pages.test": ["127.0.0.1"]}, []), allow=[f"pages.test:{canary.port}"], max_bytes=1000)
+    guard = UrlGuard(
+        resolve=fake_dns({"pages.test": ["127.0.0.1"]}, []),
+        allow=[f"pages.test:{canary.port}"],
+        max_bytes=1000,
+    )
     base = f"http://pages.test:{canary.port}"
     canary.routes["/loop"] = lambda request: web.HTTPFound("/loop")
     canary.routes["/big"] = lambda request: web.Response(text="x" * 5000, content_type="text/plain")
@@ -178,11 +188,30 @@ async def test_redirect_loop_size_and_binary_caps(canary: Canary) -> None:
         await guard.aclose()
 
 
+async def test_slow_pages_time_out(canary: Canary) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        await response.write(b"first bytes")
+        await asyncio.sleep(5)
+        return response
+
+    canary.routes["/slow"] = lambda request: slow(request)
+    guard = UrlGuard(resolve=fake_dns({"pages.test": ["127.0.0.1"]}, []), allow=[f"pages.test:{canary.port}"], timeout=0.3)
+    try:
+        with pytest.raises(ToolError, match="took too long"):
+            await guard.fetch(f"http://pages.test:{canary.port}/slow")
+    finally:
+        await guard.aclose()
+
+
 async def test_dns_answers_are_cached_for_their_lifetime_and_connections_use_them(canary: Canary) -> None:
     now = [0.0]
     calls: List[str] = []
     guard = UrlGuard(
-        resolve=fake_dns({"pages.test": ["127.0.0.1"]}, calls), allow=[f"pages.test:{canary.port}"], clock=lambda: now[0]
+        resolve=fake_dns({"pages.test": ["127.0.0.1"]}, calls),
+        allow=[f"pages.test:{canary.port}"],
+        clock=lambda: now[0],
     )
     try:
         for _ in range(3):

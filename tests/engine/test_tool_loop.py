@@ -69,7 +69,9 @@ def tool_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
 async def test_single_call_result_goes_back_wrapped_as_untrusted(server: MockOpenAI, provider) -> None:
     log: List[str] = []
     loop = make_loop([echo_tool(log)])
-    server.script(Reply.call("echo", {"text": "hey"}), Reply.text("It said hey.", prompt_tokens=10, completion_tokens=4))
+    server.script(
+        Reply.call("echo", {"text": "hey"}), Reply.text("It said hey.", prompt_tokens=10, completion_tokens=4)
+    )
     parts = await run(loop, provider)
     assert "".join(p.text for p in parts if isinstance(p, TextDelta)) == "It said hey."
     assert [p for p in parts if isinstance(p, Status)] == [Status("🛠️ Using `echo`…")]
@@ -207,7 +209,10 @@ async def test_no_tools_enabled_means_a_plain_request(server: MockOpenAI, provid
 
 async def test_a_model_without_function_calling_answers_without_tools(server: MockOpenAI, provider) -> None:
     loop = make_loop([echo_tool([])])
-    server.script(Reply.error(400, message="registry.ollama.ai/library/gemma does not support tools"), Reply.text("plain"))
+    server.script(
+        Reply.error(400, message="registry.ollama.ai/library/gemma does not support tools"),
+        Reply.text("plain"),
+    )
     parts = await run(loop, provider)
     assert "".join(p.text for p in parts if isinstance(p, TextDelta)) == "plain"
     assert "tools" in server.chat_requests[0] and "tools" not in server.chat_requests[1]

@@ -295,6 +295,8 @@ class UrlGuard:
                     return Page(
                         str(response.url), response.status, content_type, bytes(body), response.charset
                     )
+            except asyncio.TimeoutError:  # aiohttp's read timeouts are ClientErrors too
+                raise ToolError("The page took too long to load.", "timeout") from None
             except (aiohttp.ClientError, OSError) as exc:
                 if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, Refused):
                     raise exc.os_error from None

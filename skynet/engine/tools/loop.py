@@ -106,7 +106,9 @@ class ToolLoop:
 
     # -- what is offered -----------------------------------------------------------------------------
 
-    async def _plain(self, provider: ChatProvider, model: str, messages: Any, params: Any) -> AsyncIterator[Any]:
+    async def _plain(
+        self, provider: ChatProvider, model: str, messages: Any, params: Any
+    ) -> AsyncIterator[Any]:
         stream = provider.stream_chat(model, messages, params)
         try:
             async for part in stream:

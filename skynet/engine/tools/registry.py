@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import InvalidValue, SkynetError
@@ -226,4 +226,3 @@ class ToolResult:
     content: str
     ok: bool = True
     error_kind: Optional[str] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
