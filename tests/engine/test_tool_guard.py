@@ -110,6 +110,10 @@ def payloads(port: int) -> List[str]:
         "http://user:pw@example.com/",
         "http://example.com:22/",
         "http://" + "a" * 2100 + ".com/",
+        "http://127.0.0.1\\@example.com/",
+        "http://example.com\\@127.0.0.1/",
+        "http://127.0.0.1\t/",
+        "http://exa mple.com@127.0.0.1/",
     ]
 
 
@@ -136,6 +140,9 @@ async def test_private_refusal_says_why() -> None:
         await guard.check("javascript:alert(1)")
     with pytest.raises(Refused, match="doesn't resolve"):
         await guard.check("http://unknown.test/")
+    public = UrlGuard(resolve=fake_dns({"xn--bcher-kva.test": ["93.184.216.34"]}, []))
+    target = await public.check("https://bücher.test/page")  # international names are IDNA-encoded
+    assert (target.host, target.port, target.addresses) == ("xn--bcher-kva.test", 443, ("93.184.216.34",))
 
 
 async def test_redirects_to_internal_hosts_are_refused_hop_by_hop(canary: Canary) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Seq
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import yarl
 from aiohttp.abc import AbstractResolver
 
 from .registry import ToolError
@@ -189,6 +190,8 @@ class UrlGuard:
         url = url.strip()
         if len(url) > MAX_URL_CHARS:
             raise Refused(f"That URL is too long (over {MAX_URL_CHARS} characters).", "bad_url")
+        if any(ord(ch) < 33 or ch == "\\" for ch in url):  # parsers disagree on these
+            raise Refused("That URL contains spaces, control characters or backslashes.", "bad_url")
         try:
             parts = urlsplit(url)
             port = parts.port
@@ -198,6 +201,11 @@ class UrlGuard:
         if scheme not in DEFAULT_PORTS:
             raise Refused("Only http:// and https:// addresses can be fetched.", "bad_url")
         host = (parts.hostname or "").rstrip(".").lower()
+        if host and not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise Refused("That host name isn't valid.", "bad_url") from None
         if not host:
             raise Refused("That URL has no host name.", "bad_url")
         if parts.username is not None or parts.password is not None:
@@ -272,6 +280,10 @@ class UrlGuard:
         session = self._get_session()
         for _hop in range(self.max_redirects + 1):
             target = await self.check(url)
+            # aiohttp parses the URL again (yarl): it must agree on where the connection goes.
+            parsed = yarl.URL(target.url, encoded=False)
+            if (parsed.raw_host or "").rstrip(".").lower() != target.host or (parsed.port != target.port):
+                raise Refused("That URL is ambiguous; I can't fetch it.", "bad_url")
             try:
                 async with session.get(
                     target.url, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=self.timeout)
