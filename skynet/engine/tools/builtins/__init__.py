@@ -78,7 +78,8 @@ def builtin_tools(service: ToolService) -> List[Tool]:
     return [
         Tool(
             "web_search",
-            "Search the web. Returns numbered results with title, URL and snippet. Use for current events and facts you don't know.",
+            "Search the web. Returns numbered results with title, URL and snippet. Use for current events and facts "
+            "you don't know; cite results you use as [n] with their URL.",
             object_schema(
                 {
                     "query": QUERY_SCHEMA,
@@ -123,7 +124,8 @@ def builtin_tools(service: ToolService) -> List[Tool]:
         Tool(
             "autosearch",
             "Research a question: decides between a web search, reading a page, crawling a site or deep research "
-            "(search, read the best results, return numbered sources to cite as [n]).",
+            "(search, read the best results, return numbered sources). Cite the sources in your answer as [n] "
+            "and end with the list of sources used: [n] title — URL.",
             object_schema(
                 {
                     "query": QUERY_SCHEMA,
