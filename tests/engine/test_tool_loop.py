@@ -188,15 +188,22 @@ async def test_timeouts_crashes_and_oversized_results(server: MockOpenAI, provid
     assert stats["slow"].failures["timeout"] == 1 and stats["crash"].failures["crashed"] == 1
 
 
-async def test_cooldown_per_user(server: MockOpenAI, provider) -> None:
+async def test_cooldown_throttles_requests_not_the_calls_of_one_answer(server: MockOpenAI, provider) -> None:
     log: List[str] = []
     tool = echo_tool(log)
     cooled = Tool(tool.name, tool.description, tool.parameters, tool.handler, cooldown=60)
     loop = make_loop([cooled])
-    server.script(Reply.call("echo", {"text": "a"}, ("echo", {"text": "b"})), Reply.text("ok"))
+    server.script(
+        Reply.call("echo", {"text": "a"}, ("echo", {"text": "b"})),
+        Reply.call("echo", {"text": "c"}),
+        Reply.text("ok"),
+    )
     await run(loop, provider)
-    first, second = (m["content"] for m in tool_messages(server.chat_requests[1]))
-    assert ("cooling down" in first) != ("cooling down" in second)
+    assert log.count("start echo") == 3  # parallel and later calls of the same answer all ran
+    server.script(Reply.call("echo", {"text": "d"}), Reply.text("ok"))
+    await run(loop, provider)  # the same user's next question, within the cooldown
+    (refused,) = tool_messages(server.chat_requests[-1])
+    assert "cooling down" in refused["content"] and log.count("start echo") == 3
 
 
 async def test_no_tools_enabled_means_a_plain_request(server: MockOpenAI, provider) -> None:

@@ -144,6 +144,7 @@ class ToolLoop:
         else:
             history.insert(0, {"role": "system", "content": UNTRUSTED_NOTE})
         limit = max(1, min(MAX_STEPS, int(self.max_steps())))
+        used: Set[str] = set()  # tools this answer has called (exempt from their cooldown)
         prompt_total = completion_total = 0
         for step in range(limit + 1):
             text: List[str] = []
@@ -210,7 +211,9 @@ class ToolLoop:
                 }
             )
             yield Status(self._status(calls, by_name))
-            results = await asyncio.gather(*(self.execute(call, by_name, request) for call in calls))
+            results = await asyncio.gather(
+                *(self.execute(call, by_name, request, answering=used) for call in calls)
+            )
             for result in results:
                 history.append(
                     {"role": "tool", "tool_call_id": result.call_id, "content": self._for_prompt(result)}
@@ -240,8 +243,19 @@ class ToolLoop:
 
     # -- one call ------------------------------------------------------------------------------------
 
-    async def execute(self, call: ToolCallRequest, offered: Mapping[str, Tool], request: Any) -> ToolResult:
-        """Run one tool call; every problem becomes an error result for the model, never a crash."""
+    async def execute(
+        self,
+        call: ToolCallRequest,
+        offered: Mapping[str, Tool],
+        request: Any,
+        *,
+        answering: Optional[Set[str]] = None,
+    ) -> ToolResult:
+        """Run one tool call; every problem becomes an error result for the model, never a crash.
+
+        Cooldowns throttle a user's requests, not one answer's calls: tools already used while
+        ``answering`` the same request (a set shared by its steps) are not cooled down again.
+        """
         tool = offered.get(call.name)
         if tool is None:
             kind = "unknown_tool" if call.name not in {t.name for t in self._tools()} else "disabled"
@@ -261,10 +275,13 @@ class ToolLoop:
             validate(arguments, tool.parameters)
             arguments = apply_defaults(arguments, tool.parameters)
             ctx = _context(request)
-            left = self.telemetry.cooldown_left(tool.name, ctx.user_id, tool.cooldown)
+            same_answer = answering is not None and tool.name in answering
+            left = 0.0 if same_answer else self.telemetry.cooldown_left(tool.name, ctx.user_id, tool.cooldown)
             if left > 0:
                 raise ToolError(f"`{tool.name}` is cooling down; try again in {left:.0f} s.", "cooldown")
             self.telemetry.started(tool.name, ctx.user_id)
+            if answering is not None:
+                answering.add(tool.name)
             content = await asyncio.wait_for(tool.handler(arguments, ctx), tool.timeout)
             if not isinstance(content, str):
                 content = str(content)
