@@ -121,7 +121,7 @@ class ToolsMixin(MixinMeta):
         """The default gate (governance replaces it): the tool must be switched on here."""
         tool = self.tool_service.registry.get(name)
         if tool is None or not is_enabled(tool, self._switch_layers(request))[0]:
-            return f"The tool `{name}` is disabled here."
+            return f"The tool `{name}` is disabled here; an admin can turn it on with `[p]ai tools enable {name}`."
         return None
 
     # -- public API for other cogs ---------------------------------------------------------------
