@@ -168,3 +168,20 @@ async def test_tools_commands_work_as_slash_commands(bot: RedHarness) -> None:
     shown = "\n".join(e.content or "" for e in bot.events[start:])
     assert "`calculator` is now on for this server" in shown
     assert "**calculator** ✅ on (this server)" in shown
+
+
+async def test_status_line_trails_text_already_shown(bot: RedHarness, provider: MockOpenAI) -> None:
+    await owner(bot, "!ai tools enable calculator")
+    provider.script(
+        Reply(
+            chunks=["Let me ", "calculate."],
+            tool_calls=[{"name": "calculator", "arguments": {"expression": "6*7"}}],
+        ),
+        Reply.text("It is 42.", first_delay=3),  # the model thinks: the status line gets its edit
+    )
+    start = len(bot.events)
+    await bot.say("!ai chat what is 6 times 7?")
+    await bot.settle(timeout=20)
+    shown = [e.content for e in bot.events[start:] if e.kind in ("send", "edit")]
+    assert "Let me calculate.\n*🧮 Calculating `6*7`…*" in shown
+    assert shown[-1] == "Let me calculate.\n\nIt is 42."

@@ -146,6 +146,7 @@ class ToolLoop:
         limit = max(1, min(MAX_STEPS, int(self.max_steps())))
         used: Set[str] = set()  # tools this answer has called (exempt from their cooldown)
         prompt_total = completion_total = 0
+        shown = False  # text was shown in an earlier step ("Let me look that up.")
         for step in range(limit + 1):
             text: List[str] = []
             calls: List[ToolCallRequest] = []
@@ -169,6 +170,8 @@ class ToolLoop:
                     return
                 async for part in _chain(first, stream):
                     if isinstance(part, TextDelta):
+                        if shown and not text:
+                            yield TextDelta("\n\n")  # this step's text starts a new paragraph
                         text.append(part.text)
                         yield part
                     elif isinstance(part, ToolCallRequest):
@@ -195,6 +198,7 @@ class ToolLoop:
                     f"I stopped after {limit} rounds of tool use without reaching an answer. "
                     "Please ask a more specific question."
                 )
+            shown = shown or bool("".join(text).strip())
             calls = calls[:MAX_CALLS_PER_STEP]
             history.append(
                 {
