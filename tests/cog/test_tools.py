@@ -185,3 +185,16 @@ async def test_status_line_trails_text_already_shown(bot: RedHarness, provider: 
     shown = [e.content for e in bot.events[start:] if e.kind in ("send", "edit")]
     assert "Let me calculate.\n*🧮 Calculating `6*7`…*" in shown
     assert shown[-1] == "Let me calculate.\n\nIt is 42."
+
+
+async def test_a_failure_after_a_tool_step_still_counts_its_tokens(
+    bot: RedHarness, provider: MockOpenAI, cog
+) -> None:
+    await owner(bot, "!ai tools enable calculator")
+    provider.script(
+        Reply.call("calculator", {"expression": "1+1"}, prompt_tokens=100, completion_tokens=10),
+        Reply.error(400, message="Something else is wrong"),
+    )
+    replies = await say(bot, "!ai chat add")
+    assert "⚠️" in text_of(replies) and "Something else is wrong" in text_of(replies)
+    assert cog.usage.ledger.pending(("global",)).total_tokens == 110

@@ -204,7 +204,9 @@ async def test_slow_pages_time_out(canary: Canary) -> None:
         return response
 
     canary.routes["/slow"] = lambda request: slow(request)
-    guard = UrlGuard(resolve=fake_dns({"pages.test": ["127.0.0.1"]}, []), allow=[f"pages.test:{canary.port}"], timeout=0.3)
+    guard = UrlGuard(
+        resolve=fake_dns({"pages.test": ["127.0.0.1"]}, []), allow=[f"pages.test:{canary.port}"], timeout=0.3
+    )
     try:
         with pytest.raises(ToolError, match="took too long"):
             await guard.fetch(f"http://pages.test:{canary.port}/slow")

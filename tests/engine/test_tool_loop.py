@@ -85,8 +85,9 @@ async def test_single_call_result_goes_back_wrapped_as_untrusted(server: MockOpe
     assert result["tool_call_id"] == assistant["tool_calls"][0]["id"]
     assert 'trust="untrusted"' in result["content"] and "echo says hey to 7" in result["content"]
     # Both steps' tokens are accounted: the first step's usage is estimated by the mock too.
-    usage = [p for p in parts if isinstance(p, TokenUsage)]
-    assert len(usage) == 1 and usage[0].prompt_tokens > 10 and usage[0].completion_tokens > 4
+    usage = [p for p in parts if isinstance(p, TokenUsage)]  # cumulative after each step
+    assert len(usage) == 2 and usage[1].prompt_tokens == usage[0].prompt_tokens + 10
+    assert usage[1].completion_tokens == usage[0].completion_tokens + 4
     assert loop.telemetry.stats("echo").successes == 1
 
 

@@ -188,12 +188,12 @@ class ToolLoop:
             else:  # every step is accounted, estimated when the provider reports nothing
                 prompt_total += sum(self.count_tokens(str(m.get("content") or "")) for m in history)
                 completion_total += self.count_tokens("".join(text) + "".join(c.arguments for c in calls))
+            # Cumulative over the steps so far: the engine keeps the latest, also if a later step fails.
+            yield TokenUsage(prompt_total, completion_total)
             if not calls:
-                yield TokenUsage(prompt_total, completion_total)
                 yield Finish(finish if finish != "tool_calls" else "stop")
                 return
             if step >= limit:
-                yield TokenUsage(prompt_total, completion_total)
                 raise ToolStepLimit(
                     f"I stopped after {limit} rounds of tool use without reaching an answer. "
                     "Please ask a more specific question."

@@ -17,7 +17,11 @@ class ToolEcho(commands.Cog):
             self,
             "weather",
             "The weather in a city.",
-            {"type": "object", "properties": {"city": {"type": "string", "maxLength": 50}}, "required": ["city"]},
+            {
+                "type": "object",
+                "properties": {"city": {"type": "string", "maxLength": 50}},
+                "required": ["city"],
+            },
             self.weather,
             enabled_by_default=True,
             status=lambda args: f"🌦️ Checking the weather in {args.get('city')}…",
