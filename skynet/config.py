@@ -33,10 +33,12 @@ GLOBAL_DEFAULTS = {
     "tool_config": {},  # owner: {"search": backend, "scrape": backend, "steps": int, "allow": [host[:port]]}
     "tool_stats": {},  # telemetry per tool, flushed in batches
 }
-GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}, "tools": {}}
-CHANNEL_DEFAULTS = {"model": None, "params": {}, "tools": {}}
+GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}}
+CHANNEL_DEFAULTS = {"model": None, "params": {}}
 MEMBER_DEFAULTS = {"usage": {}}  # a user's usage in one server
 USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs
+GUILD_DEFAULTS["tools"] = {}  # tool on/off switches of a server (engine/tools/switches.py)
+CHANNEL_DEFAULTS["tools"] = {}  # tool on/off switches of a channel
 
 
 def make_config(cog: object) -> Config:
