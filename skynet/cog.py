@@ -28,6 +28,7 @@ from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.stats import StatsMixin
+from .mixins.tools import ToolsMixin
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -41,6 +42,7 @@ class Skynet(
     ProvidersMixin,
     StatsMixin,
     DataMixin,
+    ToolsMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -62,6 +64,7 @@ class Skynet(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
         self.pacer = Pacer()
+        self.init_tools()
 
     async def cog_load(self) -> None:
         await migrate(self.config)
@@ -70,9 +73,11 @@ class Skynet(
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
+        await self.load_tools()
 
     async def cog_unload(self) -> None:
         await self.usage.stop()
+        await self.unload_tools()
         await self.providers.aclose()
 
     def refresh_providers(self) -> None:
@@ -86,6 +91,7 @@ class Skynet(
     @commands.Cog.listener()
     async def on_red_api_tokens_update(self, service_name: str, api_tokens: Mapping[str, str]) -> None:
         self.providers.forget_service(service_name)
+        self._tool_tokens(service_name, api_tokens)
 
     async def cog_command_error(self, ctx: commands.Context, error: Exception) -> None:
         """Friendly errors (bad values, missing permissions for a scope...) are answered here."""

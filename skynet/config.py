@@ -29,11 +29,16 @@ GLOBAL_DEFAULTS = {
     "endpoints": BUILTIN_ENDPOINTS,
     "pricing": {},  # model -> [USD per 1M input tokens, USD per 1M output tokens]
     "usage": {},  # Counters, all servers and DMs
+    "tools": {},  # tool name -> enabled (bool); see engine/tools/switches.py
+    "tool_config": {},  # owner: {"search": backend, "scrape": backend, "steps": int, "allow": [host[:port]]}
+    "tool_stats": {},  # telemetry per tool, flushed in batches
 }
 GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}}
 CHANNEL_DEFAULTS = {"model": None, "params": {}}
 MEMBER_DEFAULTS = {"usage": {}}  # a user's usage in one server
 USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs
+GUILD_DEFAULTS["tools"] = {}  # tool on/off switches of a server (engine/tools/switches.py)
+CHANNEL_DEFAULTS["tools"] = {}  # tool on/off switches of a channel
 
 
 def make_config(cog: object) -> Config:

@@ -143,3 +143,29 @@ class SettingsStore:
                 Scope(kind, i) for i, d in table.items() if (d.get("model") or {}).get("endpoint") == endpoint
             ]
         return found
+
+    # -- tools (switches per scope, owner's tool configuration) -----------------------------------
+
+    def tool_switches(self, guild_id: Optional[int], channel_id: Optional[int]) -> List[Mapping[str, bool]]:
+        """Tool on/off switches, most specific first: channel, server, global."""
+        scopes = [Scope(CHANNEL, channel_id)] if channel_id is not None else []
+        scopes += [Scope(GUILD, guild_id)] if guild_id is not None else []
+        return [self._scope_data(scope).get("tools") or {} for scope in scopes + [Scope(GLOBAL)]]
+
+    async def set_tool_switch(
+        self, scope: Scope, name: str, enabled: Optional[bool], *, only: bool = False
+    ) -> None:
+        """Switch ``name`` on/off at ``scope`` (None removes the switch); ``only`` drops the others."""
+        switches = {} if only else dict(self._scope_data(scope).get("tools") or {})
+        if enabled is None:
+            switches.pop(name, None)
+        else:
+            switches[name] = enabled
+        await self._set(scope, "tools", switches)
+
+    @property
+    def tool_config(self) -> Mapping[str, Any]:
+        return self._global.get("tool_config") or {}
+
+    async def set_tool_config(self, key: str, value: Any) -> None:
+        await self._set(Scope(GLOBAL), "tool_config", {**self.tool_config, key: value})

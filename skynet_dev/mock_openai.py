@@ -81,6 +81,14 @@ class Reply:
         return cls(chunks=chunks, **fields)
 
     @classmethod
+    def call(cls, name: str, arguments: Any = None, *more: tuple[str, Any], **fields: Any) -> Reply:
+        """A reply calling tool ``name`` (``arguments``: a dict, or raw text such as invalid JSON);
+        ``more`` adds further parallel calls as ``(name, arguments)`` pairs."""
+        calls = [(name, {} if arguments is None else arguments), *more]
+        tool_calls = [{"name": n, "arguments": a, "id": f"call_{i}_{n}"} for i, (n, a) in enumerate(calls)]
+        return cls(tool_calls=tool_calls, **fields)
+
+    @classmethod
     def error(
         cls,
         status: int,

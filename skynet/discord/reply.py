@@ -111,7 +111,7 @@ class ReplyStreamer:
     def set_status(self, text: Optional[str]) -> None:
         """Show a transient status line: the (italic) content while no answer text exists, else a
         trailing line under the text. ``None`` clears it; the next ``append`` clears it too."""
-        text = " ".join(text.split()) if text else None
+        text = " ".join(text.split())[:300] if text else None  # one short line
         if text != self._status:
             self._status = text
             self._dirty.set()

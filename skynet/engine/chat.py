@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass
-from typing import AsyncIterator, Dict, List, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
 from .errors import InputTooLong, Redactor, SkynetError
-from .events import ChatEvent, Done, Failed, TextDelta, Usage
+from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .pricing import PriceBook
 from .providers.base import Finish, TokenUsage
@@ -30,6 +30,8 @@ class ChatRequest:
     conversation: str  # memory key: "channel:<id>", "dm:<id>"...
     settings: ResolvedSettings
     usage_scopes: Tuple[ScopeKey, ...] = ()
+    guild_id: Optional[int] = None
+    channel_id: Optional[int] = None  # the channel whose settings apply (a thread's parent)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class ChatEngine:
         self.prices = prices  # replaced by the shell when the owner edits pricing
         self.redactor = redactor
         self.limits = limits
+        self.tools: Optional[Any] = None  # a tools.loop.ToolLoop, set by the cog
 
     def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
         history: List[Turn] = self.memory.history(request.conversation, max_tokens=self.limits.history_tokens)
@@ -83,7 +86,10 @@ class ChatEngine:
                 )
             provider = await self.providers.provider(model.endpoint)
             messages = self.build_messages(request)
-            stream = provider.stream_chat(model.name, messages, request.settings.params)
+            if self.tools is not None:  # the function-calling loop (plain streaming if no tool is on)
+                stream = self.tools.stream(provider, model.name, messages, request.settings.params, request)
+            else:
+                stream = provider.stream_chat(model.name, messages, request.settings.params)
             try:
                 async for part in stream:
                     if isinstance(part, TextDelta):
@@ -93,14 +99,16 @@ class ChatEngine:
                         reported = part
                     elif isinstance(part, Finish):
                         finish = part.reason
+                    elif isinstance(part, Status):
+                        yield part
             finally:
                 # Also when our consumer stops early: release the HTTP stream now, not at GC.
                 await stream.aclose()
         except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
             yield self._failed(exc, request)
-            if parts:  # tokens were spent on the partial answer
+            if parts or reported is not None:  # tokens were spent (partial answer, tool steps)
                 self.ledger.record(
-                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), None)
+                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), reported)
                 )
             return
 

@@ -10,7 +10,7 @@ from ..abc import MixinMeta
 from ..discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from ..engine.chat import ChatRequest
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
-from .common import conversation_key, reply, resolve_here
+from .common import conversation_key, reply, resolve_here, settings_channel_id
 from .group import AIGroup
 
 
@@ -31,6 +31,8 @@ class ChatMixin(MixinMeta):
             conversation=conversation_key(channel),
             settings=resolve_here(self.settings, channel),
             usage_scopes=scopes,
+            guild_id=guild.id if guild is not None else None,
+            channel_id=settings_channel_id(channel) if guild is not None else None,
         )
 
     async def answer(self, ctx: commands.Context, text: str) -> None:

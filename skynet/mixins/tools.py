@@ -1,0 +1,398 @@
+"""``/ai tools …`` and ``/ai search | scrape | crawl | autosearch``: the assistant's tools.
+
+Also the public API other cogs use to add tools (``register_tool`` / ``unregister_tool``),
+documented in docs/tools.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+
+import discord
+from discord import app_commands
+from redbot.core import commands
+from redbot.core.utils.chat_formatting import box, pagify
+
+from ..abc import MixinMeta
+from ..engine.errors import InvalidValue
+from ..engine.tools.builtins import builtin_tools
+from ..engine.tools.guard import UrlGuard
+from ..engine.tools.loop import DEFAULT_STEPS, MAX_STEPS, ToolLoop, run_direct
+from ..engine.tools.registry import Handler, Tool, ToolContext, namespaced
+from ..engine.tools.service import SERVICES, ToolService
+from ..engine.tools.switches import ALL, enabled_names, is_enabled
+from .common import ScopeChoice, reply, scope_label, settings_channel_id, writable_scope
+from .group import AIGroup
+
+log = logging.getLogger("red.skynet.tools")
+
+STATS_FLUSH = 30.0  # seconds between telemetry writes (only when something changed)
+SWITCH_SCOPES = ("channel", "guild", "global")
+
+
+def _links(text: str) -> str:
+    """Bare URLs on their own line become <url> so Discord doesn't unfurl ten previews."""
+    return re.sub(r"(?m)^(https?://\S+)$", r"<\1>", text)
+
+
+async def _pages(ctx: commands.Context, text: str, *, limit: int = 6) -> None:
+    pages = list(pagify(text, page_length=1900, shorten_by=0))
+    for _index, page in enumerate(pages[:limit]):
+        await reply(ctx, page)
+    if len(pages) > limit:
+        await reply(ctx, f"*(…{len(pages) - limit} more page(s) not shown.)*")
+
+
+class ToolsMixin(MixinMeta):
+    tool_service: ToolService
+    tool_loop: ToolLoop
+
+    # -- lifecycle (called from cog.py) ----------------------------------------------------------
+
+    def init_tools(self) -> None:
+        self.tool_service = ToolService(UrlGuard())
+        for tool in builtin_tools(self.tool_service):
+            self.tool_service.registry.add(tool)
+        self.tool_loop = ToolLoop(
+            self.tool_service.registry.all,
+            self.tool_service.telemetry,
+            enabled=self._enabled_tools,
+            gate=self._tool_gate,
+            redactor=self.redactor,
+            count_tokens=lambda text: self.engine.counter.count(text),
+            max_steps=lambda: int(self.settings.tool_config.get("steps", DEFAULT_STEPS)),
+        )
+        self.engine.tools = self.tool_loop
+        self._tool_stats_task: Optional[asyncio.Task] = None
+
+    async def load_tools(self) -> None:
+        config = self.settings.tool_config
+        self.tool_service.choice = {"search": config.get("search"), "scrape": config.get("scrape")}
+        self.tool_service.guard.allow = tuple(config.get("allow") or ())
+        for service in SERVICES:
+            self._tool_tokens(service, await self.bot.get_shared_api_tokens(service))
+        self.tool_service.telemetry.restore(await self.config.tool_stats())
+        self._tool_stats_task = asyncio.create_task(
+            self._flush_tool_stats_periodically(), name="background:skynet-tool-stats"
+        )
+
+    async def unload_tools(self) -> None:
+        if self._tool_stats_task is not None:
+            self._tool_stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tool_stats_task
+        await self.flush_tool_stats()
+        await self.tool_service.aclose()
+
+    def _tool_tokens(self, service: str, tokens: Mapping[str, str]) -> None:
+        if service in SERVICES:
+            self.tool_service.set_tokens(service, tokens)
+            self.redactor.add(tokens.get("api_key"))
+            self.redactor.add(tokens.get("api_url"))  # service addresses never appear in output
+
+    async def flush_tool_stats(self) -> None:
+        if self.tool_service.telemetry.dirty:
+            await self.config.tool_stats.set(self.tool_service.telemetry.snapshot())
+
+    async def _flush_tool_stats_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_FLUSH)
+            try:
+                await asyncio.shield(self.flush_tool_stats())
+            except Exception:
+                log.exception("Could not store tool telemetry; will retry.")
+
+    # -- what is on, and the gate ---------------------------------------------------------------
+
+    def _switch_layers(self, request: Any) -> List[Mapping[str, bool]]:
+        return self.settings.tool_switches(
+            getattr(request, "guild_id", None), getattr(request, "channel_id", None)
+        )
+
+    def _enabled_tools(self, request: Any) -> List[str]:
+        return enabled_names(self.tool_service.registry.all(), self._switch_layers(request))
+
+    async def _tool_gate(self, name: str, request: Any) -> Optional[str]:
+        """The default gate (governance replaces it): the tool must be switched on here."""
+        tool = self.tool_service.registry.get(name)
+        if tool is None or not is_enabled(tool, self._switch_layers(request))[0]:
+            return f"The tool `{name}` is disabled here; an admin can turn it on with `[p]ai tools enable {name}`."
+        return None
+
+    # -- public API for other cogs ---------------------------------------------------------------
+
+    def register_tool(
+        self,
+        cog: Union[commands.Cog, str],
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        handler: Handler,
+        *,
+        timeout: float = 30.0,
+        cooldown: float = 0.0,
+        enabled_by_default: bool = False,
+        status: Optional[Callable[[Dict[str, Any]], str]] = None,
+        available: Optional[Callable[[], bool]] = None,
+        needs: Optional[str] = None,
+    ) -> str:
+        """Add a tool the assistant can call; returns its registered name ``<cog>__<name>``.
+
+        ``handler(arguments: dict, context: ToolContext) -> str`` is awaited with validated arguments.
+        Registering the same name again replaces the tool. Call ``unregister_tool`` in ``cog_unload``.
+        """
+        owner = cog if isinstance(cog, str) else cog.qualified_name
+        full = namespaced(owner, name)
+        tool = Tool(
+            full,
+            description[:1024],
+            dict(parameters),
+            handler,
+            timeout=max(1.0, min(300.0, float(timeout))),
+            cooldown=max(0.0, float(cooldown)),
+            needs=needs,
+            available=available or (lambda: True),
+            status=status,
+            owner=owner,
+            default_enabled=enabled_by_default,
+        )
+        existing = self.tool_service.registry.get(full)
+        if existing is not None and existing.owner != owner:
+            raise InvalidValue(f"The tool name `{full}` is taken by {existing.owner}.")
+        self.tool_service.registry.add(tool, replace=True)
+        return full
+
+    def unregister_tool(self, name: str, cog: Union[commands.Cog, str, None] = None) -> bool:
+        """Remove a tool registered with ``register_tool`` (by its full or short name with ``cog``)."""
+        if cog is not None:
+            name = namespaced(cog if isinstance(cog, str) else cog.qualified_name, name)
+        tool = self.tool_service.registry.get(name)
+        if tool is None or tool.owner == "skynet":
+            return False
+        return self.tool_service.registry.remove(name)
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def _tool_or_error(self, name: str) -> Tool:
+        tool = self.tool_service.registry.get(name.strip())
+        if tool is None:
+            raise InvalidValue(
+                f"There is no tool `{name[:64]}`. Tools: {', '.join(self.tool_service.registry.names())}."
+            )
+        return tool
+
+    def _here_layers(self, ctx: commands.Context) -> List[Mapping[str, bool]]:
+        guild_id = ctx.guild.id if ctx.guild else None
+        channel_id = settings_channel_id(ctx.channel) if ctx.guild else None
+        return self.settings.tool_switches(guild_id, channel_id)
+
+    @AIGroup.ai.group(name="tools")
+    async def ai_tools(self, ctx: commands.Context) -> None:
+        """The assistant's tools: web search, reading pages, crawling, research, a calculator…"""
+
+    @ai_tools.command(name="list")
+    async def ai_tools_list(self, ctx: commands.Context) -> None:
+        """List the tools, whether each is on here, and what a tool still needs to work."""
+        layers = self._here_layers(ctx)
+        scopes = SWITCH_SCOPES if ctx.guild else ("global",)
+        lines = []
+        for tool in self.tool_service.registry.all():
+            on, index = is_enabled(tool, layers)
+            source = scope_label(scopes[index]) if index is not None else "default"
+            state = "✅ on" if on else "⛔ off"
+            line = f"**{tool.name}** {state} ({source})"
+            if not tool.available():
+                line += f": not offered until the owner sets up {tool.needs}"
+            elif tool.owner != "skynet":
+                line += f", from the {tool.owner} cog"
+            lines.append(line + f"\n  {tool.description[:150]}")
+        lines.append("\nTurn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool).")
+        await _pages(ctx, "\n".join(lines).replace("[p]", ctx.clean_prefix))
+
+    @ai_tools.command(name="info")
+    @app_commands.describe(tool="The tool's name")
+    async def ai_tools_info(self, ctx: commands.Context, tool: str) -> None:
+        """Show one tool: what it does, its arguments, limits, and its numbers."""
+        found = self._tool_or_error(tool)
+        stats = self.tool_service.telemetry.stats(found.name)
+        on, _ = is_enabled(found, self._here_layers(ctx))
+        args = (
+            ", ".join(
+                f"`{k}`{'*' if k in found.parameters.get('required', ()) else ''}"
+                for k in found.parameters.get("properties", {})
+            )
+            or "none"
+        )
+        text = (
+            f"**{found.name}** ({'on' if on else 'off'} here; from {found.owner})\n{found.description}\n"
+            f"Arguments: {args} (* = required)\nTimeout {found.timeout:g} s, cooldown {found.cooldown:g} s per user\n"
+            f"Available: {'yes' if found.available() else 'no, needs ' + str(found.needs)}\n"
+            f"Calls {stats.calls}, successes {stats.successes}, failures {sum(stats.failures.values())}"
+        )
+        await reply(ctx, text.replace("[p]", ctx.clean_prefix)[:2000])
+
+    async def _switch(self, ctx: commands.Context, scope: Optional[str], tool: str, on: bool) -> None:
+        target = await writable_scope(ctx, scope)
+        name = tool.strip().lower() if tool.strip().lower() == ALL else self._tool_or_error(tool).name
+        # `all` replaces every switch at that scope; a tool's own switch keeps the others.
+        await self.settings.set_tool_switch(target, name, on, only=name == ALL)
+        what = "Every tool" if name == ALL else f"`{name}`"
+        note = ""
+        found = self.tool_service.registry.get(name)
+        if on and found is not None and not found.available():
+            note = f" It is offered once the owner sets up {found.needs}.".replace("[p]", ctx.clean_prefix)
+        await reply(ctx, f"{what} is now {'on' if on else 'off'} for {scope_label(target.kind)}.{note}")
+
+    @ai_tools.command(name="enable")
+    @app_commands.describe(tool="Tool name, or `all`", scope="Where (default: this server)")
+    async def ai_tools_enable(self, ctx: commands.Context, scope: Optional[ScopeChoice], tool: str) -> None:
+        """Let the assistant use a tool here (`all` for every tool). Admins; `global` is owner-only."""
+        await self._switch(ctx, scope, tool, True)
+
+    @ai_tools.command(name="disable")
+    @app_commands.describe(tool="Tool name, or `all`", scope="Where (default: this server)")
+    async def ai_tools_disable(self, ctx: commands.Context, scope: Optional[ScopeChoice], tool: str) -> None:
+        """Stop the assistant from using a tool here (`all` for every tool)."""
+        await self._switch(ctx, scope, tool, False)
+
+    @ai_tools.command(name="stats")
+    async def ai_tools_stats(self, ctx: commands.Context) -> None:
+        """Calls, failures, latency and cooldowns of every tool since install."""
+        telemetry = self.tool_service.telemetry
+        rows = [f"{'tool':<18}{'calls':>6}{'ok':>6}{'p50':>8}{'p95':>8}  failures / cooldown"]
+        errors = []
+        for name, stats in sorted(telemetry.all().items()):
+            tool = self.tool_service.registry.get(name)
+            p50, p95 = stats.percentile(0.5), stats.percentile(0.95)
+            fmt = lambda v: f"{v * 1000:.0f}ms" if v is not None else "-"  # noqa: E731
+            fails = ", ".join(f"{k} {v}" for k, v in stats.failures.most_common(3)) or "-"
+            left = telemetry.longest_cooldown_left(name, tool.cooldown) if tool else 0.0
+            rows.append(
+                f"{name[:17]:<18}{stats.calls:>6}{stats.successes:>6}{fmt(p50):>8}{fmt(p95):>8}  {fails}"
+                + (f" / {left:.0f}s" if left else "")
+            )
+            if stats.last_error:
+                errors.append(f"- `{name}`: {self.redactor.redact(stats.last_error)[:150]}")
+        if len(rows) == 1:
+            await reply(ctx, "No tool has been used yet.")
+            return
+        text = box("\n".join(rows)) + ("\nLast errors:\n" + "\n".join(errors) if errors else "")
+        await _pages(ctx, text)
+
+    @ai_tools.command(name="schema")
+    async def ai_tools_schema(self, ctx: commands.Context) -> None:
+        """Print the JSON schemas of the tools (the OpenAI `tools` format), for other agents."""
+        schemas = [tool.openai_schema() for tool in self.tool_service.registry.all()]
+        text = json.dumps(schemas, indent=1, ensure_ascii=False)
+        for page in pagify(text, page_length=1980, shorten_by=0, delims=["\n"]):
+            await reply(ctx, box(page, "json"))
+
+    @ai_tools.command(name="backend")
+    @commands.is_owner()
+    @app_commands.describe(kind="search or scrape", name="Backend name, or `auto`")
+    async def ai_tools_backend(self, ctx: commands.Context, kind: str, name: str) -> None:
+        """Choose the search backend (serpapi, searxng, firecrawl) or scrape backend (firecrawl, builtin). Owner.
+
+        `auto` uses the first one that is set up.
+        """
+        kind, name = kind.lower().strip(), name.lower().strip()
+        options = {"search": self.tool_service.search_backends, "scrape": self.tool_service.scrape_backends}
+        if kind not in options:
+            raise InvalidValue("Choose `search` or `scrape`, e.g. `[p]ai tools backend search searxng`.")
+        if name != "auto" and name not in options[kind]:
+            raise InvalidValue(f"The {kind} backends are: {', '.join(options[kind])}, or `auto`.")
+        value = None if name == "auto" else name
+        await self.settings.set_tool_config(kind, value)
+        self.tool_service.choice[kind] = value
+        note = ""
+        if value and not options[kind][value].available():
+            note = f" It isn't set up yet: {options[kind][value].needs}.".replace("[p]", ctx.clean_prefix)
+        await reply(ctx, f"The {kind} backend is now `{name}`.{note}")
+
+    @ai_tools.command(name="steps")
+    @commands.is_owner()
+    async def ai_tools_steps(self, ctx: commands.Context, steps: int) -> None:
+        """Set how many rounds of tool calls one answer may use (1-10, default 5). Owner."""
+        if not 1 <= steps <= MAX_STEPS:
+            raise InvalidValue(f"The step limit must be between 1 and {MAX_STEPS}.")
+        await self.settings.set_tool_config("steps", steps)
+        await reply(ctx, f"One answer may now use up to {steps} rounds of tool calls.")
+
+    @ai_tools.command(name="allow")
+    @commands.is_owner()
+    async def ai_tools_allow(self, ctx: commands.Context, host: Optional[str] = None) -> None:
+        """Allow page fetches from `host` or `host:port` even on a private network or odd port (toggle). Owner.
+
+        Without a host, lists the allow-list.
+        """
+        allow = list(self.settings.tool_config.get("allow") or [])
+        if host:
+            entry = host.strip().lower()
+            if not re.fullmatch(r"[a-z0-9_.:\[\]-]{1,260}", entry):
+                raise InvalidValue("Give a host name or `host:port`, e.g. `wiki.internal:8080`.")
+            allow.remove(entry) if entry in allow else allow.append(entry)
+            await self.settings.set_tool_config("allow", allow)
+            self.tool_service.guard.allow = tuple(allow)
+        await reply(ctx, "Allowed hosts: " + (", ".join(f"`{a}`" for a in allow) or "none") + ".")
+
+    # -- direct use, without the model ----------------------------------------------------------
+
+    async def _direct(self, ctx: commands.Context, name: str, arguments: Dict[str, Any]) -> str:
+        tool = self._tool_or_error(name)
+        if not tool.available():
+            raise InvalidValue(
+                f"`{name}` isn't set up: the bot owner needs {tool.needs}.".replace("[p]", ctx.clean_prefix)
+            )
+        request = self.chat_request(ctx.author, ctx.channel, "")
+        async with ctx.typing():
+            result = await run_direct(self.tool_loop, tool, arguments, request)
+        if not result.ok:
+            raise InvalidValue(result.content)
+        return self.redactor.redact(result.content)
+
+    @AIGroup.ai.command(name="search")
+    @app_commands.describe(query="What to search the web for")
+    async def ai_search(self, ctx: commands.Context, *, query: str) -> None:
+        """Search the web and list the results with links."""
+        await _pages(ctx, _links(await self._direct(ctx, "web_search", {"query": query[:501]})))
+
+    @AIGroup.ai.command(name="scrape")
+    @app_commands.describe(url="The page to read")
+    async def ai_scrape(self, ctx: commands.Context, url: str) -> None:
+        """Read one web page and show its main text."""
+        await _pages(ctx, _links(await self._direct(ctx, "scrape", {"url": url[:2001]})), limit=3)
+
+    @AIGroup.ai.command(name="crawl")
+    @app_commands.describe(url="Where to start", max_pages="How many pages (1-20, default 5)")
+    async def ai_crawl(self, ctx: commands.Context, url: str, max_pages: int = 5) -> None:
+        """Read several pages of one website (needs Firecrawl)."""
+        if not 1 <= max_pages <= 20:
+            raise InvalidValue("`max_pages` must be between 1 and 20.")
+        await _pages(
+            ctx,
+            _links(await self._direct(ctx, "crawl", {"url": url[:2001], "max_pages": max_pages})),
+            limit=4,
+        )
+
+    @AIGroup.ai.command(name="autosearch")
+    @app_commands.describe(query="A question, a URL, or `research …`")
+    async def ai_autosearch(self, ctx: commands.Context, *, query: str) -> None:
+        """Search, read or research automatically, with numbered sources."""
+        await _pages(ctx, _links(await self._direct(ctx, "autosearch", {"query": query[:501]})), limit=4)
+
+    @ai_tools_info.autocomplete("tool")
+    @ai_tools_enable.autocomplete("tool")
+    @ai_tools_disable.autocomplete("tool")
+    async def _tool_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> List[app_commands.Choice[str]]:
+        names = [ALL] + self.tool_service.registry.names()
+        return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n][:25]
+
+
+__all__ = ["ToolsMixin", "ToolContext"]
