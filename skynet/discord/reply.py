@@ -138,7 +138,7 @@ class ReplyStreamer:
         """What the messages should show now: the split text, plus the status line if any."""
         chunks = self._splitter.chunks()
         if self._status:
-            line = "*" + self._status.replace("*", "\\*") + "*"
+            line = f"*{self._status}*"  # our own text (tools quote queries in `code`): no escaping
             if not chunks:
                 return [line[:DISCORD_LIMIT]]
             last = chunks[-1] + "\n\n" + line

@@ -183,7 +183,7 @@ async def test_status_line_trails_text_already_shown(bot: RedHarness, provider: 
     await bot.say("!ai chat what is 6 times 7?")
     await bot.settle(timeout=20)
     shown = [e.content for e in bot.events[start:] if e.kind in ("send", "edit")]
-    assert "Let me calculate.\n*🧮 Calculating `6*7`…*" in shown
+    assert "Let me calculate.\n\n*🧮 Calculating `6*7`…*" in shown
     assert shown[-1] == "Let me calculate.\n\nIt is 42."
 
 
