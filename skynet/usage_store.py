@@ -46,11 +46,15 @@ def user_scope(user_id: int) -> ScopeKey:
 class UsageStore:
     """Reads totals (stored + pending) and writes the ledger's deltas in batches, off the hot path."""
 
-    def __init__(self, config: Config, ledger: UsageLedger, path: Optional[Path] = None) -> None:
-        self._config = config
+    def __init__(self, config: Optional[Config], ledger: UsageLedger, path: Optional[Path] = None) -> None:
+        """``path`` defaults to ``usage.sqlite3`` in the data folder of ``config``'s cog."""
         self.ledger = ledger
         # Red gives every cog a data folder, whatever the Config backend (JSON or PostgreSQL).
-        self.path = Path(path) if path else cog_data_path(raw_name=config.cog_name) / DB_FILENAME
+        if path is None:
+            if config is None:
+                raise ValueError("UsageStore needs a Config (for its cog's data folder) or a path")
+            path = cog_data_path(raw_name=config.cog_name) / DB_FILENAME
+        self.path = Path(path)
         self.counters = CounterStore(self.path)
         self._task: Optional[asyncio.Task] = None
         # Serialises flushes and deletions: a deletion waits for an in-flight flush, so deltas a
@@ -177,7 +181,11 @@ def _without_usage(data: dict, depth: int) -> dict:
         if not isinstance(value, dict):
             cleaned[key] = value
             continue
-        value = _without_usage(value, depth - 1) if depth > 1 else {k: v for k, v in value.items() if k != "usage"}
+        value = (
+            _without_usage(value, depth - 1)
+            if depth > 1
+            else {k: v for k, v in value.items() if k != "usage"}
+        )
         if value:
             cleaned[key] = value
     return cleaned
