@@ -340,6 +340,8 @@ class RedHarness:
         interaction_ack_timeout: Optional[float] = 3.0,
         ids: HarnessIds = HarnessIds(),
         background: Optional[Callable[[asyncio.Task], bool]] = None,
+        storage_type: str = "JSON",
+        storage_details: Optional[Dict[str, Any]] = None,
     ) -> None:
         """
         :param data_dir: Red's data folder (JSON driver); created if missing, reused if present.
@@ -352,6 +354,11 @@ class RedHarness:
             interaction response that comes later than this many seconds; None disables it.
         :param background: tasks ``settle()`` never waits for, besides its defaults (e.g. the
             connection handlers of a local server the test runs in the same event loop).
+        :param storage_type: Red's Config backend, ``"JSON"`` (files in ``data_dir``) or
+            ``"Postgres"`` (Red's PostgreSQL driver; needs ``asyncpg``). ``data_dir`` is still
+            Red's data folder (cog data paths) with either.
+        :param storage_details: the driver's connection details, as ``redbot-setup`` stores them
+            (Postgres: ``host``, ``port``, ``user``, ``password``, ``database``).
         """
         self.data_dir = Path(data_dir)
         self.prefix = prefix
@@ -361,6 +368,9 @@ class RedHarness:
         self.interaction_ack_timeout = interaction_ack_timeout
         self.ids = ids
         self.background = background
+        self.storage_type = storage_type
+        self.storage_details = dict(storage_details or {})
+        self._driver_initialized = False
 
         self.events: List[BotEvent] = []
         self.listeners: List[Callable[[BotEvent], None]] = []
@@ -415,14 +425,15 @@ class RedHarness:
             "DATA_PATH": str(self.data_dir.resolve()),
             "COG_PATH_APPEND": "cogs",
             "CORE_PATH_APPEND": "core",
-            "STORAGE_TYPE": "JSON",
-            "STORAGE_DETAILS": {},
+            "STORAGE_TYPE": self.storage_type,
+            "STORAGE_DETAILS": self.storage_details,
         }
         data_manager._instance_name = "harness"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # redbot's launcher (run_bot) creates this; Red._pre_connect lists it on first start.
         (data_manager.cog_data_path(raw_name="Downloader") / "lib").mkdir(parents=True, exist_ok=True)
         await get_driver_class().initialize(**data_manager.storage_details())
+        self._driver_initialized = True
 
         flags = ["harness", "--no-prompt"]
         if self.cog_paths:
@@ -566,6 +577,10 @@ class RedHarness:
                     if self._started:  # after a failed start() this is expected noise
                         log.exception("Error while closing the bot")
             await self._cancel_leftover_tasks()
+            if self._driver_initialized and self.storage_type != "JSON":
+                # Red.close() tears the driver down too, unless start() failed before the bot
+                # existed: a database pool left open would outlive this event loop.
+                await get_driver_class().teardown()
         finally:
             self._started = False
             _active = None
