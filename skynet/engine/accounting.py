@@ -85,7 +85,11 @@ class UsageLedger:
 
     def pending_of_user(self, user_id: int) -> Dict[ScopeKey, Counters]:
         """Copies of the pending deltas that belong to ``user_id`` (their member and DM scopes)."""
-        return {scope: Counters().add(delta) for scope, delta in self._pending.items() if _owned_by(scope, user_id)}
+        return {
+            scope: Counters().add(delta)
+            for scope, delta in self._pending.items()
+            if _owned_by(scope, user_id)
+        }
 
     def discard_user(self, user_id: int) -> None:
         """Drop pending deltas that belong to ``user_id`` (data deletion requests)."""
