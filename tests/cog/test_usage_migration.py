@@ -136,3 +136,30 @@ async def test_a_flush_of_thousands_of_users_makes_no_config_write(bot, cog, mon
     assert "**This server:** 3,000 requests · 36,000 tokens" in figures
     assert "**Everywhere (owner only):** 3,001 requests · 36,008 tokens" in figures
     assert (await exported(cog, 10**17 + 1234))["usage_by_server"][str(bot.guild.id)]["requests"] == 1
+
+
+async def test_migrating_thousands_of_members_takes_a_few_config_writes(red, monkeypatch):
+    members = {str(10**17 + n): {"usage": counters(1, 10, 1)} for n in range(2000)}
+    conf = stored_config()
+    await conf.set_raw("schema_version", value=1)
+    await conf._get_base_group(Config.MEMBER).set({str(red.guild.id): members})
+    red_config._config_cache.pop(("Skynet", str(CONFIG_IDENTIFIER)), None)
+
+    driver_class = type(conf._driver)
+    skynet_writes = []
+    for name in ("set", "clear"):
+        real = getattr(driver_class, name)
+
+        async def counting(self, identifier_data, *args, _real=real, **kwargs):
+            if identifier_data.cog_name == "Skynet":
+                skynet_writes.append(identifier_data)
+            return await _real(self, identifier_data, *args, **kwargs)
+
+        monkeypatch.setattr(driver_class, name, counting)
+    cog = await load(red)
+    monkeypatch.undo()
+
+    assert len(skynet_writes) <= 3  # the member category once, the schema version
+    assert cog.usage.counters.db.count() == 2000
+    assert (await cog.usage.totals(member_scope(red.guild.id, 10**17 + 1999))).requests == 1
+    assert await conf._get_base_group(Config.MEMBER).all() == {}
