@@ -1,7 +1,8 @@
 """Run a REAL Red bot over dpytest's simulated Discord, offline.
 
 ``RedHarness`` builds a genuine :class:`redbot.core.bot.Red` (real Config on the JSON driver in a
-folder you choose, Red's Core cog with ``[p]set api``, ``[p]load``, ``[p]slash`` ..., Red's
+folder you choose, or on Red's PostgreSQL driver with ``storage_type="Postgres"``; Red's Core cog
+with ``[p]set api``, ``[p]load``, ``[p]slash`` ..., Red's
 error handler and global checks) and connects it to dpytest's in-process fake of Discord instead of
 the network. On top of dpytest it adds what dpytest lacks:
 
