@@ -1,5 +1,7 @@
 # Sourced by start.sh and test.sh: make .venv (Python 3.9-3.11, as Red 3.5 needs) and install the
-# cog with its test extra into it. Re-running is quick: pip skips what is already installed.
+# cog with its test extra into it. Later runs skip pip entirely unless pyproject.toml changed since
+# the last successful install (its hash is kept in .venv/.skynet-installed); delete that file to
+# force a reinstall. pip's output is shown only if the install fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,8 +18,40 @@ find_python() {
     return 1
 }
 
+file_hash() {
+    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"
+    elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1"
+    else cksum "$1"; fi
+}
+
+# Runs a command with its output kept aside; shows it only if the command fails.
+quietly() {
+    local log status=0
+    log="$(mktemp)"
+    "$@" >"$log" 2>&1 || status=$?
+    if [ "$status" -ne 0 ]; then
+        cat "$log" >&2
+        echo "Setting up .venv failed (command: $*)." >&2
+    fi
+    rm -f "$log"
+    return "$status"
+}
+
+install_stamp=".venv/.skynet-installed"
+wanted_stamp="$(file_hash pyproject.toml | cut -d' ' -f1) .[test]"
 if [ ! -x .venv/bin/python ]; then
-    "$(find_python)" -m venv .venv
-    .venv/bin/python -m pip install --quiet --upgrade pip
+    python_for_venv="$(find_python)"
+    echo "Creating .venv with $python_for_venv and installing skynet (a few minutes the first time)..." >&2
+    "$python_for_venv" -m venv .venv
+    quietly .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+if [ "$(cat "$install_stamp" 2>/dev/null || true)" != "$wanted_stamp" ]; then
+    if [ -f "$install_stamp" ]; then
+        echo "pyproject.toml changed: reinstalling skynet into .venv..." >&2
+        rm -f "$install_stamp"
+    else
+        echo "Installing skynet into .venv..." >&2
+    fi
+    quietly .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+    echo "$wanted_stamp" >"$install_stamp"
+fi

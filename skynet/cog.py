@@ -67,7 +67,8 @@ class Skynet(
         self.init_tools()
 
     async def cog_load(self) -> None:
-        await migrate(self.config)
+        await self.usage.open()
+        await migrate(self.config, self.usage)
         await self.settings.load()
         self.refresh_providers()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.

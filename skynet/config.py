@@ -7,11 +7,12 @@ import logging
 from redbot.core import Config
 
 from .engine.providers.base import DEFAULT_TIMEOUT
+from .usage_store import UsageStore, move_usage_out_of_config
 
 log = logging.getLogger("red.skynet.config")
 
 CONFIG_IDENTIFIER = 0x5C7E_2002
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DEFAULT_MODEL = {"endpoint": "openai", "name": "gpt-4o-mini"}
 BUILTIN_ENDPOINTS = {
@@ -22,6 +23,8 @@ BUILTIN_ENDPOINTS = {
     },
 }
 
+# The "usage" keys below are schema 1 only: since schema 2 usage counters live in the cog's
+# usage.sqlite3 (skynet/usage_store.py); migration step 2 moves them and removes these values.
 GLOBAL_DEFAULTS = {
     "schema_version": 0,  # 0 = nothing stored yet; migrate() brings it to SCHEMA_VERSION
     "model": DEFAULT_MODEL,
@@ -51,7 +54,7 @@ def make_config(cog: object) -> Config:
     return config
 
 
-async def migrate(config: Config) -> None:
+async def migrate(config: Config, usage: UsageStore) -> None:
     """Bring stored data up to ``SCHEMA_VERSION`` (each step upgrades one version)."""
     version = await config.schema_version()
     if version > SCHEMA_VERSION:
@@ -59,5 +62,7 @@ async def migrate(config: Config) -> None:
         return
     if version < 1:
         pass  # first install: defaults are already what version 1 expects
+    if version < 2:
+        await move_usage_out_of_config(config, usage)
     if version != SCHEMA_VERSION:
         await config.schema_version.set(SCHEMA_VERSION)

@@ -1,7 +1,8 @@
 """Run a REAL Red bot over dpytest's simulated Discord, offline.
 
 ``RedHarness`` builds a genuine :class:`redbot.core.bot.Red` (real Config on the JSON driver in a
-folder you choose, Red's Core cog with ``[p]set api``, ``[p]load``, ``[p]slash`` ..., Red's
+folder you choose, or on Red's PostgreSQL driver with ``storage_type="Postgres"``; Red's Core cog
+with ``[p]set api``, ``[p]load``, ``[p]slash`` ..., Red's
 error handler and global checks) and connects it to dpytest's in-process fake of Discord instead of
 the network. On top of dpytest it adds what dpytest lacks:
 
@@ -350,6 +351,8 @@ class RedHarness:
         interaction_ack_timeout: Optional[float] = 3.0,
         ids: HarnessIds = HarnessIds(),
         background: Optional[Callable[[asyncio.Task], bool]] = None,
+        storage_type: str = "JSON",
+        storage_details: Optional[Dict[str, Any]] = None,
     ) -> None:
         """
         :param data_dir: Red's data folder (JSON driver); created if missing, reused if present.
@@ -362,6 +365,11 @@ class RedHarness:
             interaction response that comes later than this many seconds; None disables it.
         :param background: tasks ``settle()`` never waits for, besides its defaults (e.g. the
             connection handlers of a local server the test runs in the same event loop).
+        :param storage_type: Red's Config backend, ``"JSON"`` (files in ``data_dir``) or
+            ``"Postgres"`` (Red's PostgreSQL driver; needs ``asyncpg``). ``data_dir`` is still
+            Red's data folder (cog data paths) with either.
+        :param storage_details: the driver's connection details, as ``redbot-setup`` stores them
+            (Postgres: ``host``, ``port``, ``user``, ``password``, ``database``).
         """
         self.data_dir = Path(data_dir)
         self.prefix = prefix
@@ -371,6 +379,9 @@ class RedHarness:
         self.interaction_ack_timeout = interaction_ack_timeout
         self.ids = ids
         self.background = background
+        self.storage_type = storage_type
+        self.storage_details = dict(storage_details or {})
+        self._driver_initialized = False
 
         self.events: List[BotEvent] = []
         self.listeners: List[Callable[[BotEvent], None]] = []
@@ -426,14 +437,15 @@ class RedHarness:
             "DATA_PATH": str(self.data_dir.resolve()),
             "COG_PATH_APPEND": "cogs",
             "CORE_PATH_APPEND": "core",
-            "STORAGE_TYPE": "JSON",
-            "STORAGE_DETAILS": {},
+            "STORAGE_TYPE": self.storage_type,
+            "STORAGE_DETAILS": self.storage_details,
         }
         data_manager._instance_name = "harness"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # redbot's launcher (run_bot) creates this; Red._pre_connect lists it on first start.
         (data_manager.cog_data_path(raw_name="Downloader") / "lib").mkdir(parents=True, exist_ok=True)
         await get_driver_class().initialize(**data_manager.storage_details())
+        self._driver_initialized = True
 
         flags = ["harness", "--no-prompt"]
         if self.cog_paths:
@@ -577,6 +589,10 @@ class RedHarness:
                     if self._started:  # after a failed start() this is expected noise
                         log.exception("Error while closing the bot")
             await self._cancel_leftover_tasks()
+            if self._driver_initialized and self.storage_type != "JSON":
+                # Red.close() tears the driver down too, unless start() failed before the bot
+                # existed: a database pool left open would outlive this event loop.
+                await get_driver_class().teardown()
         finally:
             self._started = False
             _active = None

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import AsyncIterator, List, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional
 
 import discord
 import pytest
 
 from skynet_dev.harness import BotMessage, RedHarness
 from skynet_dev.mock_openai import MockOpenAI
+from skynet_dev.postgres import LocalPostgres, postgres_available
 
 REPO = Path(__file__).resolve().parents[1]
+# Red Config backends the harness-based tests run on (``--red-backend``; default: both).
+RED_BACKENDS = ("json", "postgres")
 KEY = "sk-test-4f9a1c2e7b3d5a8f6e0c"
 MODELS = ["gpt-test", "gpt-other", "llama3:8b"]
 
@@ -24,11 +28,15 @@ async def provider() -> AsyncIterator[MockOpenAI]:
 
 
 @pytest.fixture
-async def red(tmp_path: Path) -> AsyncIterator[RedHarness]:
-    """A real Red bot over dpytest, skynet's folder on its cog path, nothing loaded yet."""
+async def red(tmp_path: Path, red_backend: str, request: pytest.FixtureRequest) -> AsyncIterator[RedHarness]:
+    """A real Red bot over dpytest, skynet's folder on its cog path, nothing loaded yet.
+
+    Runs once per Config backend chosen with ``--red-backend`` (JSON files, PostgreSQL).
+    """
+    storage = await red_storage(red_backend, request)
     # The local provider runs in this event loop: its keep-alive connection handlers are not
     # the bot's work, so settle() must not wait for them.
-    harness = RedHarness(tmp_path / "red", cog_paths=[REPO], background=MockOpenAI.owns_task)
+    harness = RedHarness(tmp_path / "red", cog_paths=[REPO], background=MockOpenAI.owns_task, **storage)
     await harness.start()
     yield harness
     await harness.close()
@@ -65,3 +73,49 @@ async def bot(red: RedHarness, provider: MockOpenAI) -> RedHarness:
 @pytest.fixture
 def cog(bot: RedHarness):
     return bot.bot.get_cog("Skynet")
+
+
+# ---------------------------------------------------------------------------------------------
+# Config backends: every test that uses ``red`` runs on Red's JSON driver and on its PostgreSQL
+# driver against a real local PostgreSQL (pgserver), started once per session.
+# ---------------------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--red-backend",
+        default=os.environ.get("SKYNET_RED_BACKENDS", ",".join(RED_BACKENDS)),
+        help="comma-separated Red Config backends for harness tests: json, postgres "
+        "(default: both, or $SKYNET_RED_BACKENDS)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "red_backend" in metafunc.fixturenames:
+        chosen = [b.strip() for b in metafunc.config.getoption("--red-backend").split(",") if b.strip()]
+        unknown = set(chosen) - set(RED_BACKENDS)
+        if unknown:
+            raise pytest.UsageError(
+                f"--red-backend: unknown {sorted(unknown)}; use {', '.join(RED_BACKENDS)}"
+            )
+        metafunc.parametrize("red_backend", chosen)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """A throw-away PostgreSQL server for the session (skips Postgres tests if unavailable)."""
+    why_not = postgres_available()
+    if why_not:
+        pytest.skip(f"PostgreSQL backend unavailable: {why_not}")
+    server = LocalPostgres().start()
+    yield server
+    server.stop()
+
+
+async def red_storage(backend: str, request: pytest.FixtureRequest) -> Dict[str, Any]:
+    """RedHarness storage arguments for ``backend``; a Postgres database starts empty every test."""
+    if backend == "json":
+        return {}
+    server: LocalPostgres = request.getfixturevalue("postgres_server")
+    await server.wipe()  # the previous test's data (Red's driver itself caches nothing)
+    return {"storage_type": "Postgres", "storage_details": server.storage_details}

@@ -79,7 +79,23 @@ class UsageLedger:
         for scope, delta in deltas.items():
             self._pending.setdefault(scope, Counters()).add(delta)
 
+    def __len__(self) -> int:
+        """How many scopes have a pending delta."""
+        return len(self._pending)
+
+    def pending_of_user(self, user_id: int) -> Dict[ScopeKey, Counters]:
+        """Copies of the pending deltas that belong to ``user_id`` (their member and DM scopes)."""
+        return {
+            scope: Counters().add(delta)
+            for scope, delta in self._pending.items()
+            if _owned_by(scope, user_id)
+        }
+
     def discard_user(self, user_id: int) -> None:
         """Drop pending deltas that belong to ``user_id`` (data deletion requests)."""
-        for scope in [s for s in self._pending if s[0] in ("member", "user") and s[-1] == user_id]:
+        for scope in [s for s in self._pending if _owned_by(s, user_id)]:
             del self._pending[scope]
+
+
+def _owned_by(scope: ScopeKey, user_id: int) -> bool:
+    return scope[0] in ("member", "user") and scope[-1] == user_id

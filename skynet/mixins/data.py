@@ -7,19 +7,20 @@ import json
 from typing import Dict
 
 from ..abc import MixinMeta
+from ..usage_store import user_scope
 
 
 class DataMixin(MixinMeta):
     async def red_get_data_for_user(self, *, user_id: int) -> Dict[str, io.BytesIO]:
-        await self.usage.flush()
-        members = await self.config.all_members()
+        counted = await self.usage.of_user(user_id)  # stored and not yet flushed
+        dms = counted.get(user_scope(user_id))
         data = {
             "usage_by_server": {
-                str(guild_id): users[user_id]["usage"]
-                for guild_id, users in members.items()
-                if user_id in users and users[user_id].get("usage")
+                str(scope[1]): counters.to_json()
+                for scope, counters in sorted(counted.items(), key=lambda item: item[0])
+                if scope[0] == "member"
             },
-            "usage_in_dms": await self.config.user_from_id(user_id).usage(),
+            "usage_in_dms": dms.to_json() if dms else {},
             "remembered_conversation": {
                 key: [{"role": t.role, "content": t.content, "at": t.at} for t in turns]
                 for key, turns in self.memory.turns_of(user_id).items()
@@ -30,7 +31,7 @@ class DataMixin(MixinMeta):
     async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
         # Every requester kind (user, owner, discord_deleted_user, user_strict) gets everything
         # removed: usage counters are personal, and so is what was said.
-        self.usage.ledger.discard_user(user_id)
+        await self.usage.forget_user(user_id)  # stored and pending counters
         for guild_id, users in (await self.config.all_members()).items():
             if user_id in users:
                 await self.config.member_from_ids(guild_id, user_id).clear()

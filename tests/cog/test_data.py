@@ -13,6 +13,8 @@ import pytest
 from conftest import owner, say, text_of
 
 from skynet.discord.pacing import Pacer
+from skynet.engine.usage import CounterDB
+from skynet.usage_store import member_scope
 from skynet_dev.mock_openai import Reply
 
 
@@ -75,8 +77,7 @@ async def test_forgetme_deletes_the_users_usage_and_conversation_but_not_others(
     await owner(bot, "!load skynet")
     cog = bot.bot.get_cog("Skynet")
     cog.pacer = Pacer(channel_interval=0.0)
-    stored = cog.config.member_from_ids(bot.guild.id, bot.member.id)
-    assert (await stored.usage())["requests"] == 1
+    assert (await cog.usage.counters.get(member_scope(bot.guild.id, bot.member.id))).requests == 1
     await chat(bot, provider, bot.member, "my secret plan")
     await chat(bot, provider, bot.admin, "what is the weather")
 
@@ -103,8 +104,13 @@ async def test_forgetme_deletes_the_users_usage_and_conversation_but_not_others(
 
     # The deleted pending usage is not written back at the next flush.
     await owner(bot, "!unload skynet")
-    assert await stored.usage() == {}
-    assert (await cog.config.member_from_ids(bot.guild.id, bot.admin.id).usage())["requests"] == 2
+    stored = CounterDB(cog.usage.path)
+    stored.open()
+    try:
+        assert stored.of_user(bot.member.id) == {}
+        assert stored.get(member_scope(bot.guild.id, bot.admin.id)).requests == 2
+    finally:
+        stored.close()
 
 
 async def test_delete_data_for_user_removes_pending_usage_and_turns(bot, provider, cog, unpaced):

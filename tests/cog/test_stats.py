@@ -8,6 +8,9 @@ import pytest
 from conftest import owner, say, text_of
 
 from skynet.discord.pacing import Pacer
+from skynet.engine.accounting import Counters
+from skynet.engine.usage import CounterDB
+from skynet.usage_store import guild_scope, member_scope
 from skynet_dev.mock_openai import Reply
 
 
@@ -217,17 +220,23 @@ async def test_usage_is_kept_in_memory_and_stored_in_a_batch_on_unload(bot, prov
     for _ in range(3):
         await chat(bot, provider, bot.member, prompt_tokens=100, completion_tokens=20)
 
-    stored = cog.config.member_from_ids(bot.guild.id, bot.member.id)
-    assert await stored.usage() == {}  # no Config write per message...
-    assert await cog.config.guild_from_id(bot.guild.id).usage() == {}
+    member, guild = member_scope(bot.guild.id, bot.member.id), guild_scope(bot.guild.id)
+    # (compared as JSON: the bot imports its own copy of the cog's classes)
+    assert (await cog.usage.counters.get(member)).to_json() == Counters().to_json()  # no write per message...
+    assert (await cog.usage.counters.get(guild)).to_json() == Counters().to_json()
     assert line(await stats(bot, bot.member), "You, in this server").startswith(
         "**You, in this server:** 3 requests · 360 tokens"  # ...yet stats already count them
     )
 
     assert "unloaded" in text_of(await owner(bot, "!unload skynet"))
-    usage = await stored.usage()
-    assert (usage["requests"], usage["prompt_tokens"], usage["completion_tokens"]) == (3, 300, 60)
-    assert (await cog.config.guild_from_id(bot.guild.id).usage())["requests"] == 3
+    stored = CounterDB(cog.usage.path)
+    stored.open()
+    try:
+        usage = stored.get(member)
+        assert (usage.requests, usage.prompt_tokens, usage.completion_tokens) == (3, 300, 60)
+        assert stored.get(guild).requests == 3
+    finally:
+        stored.close()
 
     assert "Loaded `skynet`" in text_of(await owner(bot, "!load skynet"))
     after = await stats(bot, bot.member)
