@@ -54,14 +54,15 @@ async def skynet_provider(base_url: str, text: str, runs: int) -> List[float]:
 
     provider = OpenAICompatibleProvider(Endpoint("mock", base_url), KEY)
     messages = [{"role": "user", "content": f"member: {text}"}]
-    cpu = []
+    cpu, wall = [], []
     for _ in range(runs + 2):
-        c0 = time.process_time()
+        c0, w0 = time.process_time(), time.perf_counter()
         async for _part in provider.stream_chat("gpt-test", messages, {}):
             pass
         cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
     await provider.aclose()
-    return cpu[2:]
+    return cpu[2:], wall[2:]
 
 
 async def whole_cog(base_url: str, text: str, runs: int) -> tuple:
@@ -90,7 +91,7 @@ async def main(args: argparse.Namespace) -> None:
     text = words(args.chunks - 3)  # "echo:", "member:" and the words: one chunk each
     try:
         sdk_cpu, sdk_wall = await bare_sdk(base_url, text, args.runs)
-        ours = await skynet_provider(base_url, text, args.runs)
+        ours, ours_wall = await skynet_provider(base_url, text, args.runs)
         cog_cpu, cog_visible = await whole_cog(base_url, text, args.runs)
     finally:
         proc.terminate()
@@ -101,7 +102,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"| skynet provider (SDK request + own SSE parsing) | {mine:.1f} ms ({mine / sdk:.2f}× the SDK) |")
     print(f"| whole cog, member's message → complete reply | {cog:.1f} ms ({cog / sdk:.2f}× the SDK) |")
     print(
-        f"| wall: SDK stream {median(sdk_wall) * 1000:.0f} ms; cog message → complete answer visible "
+        f"| wall: SDK stream {median(sdk_wall) * 1000:.0f} ms; skynet provider stream "
+        f"{median(ours_wall) * 1000:.0f} ms; cog message → complete answer visible "
         f"{median(cog_visible) * 1000:.0f} ms |"
     )
 

@@ -38,7 +38,7 @@ CHANNEL_WINDOW = 5.05  # seconds, with a little margin for clock differences
 CHANNEL_INTERVAL = 1.0  # seconds between PROGRESS edits in one channel
 GLOBAL_LIMIT = 45  # operations per GLOBAL_WINDOW across the bot (Discord: 50 per s)
 GLOBAL_WINDOW = 1.0
-TYPING_SHARE = 0.5  # typing only while the bot used less than this share of its budget
+TYPING_SHARE = 0.2  # typing only while the bot used less than this share of its budget (text first)
 TYPING_INTERVAL = 8.0  # Discord shows a typing indicator for 10 s
 PENALTY_SECONDS = 30.0  # after a 429 a channel (or the bot) runs one step slower for this long
 
