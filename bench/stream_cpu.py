@@ -1,7 +1,7 @@
 """CPU per streamed reply: skynet's stream reading vs the bare openai SDK iterator, side by side,
 against the same local provider in its own process (instant answers, so only parsing is left).
 
-    .venv/bin/python bench/stream_cpu.py [--chunks 400] [--runs 20]
+    .venv/bin/python bench/stream_cpu.py [--chunks 400] [--runs 20] [--delay 0]
 
 1. bare SDK: ``async for chunk in await client.chat.completions.create(stream=True)``;
 2. skynet's provider: ``OpenAICompatibleProvider.stream_chat`` (SDK request, own SSE parsing);
@@ -87,7 +87,7 @@ async def whole_cog(base_url: str, text: str, runs: int) -> tuple:
 
 
 async def main(args: argparse.Namespace) -> None:
-    proc, base_url = await provider_process(delay=0.0)
+    proc, base_url = await provider_process(delay=args.delay)
     text = words(args.chunks - 3)  # "echo:", "member:" and the words: one chunk each
     try:
         sdk_cpu, sdk_wall = await bare_sdk(base_url, text, args.runs)
@@ -97,7 +97,7 @@ async def main(args: argparse.Namespace) -> None:
         proc.terminate()
         proc.wait()
     sdk, mine, cog = median(sdk_cpu) * 1000, median(ours) * 1000, median(cog_cpu) * 1000
-    print(f"answer of {args.chunks} chunks, median of {args.runs} runs, CPU of this process:")
+    print(f"answer of {args.chunks} chunks {args.delay}s apart, median of {args.runs} runs, CPU of this process:")
     print(f"| bare SDK iterator | {sdk:.1f} ms |")
     print(f"| skynet provider (SDK request + own SSE parsing) | {mine:.1f} ms ({mine / sdk:.2f}× the SDK) |")
     print(f"| whole cog, member's message → complete reply | {cog:.1f} ms ({cog / sdk:.2f}× the SDK) |")
@@ -114,4 +114,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--chunks", type=int, default=400)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="seconds between chunks (0: instant; >0: one network read per chunk)"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))
