@@ -117,8 +117,10 @@ class Pacer:
                         self.pump()
                     return
                 self.stats["regrants"] += 1
-        finally:
-            self._granted.discard(ticket)
+        finally:  # normally a no-op; on cancellation, give the place or the grant back
+            if ticket in self._granted:
+                self._granted.discard(ticket)
+                self.pump()
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
                 self.pump()
