@@ -12,6 +12,7 @@ from redbot.core.bot import Red
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
 from .discord.pacing import Pacer
+from .discord.ratelimits import RateLimitFeedback
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -62,6 +63,7 @@ class Skynet(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
         self.pacer = Pacer()
+        self.ratelimit_feedback = RateLimitFeedback(lambda: self.pacer)  # 429s discord.py absorbed itself
 
     async def cog_load(self) -> None:
         await migrate(self.config)
@@ -70,8 +72,10 @@ class Skynet(
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
+        self.ratelimit_feedback.install()
 
     async def cog_unload(self) -> None:
+        self.ratelimit_feedback.uninstall()
         await self.usage.stop()
         await self.providers.aclose()
 
