@@ -40,7 +40,7 @@ async def wait_for_send(red: RedHarness, since: int) -> BotEvent:
 
 
 async def test_reply_deleted_mid_stream_stops_quietly_and_stops_the_provider(bot, provider):
-    provider.script(Reply.text(SLOW, chunk_size=6, delay=0.15))  # ~4 s of streaming
+    provider.script(Reply.text(SLOW * 3, chunk_size=6, delay=0.15))  # ~11 s of streaming
     start, began = len(bot.events), time.monotonic()
     await bot.say("!ai chat tell me something", wait=False)
     await wait_for_send(bot, start)
@@ -51,8 +51,8 @@ async def test_reply_deleted_mid_stream_stops_quietly_and_stops_the_provider(bot
     assert bot.errors == []
     ops = shown(bot.events[start:])
     assert [e.kind for e in ops] == ["send"]  # nothing else was posted or edited
-    assert time.monotonic() - began < 3.0  # the provider's stream was stopped, not read to the end
-    assert not ops[0].content or SLOW.startswith(ops[0].content)
+    assert time.monotonic() - began < 6.0  # the provider's stream was stopped, not read to the end
+    assert not ops[0].content or (SLOW * 3).startswith(ops[0].content)
 
 
 async def test_rate_limited_edit_backs_off_retries_and_loses_nothing(bot, provider):
@@ -144,10 +144,10 @@ async def test_status_line_is_shown_then_replaced_by_the_answer(bot):
 
     streamer.append("Here is the answer.")
     streamer.set_status("🔎 Searching the web for cats")
-    await asyncio.sleep(1.1)  # the next intermediate edit
+    with_status = "Here is the answer.\n\n*🔎 Searching the web for cats*"
+    await bot.wait_for(lambda e: e.kind == "edit" and e.content == with_status, since=0)  # next edit
     await streamer.finish()
 
-    assert "Here is the answer.\n\n*🔎 Searching the web for cats*" in contents
     assert contents[-1] == "Here is the answer."  # cleared when the answer is complete
 
 
