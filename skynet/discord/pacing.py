@@ -189,7 +189,13 @@ class Pacer:
         extra_channel = Counter(t.channel for t in self._granted)
         still: List[_Ticket] = []
         wake = float("inf")
-        for ticket in self._waiting:
+        global_limit = self._global_limit(now)
+        for index, ticket in enumerate(self._waiting):
+            if now < self._global_blocked or self._global_count(now) + extra_global >= global_limit:
+                # The bot's budget is used up: nobody else can go before it frees (cheap at N=200).
+                still.extend(self._waiting[index:])
+                wake = min(wake, self._global_free_at(now))
+                break
             channel = ticket.channel
             if self._fits(now, channel, ticket.priority, extra_global, extra_channel[channel]):
                 extra_global += 1
@@ -271,6 +277,12 @@ class Pacer:
             return False
         ops = self._channel_ops.get(channel_id)
         return not ops or now - ops[-1] >= self.channel_interval
+
+    def _global_free_at(self, now: float) -> float:
+        at = max(now, self._global_blocked)
+        if self._global_ops:
+            at = max(at, self._global_ops[0] + self.global_window)
+        return at if at > now else now + 0.01
 
     def _ready_at(self, now: float, ticket: _Ticket) -> float:
         """A time when ``ticket`` may fit (a lower bound is fine: the pump runs again then)."""
