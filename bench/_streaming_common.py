@@ -62,6 +62,7 @@ class LagMonitor:
     def __init__(self, interval: float = 0.01) -> None:
         self.interval = interval
         self.samples: List[float] = []
+        self.times: List[float] = []  # time.monotonic() of each sample
         self._task: Optional[asyncio.Task] = None
 
     async def _run(self) -> None:
@@ -69,6 +70,11 @@ class LagMonitor:
             start = time.perf_counter()
             await asyncio.sleep(self.interval)
             self.samples.append(time.perf_counter() - start - self.interval)
+            self.times.append(time.monotonic())
+
+    def after(self, moment: float) -> List[float]:
+        """The samples taken after ``moment`` (time.monotonic())."""
+        return [lag for at, lag in zip(self.times, self.samples) if at > moment]
 
     def __enter__(self) -> "LagMonitor":
         self._task = asyncio.get_running_loop().create_task(self._run(), name="background:lag")

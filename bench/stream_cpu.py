@@ -1,7 +1,7 @@
 """CPU per streamed reply: skynet's stream reading vs the bare openai SDK iterator, side by side,
 against the same local provider in its own process (instant answers, so only parsing is left).
 
-    .venv/bin/python bench/stream_cpu.py [--chunks 400] [--runs 20]
+    .venv/bin/python bench/stream_cpu.py [--chunks 400] [--runs 20] [--delay 0]
 
 1. bare SDK: ``async for chunk in await client.chat.completions.create(stream=True)``;
 2. skynet's provider: ``OpenAICompatibleProvider.stream_chat`` (SDK request, own SSE parsing);
@@ -54,14 +54,15 @@ async def skynet_provider(base_url: str, text: str, runs: int) -> List[float]:
 
     provider = OpenAICompatibleProvider(Endpoint("mock", base_url), KEY)
     messages = [{"role": "user", "content": f"member: {text}"}]
-    cpu = []
+    cpu, wall = [], []
     for _ in range(runs + 2):
-        c0 = time.process_time()
+        c0, w0 = time.process_time(), time.perf_counter()
         async for _part in provider.stream_chat("gpt-test", messages, {}):
             pass
         cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
     await provider.aclose()
-    return cpu[2:]
+    return cpu[2:], wall[2:]
 
 
 async def whole_cog(base_url: str, text: str, runs: int) -> tuple:
@@ -86,22 +87,23 @@ async def whole_cog(base_url: str, text: str, runs: int) -> tuple:
 
 
 async def main(args: argparse.Namespace) -> None:
-    proc, base_url = await provider_process(delay=0.0)
+    proc, base_url = await provider_process(delay=args.delay)
     text = words(args.chunks - 3)  # "echo:", "member:" and the words: one chunk each
     try:
         sdk_cpu, sdk_wall = await bare_sdk(base_url, text, args.runs)
-        ours = await skynet_provider(base_url, text, args.runs)
+        ours, ours_wall = await skynet_provider(base_url, text, args.runs)
         cog_cpu, cog_visible = await whole_cog(base_url, text, args.runs)
     finally:
         proc.terminate()
         proc.wait()
     sdk, mine, cog = median(sdk_cpu) * 1000, median(ours) * 1000, median(cog_cpu) * 1000
-    print(f"answer of {args.chunks} chunks, median of {args.runs} runs, CPU of this process:")
+    print(f"answer of {args.chunks} chunks {args.delay}s apart, median of {args.runs} runs, CPU of this process:")
     print(f"| bare SDK iterator | {sdk:.1f} ms |")
     print(f"| skynet provider (SDK request + own SSE parsing) | {mine:.1f} ms ({mine / sdk:.2f}× the SDK) |")
     print(f"| whole cog, member's message → complete reply | {cog:.1f} ms ({cog / sdk:.2f}× the SDK) |")
     print(
-        f"| wall: SDK stream {median(sdk_wall) * 1000:.0f} ms; cog message → complete answer visible "
+        f"| wall: SDK stream {median(sdk_wall) * 1000:.0f} ms; skynet provider stream "
+        f"{median(ours_wall) * 1000:.0f} ms; cog message → complete answer visible "
         f"{median(cog_visible) * 1000:.0f} ms |"
     )
 
@@ -112,4 +114,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--chunks", type=int, default=400)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="seconds between chunks (0: instant; >0: one network read per chunk)"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -12,6 +12,7 @@ from redbot.core.bot import Red
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
 from .discord.pacing import Pacer
+from .discord.ratelimits import RateLimitFeedback
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -65,6 +66,7 @@ class Skynet(
         )
         self.pacer = Pacer()
         self.init_tools()
+        self.ratelimit_feedback = RateLimitFeedback(lambda: self.pacer)  # 429s discord.py absorbed itself
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -75,8 +77,10 @@ class Skynet(
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
         await self.load_tools()
+        self.ratelimit_feedback.install()
 
     async def cog_unload(self) -> None:
+        self.ratelimit_feedback.uninstall()
         await self.usage.stop()
         await self.unload_tools()
         await self.providers.aclose()

@@ -12,7 +12,8 @@ the network. On top of dpytest it adds what dpytest lacks:
   payloads; a small fake of Discord's interaction and webhook endpoints answers defer / initial
   response / followup / edit-original / autocomplete, so hybrid commands run as slash commands;
 * errors that reach Red's error handlers are kept (``errors``, ``last_error``);
-* ``settle()`` waits for work a cog started in background tasks.
+* ``settle()`` waits for work a cog started in background tasks;
+* ``fail_next()`` makes the bot's next channel send or edit fail as Discord would (404, 403, 429).
 
 It does not depend on pytest: the test suite and the interactive offline console both use it.
 

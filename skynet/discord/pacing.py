@@ -38,7 +38,7 @@ CHANNEL_WINDOW = 5.05  # seconds, with a little margin for clock differences
 CHANNEL_INTERVAL = 1.0  # seconds between PROGRESS edits in one channel
 GLOBAL_LIMIT = 45  # operations per GLOBAL_WINDOW across the bot (Discord: 50 per s)
 GLOBAL_WINDOW = 1.0
-TYPING_SHARE = 0.5  # typing only while the bot used less than this share of its budget
+TYPING_SHARE = 0.2  # typing only while the bot used less than this share of its budget (text first)
 TYPING_INTERVAL = 8.0  # Discord shows a typing indicator for 10 s
 PENALTY_SECONDS = 30.0  # after a 429 a channel (or the bot) runs one step slower for this long
 
@@ -117,8 +117,10 @@ class Pacer:
                         self.pump()
                     return
                 self.stats["regrants"] += 1
-        finally:
-            self._granted.discard(ticket)
+        finally:  # normally a no-op; on cancellation, give the place or the grant back
+            if ticket in self._granted:
+                self._granted.discard(ticket)
+                self.pump()
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
                 self.pump()
@@ -187,7 +189,13 @@ class Pacer:
         extra_channel = Counter(t.channel for t in self._granted)
         still: List[_Ticket] = []
         wake = float("inf")
-        for ticket in self._waiting:
+        global_limit = self._global_limit(now)
+        for index, ticket in enumerate(self._waiting):
+            if now < self._global_blocked or self._global_count(now) + extra_global >= global_limit:
+                # The bot's budget is used up: nobody else can go before it frees (cheap at N=200).
+                still.extend(self._waiting[index:])
+                wake = min(wake, self._global_free_at(now))
+                break
             channel = ticket.channel
             if self._fits(now, channel, ticket.priority, extra_global, extra_channel[channel]):
                 extra_global += 1
@@ -269,6 +277,12 @@ class Pacer:
             return False
         ops = self._channel_ops.get(channel_id)
         return not ops or now - ops[-1] >= self.channel_interval
+
+    def _global_free_at(self, now: float) -> float:
+        at = max(now, self._global_blocked)
+        if self._global_ops:
+            at = max(at, self._global_ops[0] + self.global_window)
+        return at if at > now else now + 0.01
 
     def _ready_at(self, now: float, ticket: _Ticket) -> float:
         """A time when ``ticket`` may fit (a lower bound is fine: the pump runs again then)."""

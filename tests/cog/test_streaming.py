@@ -5,6 +5,7 @@ load test that stays inside the per-channel and per-bot limits."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import AsyncIterator, List
 
@@ -39,7 +40,7 @@ async def wait_for_send(red: RedHarness, since: int) -> BotEvent:
 
 
 async def test_reply_deleted_mid_stream_stops_quietly_and_stops_the_provider(bot, provider):
-    provider.script(Reply.text(SLOW, chunk_size=6, delay=0.15))  # ~4 s of streaming
+    provider.script(Reply.text(SLOW * 3, chunk_size=6, delay=0.15))  # ~11 s of streaming
     start, began = len(bot.events), time.monotonic()
     await bot.say("!ai chat tell me something", wait=False)
     await wait_for_send(bot, start)
@@ -50,8 +51,8 @@ async def test_reply_deleted_mid_stream_stops_quietly_and_stops_the_provider(bot
     assert bot.errors == []
     ops = shown(bot.events[start:])
     assert [e.kind for e in ops] == ["send"]  # nothing else was posted or edited
-    assert time.monotonic() - began < 3.0  # the provider's stream was stopped, not read to the end
-    assert not ops[0].content or SLOW.startswith(ops[0].content)
+    assert time.monotonic() - began < 6.0  # the provider's stream was stopped, not read to the end
+    assert not ops[0].content or (SLOW * 3).startswith(ops[0].content)
 
 
 async def test_rate_limited_edit_backs_off_retries_and_loses_nothing(bot, provider):
@@ -87,11 +88,17 @@ async def test_rate_limited_first_send_is_retried_once_allowed(bot, provider):
     assert ops[0].at - began >= 0.3
 
 
-async def test_complete_answer_is_visible_right_after_the_last_token(bot, provider):
+async def test_complete_answer_is_visible_right_after_the_last_token(bot, provider, monkeypatch):
     # 24 pieces, 0.1 s apart: edits go about once a second, and the last one must not wait for
     # the next 1 s slot.
     text = "".join(f"word{i} " for i in range(24)).strip()
     provider.script(Reply.text(text, chunk_size=7, delay=0.1, usage=False))
+    streamer_cls = sys.modules["skynet.discord.reply"].ReplyStreamer  # the bot's import of the cog
+    arrivals: List[float] = []
+    append = streamer_cls.append
+    monkeypatch.setattr(
+        streamer_cls, "append", lambda self, t: (arrivals.append(time.monotonic()), append(self, t))
+    )
     start = len(bot.events)
 
     await bot.say("!ai chat count")
@@ -99,9 +106,8 @@ async def test_complete_answer_is_visible_right_after_the_last_token(bot, provid
 
     ops = shown(bot.events[start:])
     assert ops[-1].content == text
-    # The mock sends the finish chunk right after the last piece; the final edit follows at once.
-    last_token_at = ops[0].at + (len(range(0, len(text), 7)) - 1) * 0.1 - 0.15
-    assert ops[-1].at - last_token_at < 0.5, [round(e.at - ops[0].at, 2) for e in ops]
+    # Not the next 1 s slot: at once (0.3 s goal; margin for a loaded CI machine).
+    assert ops[-1].at - arrivals[-1] < 0.5, [round(e.at - arrivals[-1], 2) for e in ops]
 
 
 async def test_typing_is_shown_only_until_text_is_visible(bot, provider):
@@ -138,10 +144,10 @@ async def test_status_line_is_shown_then_replaced_by_the_answer(bot):
 
     streamer.append("Here is the answer.")
     streamer.set_status("🔎 Searching the web for cats")
-    await asyncio.sleep(1.1)  # the next intermediate edit
+    with_status = "Here is the answer.\n\n*🔎 Searching the web for cats*"
+    await bot.wait_for(lambda e: e.kind == "edit" and e.content == with_status, since=0)  # next edit
     await streamer.finish()
 
-    assert "Here is the answer.\n\n*🔎 Searching the web for cats*" in contents
     assert contents[-1] == "Here is the answer."  # cleared when the answer is complete
 
 

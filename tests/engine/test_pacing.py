@@ -7,12 +7,14 @@ No test sleeps: ``settle()`` only lets the tasks the pacer woke run.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from typing import Dict, List
 
 import pytest
 
 from skynet.discord.pacing import FINAL, FIRST, PROGRESS, Pacer
+from skynet.discord.ratelimits import RateLimitFeedback
 
 
 class Clock:
@@ -202,7 +204,7 @@ async def test_typing_counts_against_the_bot_and_is_dropped_when_the_budget_is_s
     clock.now += 8.0
     assert pacer.try_typing(1)
     granted = sum(pacer.try_typing(channel) for channel in range(100, 200))
-    assert 0 < granted < 25  # at most half the bot's budget goes to typing
+    assert 0 < granted < 10  # at most a fifth of the bot's budget goes to typing
     clock.now += 1.0
     for channel in range(200, 223):
         await asyncio.wait_for(pacer.acquire(channel, FIRST), 0.5)
@@ -266,3 +268,27 @@ async def test_a_cancelled_wait_gives_its_place_up(clock: Clock) -> None:
 def test_max_in_window_counts_half_open_windows() -> None:
     assert max_in_window([0, 1, 2, 3, 4, 4.99], 5.0) == 6
     assert max_in_window([0, 1, 2, 3, 4, 5.0], 5.0) == 5
+
+
+async def test_429s_discord_py_handled_itself_reach_the_pacer_through_its_log(clock: Clock) -> None:
+    pacer = Pacer(clock=clock)
+    feedback = RateLimitFeedback(lambda: pacer)
+    feedback.install()
+    log = logging.getLogger("discord.http")
+    try:
+        log.warning(
+            "We are being rate limited. %s %s responded with 429. Retrying in %.2f seconds.",
+            "PATCH",
+            "https://discord.com/api/v10/channels/123/messages/456",
+            2.5,
+        )
+    finally:
+        feedback.uninstall()
+    blocked = asyncio.ensure_future(pacer.acquire(123, FIRST))
+    free = asyncio.ensure_future(pacer.acquire(124, FIRST))
+    await settle()
+    assert free.done() and not blocked.done()
+    clock.now += 2.6
+    pacer.pump()
+    await settle()
+    assert blocked.done()
