@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import Mapping, Optional
 
 from redbot.core import commands
@@ -16,6 +17,8 @@ from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
 from .engine.errors import Redactor, SkynetError
+from .engine.governance.governor import Governor
+from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.pricing import PriceBook
 from .engine.providers.registry import ProviderRegistry
@@ -23,11 +26,14 @@ from .engine.tokens import TokenCounter
 from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
+from .mixins.governance import GovernanceMixin
 from .mixins.group import AIGroup
+from .mixins.listen import ListenMixin
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.stats import StatsMixin
+from .governance_store import GovernanceStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -41,6 +47,8 @@ class Skynet(
     ProvidersMixin,
     StatsMixin,
     DataMixin,
+    ListenMixin,
+    GovernanceMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -62,17 +70,25 @@ class Skynet(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
         self.pacer = Pacer()
+        self.governor = Governor(lambda: self.engine.prices)
+        self.governance = GovernanceStore(self.config, self.governor.ledger)
+        self.listener = Listener()
+        self._chain_cache = OrderedDict()
+        self._notified = {}
 
     async def cog_load(self) -> None:
         await migrate(self.config)
         await self.settings.load()
+        await self.governance.load()
         self.refresh_providers()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
+        self.governance.start()
 
     async def cog_unload(self) -> None:
         await self.usage.stop()
+        await self.governance.stop()
         await self.providers.aclose()
 
     def refresh_providers(self) -> None:

@@ -30,6 +30,7 @@ class ChatRequest:
     conversation: str  # memory key: "channel:<id>", "dm:<id>"...
     settings: ResolvedSettings
     usage_scopes: Tuple[ScopeKey, ...] = ()
+    reply_chain: Tuple[Turn, ...] = ()  # the replied-to messages, oldest first, ahead of the window
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,26 @@ class ChatEngine:
         self.limits = limits
 
     def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
-        history: List[Turn] = self.memory.history(request.conversation, max_tokens=self.limits.history_tokens)
+        chain = self._bounded_chain(request.reply_chain)
+        budget = self.limits.history_tokens - sum(turn.tokens for turn in chain)
+        history: List[Turn] = self.memory.history(request.conversation, max_tokens=budget) if budget > 0 else []
         return [
             {"role": "system", "content": request.settings.system_prompt},
+            *(turn.as_message() for turn in chain),
             *(turn.as_message() for turn in history),
             {"role": USER, "content": f"{request.user_name}: {request.text}"},
         ]
+
+    def _bounded_chain(self, chain: Tuple[Turn, ...]) -> List[Turn]:
+        """The newest replied-to messages that fit the history token budget, oldest first."""
+        kept: List[Turn] = []
+        budget = self.limits.history_tokens
+        for turn in reversed(chain):
+            budget -= turn.tokens
+            if budget < 0:
+                break
+            kept.append(turn)
+        return kept[::-1]
 
     async def run(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """Answer ``request``. Always ends with exactly one ``Done`` or ``Failed``."""
@@ -97,11 +112,11 @@ class ChatEngine:
                 # Also when our consumer stops early: release the HTTP stream now, not at GC.
                 await stream.aclose()
         except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
-            yield self._failed(exc, request)
             if parts:  # tokens were spent on the partial answer
-                self.ledger.record(
-                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), None)
-                )
+                partial = self._usage(model.name, messages, "".join(parts), None)
+                self.ledger.record(request.usage_scopes, partial)
+                yield partial  # so budgets charge it too
+            yield self._failed(exc, request)
             return
 
         answer = "".join(parts)
