@@ -100,9 +100,9 @@ class Governor:
 
     def __init__(self, prices: Callable[[], PriceBook], clock: Callable[[], float] = time.time) -> None:
         self._prices = prices
-        self.clock = clock
-        self.ledger = BudgetLedger(clock)
-        self.buckets = Buckets(clock)
+        self.clock = clock  # replaceable (tests move time instead of sleeping)
+        self.ledger = BudgetLedger(lambda: self.clock())
+        self.buckets = Buckets(lambda: self.clock())
 
     def admit(self, rules: GuildRules, request: Admission) -> Ticket:
         if request.bypass or not rules.limits_anything:

@@ -111,7 +111,7 @@ class Listener:
     """Decides per message; keeps cooldowns and the ids already answered (re-delivered events)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, seen_capacity: int = SEEN_CAPACITY) -> None:
-        self._clock = clock
+        self.clock = clock  # replaceable (tests move time instead of sleeping)
         self._capacity = seen_capacity
         self._answered: "OrderedDict[int, None]" = OrderedDict()
         self._last: dict = {}  # ("channel", id) / ("member", guild, user) -> monotonic time of last answer
@@ -131,7 +131,7 @@ class Listener:
             return Decision(False, remember, f"mode `{mode}` does not answer this message")
         if heard.message_id in self._answered:
             return Decision(False, False, "already answered")
-        now = self._clock()
+        now = self.clock()
         cooldown = rules.cooldown_in(channel)[0]
         if cooldown and now - self._last.get(("channel", channel), -1e18) < cooldown:
             return Decision(False, remember, "channel cooldown")
@@ -150,7 +150,7 @@ class Listener:
         self._answered[heard.message_id] = None
         while len(self._answered) > self._capacity:
             self._answered.popitem(last=False)
-        now = self._clock()
+        now = self.clock()
         self._last[("channel", heard.channel_id)] = now
         self._last[("member", heard.guild_id, heard.author_id)] = now
         if len(self._last) > 4 * self._capacity:

@@ -9,7 +9,7 @@ from ..errors import InvalidValue
 
 def parse_number(text: str, *, what: str, minimum: float, maximum: float, integer: bool = False) -> float:
     """Parse ``text`` as a finite number in ``[minimum, maximum]``; raise InvalidValue otherwise."""
-    allowed = f"{what} must be {'a whole' if integer else 'a'} number from {minimum:g} to {maximum:,g}"
+    allowed = f"{what} must be {'a whole' if integer else 'a'} number from {_fmt(minimum)} to {_fmt(maximum)}"
     cleaned = str(text).strip().lstrip("$").strip()
     # float() accepts "1_000", "١٢" and surrounding whitespace; admins typing those meant something else.
     if not cleaned or not cleaned.isascii() or "_" in cleaned or not cleaned.isprintable():
@@ -23,8 +23,12 @@ def parse_number(text: str, *, what: str, minimum: float, maximum: float, intege
     if integer and value != int(value):
         raise InvalidValue(f"{allowed}, without decimals.")
     if not minimum <= value <= maximum:
-        raise InvalidValue(f"{allowed}; {value:,g} is out of range.")
+        raise InvalidValue(f"{allowed}; {_fmt(value)} is out of range.")
     return int(value) if integer else value
+
+
+def _fmt(value: float) -> str:
+    return f"{int(value):,}" if value == int(value) else f"{value:,}"
 
 
 def _shown(text: str) -> str:
