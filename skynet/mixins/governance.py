@@ -323,7 +323,7 @@ class GovernanceMixin(MixinMeta):
         if action == "inherit":
             await reply(ctx, f"Removed the rule for `{name}` on {label}; the next level decides.")
         else:
-            await reply(ctx, f"`{name}` is now {action}ed for {label}.")
+            await reply(ctx, f"`{name}` is now {'allowed' if action == 'allow' else 'denied'} for {label}.")
 
     @ai_policy.command(name="show")
     @app_commands.describe(member="Whose policy (default: yours)", channel="Where (default: here)")

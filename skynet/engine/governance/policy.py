@@ -27,6 +27,7 @@ LEVEL_LABELS = {
 }
 
 Rules = Mapping[str, str]  # tool -> allow | deny
+DONE = {ALLOW: "allowed", DENY: "denied"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def decide_tool(
     """The decision for ``tool``, with the level it comes from and a sentence saying why."""
     rule = policies.members.get(user_id, {}).get(tool)
     if rule:
-        return ToolDecision(rule == ALLOW, MEMBER, f"`{tool}` is {rule}ed for this member")
+        return ToolDecision(rule == ALLOW, MEMBER, f"`{tool}` is {DONE[rule]} for this member")
     role_rules = [(r, policies.roles[r][tool]) for r in role_ids if tool in policies.roles.get(r, {})]
     if role_rules:
         denying = [r for r, action in role_rules if action == DENY]
@@ -76,10 +77,10 @@ def decide_tool(
     if channel_id is not None:
         rule = policies.channels.get(channel_id, {}).get(tool)
         if rule:
-            return ToolDecision(rule == ALLOW, CHANNEL, f"`{tool}` is {rule}ed in <#{channel_id}>")
+            return ToolDecision(rule == ALLOW, CHANNEL, f"`{tool}` is {DONE[rule]} in <#{channel_id}>")
     rule = policies.server.get(tool)
     if rule:
-        return ToolDecision(rule == ALLOW, SERVER, f"`{tool}` is {rule}ed for the whole server")
+        return ToolDecision(rule == ALLOW, SERVER, f"`{tool}` is {DONE[rule]} for the whole server")
     return ToolDecision(True, DEFAULT, f"no rule for `{tool}`: allowed by default")
 
 
