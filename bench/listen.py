@@ -64,7 +64,7 @@ def governance_data(members: int, roles: List[int], channel_ids: List[int], mode
         "listen": {"mode": mode, "keywords": ["skynet", "robot", "assistant", "bot"] + [f"kw{i}" for i in range(40)]},
         "budget": {
             "member": 50_000,
-            "roles": {str(r): 100_000 for r in roles},
+            "roles": {str(r): 10**9 for r in roles},
             "members": {str(10**17 + i): 20_000 for i in range(members)},
         },
         "ratelimit": {"user": [10000, 60], "server": [10000, 1]},
@@ -211,12 +211,24 @@ async def main(args: argparse.Namespace) -> None:
         # 3. messages/s through Red's on_message
         print(f"\n3. {args.rate} messages/s for {args.seconds} s through on_message "
               "(100 channels, provider: local mock in another process)")
-        for mode, text in (("off", "just chatting"), ("keyword", "hey skynet what time is it"), ("all", "hello")):
+        scenarios = (
+            ("off", "just chatting", None),
+            ("keyword", "hey skynet what time is it", None),
+            ("all", "hello", None),
+            ("all", "hello", [20, 1]),  # the same, with a server rate limit of 20 requests/s
+        )
+        for mode, text, server_rate in scenarios:
             await use(mode)
-            await cog.governance.update(guild.id, lambda d: [d.pop(k, None) for k in ("ratelimit", "budget")])
+
+            def limits(d: dict, server_rate=server_rate) -> None:
+                d.pop("budget", None)
+                d["ratelimit"] = {"server": server_rate} if server_rate else {}
+
+            await cog.governance.update(guild.id, limits)
             r = await flood(harness, channels, authors, args.rate, args.seconds, text)
+            label = mode + (f" + server limit {server_rate[0]}/s" if server_rate else "")
             print(
-                f"   mode {mode:<8} posted {r['posted']} at {r['rate']:.0f}/s, answered {r['answered']}, "
+                f"   mode {label:<8} posted {r['posted']} at {r['rate']:.0f}/s, answered {r['answered']}, "
                 f"all done after {r['drained_s']:.1f} s; loop lag p50 {r['lag_p50']:.1f} ms, "
                 f"p99 {r['lag_p99']:.1f} ms, max {r['lag_max']:.0f} ms"
             )

@@ -31,6 +31,7 @@ class DataMixin(MixinMeta):
         # Every requester kind (user, owner, discord_deleted_user, user_strict) gets everything
         # removed: usage counters are personal, and so is what was said.
         self.usage.ledger.discard_user(user_id)
+        self.governor.ledger.forget_user(user_id)  # today's budget spend (flushed with the next batch)
         for guild_id, users in (await self.config.all_members()).items():
             if user_id in users:
                 await self.config.member_from_ids(guild_id, user_id).clear()

@@ -290,3 +290,22 @@ def test_good_numbers():
     assert math.isclose(parse_number("$2.5", what="x", minimum=0, maximum=10), 2.5)
     with pytest.raises(InvalidValue, match="without decimals"):
         parse_number("2.5", what="x", minimum=0, maximum=10, integer=True)
+
+
+def test_budget_spend_survives_a_restart_and_data_deletion_forgets_it():
+    clock = Clock()
+    gov = governor(clock)
+    rules = parse_rules({"budget": {"member": 1000, "server": 5000}})
+    gov.admit(rules, admission(user=1)).settle(Usage(100, 50))
+    gov.admit(rules, admission(user=2)).settle(Usage(10, 5))
+    assert gov.ledger.dirty == {5}
+    stored = gov.ledger.dump(5)
+    again = governor(clock)
+    again.ledger.load(5, stored)
+    assert again.remaining(rules.budgets, 5, 1, ()).spent == 150
+    assert again.server_remaining(rules.budgets, 5).spent == 165
+    again.ledger.forget_user(1)
+    assert again.remaining(rules.budgets, 5, 1, ()).spent == 0
+    assert "1" not in again.ledger.dump(5)["members"]
+    clock.now += DAY  # stored spend from an earlier day counts for nothing
+    assert again.remaining(rules.budgets, 5, 2, ()).spent == 0

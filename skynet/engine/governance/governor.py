@@ -142,12 +142,14 @@ class Governor:
 
     # -- budgets
 
-    def estimate(self, request: Admission) -> Tuple[int, Optional[float]]:
-        """Tokens and USD (None if the model has no price) this request may use at most."""
+    def estimate(self, request: Admission, *, usd: bool = True) -> Tuple[int, Optional[float]]:
+        """Tokens and USD (None if the model has no price) this request may use at most.
+
+        The price lookup is skipped (USD 0) with ``usd=False``, when no limit is in USD.
+        """
         completion = request.max_tokens or DEFAULT_MAX_TOKENS
-        return request.prompt_tokens + completion, self._prices().cost(
-            request.model, request.prompt_tokens, completion
-        )
+        cost = self._prices().cost(request.model, request.prompt_tokens, completion) if usd else 0.0
+        return request.prompt_tokens + completion, cost
 
     def remaining(self, budgets: BudgetRules, guild_id: int, user_id: int, role_ids: Tuple[int, ...]) -> Remaining:
         limit, source = budgets.member_limit(user_id, role_ids)
@@ -164,7 +166,7 @@ class Governor:
     def _reserve(self, budgets: BudgetRules, request: Admission) -> Optional[Reservation]:
         if not budgets.active:
             return None
-        tokens, usd = self.estimate(request)
+        tokens, usd = self.estimate(request, usd=USD in (budgets.unit, budgets.server_unit))
         member = self.remaining(budgets, request.guild_id, request.user_id, request.role_ids)
         server = self.server_remaining(budgets, request.guild_id)
         for left, whose in ((member, "Your daily AI budget here"), (server, "This server's daily AI budget")):
