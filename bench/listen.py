@@ -1,6 +1,6 @@
 """Benchmark of passive listening and governance. Run by hand; results go in docs/performance.md.
 
-    .venv/bin/python bench/listen.py [--members 10000] [--rate 1000] [--seconds 3]
+    .venv/bin/python bench/listen.py [--members 10000] [--rate 1000] [--seconds 2]
 
 1. The "ignore" decision: ``on_message_without_command`` for messages the listener does not
    answer (mode off; mention mode without a mention; keyword mode without a keyword), with a
@@ -243,5 +243,5 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=10_000, help="member overrides in the rules")
     parser.add_argument("--real-members", type=int, default=1000, help="Discord members posting")
     parser.add_argument("--rate", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=2.0)
     asyncio.run(main(parser.parse_args()))
