@@ -36,10 +36,10 @@ import discord  # noqa: E402
 from discord.ext.test import backend as dpy_backend  # noqa: E402
 from discord.ext.test import factories as dpy_factories  # noqa: E402
 
+from skynet.engine.events import Usage  # noqa: E402
 from skynet.engine.governance.governor import Admission  # noqa: E402
 from skynet.engine.governance.listening import Heard  # noqa: E402
 from skynet.engine.governance.policy import decide_tool  # noqa: E402
-from skynet.engine.events import Usage  # noqa: E402
 from skynet_dev.harness import RedHarness  # noqa: E402
 
 KEY = "sk-bench-0123456789abcdef"
@@ -64,7 +64,10 @@ def free_port() -> int:
 def governance_data(members: List[int], roles: List[int], channel_ids: List[int], mode: str) -> dict:
     """A big server: every member has a budget and a tool rule; 200 roles have budgets."""
     return {
-        "listen": {"mode": mode, "keywords": ["skynet", "robot", "assistant", "bot"] + [f"kw{i}" for i in range(40)]},
+        "listen": {
+            "mode": mode,
+            "keywords": ["skynet", "robot", "assistant", "bot"] + [f"kw{i}" for i in range(40)],
+        },
         "budget": {
             "member": 50_000,
             "roles": {str(r): 10**9 for r in roles},
@@ -138,7 +141,9 @@ async def main(args: argparse.Namespace) -> None:
     port = free_port()
     mock = subprocess.Popen(
         [sys.executable, "-m", "skynet_dev.mock_openai", "--port", str(port), "--delay", "0.02"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO])
     try:
@@ -157,11 +162,15 @@ async def main(args: argparse.Namespace) -> None:
         channels = [dpy_backend.make_text_channel(f"bench-{i}", guild) for i in range(100)]
         started = time.perf_counter()
         authors = [
-            dpy_backend.make_member(dpy_backend.make_user(f"u{i}", "0001"), guild, roles=roles[i % 200 : i % 200 + 3])
+            dpy_backend.make_member(
+                dpy_backend.make_user(f"u{i}", "0001"), guild, roles=roles[i % 200 : i % 200 + 3]
+            )
             for i in range(args.members)
         ]
-        print(f"{args.members} members (3 roles each) created in {time.perf_counter() - started:.1f} s; each has a "
-              f"budget and a tool rule of their own, and {len(roles)} roles have budgets and tool rules")
+        print(
+            f"{args.members} members (3 roles each) created in {time.perf_counter() - started:.1f} s; each has a "
+            f"budget and a tool rule of their own, and {len(roles)} roles have budgets and tool rules"
+        )
         member_ids = [a.id for a in authors]
         role_ids = [r.id for r in roles]
         channel_ids = [c.id for c in channels]
@@ -173,11 +182,15 @@ async def main(args: argparse.Namespace) -> None:
         # 1. the "ignore" decision
         print("\n1. ignore decision (on_message_without_command, message not answered)")
         gc.disable()
-        for mode, text in (("off", "just chatting about the weather today"),
-                           ("mention", "just chatting about the weather today"),
-                           ("keyword", "just chatting about the weather today with nothing special in it")):
+        for mode, text in (
+            ("off", "just chatting about the weather today"),
+            ("mention", "just chatting about the weather today"),
+            ("keyword", "just chatting about the weather today with nothing special in it"),
+        ):
             await use(mode)
-            messages = [make_message(channels[i % 100], authors[i % len(authors)], text) for i in range(20_000)]
+            messages = [
+                make_message(channels[i % 100], authors[i % len(authors)], text) for i in range(20_000)
+            ]
             samples = await time_listener(cog, messages)
             print(f"   mode {mode:<8} {describe_us(samples)}")
         gc.enable()
@@ -195,26 +208,34 @@ async def main(args: argparse.Namespace) -> None:
             heard = Heard(i, guild.id, channel_ids[i % 100], author.id, "hello there", True, False)
             start = time.perf_counter_ns()
             listener.decide(rules.listen, heard)
-            decide_tool(rules.tools, "web_search", user_id=author.id, role_ids=role_tuple, channel_id=heard.channel_id)
+            decide_tool(
+                rules.tools, "web_search", user_id=author.id, role_ids=role_tuple, channel_id=heard.channel_id
+            )
             ticket = governor.admit(rules, Admission(guild.id, author.id, role_tuple, "gpt-test", 300, 500))
             ticket.settle(Usage(300, 200))
             samples.append(time.perf_counter_ns() - start)
         gc.enable()
         print(f"   {describe_us(samples)}")
         for i in range(20):  # a realistic window for the token count of the prompt
-            cog.memory.add(f"channel:{channels[0].id}", "user", f"question {i} " * 20, user_id=1, name="someone")
+            cog.memory.add(
+                f"channel:{channels[0].id}", "user", f"question {i} " * 20, user_id=1, name="someone"
+            )
         request = cog.chat_request(authors[0], channels[0], "what is the weather like on mars?")
         samples = []
         for _ in range(2000):
             start = time.perf_counter_ns()
             cog.admit(authors[0], channels[0], request).settle(None)
             samples.append(time.perf_counter_ns() - start)
-        print(f"   the cog's admit() incl. counting the prompt's tokens (20-turn window): {describe_us(samples)}")
+        print(
+            f"   the cog's admit() incl. counting the prompt's tokens (20-turn window): {describe_us(samples)}"
+        )
         cog.governor.ledger.dirty.clear()
 
         # 3. messages/s through Red's on_message
-        print(f"\n3. {args.rate} messages/s for {args.seconds} s through on_message "
-              "(100 channels, provider: local mock in another process)")
+        print(
+            f"\n3. {args.rate} messages/s for {args.seconds} s through on_message "
+            "(100 channels, provider: local mock in another process)"
+        )
         scenarios = (
             ("off", "just chatting", None),
             ("keyword", "hey skynet what time is it", None),

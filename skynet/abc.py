@@ -13,9 +13,9 @@ from .engine.chat import ChatEngine
 from .engine.errors import Redactor
 from .engine.governance.governor import Governor, Ticket
 from .engine.governance.listening import Listener
-from .governance_store import GovernanceStore
 from .engine.memory import ConversationMemory
 from .engine.providers.registry import ProviderRegistry
+from .governance_store import GovernanceStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 

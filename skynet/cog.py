@@ -23,6 +23,7 @@ from .engine.memory import ConversationMemory
 from .engine.pricing import PriceBook
 from .engine.providers.registry import ProviderRegistry
 from .engine.tokens import TokenCounter
+from .governance_store import GovernanceStore
 from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
@@ -33,7 +34,6 @@ from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.stats import StatsMixin
-from .governance_store import GovernanceStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 

@@ -72,7 +72,9 @@ class GovernanceStore:
                     self._ledger.dirty.add(guild_id)
 
     def start(self, interval: float = FLUSH_INTERVAL) -> None:
-        self._task = asyncio.create_task(self._flush_periodically(interval), name="background:skynet-budget-flush")
+        self._task = asyncio.create_task(
+            self._flush_periodically(interval), name="background:skynet-budget-flush"
+        )
 
     async def _flush_periodically(self, interval: float) -> None:
         while True:

@@ -63,7 +63,9 @@ class ChatEngine:
     def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
         chain = self._bounded_chain(request.reply_chain)
         budget = self.limits.history_tokens - sum(turn.tokens for turn in chain)
-        history: List[Turn] = self.memory.history(request.conversation, max_tokens=budget) if budget > 0 else []
+        history: List[Turn] = (
+            self.memory.history(request.conversation, max_tokens=budget) if budget > 0 else []
+        )
         return [
             {"role": "system", "content": request.settings.system_prompt},
             *(turn.as_message() for turn in chain),

@@ -15,8 +15,8 @@ from redbot.core import commands
 from ..abc import MixinMeta
 from ..engine.chat import ChatRequest
 from ..engine.errors import InvalidValue
-from ..engine.governance.budgets import MAX_TOKENS_BUDGET, MAX_USD_BUDGET, TOKENS, USD, format_amount
 from ..engine.governance.buckets import Rate
+from ..engine.governance.budgets import MAX_TOKENS_BUDGET, MAX_USD_BUDGET, TOKENS, USD, format_amount
 from ..engine.governance.governor import Admission, Remaining, Ticket
 from ..engine.governance.numbers import parse_number
 from ..engine.governance.policy import (
@@ -74,7 +74,9 @@ def describe_rate(rate: Optional[Rate]) -> str:
 class GovernanceMixin(MixinMeta):
     # -- admission (called by ChatMixin.answer for /ai chat and passive replies)
 
-    def admit(self, author: discord.abc.User, channel: discord.abc.Messageable, request: ChatRequest) -> Ticket:
+    def admit(
+        self, author: discord.abc.User, channel: discord.abc.Messageable, request: ChatRequest
+    ) -> Ticket:
         """Check rate limits and reserve budget for ``request``; raises a refusal that says why."""
         guild = getattr(channel, "guild", None)
         rules = self.governance.rules(guild.id) if guild is not None else None
@@ -98,7 +100,11 @@ class GovernanceMixin(MixinMeta):
         count = self.engine.counter.count
         limit = self.engine.limits.history_tokens
         chain = sum(t.tokens for t in request.reply_chain)
-        window = self.memory.history(request.conversation, max_tokens=max(0, limit - chain)) if chain < limit else []
+        window = (
+            self.memory.history(request.conversation, max_tokens=max(0, limit - chain))
+            if chain < limit
+            else []
+        )
         turns = len(window) + len(request.reply_chain) + 2
         return (
             _system_tokens(count, request.settings.system_prompt)
@@ -110,7 +116,9 @@ class GovernanceMixin(MixinMeta):
 
     def remaining_for(self, member: discord.Member) -> Remaining:
         rules = self.governance.rules(member.guild.id)
-        return self.governor.remaining(rules.budgets, member.guild.id, member.id, tuple(r.id for r in member.roles))
+        return self.governor.remaining(
+            rules.budgets, member.guild.id, member.id, tuple(r.id for r in member.roles)
+        )
 
     def budget_lines(self, member: discord.Member) -> List[str]:
         rules = self.governance.rules(member.guild.id)
@@ -119,7 +127,9 @@ class GovernanceMixin(MixinMeta):
             return [f"**Budget of {member.display_name}:** unlimited (bypass role or bot owner)"]
         lines = [f"**Budget of {member.display_name}:** {self.remaining_for(member).describe()}"]
         if budgets.server_amount is not None:
-            lines.append(f"**Server total:** {self.governor.server_remaining(budgets, member.guild.id).describe()}")
+            lines.append(
+                f"**Server total:** {self.governor.server_remaining(budgets, member.guild.id).describe()}"
+            )
         return lines
 
     async def _member_or_self(self, ctx: commands.Context, text: Optional[str]) -> discord.Member:
@@ -150,7 +160,9 @@ class GovernanceMixin(MixinMeta):
         if budgets.roles:
             lines.append(
                 "Role budgets: "
-                + ", ".join(f"<@&{r}> {format_amount(a, budgets.unit)}" for r, a in list(budgets.roles.items())[:20])
+                + ", ".join(
+                    f"<@&{r}> {format_amount(a, budgets.unit)}" for r, a in list(budgets.roles.items())[:20]
+                )
             )
         if budgets.bypass_roles:
             lines.append("Bypass roles: " + ", ".join(f"<@&{r}>" for r in budgets.bypass_roles))
@@ -199,7 +211,9 @@ class GovernanceMixin(MixinMeta):
             text += f" Cleared {cleared[0]}."
         await reply(ctx, text)
 
-    async def _set_override(self, ctx: commands.Context, key: str, target_id: int, label: str, amount: str) -> None:
+    async def _set_override(
+        self, ctx: commands.Context, key: str, target_id: int, label: str, amount: str
+    ) -> None:
         guild = await require_admin(ctx)
         unit = self.governance.rules(guild.id).budgets.unit
         value = None if amount.strip().lower() in NONE_WORDS else parse_amount(amount, unit)
@@ -222,7 +236,9 @@ class GovernanceMixin(MixinMeta):
         )
 
     @ai_budget.command(name="role")
-    @app_commands.describe(role="A role of this server", amount="A number in the member budget's unit, or `none`")
+    @app_commands.describe(
+        role="A role of this server", amount="A number in the member budget's unit, or `none`"
+    )
     async def ai_budget_role(self, ctx: commands.Context, role: str, amount: str) -> None:
         """Give a role its own daily budget per member (a member with several roles gets the highest)."""
         guild = await require_admin(ctx)
@@ -230,7 +246,9 @@ class GovernanceMixin(MixinMeta):
         await self._set_override(ctx, "roles", found.id, f"role {found.mention}", amount)
 
     @ai_budget.command(name="member")
-    @app_commands.describe(member="A member of this server", amount="A number in the member budget's unit, or `none`")
+    @app_commands.describe(
+        member="A member of this server", amount="A number in the member budget's unit, or `none`"
+    )
     async def ai_budget_member(self, ctx: commands.Context, member: str, amount: str) -> None:
         """Give one member their own daily budget (it beats role budgets and the server default)."""
         guild = await require_admin(ctx)
@@ -243,7 +261,9 @@ class GovernanceMixin(MixinMeta):
         """Set the UTC hour at which daily budgets start over."""
         guild = await require_admin(ctx)
         value = parse_number(hour, what="The reset hour", minimum=0, maximum=23, integer=True)
-        await self.governance.update(guild.id, lambda d: d.setdefault("budget", {}).__setitem__("reset_hour", value))
+        await self.governance.update(
+            guild.id, lambda d: d.setdefault("budget", {}).__setitem__("reset_hour", value)
+        )
         await reply(ctx, f"Daily budgets now start over at {value:02d}:00 UTC.")
 
     @ai_budget.command(name="bypass")
@@ -261,7 +281,9 @@ class GovernanceMixin(MixinMeta):
             raise InvalidValue(f"Say which role, e.g. `[p]ai budget bypass {action} @Staff`.")
         found = find_role(guild, role)
         (current.add if action == "add" else current.discard)(found.id)
-        await self.governance.update(guild.id, lambda d: d.setdefault("budget", {}).__setitem__("bypass", sorted(current)))
+        await self.governance.update(
+            guild.id, lambda d: d.setdefault("budget", {}).__setitem__("bypass", sorted(current))
+        )
         verb = "now skips" if action == "add" else "no longer skips"
         await reply(ctx, f"{found.mention} {verb} budgets and rate limits.")
 
@@ -277,13 +299,18 @@ class GovernanceMixin(MixinMeta):
         if ctx.guild is None:
             raise NotAllowed("Rate limits apply inside a server.")
         rates = self.governance.rules(ctx.guild.id).rates
-        await reply(ctx, f"**Each member:** {describe_rate(rates.member)}\n**Whole server:** {describe_rate(rates.server)}")
+        await reply(
+            ctx,
+            f"**Each member:** {describe_rate(rates.member)}\n**Whole server:** {describe_rate(rates.server)}",
+        )
 
     async def _set_rate(self, ctx: commands.Context, who: str, requests: str, seconds: str) -> None:
         guild = await require_admin(ctx)
         count = parse_number(requests, what="Requests", minimum=1, maximum=MAX_RATE_REQUESTS, integer=True)
         window = parse_number(seconds, what="The window in seconds", minimum=1, maximum=MAX_RATE_SECONDS)
-        await self.governance.update(guild.id, lambda d: d.setdefault("ratelimit", {}).__setitem__(who, [count, window]))
+        await self.governance.update(
+            guild.id, lambda d: d.setdefault("ratelimit", {}).__setitem__(who, [count, window])
+        )
         whom = "each member" if who == "user" else "the whole server"
         await reply(ctx, f"Rate limit of {whom} set to {Rate(count, window).describe()}.")
 
@@ -361,7 +388,11 @@ class GovernanceMixin(MixinMeta):
         """Everything that applies to a member in a channel, and the level each decision comes from."""
         target = await self._member_or_self(ctx, member)
         where = find_channel(ctx.guild, channel) if channel else ctx.channel
-        await reply(ctx, "\n".join(self.policy_lines(self.governance.rules(ctx.guild.id), target, where))[:2000], ephemeral=True)
+        await reply(
+            ctx,
+            "\n".join(self.policy_lines(self.governance.rules(ctx.guild.id), target, where))[:2000],
+            ephemeral=True,
+        )
 
     def policy_lines(self, rules: GuildRules, member: discord.Member, channel: Any) -> List[str]:
         cid = settings_channel_id(channel)

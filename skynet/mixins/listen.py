@@ -69,7 +69,11 @@ class ListenMixin(MixinMeta):
             return
         if not decision.answer:
             self.memory.add(
-                conversation_key(message.channel), USER, message.content, user_id=author.id, name=author.display_name
+                conversation_key(message.channel),
+                USER,
+                message.content,
+                user_id=author.id,
+                name=author.display_name,
             )
             return
         self.listener.mark_answered(heard)
@@ -116,7 +120,9 @@ class ListenMixin(MixinMeta):
         self._notified[key] = refusal.resets_at
         prefix = (await self.bot.get_valid_prefixes(message.guild))[0]
         await message.reply(
-            refusal.message.replace("[p]", prefix), mention_author=False, allowed_mentions=discord.AllowedMentions.none()
+            refusal.message.replace("[p]", prefix),
+            mention_author=False,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     # -- reply chains
@@ -133,8 +139,14 @@ class ListenMixin(MixinMeta):
             role = ASSISTANT if parent.author.id == me else USER
             text = parent.content if role == ASSISTANT else self._strip_mention(parent.content, me or 0)
             turns.append(
-                Turn(role, text, parent.author.id, parent.author.display_name, parent.created_at.timestamp(),
-                     self.engine.counter.count(text))
+                Turn(
+                    role,
+                    text,
+                    parent.author.id,
+                    parent.author.display_name,
+                    parent.created_at.timestamp(),
+                    self.engine.counter.count(text),
+                )
             )
             current = parent
         return tuple(reversed(turns))
@@ -210,7 +222,10 @@ class ListenMixin(MixinMeta):
     @ai_listen.command(name="mode")
     @app_commands.describe(scope="server (default) or channel", mode="off, mention, keyword or all")
     async def ai_listen_mode(
-        self, ctx: commands.Context, scope: Optional[ListenScope], mode: Literal["off", "mention", "keyword", "all"]
+        self,
+        ctx: commands.Context,
+        scope: Optional[ListenScope],
+        mode: Literal["off", "mention", "keyword", "all"],
     ) -> None:
         """Choose when the assistant answers without a command.
 
@@ -233,7 +248,9 @@ class ListenMixin(MixinMeta):
 
     @ai_listen.command(name="cooldown")
     @app_commands.describe(scope="server (default) or channel", seconds="0 to 86400")
-    async def ai_listen_cooldown(self, ctx: commands.Context, scope: Optional[ListenScope], seconds: str) -> None:
+    async def ai_listen_cooldown(
+        self, ctx: commands.Context, scope: Optional[ListenScope], seconds: str
+    ) -> None:
         """Minimum time between passive answers in one channel."""
         value = parse_number(seconds, what="The cooldown in seconds", minimum=0, maximum=MAX_COOLDOWN)
         where = await self._set_listen(ctx, scope, "cooldown", value)
@@ -271,8 +288,12 @@ class ListenMixin(MixinMeta):
         else:
             updated = [k for k in current if k not in given]
         if len(updated) > MAX_KEYWORDS:
-            raise InvalidValue(f"A server can have at most {MAX_KEYWORDS} keywords (this would make {len(updated)}).")
-        await self.governance.update(ctx.guild.id, lambda d: d.setdefault("listen", {}).__setitem__("keywords", updated))
+            raise InvalidValue(
+                f"A server can have at most {MAX_KEYWORDS} keywords (this would make {len(updated)})."
+            )
+        await self.governance.update(
+            ctx.guild.id, lambda d: d.setdefault("listen", {}).__setitem__("keywords", updated)
+        )
         await reply(ctx, "Keywords: " + (", ".join(f"`{k}`" for k in updated) or "none"))
 
     @ai_listen.command(name="channels")
@@ -309,7 +330,11 @@ class ListenMixin(MixinMeta):
 
         await self.governance.update(guild.id, edit)
         if action == "clear":
-            text = f"Removed <#{cid}> from the channel lists." if cid else "Channel lists cleared: listening everywhere."
+            text = (
+                f"Removed <#{cid}> from the channel lists."
+                if cid
+                else "Channel lists cleared: listening everywhere."
+            )
         elif action == "allow":
             text = f"<#{cid}> is allowed. With an allow list, only allowed channels are listened to."
         else:

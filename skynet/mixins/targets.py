@@ -40,7 +40,9 @@ def find_role(guild: discord.Guild, text: str) -> discord.Role:
     if role is None and ident is None:
         role = discord.utils.get(guild.roles, name=text.strip().lstrip("@"))
     if role is None:
-        raise InvalidValue(f"`{_shown(text)}` isn't a role of this server. Mention one or give its exact name.")
+        raise InvalidValue(
+            f"`{_shown(text)}` isn't a role of this server. Mention one or give its exact name."
+        )
     return role
 
 
@@ -50,7 +52,9 @@ def find_member(guild: discord.Guild, text: str) -> discord.Member:
     if member is None and ident is None:
         member = guild.get_member_named(text.strip().lstrip("@"))
     if member is None:
-        raise InvalidValue(f"`{_shown(text)}` isn't a member of this server. Mention them or give their name.")
+        raise InvalidValue(
+            f"`{_shown(text)}` isn't a member of this server. Mention them or give their name."
+        )
     return member
 
 

@@ -53,7 +53,10 @@ async def test_token_budget_refuses_with_what_is_left_and_when_it_resets(bot, pr
     assert await chat(bot, "two") == "fine"  # something was left: admitted
     refused = await chat(bot, "three")
     resets = int((clock.now // DAY + 1) * DAY)
-    assert refused == f"⏳ Your daily AI budget here is used up: 0 tokens of 100 tokens left. It resets <t:{resets}:R>."
+    assert (
+        refused
+        == f"⏳ Your daily AI budget here is used up: 0 tokens of 100 tokens left. It resets <t:{resets}:R>."
+    )
     assert len(provider.chat_requests) == 2
     # Another member has their own budget; the next day starts over.
     provider.script(usage(), usage())
@@ -171,7 +174,9 @@ async def test_passive_refusals_are_noticed_once_per_reset_period(bot, provider,
 
 async def test_tool_policies_and_policy_show(bot, provider):
     other = dpy_backend.make_text_channel("other", bot.guild)
-    assert "`web_search` is now denied for the whole server" in await admin(bot, "!ai policy tool deny web_search")
+    assert "`web_search` is now denied for the whole server" in await admin(
+        bot, "!ai policy tool deny web_search"
+    )
     assert "allowed for" in await admin(bot, f"!ai policy tool allow web_search {other.mention}")
     assert "denied for" in await admin(bot, f"!ai policy tool deny scrape {bot.member.mention}")
     assert "allowed for" in await admin(bot, f"!ai policy tool allow scrape {bot.admin_role.mention}")

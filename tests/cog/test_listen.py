@@ -40,13 +40,23 @@ async def post(
     before = {m.id for m in red.messages(channel)}
     extra = {"webhook_id": 1234567890123456789} if webhook else {}
     data = dpy_factories.make_message_dict(
-        channel, author, id_num=message_id, content=content,
+        channel,
+        author,
+        id_num=message_id,
+        content=content,
         mentions=[m for m in dpy_backend.find_user_mentions(content, channel.guild) if m],
-        guild_id=channel.guild.id, **extra,
+        guild_id=channel.guild.id,
+        **extra,
     )
     if reply_to is not None:
-        data["message_reference"] = {"message_id": reply_to, "channel_id": channel.id, "guild_id": channel.guild.id}
-        parent = next((d for d in dpy_backend._cur_config.messages[channel.id] if int(d["id"]) == reply_to), None)
+        data["message_reference"] = {
+            "message_id": reply_to,
+            "channel_id": channel.id,
+            "guild_id": channel.guild.id,
+        }
+        parent = next(
+            (d for d in dpy_backend._cur_config.messages[channel.id] if int(d["id"]) == reply_to), None
+        )
         if parent is not None:
             data["referenced_message"] = parent
             data["type"] = 19  # a reply

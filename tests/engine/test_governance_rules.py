@@ -109,7 +109,9 @@ def governor(clock, prices=None):
 
 
 def admission(prompt=100, max_tokens=100, user=1, roles=(), model="m"):
-    return Admission(guild_id=5, user_id=user, role_ids=roles, model=model, prompt_tokens=prompt, max_tokens=max_tokens)
+    return Admission(
+        guild_id=5, user_id=user, role_ids=roles, model=model, prompt_tokens=prompt, max_tokens=max_tokens
+    )
 
 
 def test_period_starts_at_the_reset_hour():

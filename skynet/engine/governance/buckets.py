@@ -58,5 +58,9 @@ class Buckets:
         self._buckets[key] = (min(float(rate.requests), self._level(key, rate, now) + 1), now, rate)
 
     def _drop_full(self, now: float) -> None:
-        for key in [k for k, (t, u, r) in self._buckets.items() if t + (now - u) * r.requests / r.seconds >= r.requests]:
+        for key in [
+            k
+            for k, (t, u, r) in self._buckets.items()
+            if t + (now - u) * r.requests / r.seconds >= r.requests
+        ]:
             del self._buckets[key]

@@ -48,7 +48,11 @@ class BudgetRules:
 
     @property
     def active(self) -> bool:
-        return self.member_amount is not None or self.server_amount is not None or bool(self.roles or self.members)
+        return (
+            self.member_amount is not None
+            or self.server_amount is not None
+            or bool(self.roles or self.members)
+        )
 
     def member_limit(self, user_id: int, role_ids: Tuple[int, ...]) -> Tuple[Optional[float], str]:
         """The member's daily budget and where it comes from: member ▸ highest role ▸ server default."""

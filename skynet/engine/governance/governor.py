@@ -14,7 +14,7 @@ from typing import AsyncGenerator, Callable, List, Optional, Tuple
 from ..events import ChatEvent, Usage
 from ..pricing import PriceBook
 from .buckets import Buckets, Rate
-from .budgets import USD, BudgetLedger, BudgetRules, Reservation, format_amount, period_start, DAY
+from .budgets import DAY, USD, BudgetLedger, BudgetRules, Reservation, format_amount, period_start
 from .errors import BudgetExhausted, RateLimited, discord_time
 from .rules import GuildRules
 
@@ -60,7 +60,9 @@ class Remaining:
 class Ticket:
     """An admitted request. ``settle`` once (later calls do nothing)."""
 
-    def __init__(self, governor: Optional["Governor"], reservation: Optional[Reservation], model: str) -> None:
+    def __init__(
+        self, governor: Optional["Governor"], reservation: Optional[Reservation], model: str
+    ) -> None:
         self._governor = governor
         self._reservation = reservation
         self._model = model
@@ -124,7 +126,9 @@ class Governor:
     def _take_rates(self, rules: GuildRules, request: Admission) -> List[Tuple[tuple, Rate]]:
         checks = []
         if rules.rates.member is not None:
-            checks.append((("member", request.guild_id, request.user_id), rules.rates.member, "for each member"))
+            checks.append(
+                (("member", request.guild_id, request.user_id), rules.rates.member, "for each member")
+            )
         if rules.rates.server is not None:
             checks.append((("guild", request.guild_id), rules.rates.server, "for this server"))
         for key, rate, whom in checks:
@@ -151,14 +155,18 @@ class Governor:
         cost = self._prices().cost(request.model, request.prompt_tokens, completion) if usd else 0.0
         return request.prompt_tokens + completion, cost
 
-    def remaining(self, budgets: BudgetRules, guild_id: int, user_id: int, role_ids: Tuple[int, ...]) -> Remaining:
+    def remaining(
+        self, budgets: BudgetRules, guild_id: int, user_id: int, role_ids: Tuple[int, ...]
+    ) -> Remaining:
         limit, source = budgets.member_limit(user_id, role_ids)
         spent = self.ledger.spent(("member", guild_id, user_id), budgets.reset_hour).in_unit(budgets.unit)
         return Remaining(limit, budgets.unit, spent, source, self.resets_at(budgets))
 
     def server_remaining(self, budgets: BudgetRules, guild_id: int) -> Remaining:
         spent = self.ledger.spent(("guild", guild_id), budgets.reset_hour).in_unit(budgets.server_unit)
-        return Remaining(budgets.server_amount, budgets.server_unit, spent, "server total", self.resets_at(budgets))
+        return Remaining(
+            budgets.server_amount, budgets.server_unit, spent, "server total", self.resets_at(budgets)
+        )
 
     def resets_at(self, budgets: BudgetRules) -> float:
         return period_start(self.clock(), budgets.reset_hour) + DAY

@@ -110,7 +110,9 @@ IGNORE = Decision(False, False, "not listening here")
 class Listener:
     """Decides per message; keeps cooldowns and the ids already answered (re-delivered events)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, seen_capacity: int = SEEN_CAPACITY) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, seen_capacity: int = SEEN_CAPACITY
+    ) -> None:
         self.clock = clock  # replaceable (tests move time instead of sleeping)
         self._capacity = seen_capacity
         self._answered: "OrderedDict[int, None]" = OrderedDict()
@@ -135,9 +137,10 @@ class Listener:
         cooldown = rules.cooldown_in(channel)[0]
         if cooldown and now - self._last.get(("channel", channel), -1e18) < cooldown:
             return Decision(False, remember, "channel cooldown")
-        if rules.user_cooldown and now - self._last.get(
-            ("member", heard.guild_id, heard.author_id), -1e18
-        ) < rules.user_cooldown:
+        if (
+            rules.user_cooldown
+            and now - self._last.get(("member", heard.guild_id, heard.author_id), -1e18) < rules.user_cooldown
+        ):
             return Decision(False, remember, "member cooldown")
         return Decision(True, False, f"mode `{mode}`")
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .budgets import TOKENS, BudgetRules
 from .buckets import Rate
+from .budgets import TOKENS, BudgetRules
 from .listening import OFF, ChannelListen, ListenRules, keyword_pattern
 from .policy import ToolPolicies
 
