@@ -73,7 +73,7 @@ def governance_data(members: List[int], roles: List[int], channel_ids: List[int]
             "roles": {str(r): 10**9 for r in roles},
             "members": {str(m): 10**9 for m in members},
         },
-        "ratelimit": {"user": [10000, 60], "server": [10000, 1]},
+        "ratelimit": {"user": [10000, 60], "server": [10**6, 60]},
         "tools": {
             "server": {"web_search": "allow"},
             "channels": {str(c): {"scrape": "deny"} for c in channel_ids},

@@ -97,7 +97,12 @@ class ListenMixin(MixinMeta):
     async def _may_listen(self, message: discord.Message) -> bool:
         """Red's and Discord's rules, checked only for messages the listener would act on."""
         channel, guild = message.channel, message.guild
-        if not channel.permissions_for(guild.me).send_messages:
+        permissions = channel.permissions_for(guild.me)
+        if not (
+            permissions.send_messages_in_threads
+            if isinstance(channel, discord.Thread)
+            else permissions.send_messages
+        ):
             return False
         if await self.bot.cog_disabled_in_guild(self, guild):
             return False
