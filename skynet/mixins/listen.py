@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import OrderedDict
 from typing import Any, Dict, List, Literal, Optional, Tuple
 
@@ -122,6 +123,9 @@ class ListenMixin(MixinMeta):
         key = (message.guild.id, message.author.id)
         if self._notified.get(key, 0) >= refusal.resets_at:
             return
+        if len(self._notified) > 50_000:  # drop notices whose period is over
+            now = time.time()
+            self._notified = {k: v for k, v in self._notified.items() if v > now}
         self._notified[key] = refusal.resets_at
         prefix = (await self.bot.get_valid_prefixes(message.guild))[0]
         await message.reply(

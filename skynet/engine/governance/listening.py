@@ -49,14 +49,16 @@ class ListenRules:
     channels: Mapping[int, ChannelListen] = field(default_factory=dict)
     pattern: Optional[Pattern[str]] = None
 
-    @property
-    def inert(self) -> bool:
-        """Nothing to do in any channel: the listener can return at once."""
-        return (
+    inert: bool = field(init=False, default=True)  # nothing to do in any channel: return at once
+
+    def __post_init__(self) -> None:
+        # Computed once per settings write, not per message (a server may have many channel overrides).
+        inert = (
             self.mode == OFF
             and not self.context
             and all(c.mode in (None, OFF) and not c.context for c in self.channels.values())
         )
+        object.__setattr__(self, "inert", inert)
 
     def mode_in(self, channel_id: int) -> Tuple[str, str]:
         """The mode in ``channel_id`` and where it comes from."""
