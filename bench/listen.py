@@ -125,12 +125,14 @@ async def flood(harness: RedHarness, channels, authors, rate: int, seconds: floa
     drained_in = loop.time() - start
     stop.set()
     await monitor
-    answered = sum(1 for e in harness.events if e.kind == "send") - sends_before
+    sends = [e for e in harness.events if e.kind == "send"][sends_before:]
+    notices = sum(1 for e in sends if (e.content or "").startswith("⏳"))
     return {
         "posted": total,
         "rate": total / posted_in,
         "drained_s": drained_in,
-        "answered": answered,
+        "answered": len(sends) - notices,
+        "notices": notices,
         "lag_p50": statistics.median(lag),
         "lag_p99": pct(lag, 0.99),
         "lag_max": max(lag),
@@ -253,7 +255,7 @@ async def main(args: argparse.Namespace) -> None:
             r = await flood(harness, channels, authors, args.rate, args.seconds, text)
             label = mode + (f" + server limit {server_rate[0]}/s" if server_rate else "")
             print(
-                f"   mode {label:<8} posted {r['posted']} at {r['rate']:.0f}/s, answered {r['answered']}, "
+                f"   mode {label:<8} posted {r['posted']} at {r['rate']:.0f}/s, answered {r['answered']}, notices {r['notices']}, "
                 f"all done after {r['drained_s']:.1f} s; loop lag p50 {r['lag_p50']:.1f} ms, "
                 f"p99 {r['lag_p99']:.1f} ms, max {r['lag_max']:.0f} ms"
             )

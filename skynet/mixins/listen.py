@@ -37,7 +37,7 @@ CHAIN_CACHE = 2000  # fetched messages kept, so long threads cost one fetch per 
 
 class ListenMixin(MixinMeta):
     _chain_cache: "OrderedDict[int, Optional[discord.Message]]"
-    _notified: Dict[Tuple[int, int], float]
+    _notified: Dict[Tuple[Any, ...], float]
 
     # -- the listener
 
@@ -119,8 +119,14 @@ class ListenMixin(MixinMeta):
         return re.sub(rf"<@!?{bot_id}>", "", content).strip()
 
     async def _notify_once(self, message: discord.Message, refusal: GovernanceRefusal) -> None:
-        """Passive mode never spams refusals: one notice per member per reset period."""
-        key = (message.guild.id, message.author.id)
+        """Passive mode never spams refusals: one notice per member per reset period (the
+        server's budget: one per channel per day; the server's rate limit sheds load silently)."""
+        if refusal.limit == "server rate":
+            return
+        if refusal.limit == "server budget":
+            key: Tuple[Any, ...] = ("channel", message.channel.id)
+        else:
+            key = ("member", message.guild.id, message.author.id)
         if self._notified.get(key, 0) >= refusal.resets_at:
             return
         if len(self._notified) > 50_000:  # drop notices whose period is over
@@ -128,6 +134,7 @@ class ListenMixin(MixinMeta):
             self._notified = {k: v for k, v in self._notified.items() if v > now}
         self._notified[key] = refusal.resets_at
         prefix = (await self.bot.get_valid_prefixes(message.guild))[0]
+        await self.pacer.wait(message.channel.id)  # notices share Discord's rate budget with replies
         await message.reply(
             refusal.message.replace("[p]", prefix),
             mention_author=False,

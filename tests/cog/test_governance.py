@@ -250,3 +250,14 @@ async def test_slash_commands_for_admins_and_members(bot, provider):
     assert "Listening mode for this server set to `mention`." in shown
     assert "⛔ `ping` — `ping` is denied for the whole server (server rule)" in shown
     assert "500 tokens of 500 tokens left today (server default)" in shown
+
+
+async def test_passive_mode_sheds_server_rate_limited_messages_silently(bot, provider, clock):
+    await admin(bot, "!ai listen mode all")
+    await admin(bot, "!ai ratelimit server 1 3600")
+    assert len(await post(bot, "first")) == 1
+    assert await post(bot, "second", author=bot.admin) == []
+    assert await post(bot, "third") == []
+    assert len(provider.chat_requests) == 1
+    # an explicit /ai chat still says why
+    assert "for this server" in await chat(bot, "why not?")
