@@ -66,6 +66,8 @@ class ListenMixin(MixinMeta):
         decision = self.listener.decide(rules.listen, heard)
         if not (decision.answer or decision.remember) or not message.content:
             return
+        if decision.answer and not self.listener.claim(message.id):
+            return  # the same message delivered twice, racing: answer it once
         if not await self._may_listen(message):
             return
         if not decision.answer:

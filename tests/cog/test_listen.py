@@ -214,6 +214,20 @@ async def test_the_same_message_delivered_twice_is_answered_once(bot, provider):
     assert len(provider.chat_requests) == 1
 
 
+async def test_the_same_message_delivered_twice_at_once_is_answered_once(bot, provider):
+    await admin(bot, "!ai listen mode all")
+    data = dpy_factories.make_message_dict(bot.channel, bot.member, content="racing", guild_id=bot.guild.id)
+    dpy_backend._cur_config.messages[bot.channel.id].append(data)
+    before = len(bot.messages())
+    state = dpy_backend.get_state()
+    state.parse_message_create(dict(data))
+    state.parse_message_create(dict(data))  # both events dispatched before either is handled
+    await dpy_runner.run_all_events()
+    await bot.settle(timeout=20)
+    assert len(bot.messages()) - before == 1
+    assert len(provider.chat_requests) == 1
+
+
 async def test_listen_show_and_bad_input(bot, provider):
     assert "only" in text_of(await say(bot, "!ai listen mode all")).lower()  # members may not change it
     out = await admin(bot, "!ai listen show")

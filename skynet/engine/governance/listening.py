@@ -150,16 +150,24 @@ class Listener:
     def _keyword(rules: ListenRules, heard: Heard) -> bool:
         return rules.pattern is not None and rules.pattern.search(heard.content) is not None
 
-    def mark_answered(self, heard: Heard) -> None:
-        """Record the answer now (before awaiting anything) so a re-delivered event is dropped."""
-        self._answered[heard.message_id] = None
+    def claim(self, message_id: int) -> bool:
+        """Take ``message_id`` for answering; False if it was taken already (a re-delivered event).
+
+        Call it right after :meth:`decide`, before awaiting anything, so two deliveries of one
+        message racing each other are answered once.
+        """
+        if message_id in self._answered:
+            return False
+        self._answered[message_id] = None
         while len(self._answered) > self._capacity:
             self._answered.popitem(last=False)
+        return True
+
+    def mark_answered(self, heard: Heard) -> None:
+        """Start the channel's and the member's cooldowns (and claim the message if not done)."""
+        self.claim(heard.message_id)
         now = self.clock()
         self._last[("channel", heard.channel_id)] = now
         self._last[("member", heard.guild_id, heard.author_id)] = now
         if len(self._last) > 4 * self._capacity:
             self._last.clear()  # cooldowns are short; losing old entries only forgets expired ones
-
-    def already_answered(self, message_id: Hashable) -> bool:
-        return message_id in self._answered
