@@ -10,7 +10,7 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, FrozenSet, Hashable, Mapping, Optional, Pattern, Tuple
+from typing import Callable, FrozenSet, Mapping, Optional, Pattern, Tuple
 
 OFF, MENTION, KEYWORD, ALL = "off", "mention", "keyword", "all"
 MODES = (OFF, MENTION, KEYWORD, ALL)
