@@ -11,8 +11,11 @@ from .discord.pacing import Pacer
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
 from .engine.errors import Redactor
+from .engine.governance.governor import Governor, Ticket
+from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.providers.registry import ProviderRegistry
+from .governance_store import GovernanceStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -30,10 +33,17 @@ class MixinMeta(ABC):
     engine: ChatEngine
     pacer: Pacer
     redactor: Redactor
+    governance: GovernanceStore
+    governor: Governor
+    listener: Listener
 
     @abstractmethod
     def refresh_providers(self) -> None:
         """Push stored endpoints and pricing to the engine after the owner changed them."""
+
+    @abstractmethod
+    def admit(self, author, channel, request) -> Ticket:
+        """Governance: check rate limits and reserve budget for a chat request (or raise a refusal)."""
 
 
 class CompositeMetaClass(type(commands.Cog), type(ABC)):

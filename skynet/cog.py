@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import Mapping, Optional
 
 from redbot.core import commands
@@ -17,14 +18,19 @@ from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
 from .engine.errors import Redactor, SkynetError
+from .engine.governance.governor import Governor
+from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.pricing import PriceBook
 from .engine.providers.registry import ProviderRegistry
 from .engine.tokens import TokenCounter
+from .governance_store import GovernanceStore
 from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
+from .mixins.governance import GovernanceMixin
 from .mixins.group import AIGroup
+from .mixins.listen import ListenMixin
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
@@ -44,6 +50,8 @@ class Skynet(
     StatsMixin,
     DataMixin,
     ToolsMixin,
+    ListenMixin,
+    GovernanceMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -67,22 +75,30 @@ class Skynet(
         self.pacer = Pacer()
         self.init_tools()
         self.ratelimit_feedback = RateLimitFeedback(lambda: self.pacer)  # 429s discord.py absorbed itself
+        self.governor = Governor(lambda: self.engine.prices)
+        self.governance = GovernanceStore(self.config, self.governor.ledger)
+        self.listener = Listener()
+        self._chain_cache = OrderedDict()
+        self._notified = {}
 
     async def cog_load(self) -> None:
         await self.usage.open()
         await migrate(self.config, self.usage)
         await self.settings.load()
+        await self.governance.load()
         self.refresh_providers()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
         await self.load_tools()
         self.ratelimit_feedback.install()
+        self.governance.start()
 
     async def cog_unload(self) -> None:
         self.ratelimit_feedback.uninstall()
         await self.usage.stop()
         await self.unload_tools()
+        await self.governance.stop()
         await self.providers.aclose()
 
     def refresh_providers(self) -> None:

@@ -37,6 +37,7 @@ GLOBAL_DEFAULTS = {
     "tool_stats": {},  # telemetry per tool, flushed in batches
 }
 GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}}
+GUILD_DEFAULTS.update(governance={}, budget_usage={})  # listening, budgets, rate limits, tool policies
 CHANNEL_DEFAULTS = {"model": None, "params": {}}
 MEMBER_DEFAULTS = {"usage": {}}  # a user's usage in one server
 USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs

@@ -32,6 +32,7 @@ class ChatRequest:
     usage_scopes: Tuple[ScopeKey, ...] = ()
     guild_id: Optional[int] = None
     channel_id: Optional[int] = None  # the channel whose settings apply (a thread's parent)
+    reply_chain: Tuple[Turn, ...] = ()  # the replied-to messages, oldest first, ahead of the window
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,28 @@ class ChatEngine:
         self.tools: Optional[Any] = None  # a tools.loop.ToolLoop, set by the cog
 
     def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
-        history: List[Turn] = self.memory.history(request.conversation, max_tokens=self.limits.history_tokens)
+        chain = self._bounded_chain(request.reply_chain)
+        budget = self.limits.history_tokens - sum(turn.tokens for turn in chain)
+        history: List[Turn] = (
+            self.memory.history(request.conversation, max_tokens=budget) if budget > 0 else []
+        )
         return [
             {"role": "system", "content": request.settings.system_prompt},
+            *(turn.as_message() for turn in chain),
             *(turn.as_message() for turn in history),
             {"role": USER, "content": f"{request.user_name}: {request.text}"},
         ]
+
+    def _bounded_chain(self, chain: Tuple[Turn, ...]) -> List[Turn]:
+        """The newest replied-to messages that fit the history token budget, oldest first."""
+        kept: List[Turn] = []
+        budget = self.limits.history_tokens
+        for turn in reversed(chain):
+            budget -= turn.tokens
+            if budget < 0:
+                break
+            kept.append(turn)
+        return kept[::-1]
 
     async def run(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """Answer ``request``. Always ends with exactly one ``Done`` or ``Failed``."""
@@ -105,11 +122,11 @@ class ChatEngine:
                 # Also when our consumer stops early: release the HTTP stream now, not at GC.
                 await stream.aclose()
         except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
-            yield self._failed(exc, request)
             if parts or reported is not None:  # tokens were spent (partial answer, tool steps)
-                self.ledger.record(
-                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), reported)
-                )
+                partial = self._usage(model.name, messages, "".join(parts), reported)
+                self.ledger.record(request.usage_scopes, partial)
+                yield partial  # so budgets charge it too
+            yield self._failed(exc, request)
             return
 
         answer = "".join(parts)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Tuple
+
 import discord
 from discord import app_commands
 from redbot.core import commands
@@ -9,6 +12,7 @@ from redbot.core import commands
 from ..abc import MixinMeta
 from ..discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from ..engine.chat import ChatRequest
+from ..engine.memory import Turn
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
 from .common import conversation_key, reply, resolve_here, settings_channel_id
 from .group import AIGroup
@@ -35,9 +39,12 @@ class ChatMixin(MixinMeta):
             channel_id=settings_channel_id(channel) if guild is not None else None,
         )
 
-    async def answer(self, ctx: commands.Context, text: str) -> None:
+    async def answer(self, ctx: commands.Context, text: str, *, reply_chain: Tuple[Turn, ...] = ()) -> None:
         """Stream the engine's answer to ``text`` as a reply to ``ctx``."""
         request = self.chat_request(ctx.author, ctx.channel, text)
+        if reply_chain:
+            request = replace(request, reply_chain=reply_chain)
+        ticket = self.admit(ctx.author, ctx.channel, request)  # budgets and rate limits, or a refusal
 
         async def send(content: str, first: bool) -> discord.Message:
             if first and ctx.interaction is None:
@@ -47,12 +54,15 @@ class ChatMixin(MixinMeta):
                 )
             return await ctx.send(content, allowed_mentions=NO_MENTIONS)
 
-        if ctx.interaction is not None:
-            await ctx.typing()  # acknowledges the slash command ("is thinking...")
-        # For a prefix command the streamer shows typing, through the pacer, until text is visible.
-        typing = ctx.typing if ctx.interaction is None else None
-        streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
-        await stream_reply(self.engine.run(request), streamer, prefix=ctx.clean_prefix)
+        try:
+            if ctx.interaction is not None:
+                await ctx.typing()  # acknowledges the slash command ("is thinking...")
+            # For a prefix command the streamer shows typing, through the pacer, until text is visible.
+            typing = ctx.typing if ctx.interaction is None else None
+            streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
+            await stream_reply(ticket.track(self.engine.run(request)), streamer, prefix=ctx.clean_prefix)
+        finally:
+            ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
 
     @AIGroup.ai.command(name="chat")
     @app_commands.describe(message="What you want to ask or say")

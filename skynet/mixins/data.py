@@ -32,6 +32,7 @@ class DataMixin(MixinMeta):
         # Every requester kind (user, owner, discord_deleted_user, user_strict) gets everything
         # removed: usage counters are personal, and so is what was said.
         await self.usage.forget_user(user_id)  # stored and pending counters
+        self.governor.ledger.forget_user(user_id)  # today's budget spend (flushed with the next batch)
         for guild_id, users in (await self.config.all_members()).items():
             if user_id in users:
                 await self.config.member_from_ids(guild_id, user_id).clear()

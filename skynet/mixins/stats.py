@@ -46,6 +46,8 @@ class StatsMixin(MixinMeta):
                 )
             )
             lines.append(describe("This server", await self.usage.totals(guild_scope(ctx.guild.id))))
+            if self.governance.rules(ctx.guild.id).budgets.active:
+                lines.extend(self.budget_lines(ctx.author))
         else:
             lines.append(describe("You, in DMs", await self.usage.totals(user_scope(ctx.author.id))))
         if await ctx.bot.is_owner(ctx.author):

@@ -1,0 +1,120 @@
+"""Tool policies: may this tool run for this member in this channel, and why.
+
+Rules say ``allow`` or ``deny`` for one tool at one level. The most specific level with a rule
+decides: member beats role beats channel beats server; at one level (a member with several
+roles) deny beats allow. Without any rule a tool is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence
+
+from ..errors import InvalidValue
+
+# The tools that exist today. The tools registry replaces this tuple when it is merged
+# (policies must only name tools that exist, so a typo is refused instead of silently stored).
+KNOWN_TOOLS = ("web_search", "scrape", "crawl", "autosearch", "ping", "calculator", "remember")
+
+ALLOW, DENY, INHERIT = "allow", "deny", "inherit"
+MEMBER, ROLE, CHANNEL, SERVER, DEFAULT = "member", "role", "channel", "server", "default"
+LEVEL_LABELS = {
+    MEMBER: "member rule",
+    ROLE: "role rule",
+    CHANNEL: "channel rule",
+    SERVER: "server rule",
+    DEFAULT: "default",
+}
+
+Rules = Mapping[str, str]  # tool -> allow | deny
+DONE = {ALLOW: "allowed", DENY: "denied"}
+
+
+@dataclass(frozen=True)
+class ToolDecision:
+    allowed: bool
+    level: str  # member | role | channel | server | default
+    reason: str
+
+
+@dataclass(frozen=True)
+class ToolPolicies:
+    """One server's rules, by level; ids are ints."""
+
+    server: Rules = field(default_factory=dict)
+    channels: Mapping[int, Rules] = field(default_factory=dict)
+    roles: Mapping[int, Rules] = field(default_factory=dict)
+    members: Mapping[int, Rules] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Optional[Mapping[str, Any]]) -> "ToolPolicies":
+        data = data or {}
+
+        def by_id(key: str) -> Dict[int, Dict[str, str]]:
+            return {int(i): dict(r) for i, r in (data.get(key) or {}).items() if r}
+
+        return cls(dict(data.get("server") or {}), by_id("channels"), by_id("roles"), by_id("members"))
+
+
+def decide_tool(
+    policies: ToolPolicies,
+    tool: str,
+    *,
+    user_id: int,
+    role_ids: Iterable[int] = (),
+    channel_id: Optional[int] = None,
+) -> ToolDecision:
+    """The decision for ``tool``, with the level it comes from and a sentence saying why."""
+    rule = policies.members.get(user_id, {}).get(tool)
+    if rule:
+        return ToolDecision(rule == ALLOW, MEMBER, f"`{tool}` is {DONE[rule]} for this member")
+    role_rules = [(r, policies.roles[r][tool]) for r in role_ids if tool in policies.roles.get(r, {})]
+    if role_rules:
+        denying = [r for r, action in role_rules if action == DENY]
+        if denying:
+            return ToolDecision(False, ROLE, f"`{tool}` is denied for role <@&{denying[0]}>")
+        return ToolDecision(True, ROLE, f"`{tool}` is allowed for role <@&{role_rules[0][0]}>")
+    if channel_id is not None:
+        rule = policies.channels.get(channel_id, {}).get(tool)
+        if rule:
+            return ToolDecision(rule == ALLOW, CHANNEL, f"`{tool}` is {DONE[rule]} in <#{channel_id}>")
+    rule = policies.server.get(tool)
+    if rule:
+        return ToolDecision(rule == ALLOW, SERVER, f"`{tool}` is {DONE[rule]} for the whole server")
+    return ToolDecision(True, DEFAULT, f"no rule for `{tool}`: allowed by default")
+
+
+def check_tool_name(name: str, known: Sequence[str] = KNOWN_TOOLS) -> str:
+    """The tool's canonical name, or a refusal that lists the tools that exist."""
+    cleaned = str(name).strip().lower()
+    if cleaned not in known:
+        raise InvalidValue(
+            f"There is no tool called `{str(name)[:40]}`. Known tools: {', '.join(f'`{t}`' for t in known)}."
+        )
+    return cleaned
+
+
+def with_rule(
+    data: Optional[Mapping[str, Any]], level: str, target_id: Optional[int], tool: str, action: str
+) -> Dict[str, Any]:
+    """A copy of the stored policies (JSON shape) with one rule set (``inherit`` removes it)."""
+    if action not in (ALLOW, DENY, INHERIT):
+        raise InvalidValue("The action must be `allow`, `deny` or `inherit`.")
+    data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in (data or {}).items()}
+    if level == SERVER:
+        rules = dict(data.get("server") or {})
+        holder, key = data, "server"
+    else:
+        key = {MEMBER: "members", ROLE: "roles", CHANNEL: "channels"}[level]
+        holder = data.setdefault(key, {})
+        rules = dict(holder.get(str(target_id)) or {})
+        key = str(target_id)
+    if action == INHERIT:
+        rules.pop(tool, None)
+    else:
+        rules[tool] = action
+    if rules or level == SERVER:
+        holder[key] = rules
+    else:
+        holder.pop(key, None)
+    return data

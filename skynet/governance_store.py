@@ -1,0 +1,89 @@
+"""Governance settings and budget usage: Config is the store of record, read once into memory.
+
+Settings live in one dict per server (see :mod:`skynet.engine.governance.rules`); every write
+goes to Config and rebuilds that server's parsed rules, so the message path only does dict
+lookups. Budget usage is kept by the engine's ledger and written in batches, like usage counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from typing import Any, Callable, Dict, Optional
+
+from redbot.core import Config
+
+from .engine.governance.budgets import BudgetLedger
+from .engine.governance.rules import GuildRules, parse_rules
+
+log = logging.getLogger("red.skynet.governance")
+
+FLUSH_INTERVAL = 15.0
+NO_RULES = GuildRules()
+
+
+class GovernanceStore:
+    def __init__(self, config: Config, ledger: BudgetLedger) -> None:
+        self._config = config
+        self._ledger = ledger
+        self._data: Dict[int, Dict[str, Any]] = {}
+        self._rules: Dict[int, GuildRules] = {}
+        self._task: Optional[asyncio.Task] = None
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        for guild_id, data in (await self._config.all_guilds()).items():
+            governance = data.get("governance") or {}
+            if governance:
+                self._data[guild_id] = governance
+                self._rules[guild_id] = parse_rules(governance)
+            if data.get("budget_usage"):
+                self._ledger.load(guild_id, data["budget_usage"])
+
+    def rules(self, guild_id: int) -> GuildRules:
+        """The parsed rules of a server (no I/O)."""
+        return self._rules.get(guild_id, NO_RULES)
+
+    def data(self, guild_id: int) -> Dict[str, Any]:
+        """A deep copy of the stored dict, for commands to edit and pass to :meth:`update`."""
+        return copy.deepcopy(self._data.get(guild_id, {}))
+
+    async def update(self, guild_id: int, edit: Callable[[Dict[str, Any]], None]) -> GuildRules:
+        """Apply ``edit`` to a copy, store it, then refresh the cache (Config first)."""
+        data = self.data(guild_id)
+        edit(data)
+        rules = parse_rules(data)  # a broken shape fails here, before anything is stored
+        await self._config.guild_from_id(guild_id).governance.set(data)
+        self._data[guild_id], self._rules[guild_id] = data, rules
+        return rules
+
+    # -- budget usage, in batches
+
+    async def flush(self) -> None:
+        async with self._lock:
+            dirty, self._ledger.dirty = self._ledger.dirty, set()
+            for guild_id in dirty:
+                try:
+                    await self._config.guild_from_id(guild_id).budget_usage.set(self._ledger.dump(guild_id))
+                except Exception:
+                    log.exception("Could not store budget usage; will retry.")
+                    self._ledger.dirty.add(guild_id)
+
+    def start(self, interval: float = FLUSH_INTERVAL) -> None:
+        self._task = asyncio.create_task(
+            self._flush_periodically(interval), name="background:skynet-budget-flush"
+        )
+
+    async def _flush_periodically(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.shield(self.flush())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()

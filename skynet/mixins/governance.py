@@ -1,0 +1,419 @@
+"""``/ai budget``, ``/ai ratelimit`` and ``/ai policy``: who may use the assistant, how much and how.
+
+Admins (Red admin, Manage Server, owner) change these; every member can see their own
+``budget show`` and ``policy show``. Requests are admitted by :meth:`admit` (called by ``answer``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Literal, Optional
+
+import discord
+from discord import app_commands
+from redbot.core import commands
+
+from ..abc import MixinMeta
+from ..engine.chat import ChatRequest
+from ..engine.errors import InvalidValue
+from ..engine.governance.buckets import Rate
+from ..engine.governance.budgets import MAX_TOKENS_BUDGET, MAX_USD_BUDGET, TOKENS, USD, format_amount
+from ..engine.governance.governor import Admission, Remaining, Ticket
+from ..engine.governance.numbers import parse_number
+from ..engine.governance.policy import (
+    CHANNEL,
+    KNOWN_TOOLS,
+    LEVEL_LABELS,
+    MEMBER,
+    ROLE,
+    SERVER,
+    check_tool_name,
+    decide_tool,
+    with_rule,
+)
+from ..engine.governance.rules import GuildRules
+from .common import NotAllowed, is_server_admin, reply, settings_channel_id
+from .group import AIGroup
+from .targets import find_channel, find_member, find_role, find_target
+
+MAX_RATE_REQUESTS = 10_000
+MAX_RATE_SECONDS = 86_400
+MAX_OVERRIDES = 10_000  # role or member budget overrides per server
+NONE_WORDS = ("none", "off", "remove")
+
+
+def parse_amount(text: str, unit: str) -> float:
+    if unit == USD:
+        return parse_number(text, what="A USD budget", minimum=0, maximum=MAX_USD_BUDGET)
+    return parse_number(text, what="A token budget", minimum=0, maximum=MAX_TOKENS_BUDGET, integer=True)
+
+
+async def require_admin(ctx: commands.Context) -> discord.Guild:
+    if ctx.guild is None:
+        raise NotAllowed("This works inside a server.")
+    if not await is_server_admin(ctx):
+        raise NotAllowed("Only server admins (or members with Manage Server) can change this.")
+    return ctx.guild
+
+
+_SYSTEM_COUNTS: Dict[str, int] = {}
+
+
+def _system_tokens(count: Callable[[str], int], prompt: str) -> int:
+    """System prompts rarely change: count each once."""
+    if prompt not in _SYSTEM_COUNTS:
+        if len(_SYSTEM_COUNTS) > 1000:
+            _SYSTEM_COUNTS.clear()
+        _SYSTEM_COUNTS[prompt] = count(prompt)
+    return _SYSTEM_COUNTS[prompt]
+
+
+def describe_rate(rate: Optional[Rate]) -> str:
+    return rate.describe() if rate else "no limit"
+
+
+class GovernanceMixin(MixinMeta):
+    # -- admission (called by ChatMixin.answer for /ai chat and passive replies)
+
+    def admit(
+        self, author: discord.abc.User, channel: discord.abc.Messageable, request: ChatRequest
+    ) -> Ticket:
+        """Check rate limits and reserve budget for ``request``; raises a refusal that says why."""
+        guild = getattr(channel, "guild", None)
+        rules = self.governance.rules(guild.id) if guild is not None else None
+        if rules is None or not rules.limits_anything:
+            return Ticket(None, None, request.settings.model.name)
+        max_tokens = request.settings.params.get("max_tokens")
+        admission = Admission(
+            guild_id=guild.id,
+            user_id=author.id,
+            role_ids=tuple(r.id for r in getattr(author, "roles", ())),
+            model=request.settings.model.name,
+            prompt_tokens=self.prompt_estimate(request),
+            max_tokens=int(max_tokens) if max_tokens else None,
+            bypass=author.id in self.bot.owner_ids,
+        )
+        return self.governor.admit(rules, admission)
+
+    def prompt_estimate(self, request: ChatRequest) -> int:
+        """The prompt's tokens, from the counts memory already holds (re-encoding the window for
+        every request cost ~0.8 ms); only the new text and the system prompt are counted."""
+        count = self.engine.counter.count
+        limit = self.engine.limits.history_tokens
+        chain = sum(t.tokens for t in request.reply_chain)
+        window = (
+            self.memory.history(request.conversation, max_tokens=max(0, limit - chain))
+            if chain < limit
+            else []
+        )
+        turns = len(window) + len(request.reply_chain) + 2
+        return (
+            _system_tokens(count, request.settings.system_prompt)
+            + count(request.text)
+            + min(chain, limit)
+            + sum(t.tokens for t in window)
+            + 4 * turns  # per-message overhead of the chat format
+        )
+
+    def remaining_for(self, member: discord.Member) -> Remaining:
+        rules = self.governance.rules(member.guild.id)
+        return self.governor.remaining(
+            rules.budgets, member.guild.id, member.id, tuple(r.id for r in member.roles)
+        )
+
+    def budget_lines(self, member: discord.Member) -> List[str]:
+        rules = self.governance.rules(member.guild.id)
+        budgets = rules.budgets
+        if budgets.bypass_roles.intersection(r.id for r in member.roles) or member.id in self.bot.owner_ids:
+            return [f"**Budget of {member.display_name}:** unlimited (bypass role or bot owner)"]
+        lines = [f"**Budget of {member.display_name}:** {self.remaining_for(member).describe()}"]
+        if budgets.server_amount is not None:
+            lines.append(
+                f"**Server total:** {self.governor.server_remaining(budgets, member.guild.id).describe()}"
+            )
+        return lines
+
+    async def _member_or_self(self, ctx: commands.Context, text: Optional[str]) -> discord.Member:
+        if ctx.guild is None:
+            raise NotAllowed("Budgets and policies apply inside a server.")
+        if not text:
+            return ctx.author
+        member = find_member(ctx.guild, text)
+        if member.id != ctx.author.id and not await is_server_admin(ctx):
+            raise NotAllowed("You can see your own budget and policy; only admins can see other members'.")
+        return member
+
+    # -- budget
+
+    @AIGroup.ai.group(name="budget")
+    async def ai_budget(self, ctx: commands.Context) -> None:
+        """Daily budgets per member and per server, in tokens or estimated USD."""
+
+    @ai_budget.command(name="show")
+    @app_commands.describe(member="Whose budget (default: yours; others' for admins)")
+    async def ai_budget_show(self, ctx: commands.Context, member: Optional[str] = None) -> None:
+        """Show how much of the daily budget is left and when it resets."""
+        target = await self._member_or_self(ctx, member)
+        budgets = self.governance.rules(ctx.guild.id).budgets
+        lines = self.budget_lines(target)
+        if budgets.member_amount is not None:
+            lines.append(f"Server default per member: {format_amount(budgets.member_amount, budgets.unit)}")
+        if budgets.roles:
+            lines.append(
+                "Role budgets: "
+                + ", ".join(
+                    f"<@&{r}> {format_amount(a, budgets.unit)}" for r, a in list(budgets.roles.items())[:20]
+                )
+            )
+        if budgets.bypass_roles:
+            lines.append("Bypass roles: " + ", ".join(f"<@&{r}>" for r in budgets.bypass_roles))
+        lines.append(f"-# Days start at {budgets.reset_hour:02d}:00 UTC.")
+        await reply(ctx, "\n".join(lines)[:2000], ephemeral=True)
+
+    @ai_budget.command(name="set")
+    @app_commands.describe(
+        who="`user`: each member's daily budget; `server`: the whole server's daily total",
+        amount="A number, or `none` to remove the budget",
+        unit="tokens (default) or usd",
+    )
+    async def ai_budget_set(
+        self,
+        ctx: commands.Context,
+        who: Literal["user", "server"],
+        amount: str,
+        unit: Literal["tokens", "usd"] = TOKENS,
+    ) -> None:
+        """Set the daily budget of each member (`user`) or of the whole server (`server`).
+
+        Example: `[p]ai budget set user 20000` or `[p]ai budget set server 5 usd`.
+        """
+        guild = await require_admin(ctx)
+        value = None if amount.strip().lower() in NONE_WORDS else parse_amount(amount, unit)
+        cleared: List[str] = []
+
+        def edit(data: Dict[str, Any]) -> None:
+            budget = data.setdefault("budget", {})
+            if who == "server":
+                budget["server"], budget["server_unit"] = value, unit
+                return
+            if (budget.get("unit") or TOKENS) != unit and (budget.get("roles") or budget.get("members")):
+                cleared.append("role and member budgets (they were in another unit)")
+                budget["roles"], budget["members"] = {}, {}
+            budget["member"], budget["unit"] = value, unit
+
+        await self.governance.update(guild.id, edit)
+        whom = "the whole server" if who == "server" else "each member"
+        text = (
+            f"Daily budget of {whom} removed."
+            if value is None
+            else f"Daily budget of {whom} set to {format_amount(value, unit)}."
+        )
+        if cleared:
+            text += f" Cleared {cleared[0]}."
+        await reply(ctx, text)
+
+    async def _set_override(
+        self, ctx: commands.Context, key: str, target_id: int, label: str, amount: str
+    ) -> None:
+        guild = await require_admin(ctx)
+        unit = self.governance.rules(guild.id).budgets.unit
+        value = None if amount.strip().lower() in NONE_WORDS else parse_amount(amount, unit)
+
+        def edit(data: Dict[str, Any]) -> None:
+            table = data.setdefault("budget", {}).setdefault(key, {})
+            if value is None:
+                table.pop(str(target_id), None)
+            elif str(target_id) not in table and len(table) >= MAX_OVERRIDES:
+                raise InvalidValue(f"A server can have at most {MAX_OVERRIDES:,} {key} budgets.")
+            else:
+                table[str(target_id)] = value
+
+        await self.governance.update(guild.id, edit)
+        await reply(
+            ctx,
+            f"Budget of {label} removed; the next rule applies."
+            if value is None
+            else f"Daily budget of {label} set to {format_amount(value, unit)}.",
+        )
+
+    @ai_budget.command(name="role")
+    @app_commands.describe(
+        role="A role of this server", amount="A number in the member budget's unit, or `none`"
+    )
+    async def ai_budget_role(self, ctx: commands.Context, role: str, amount: str) -> None:
+        """Give a role its own daily budget per member (a member with several roles gets the highest)."""
+        guild = await require_admin(ctx)
+        found = find_role(guild, role)
+        await self._set_override(ctx, "roles", found.id, f"role {found.mention}", amount)
+
+    @ai_budget.command(name="member")
+    @app_commands.describe(
+        member="A member of this server", amount="A number in the member budget's unit, or `none`"
+    )
+    async def ai_budget_member(self, ctx: commands.Context, member: str, amount: str) -> None:
+        """Give one member their own daily budget (it beats role budgets and the server default)."""
+        guild = await require_admin(ctx)
+        found = find_member(guild, member)
+        await self._set_override(ctx, "members", found.id, found.mention, amount)
+
+    @ai_budget.command(name="resethour")
+    @app_commands.describe(hour="Hour of the day (UTC, 0-23) when budgets start over")
+    async def ai_budget_resethour(self, ctx: commands.Context, hour: str) -> None:
+        """Set the UTC hour at which daily budgets start over."""
+        guild = await require_admin(ctx)
+        value = parse_number(hour, what="The reset hour", minimum=0, maximum=23, integer=True)
+        await self.governance.update(
+            guild.id, lambda d: d.setdefault("budget", {}).__setitem__("reset_hour", value)
+        )
+        await reply(ctx, f"Daily budgets now start over at {value:02d}:00 UTC.")
+
+    @ai_budget.command(name="bypass")
+    @app_commands.describe(action="add, remove or list", role="A role of this server")
+    async def ai_budget_bypass(
+        self, ctx: commands.Context, action: Literal["add", "remove", "list"], role: Optional[str] = None
+    ) -> None:
+        """Roles whose members skip budgets and rate limits."""
+        guild = await require_admin(ctx)
+        current = set(self.governance.rules(guild.id).budgets.bypass_roles)
+        if action == "list":
+            await reply(ctx, "Bypass roles: " + (", ".join(f"<@&{r}>" for r in current) or "none"))
+            return
+        if not role:
+            raise InvalidValue(f"Say which role, e.g. `[p]ai budget bypass {action} @Staff`.")
+        found = find_role(guild, role)
+        (current.add if action == "add" else current.discard)(found.id)
+        await self.governance.update(
+            guild.id, lambda d: d.setdefault("budget", {}).__setitem__("bypass", sorted(current))
+        )
+        verb = "now skips" if action == "add" else "no longer skips"
+        await reply(ctx, f"{found.mention} {verb} budgets and rate limits.")
+
+    # -- rate limits
+
+    @AIGroup.ai.group(name="ratelimit")
+    async def ai_ratelimit(self, ctx: commands.Context) -> None:
+        """Requests per time window, per member and per server."""
+
+    @ai_ratelimit.command(name="show")
+    async def ai_ratelimit_show(self, ctx: commands.Context) -> None:
+        """Show the rate limits of this server."""
+        if ctx.guild is None:
+            raise NotAllowed("Rate limits apply inside a server.")
+        rates = self.governance.rules(ctx.guild.id).rates
+        await reply(
+            ctx,
+            f"**Each member:** {describe_rate(rates.member)}\n**Whole server:** {describe_rate(rates.server)}",
+        )
+
+    async def _set_rate(self, ctx: commands.Context, who: str, requests: str, seconds: str) -> None:
+        guild = await require_admin(ctx)
+        count = parse_number(requests, what="Requests", minimum=1, maximum=MAX_RATE_REQUESTS, integer=True)
+        window = parse_number(seconds, what="The window in seconds", minimum=1, maximum=MAX_RATE_SECONDS)
+        await self.governance.update(
+            guild.id, lambda d: d.setdefault("ratelimit", {}).__setitem__(who, [count, window])
+        )
+        whom = "each member" if who == "user" else "the whole server"
+        await reply(ctx, f"Rate limit of {whom} set to {Rate(count, window).describe()}.")
+
+    @ai_ratelimit.command(name="user")
+    @app_commands.describe(requests="Requests allowed (1-10000)", seconds="Per this many seconds (1-86400)")
+    async def ai_ratelimit_user(self, ctx: commands.Context, requests: str, seconds: str) -> None:
+        """Limit how many requests each member can make per time window."""
+        await self._set_rate(ctx, "user", requests, seconds)
+
+    @ai_ratelimit.command(name="server")
+    @app_commands.describe(requests="Requests allowed (1-10000)", seconds="Per this many seconds (1-86400)")
+    async def ai_ratelimit_server(self, ctx: commands.Context, requests: str, seconds: str) -> None:
+        """Limit how many requests the whole server can make per time window."""
+        await self._set_rate(ctx, "server", requests, seconds)
+
+    @ai_ratelimit.command(name="off")
+    async def ai_ratelimit_off(self, ctx: commands.Context) -> None:
+        """Remove both rate limits."""
+        guild = await require_admin(ctx)
+        await self.governance.update(guild.id, lambda d: d.pop("ratelimit", None))
+        await reply(ctx, "Rate limits removed.")
+
+    # -- tool policies
+
+    @AIGroup.ai.group(name="policy")
+    async def ai_policy(self, ctx: commands.Context) -> None:
+        """Which tools may run for whom, and everything that applies to a member in a channel."""
+
+    @ai_policy.command(name="tool")
+    @app_commands.describe(
+        action="allow, deny, or inherit (remove the rule)",
+        tool="The tool's name",
+        target="A #channel, @role or @member (default: the whole server)",
+    )
+    async def ai_policy_tool(
+        self,
+        ctx: commands.Context,
+        action: Literal["allow", "deny", "inherit"],
+        tool: str,
+        target: Optional[str] = None,
+    ) -> None:
+        """Allow or deny a tool for the server, a channel, a role or a member.
+
+        Member rules beat role rules, which beat channel rules, which beat server rules; at the same
+        level deny beats allow. Example: `[p]ai policy tool deny web_search #general`.
+        """
+        guild = await require_admin(ctx)
+        name = check_tool_name(tool)
+        if target is None:
+            level, target_id, label = SERVER, None, "the whole server"
+        else:
+            found = find_target(guild, target)
+            if isinstance(found, discord.Member):
+                level, target_id = MEMBER, found.id
+            elif isinstance(found, discord.Role):
+                level, target_id = ROLE, found.id
+            else:
+                level, target_id = CHANNEL, settings_channel_id(found)
+            label = found.mention
+
+        def edit(data: Dict[str, Any]) -> None:
+            data["tools"] = with_rule(data.get("tools"), level, target_id, name, action)
+
+        await self.governance.update(guild.id, edit)
+        if action == "inherit":
+            await reply(ctx, f"Removed the rule for `{name}` on {label}; the next level decides.")
+        else:
+            await reply(ctx, f"`{name}` is now {'allowed' if action == 'allow' else 'denied'} for {label}.")
+
+    @ai_policy.command(name="show")
+    @app_commands.describe(member="Whose policy (default: yours)", channel="Where (default: here)")
+    async def ai_policy_show(
+        self, ctx: commands.Context, member: Optional[str] = None, channel: Optional[str] = None
+    ) -> None:
+        """Everything that applies to a member in a channel, and the level each decision comes from."""
+        target = await self._member_or_self(ctx, member)
+        where = find_channel(ctx.guild, channel) if channel else ctx.channel
+        await reply(
+            ctx,
+            "\n".join(self.policy_lines(self.governance.rules(ctx.guild.id), target, where))[:2000],
+            ephemeral=True,
+        )
+
+    def policy_lines(self, rules: GuildRules, member: discord.Member, channel: Any) -> List[str]:
+        cid = settings_channel_id(channel)
+        listen = rules.listen
+        mode, mode_from = listen.mode_in(cid)
+        context, context_from = listen.context_in(cid)
+        cooldown, cooldown_from = listen.cooldown_in(cid)
+        listed = listen.channel_listed(cid)
+        lines = [
+            f"**Policy for {member.display_name} in {channel.mention}**",
+            f"Listening: `{mode}` ({mode_from})"
+            + ("" if listed else " — but this channel is excluded by the server's channel list")
+            + f" · context listening {'on' if context else 'off'} ({context_from})",
+            f"Cooldowns: channel {cooldown:g} s ({cooldown_from}) · member {listen.user_cooldown:g} s (server)",
+            f"Rate limits: member {describe_rate(rules.rates.member)} · server {describe_rate(rules.rates.server)}",
+            *self.budget_lines(member),
+            "Tools:",
+        ]
+        roles = tuple(r.id for r in member.roles)
+        for tool in KNOWN_TOOLS:
+            decision = decide_tool(rules.tools, tool, user_id=member.id, role_ids=roles, channel_id=cid)
+            mark = "✅" if decision.allowed else "⛔"
+            lines.append(f"{mark} `{tool}` — {decision.reason} ({LEVEL_LABELS[decision.level]})")
+        return lines
