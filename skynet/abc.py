@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Optional
 
 from redbot.core import Config, commands
 from redbot.core.bot import Red
@@ -15,6 +16,7 @@ from .engine.governance.governor import Governor, Ticket
 from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.providers.registry import ProviderRegistry
+from .engine.tools.service import ToolService
 from .governance_store import GovernanceStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
@@ -36,6 +38,7 @@ class MixinMeta(ABC):
     governance: GovernanceStore
     governor: Governor
     listener: Listener
+    tool_service: ToolService
 
     @abstractmethod
     def refresh_providers(self) -> None:
@@ -44,6 +47,10 @@ class MixinMeta(ABC):
     @abstractmethod
     def admit(self, author, channel, request) -> Ticket:
         """Governance: check rate limits and reserve budget for a chat request (or raise a refusal)."""
+
+    @abstractmethod
+    def tool_refusal(self, tool: str, request) -> Optional[str]:
+        """Governance: why ``tool`` may not run for this request's member and channel, or None."""
 
 
 class CompositeMetaClass(type(commands.Cog), type(ABC)):

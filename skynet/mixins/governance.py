@@ -21,7 +21,6 @@ from ..engine.governance.governor import Admission, Remaining, Ticket
 from ..engine.governance.numbers import parse_number
 from ..engine.governance.policy import (
     CHANNEL,
-    KNOWN_TOOLS,
     LEVEL_LABELS,
     MEMBER,
     ROLE,
@@ -93,6 +92,21 @@ class GovernanceMixin(MixinMeta):
             bypass=author.id in self.bot.owner_ids,
         )
         return self.governor.admit(rules, admission)
+
+    def tool_refusal(self, tool: str, request: ChatRequest) -> Optional[str]:
+        """Governance's tool policy for the member asking, where they ask: a refusal, or None."""
+        guild = self.bot.get_guild(request.guild_id) if request.guild_id else None
+        if guild is None:
+            return None  # DMs: only the tool switches apply
+        member = guild.get_member(request.user_id)
+        decision = decide_tool(
+            self.governance.rules(guild.id).tools,
+            tool,
+            user_id=request.user_id,
+            role_ids=tuple(r.id for r in member.roles) if member is not None else (),
+            channel_id=request.channel_id,
+        )
+        return None if decision.allowed else f"{decision.reason}, so I can't use it for you here."
 
     def prompt_estimate(self, request: ChatRequest) -> int:
         """The prompt's tokens, from the counts memory already holds (re-encoding the window for
@@ -358,7 +372,7 @@ class GovernanceMixin(MixinMeta):
         level deny beats allow. Example: `[p]ai policy tool deny web_search #general`.
         """
         guild = await require_admin(ctx)
-        name = check_tool_name(tool)
+        name = check_tool_name(tool, self.tool_service.registry.names())
         if target is None:
             level, target_id, label = SERVER, None, "the whole server"
         else:
@@ -412,7 +426,7 @@ class GovernanceMixin(MixinMeta):
             "Tools:",
         ]
         roles = tuple(r.id for r in member.roles)
-        for tool in KNOWN_TOOLS:
+        for tool in self.tool_service.registry.names():
             decision = decide_tool(rules.tools, tool, user_id=member.id, role_ids=roles, channel_id=cid)
             mark = "✅" if decision.allowed else "⛔"
             lines.append(f"{mark} `{tool}` — {decision.reason} ({LEVEL_LABELS[decision.level]})")

@@ -115,14 +115,16 @@ class ToolsMixin(MixinMeta):
         )
 
     def _enabled_tools(self, request: Any) -> List[str]:
-        return enabled_names(self.tool_service.registry.all(), self._switch_layers(request))
+        """Tools offered to the model: switched on here and allowed for this member by policy."""
+        names = enabled_names(self.tool_service.registry.all(), self._switch_layers(request))
+        return [name for name in names if self.tool_refusal(name, request) is None]
 
     async def _tool_gate(self, name: str, request: Any) -> Optional[str]:
-        """The default gate (governance replaces it): the tool must be switched on here."""
+        """Checked when each call runs: the tool must be switched on here and allowed by policy."""
         tool = self.tool_service.registry.get(name)
         if tool is None or not is_enabled(tool, self._switch_layers(request))[0]:
             return f"The tool `{name}` is disabled here; an admin can turn it on with `[p]ai tools enable {name}`."
-        return None
+        return self.tool_refusal(name, request)
 
     # -- public API for other cogs ---------------------------------------------------------------
 

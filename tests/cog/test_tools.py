@@ -198,3 +198,22 @@ async def test_a_failure_after_a_tool_step_still_counts_its_tokens(
     replies = await say(bot, "!ai chat add")
     assert "⚠️" in text_of(replies) and "Something else is wrong" in text_of(replies)
     assert cog.usage.ledger.pending(("global",)).total_tokens == 110
+
+
+async def test_governance_policy_denies_a_tool_to_a_member(bot: RedHarness, provider: MockOpenAI) -> None:
+    """A tool switched on for the server but denied to a member by policy is not offered to them,
+    and a call the model makes anyway is refused when it runs (the gate asks governance)."""
+    await owner(bot, "!ai tools enable calculator")
+    await owner(bot, "!ai tools enable ping")
+    await owner(bot, f"!ai policy tool deny calculator {bot.member.mention}")
+    await say(bot, "!ai chat hi")
+    assert [t["function"]["name"] for t in provider.chat_requests[-1]["tools"]] == ["ping"]
+
+    provider.script(Reply.call("calculator", {"expression": "6*7"}), Reply.text("I can't calculate here."))
+    await say(bot, "!ai chat what is 6 times 7?")
+    result = [m for m in provider.chat_requests[-1]["messages"] if m["role"] == "tool"][0]["content"]
+    assert "ERROR (disabled)" in result and "42" not in result  # not offered, so refused if called
+
+    await owner(bot, f"!ai policy tool inherit calculator {bot.member.mention}")
+    await say(bot, "!ai chat hi again")
+    assert sorted(t["function"]["name"] for t in provider.chat_requests[-1]["tools"]) == ["calculator", "ping"]

@@ -12,10 +12,6 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence
 
 from ..errors import InvalidValue
 
-# The tools that exist today. The tools registry replaces this tuple when it is merged
-# (policies must only name tools that exist, so a typo is refused instead of silently stored).
-KNOWN_TOOLS = ("web_search", "scrape", "crawl", "autosearch", "ping", "calculator", "remember")
-
 ALLOW, DENY, INHERIT = "allow", "deny", "inherit"
 MEMBER, ROLE, CHANNEL, SERVER, DEFAULT = "member", "role", "channel", "server", "default"
 LEVEL_LABELS = {
@@ -84,7 +80,7 @@ def decide_tool(
     return ToolDecision(True, DEFAULT, f"no rule for `{tool}`: allowed by default")
 
 
-def check_tool_name(name: str, known: Sequence[str] = KNOWN_TOOLS) -> str:
+def check_tool_name(name: str, known: Sequence[str]) -> str:
     """The tool's canonical name, or a refusal that lists the tools that exist."""
     cleaned = str(name).strip().lower()
     if cleaned not in known:
