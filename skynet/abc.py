@@ -12,7 +12,9 @@ from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
 from .engine.errors import Redactor
 from .engine.memory import ConversationMemory
+from .engine.memory.service import MemoryService
 from .engine.providers.registry import ProviderRegistry
+from .engine.tokens import TokenCounter
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -30,6 +32,8 @@ class MixinMeta(ABC):
     engine: ChatEngine
     pacer: Pacer
     redactor: Redactor
+    counter: TokenCounter
+    memory_service: MemoryService
 
     @abstractmethod
     def refresh_providers(self) -> None:

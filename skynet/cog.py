@@ -24,6 +24,7 @@ from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
 from .mixins.group import AIGroup
+from .mixins.memory import MemoryMixin
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
@@ -40,6 +41,7 @@ class Skynet(
     ParamsMixin,
     ProvidersMixin,
     StatsMixin,
+    MemoryMixin,  # before DataMixin: it extends Red's data API calls
     DataMixin,
     AIGroup,
     commands.Cog,
@@ -62,6 +64,7 @@ class Skynet(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
         self.pacer = Pacer()
+        self.memory_service = self.make_memory_service()
 
     async def cog_load(self) -> None:
         await migrate(self.config)
@@ -70,8 +73,10 @@ class Skynet(
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
+        await self.memory_load()
 
     async def cog_unload(self) -> None:
+        await self.memory_unload()
         await self.usage.stop()
         await self.providers.aclose()
 

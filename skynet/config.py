@@ -35,6 +35,13 @@ CHANNEL_DEFAULTS = {"model": None, "params": {}}
 MEMBER_DEFAULTS = {"usage": {}}  # a user's usage in one server
 USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs
 
+# Memory (docs/memory.md): owner options (backend, embeddings, compaction), window policies per
+# server and channel, members in incognito mode.
+GLOBAL_DEFAULTS["memory"] = {}
+GUILD_DEFAULTS["memory_policy"] = {}
+CHANNEL_DEFAULTS["memory_policy"] = {}
+USER_DEFAULTS["incognito"] = False
+
 
 def make_config(cog: object) -> Config:
     config = Config.get_conf(cog, identifier=CONFIG_IDENTIFIER, force_registration=True)

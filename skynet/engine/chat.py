@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass
-from typing import AsyncIterator, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
 from .errors import InputTooLong, Redactor, SkynetError
@@ -16,6 +16,9 @@ from .providers.base import Finish, TokenUsage
 from .providers.registry import ProviderRegistry
 from .settings import ResolvedSettings
 from .tokens import TokenCounter
+
+if TYPE_CHECKING:
+    from .memory.service import MemoryService
 
 log = logging.getLogger("red.skynet.chat")
 
@@ -30,6 +33,7 @@ class ChatRequest:
     conversation: str  # memory key: "channel:<id>", "dm:<id>"...
     settings: ResolvedSettings
     usage_scopes: Tuple[ScopeKey, ...] = ()
+    guild_id: Optional[int] = None  # scopes long-term memory recall; None in DMs
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,13 @@ class ChatEngine:
         self.prices = prices  # replaced by the shell when the owner edits pricing
         self.redactor = redactor
         self.limits = limits
+        self.memory_service: Optional["MemoryService"] = None  # recall, summaries, incognito
 
-    def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
+    def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, str]]:
         history: List[Turn] = self.memory.history(request.conversation, max_tokens=self.limits.history_tokens)
         return [
             {"role": "system", "content": request.settings.system_prompt},
+            *([{"role": "system", "content": recalled}] if recalled else []),
             *(turn.as_message() for turn in history),
             {"role": USER, "content": f"{request.user_name}: {request.text}"},
         ]
@@ -82,7 +88,15 @@ class ChatEngine:
                     "Please shorten it."
                 )
             provider = await self.providers.provider(model.endpoint)
-            messages = self.build_messages(request)
+            recalled = None
+            if self.memory_service is not None:
+                recalled = await self.memory_service.context(
+                    request.text,
+                    guild_id=request.guild_id,
+                    user_id=request.user_id,
+                    conversation=request.conversation,
+                )
+            messages = self.build_messages(request, recalled)
             stream = provider.stream_chat(model.name, messages, request.settings.params)
             try:
                 async for part in stream:
@@ -108,13 +122,16 @@ class ChatEngine:
         usage = self._usage(model.name, messages, answer, reported)
         self.ledger.record(request.usage_scopes, usage)
         yield usage
-        if answer:
+        remember = self.memory_service is None or self.memory_service.stores_turns(request.user_id)
+        if answer and remember:
             self.memory.add(
                 request.conversation, USER, request.text, user_id=request.user_id, name=request.user_name
             )
             self.memory.add(
                 request.conversation, ASSISTANT, answer, user_id=request.user_id, name="assistant"
             )
+            if self.memory_service is not None:
+                self.memory_service.after_answer(request.conversation, model)
         yield Done(answer, model.name, model.endpoint, finish)
 
     def _usage(

@@ -12,6 +12,7 @@ from ..engine.chat import ChatRequest
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
 from .common import conversation_key, reply, resolve_here
 from .group import AIGroup
+from .memory import with_incognito_mark
 
 
 class ChatMixin(MixinMeta):
@@ -24,6 +25,8 @@ class ChatMixin(MixinMeta):
             scopes = (global_scope(), guild_scope(guild.id), member_scope(guild.id, author.id))
         else:
             scopes = (global_scope(), user_scope(author.id))
+        if not self.memory_service.stores_turns(author.id):
+            scopes = scopes[:-1]  # incognito: only the totals count this request
         return ChatRequest(
             text=text,
             user_id=author.id,
@@ -31,6 +34,7 @@ class ChatMixin(MixinMeta):
             conversation=conversation_key(channel),
             settings=resolve_here(self.settings, channel),
             usage_scopes=scopes,
+            guild_id=guild.id if guild is not None else None,
         )
 
     async def answer(self, ctx: commands.Context, text: str) -> None:
@@ -47,7 +51,10 @@ class ChatMixin(MixinMeta):
 
         streamer = ReplyStreamer(send, ctx.channel.id, self.pacer)
         async with ctx.typing():
-            await stream_reply(self.engine.run(request), streamer, prefix=ctx.clean_prefix)
+            events = self.engine.run(request)
+            if not self.memory_service.stores_turns(ctx.author.id):
+                events = with_incognito_mark(events)
+            await stream_reply(events, streamer, prefix=ctx.clean_prefix)
 
     @AIGroup.ai.command(name="chat")
     @app_commands.describe(message="What you want to ask or say")
