@@ -41,6 +41,10 @@ class MemoryUnavailable(SkynetError):
     kind = "memory_unavailable"
 
 
+class EmbeddingFailed(Exception):
+    """The embeddings endpoint failed while recalling (the store itself is fine)."""
+
+
 class MemoryCapReached(SkynetError):
     kind = "memory_cap"
 
@@ -234,8 +238,9 @@ class MemoryService:
             )
         text = self.check_memory_text(text)
         store, model = await self._ready()
+        place = scoping.place(guild_id)
         mine = scoping.own_memories(guild_id, user_id)
-        if await store.count(mine) >= MAX_MEMORIES_PER_MEMBER:
+        if await store.count(mine, place) >= MAX_MEMORIES_PER_MEMBER:
             raise MemoryCapReached(
                 f"You have {MAX_MEMORIES_PER_MEMBER} memories here, the most I keep per member. "
                 "Forget some with `[p]ai memories forget <id>` (see `[p]ai memories list`) first."
@@ -251,40 +256,43 @@ class MemoryService:
             "at": time.time(),
         }
         record = Record(_new_id("m"), text, meta)
-        await store.add(model, [record.id], [text], [vector], [meta])
+        await store.add(model, place, [record.id], [text], [vector], [meta])
         self._has_records = True
         return record
 
     async def list_memories(self, guild_id: Optional[int], user_id: int) -> List[Record]:
         store = await self.ensure_open()
-        return await store.get(scoping.own_memories(guild_id, user_id))
+        return await store.get(scoping.own_memories(guild_id, user_id), scoping.place(guild_id))
 
     async def search_memories(
         self, guild_id: Optional[int], user_id: int, text: str, n: int = 5
     ) -> List[Record]:
         store, model = await self._ready()
         [vector] = await self._embed([text])
-        return await store.query(model, vector, scoping.own_memories(guild_id, user_id), n)
+        return await store.query(
+            model, scoping.place(guild_id), vector, scoping.own_memories(guild_id, user_id), n
+        )
 
     async def forget(self, guild_id: Optional[int], user_id: int, ids: Optional[Sequence[str]]) -> int:
         """Forget some (``ids``) or all (``None``) of a member's own memories here."""
         store = await self.ensure_open()
         where = scoping.own_memories(guild_id, user_id)
         if ids is None:
-            return await store.delete(where)
-        return await store.delete_ids(ids, where)
+            return await store.delete(where, scoping.place(guild_id))
+        return await store.delete_ids(ids, where, scoping.place(guild_id))
 
     async def purge_member(self, guild_id: int, user_id: int) -> int:
         """An admin removes everything a member stored in this server (memories and documents)."""
         store = await self.ensure_open()
-        return await store.delete(where_all(guild=scoping.place(guild_id), user=str(user_id)))
+        place = scoping.place(guild_id)
+        return await store.delete(where_all(guild=place, user=str(user_id)), place)
 
     async def memory_stats(self, guild_id: Optional[int]) -> Dict[str, int]:
         store = await self.ensure_open()
         place = scoping.place(guild_id)
         return {
-            "memories": await store.count(where_all(kind=MEMORY, guild=place)),
-            "document_chunks": await store.count(where_all(kind=DOC, guild=place)),
+            "memories": await store.count(where_all(kind=MEMORY, guild=place), place),
+            "document_chunks": await store.count(where_all(kind=DOC, guild=place), place),
         }
 
     # -- documents ------------------------------------------------------------------------------
@@ -317,6 +325,7 @@ class MemoryService:
             end = start + 500
             await store.add(
                 model,
+                scoping.place(guild_id),
                 ids[start:end],
                 [c.text for c in chunks[start:end]],
                 vectors[start:end],
@@ -328,7 +337,7 @@ class MemoryService:
     async def list_documents(self, guild_id: int) -> List[DocumentInfo]:
         store = await self.ensure_open()
         found: Dict[str, DocumentInfo] = {}
-        for record in await store.get(scoping.document_filter(guild_id)):
+        for record in await store.get(scoping.document_filter(guild_id), scoping.place(guild_id)):
             meta = record.meta
             info = found.get(meta["doc"])
             chunks = info.chunks + 1 if info else 1
@@ -339,12 +348,13 @@ class MemoryService:
 
     async def remove_document(self, guild_id: int, doc_id: str) -> int:
         store = await self.ensure_open()
-        return await store.delete(where_all(kind=DOC, guild=scoping.place(guild_id), doc=doc_id.strip()))
+        place = scoping.place(guild_id)
+        return await store.delete(where_all(kind=DOC, guild=place, doc=doc_id.strip()), place)
 
     async def search_documents(self, guild_id: int, text: str, n: int = 4) -> List[Record]:
         store, model = await self._ready()
         [vector] = await self._embed([text])
-        return await store.query(model, vector, scoping.document_filter(guild_id), n)
+        return await store.query(model, scoping.place(guild_id), vector, scoping.document_filter(guild_id), n)
 
     # -- the chat engine's hooks ----------------------------------------------------------------
 
@@ -376,25 +386,34 @@ class MemoryService:
             store, model = await self._ready()
             if not self._has_records:
                 return None
-            vector = await self.embedder().embed_one(text)
+            try:
+                vector = await self.embedder().embed_one(text)
+            except Exception as exc:
+                raise EmbeddingFailed(f"{type(exc).__name__}: {str(exc)[:200]}") from None
             memories = await store.query(
-                model, vector, scoping.memory_filter(guild_id, user_id), self.limits.memories
+                model,
+                scoping.place(guild_id),
+                vector,
+                scoping.memory_filter(guild_id, user_id),
+                self.limits.memories,
             )
             chunks: List[Record] = []
             if guild_id:
                 chunks = await store.query(
-                    model, vector, scoping.document_filter(guild_id), self.limits.chunks
+                    model,
+                    scoping.place(guild_id),
+                    vector,
+                    scoping.document_filter(guild_id),
+                    self.limits.chunks,
                 )
         except Exception as exc:
             if not self._warned:
                 self._warned = True
                 log.warning("Answering without long-term memory: %s: %s", type(exc).__name__, str(exc)[:200])
-            if (
-                not isinstance(exc, SkynetError)
-                and self.store is not None
-                and self.options.backend.kind == "server"
-            ):
-                await self.reset_store()  # reconnect (after RETRY_OPEN_SECONDS) when the server is back
+            if not isinstance(exc, (SkynetError, EmbeddingFailed)) and self.store is not None:
+                await (
+                    self.reset_store()
+                )  # reconnect (after RETRY_OPEN_SECONDS): a server back up, a new worker
                 self._failed_at, self.unavailable = time.monotonic(), f"{type(exc).__name__}"
             return None
         if self._warned:

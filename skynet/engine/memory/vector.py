@@ -1,8 +1,9 @@
 """Long-term memory vectors in chromadb: embedded on disk by default, a Chroma server if configured.
 
-chromadb is synchronous and slow to import (~1-2 s), so it is imported at first use and every
-call runs in a worker thread (``asyncio.to_thread``), never on the event loop. Embeddings are
-always passed in explicitly: chromadb's default embedder downloads a model at run time and is
+chromadb is synchronous and slow to import (~1-2 s), so it is imported at first use and no call
+ever runs on the event loop: the embedded store runs in a worker *process* (its engine holds the
+GIL while it works, see :mod:`.chroma_worker`), the server client in a worker thread. Embeddings
+are always passed in explicitly: chromadb's default embedder downloads a model at run time and is
 never used (collections are created with ``embedding_function=None``).
 
 One collection per embedding model (vectors of different models cannot be compared), named
@@ -14,15 +15,19 @@ One collection per embedding model (vectors of different models cannot be compar
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import os
+import pickle
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from . import chroma_worker
+from .chroma_worker import HEADER, ChromaOps, encode_frame
+
 log = logging.getLogger("red.skynet.memory")
 
-COLLECTION_PREFIX = "skynet-"
 Where = Dict[str, Any]
 
 
@@ -51,16 +56,86 @@ class Record:
     distance: Optional[float] = None
 
 
-def collection_name(model: str) -> str:
-    return COLLECTION_PREFIX + hashlib.sha1(model.encode()).hexdigest()[:16]
-
-
 def where_all(**equal: Any) -> Where:
     """A chromadb filter requiring every ``key == value`` (chromadb wants ``$and`` for several)."""
     clauses = [{key: value} for key, value in equal.items() if value is not None]
     if len(clauses) == 1:
         return clauses[0]
     return {"$and": clauses}
+
+
+class StoreError(Exception):
+    """chromadb failed (in the worker), or the worker itself is gone."""
+
+
+class _ThreadRunner:
+    """Runs :class:`ChromaOps` calls in worker threads (the server client: HTTP releases the GIL)."""
+
+    def __init__(self) -> None:
+        self.ops = ChromaOps()
+
+    async def start(self) -> None:
+        pass
+
+    async def call(self, operation: str, *args: Any) -> Any:
+        return await asyncio.to_thread(getattr(self.ops, operation), *args)
+
+    async def close(self) -> None:
+        self.ops.close()
+
+
+class _ProcessRunner:
+    """Runs :class:`ChromaOps` calls in a child process, one at a time, over pipes."""
+
+    def __init__(self) -> None:
+        self.process: Optional[asyncio.subprocess.Process] = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            chroma_worker.__file__,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+        )
+
+    async def call(self, operation: str, *args: Any) -> Any:
+        process = self.process
+        if process is None or process.returncode is not None:
+            raise StoreError("the chromadb worker process is not running")
+        async with self._lock:
+            try:
+                process.stdin.write(encode_frame((operation, args)))
+                await process.stdin.drain()
+                (size,) = HEADER.unpack(await process.stdout.readexactly(HEADER.size))
+                ok, value = pickle.loads(await process.stdout.readexactly(size))
+            except (asyncio.IncompleteReadError, BrokenPipeError, ConnectionResetError) as exc:
+                raise StoreError(f"the chromadb worker process stopped ({type(exc).__name__})") from None
+        if not ok:
+            raise StoreError(f"{value[0]}: {value[1]}")
+        return value
+
+    async def close(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        try:
+            process.stdin.write(encode_frame(("exit", ())))
+            await process.stdin.drain()
+            await asyncio.wait_for(process.wait(), 10)
+        except (asyncio.TimeoutError, BrokenPipeError, ConnectionResetError):
+            process.kill()
+            await process.wait()
+
+
+def _record(row: Sequence[Any]) -> "Record":
+    return Record(row[0], row[1], row[2], row[3])
+
+
+ADD_BATCH = 256  # records per call: keeps each pickled frame (and each GIL hold) small
 
 
 class VectorStore:
@@ -70,157 +145,75 @@ class VectorStore:
         self.backend = backend
         self.path = Path(path)
         self._token = token
-        self._client: Any = None
-        self._collections: Dict[str, Any] = {}
+        self._runner: Any = None
 
     @property
     def is_open(self) -> bool:
-        return self._client is not None
+        return self._runner is not None
 
     async def open(self) -> None:
         """Import chromadb and connect; raises if the folder is unusable or the server is down."""
-        if self._client is None:
-            self._client = await asyncio.to_thread(self._connect)
-
-    def _connect(self) -> Any:
-        import chromadb  # heavy: only when memory is first needed
-        from chromadb.config import Settings
-
-        settings = Settings(anonymized_telemetry=False, allow_reset=False)
-        if self.backend.kind == "server":
-            headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
-            client = chromadb.HttpClient(
-                host=self.backend.host,
-                port=self.backend.port,
-                ssl=self.backend.ssl,
-                headers=headers,
-                settings=settings,
-            )
-        else:
-            self.path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(self.path), settings=settings)
-        client.heartbeat()  # fails now, not at the first message, when the store is unusable
-        client.list_collections()  # a corrupt database shows here
-        return client
+        if self._runner is not None:
+            return
+        runner = _ThreadRunner() if self.backend.kind == "server" else _ProcessRunner()
+        await runner.start()
+        try:
+            b = self.backend
+            await runner.call("connect", b.kind, str(self.path), b.host, b.port, b.ssl, self._token)
+        except BaseException:
+            await runner.close()
+            raise
+        self._runner = runner
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        self._collections.clear()
-        if client is not None and hasattr(client, "close"):
-            try:
-                await asyncio.to_thread(client.close)
-            except Exception:  # closing is best effort
-                pass
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.close()
 
-    def _collection(self, model: str) -> Any:
-        name = collection_name(model)
-        found = self._collections.get(name)
-        if found is None:
-            found = self._client.get_or_create_collection(
-                name, embedding_function=None, metadata={"hnsw:space": "cosine", "model": model}
-            )
-            self._collections[name] = found
-        return found
-
-    def _all_collections(self) -> List[Any]:
-        found = []
-        for item in self._client.list_collections():
-            name = item if isinstance(item, str) else item.name
-            if name.startswith(COLLECTION_PREFIX):
-                found.append(self._client.get_collection(name, embedding_function=None))
-        return found
-
-    # -- writes ---------------------------------------------------------------------------------
+    async def _call(self, operation: str, *args: Any) -> Any:
+        if self._runner is None:
+            raise StoreError("the vector store is not open")
+        return await self._runner.call(operation, *args)
 
     async def add(
         self,
         model: str,
+        place: str,
         ids: Sequence[str],
         texts: Sequence[str],
         embeddings: Sequence[Sequence[float]],
         metas: Sequence[Mapping[str, Any]],
     ) -> None:
-        def add() -> None:
-            self._collection(model).add(
-                ids=list(ids),
-                documents=list(texts),
-                embeddings=[list(e) for e in embeddings],
-                metadatas=[dict(m) for m in metas],
+        for start in range(0, len(ids), ADD_BATCH):
+            end = start + ADD_BATCH
+            await self._call(
+                "add",
+                model,
+                place,
+                list(ids[start:end]),
+                list(texts[start:end]),
+                [list(e) for e in embeddings[start:end]],
+                [dict(m) for m in metas[start:end]],
             )
 
-        await asyncio.to_thread(add)
+    async def delete(self, where: Where, place: Optional[str] = None) -> int:
+        """Delete matching records (of ``place``, or everywhere); returns how many there were."""
+        return await self._call("delete", where, None, place)
 
-    async def delete(self, where: Where) -> int:
-        """Delete matching records from every skynet collection; returns how many there were."""
-
-        def delete() -> int:
-            removed = 0
-            for collection in self._all_collections():
-                ids = collection.get(where=where, include=[])["ids"]
-                if ids:
-                    collection.delete(ids=ids)
-                    removed += len(ids)
-            return removed
-
-        return await asyncio.to_thread(delete)
-
-    async def delete_ids(self, ids: Sequence[str], where: Where) -> int:
+    async def delete_ids(self, ids: Sequence[str], where: Where, place: Optional[str] = None) -> int:
         """Delete the records with ``ids`` that also match ``where`` (so nobody deletes others')."""
+        return await self._call("delete", where, list(ids), place)
 
-        def delete() -> int:
-            removed = 0
-            for collection in self._all_collections():
-                found = collection.get(ids=list(ids), where=where, include=[])["ids"]
-                if found:
-                    collection.delete(ids=found)
-                    removed += len(found)
-            return removed
-
-        return await asyncio.to_thread(delete)
-
-    # -- reads ----------------------------------------------------------------------------------
-
-    async def query(self, model: str, embedding: Sequence[float], where: Where, n: int) -> List[Record]:
-        def query() -> List[Record]:
-            collection = self._collection(model)
-            result = collection.query(
-                query_embeddings=[list(embedding)],
-                n_results=n,
-                where=where,
-                include=["documents", "metadatas", "distances"],
-            )
-            return [
-                Record(i, text or "", meta or {}, dist)
-                for i, text, meta, dist in zip(
-                    result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
-                )
-            ]
-
-        return await asyncio.to_thread(query)
-
-    async def get(
-        self, where: Where, *, all_models: bool = True, model: Optional[str] = None
+    async def query(
+        self, model: str, place: str, embedding: Sequence[float], where: Where, n: int
     ) -> List[Record]:
-        """Every record matching ``where`` (across all models' collections unless ``model``)."""
+        return [_record(row) for row in await self._call("query", model, place, list(embedding), where, n)]
 
-        def get() -> List[Record]:
-            collections = [self._collection(model)] if model and not all_models else self._all_collections()
-            records: List[Record] = []
-            for collection in collections:
-                result = collection.get(where=where, include=["documents", "metadatas"])
-                records += [
-                    Record(i, text or "", meta or {})
-                    for i, text, meta in zip(result["ids"], result["documents"], result["metadatas"])
-                ]
-            records.sort(key=lambda r: r.meta.get("at", 0))
-            return records
+    async def get(self, where: Where, place: Optional[str] = None) -> List[Record]:
+        """Every record matching ``where`` (of ``place``, or everywhere), for every model, oldest first."""
+        records = [_record(row) for row in await self._call("get", where, place)]
+        records.sort(key=lambda r: r.meta.get("at", 0))
+        return records
 
-        return await asyncio.to_thread(get)
-
-    async def count(self, where: Optional[Where] = None) -> int:
-        def count() -> int:
-            if where is None:
-                return sum(c.count() for c in self._all_collections())
-            return sum(len(c.get(where=where, include=[])["ids"]) for c in self._all_collections())
-
-        return await asyncio.to_thread(count)
+    async def count(self, where: Optional[Where] = None, place: Optional[str] = None) -> int:
+        return await self._call("count", where, place)
