@@ -413,3 +413,21 @@ async def test_embeddings_failing_keeps_chat_going_with_one_warning(mem, provide
     provider.embedding_failures.clear()
     await chat(mem, "what music do I like?")
     assert "jazz" in system_block(provider)
+
+
+async def test_the_remember_tool_follows_the_same_rules(mem, provider, cog):
+    from skynet.engine.memory.tool import REMEMBER_SCHEMA, remember_tool
+
+    assert REMEMBER_SCHEMA["function"]["name"] == "remember"
+    where = dict(guild_id=mem.guild.id, user_id=mem.member.id, channel_id=mem.channel.id)
+    saved = await remember_tool(cog.memory_service, '{"fact": "I am left-handed"}', **where)
+    assert saved.startswith("Saved as memory m")
+    shared = '{"fact": "This server meets on Thursdays", "about": "server"}'
+    await remember_tool(cog.memory_service, shared, **where)
+    assert "Not saved" in await remember_tool(cog.memory_service, "not json", **where)
+    assert "at most 1000" in await remember_tool(cog.memory_service, '{"fact": "' + "y" * 2000 + '"}', **where)
+    await chat(mem, "am I left-handed and when do we meet?")
+    assert "left-handed" in system_block(provider) and "Thursdays" in system_block(provider)
+    await chat(mem, "when do we meet?", author=mem.admin)  # a server memory reaches other members
+    block = system_block(provider)
+    assert "Thursdays" in block and "left-handed" not in block

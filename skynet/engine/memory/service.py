@@ -103,6 +103,7 @@ class MemoryService:
         self._warned = False  # one warning per outage of recall
         self._open_lock = asyncio.Lock()
         self._tasks: Set[asyncio.Task] = set()
+        self._local_exists = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -110,13 +111,19 @@ class MemoryService:
     def chroma_path(self) -> Path:
         return self.data_path / "chroma"
 
+    def _nothing_stored(self) -> bool:
+        """True while no local store exists yet (so chromadb need not even be imported). No I/O:
+        the folder's existence is checked once at start, and the store creates it."""
+        return self.store is None and self.options.backend.kind == "local" and not self._local_exists
+
     async def start(self) -> None:
+        self._local_exists = await asyncio.to_thread(self.chroma_path.exists)
         await self.windows.load()
         self.windows.start()
 
     def warm_up(self) -> None:
         """Open an existing long-term store in the background, so a broken one is reported early."""
-        if self.options.backend.kind == "local" and not self.chroma_path.exists():
+        if self._nothing_stored():
             return  # nothing stored yet: chromadb is not even imported until the first memory
         self._spawn(self._open_quietly(), "background:skynet-memory-open")
 
@@ -176,6 +183,7 @@ class MemoryService:
                 )
                 raise self._unavailable_error() from None
             self.store, self.unavailable = store, None
+            self._local_exists = True
             return store
 
     def _unavailable_error(self) -> MemoryUnavailable:
@@ -378,7 +386,7 @@ class MemoryService:
     async def recall(self, text: str, *, guild_id: Optional[int], user_id: int) -> Optional[str]:
         """Memories and document passages for this prompt, or None. Never raises: without
         recall the answer is worse, not impossible."""
-        if self.store is None and self.options.backend.kind == "local" and not self.chroma_path.exists():
+        if self._nothing_stored():
             return None  # nothing was ever stored
         if self._has_records is False:
             return None
@@ -440,7 +448,7 @@ class MemoryService:
 
     async def export_user(self, user_id: int) -> Dict[str, Any]:
         """The member's long-term memories and the documents they added (everywhere)."""
-        if self.store is None and self.options.backend.kind == "local" and not self.chroma_path.exists():
+        if self._nothing_stored():
             return {"memories": [], "documents": []}
         store = await self.ensure_open()
         records = await store.get({"user": str(user_id)})
@@ -468,7 +476,7 @@ class MemoryService:
         """Remove everything stored about ``user_id``: window turns, summaries, vectors."""
         self.memory.forget_user(user_id)
         await self.windows.flush()
-        if self.store is None and self.options.backend.kind == "local" and not self.chroma_path.exists():
+        if self._nothing_stored():
             return 0
         store = await self.ensure_open()
         return await store.delete({"user": str(user_id)})
