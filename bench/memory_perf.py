@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from skynet.engine.memory import USER, ConversationMemory  # noqa: E402
 from skynet.engine.memory.persistence import WindowStore  # noqa: E402
-from skynet.engine.memory.recall import memory_filter, render, within_budget  # noqa: E402
+from skynet.engine.memory.recall import memory_filter, memory_place, render, within_budget  # noqa: E402
 from skynet.engine.memory.vector import BackendConfig, VectorStore  # noqa: E402
 
 DIMS = 384
@@ -78,7 +78,8 @@ async def ingest(store: VectorStore, size: int, batch: int = 2000) -> None:
             ids = [f"m{first + i}" for i in range(n)]
             texts = [f"member fact number {first + i} about topic {(first + i) % 997}" for i in range(n)]
             vectors = await asyncio.to_thread(embed, texts)
-            guild = str(1000 + (first // batch) % SERVERS)  # each batch: one server's memories
+            guild_id = 1000 + (first // batch) % SERVERS  # each batch: one server's memories
+            guild = str(guild_id)
             metas = [
                 {
                     "kind": "memory",
@@ -89,7 +90,7 @@ async def ingest(store: VectorStore, size: int, batch: int = 2000) -> None:
                 }
                 for i in range(n)
             ]
-            await store.add(MODEL, guild, ids, texts, vectors, metas)
+            await store.add(MODEL, memory_place(guild_id), ids, texts, vectors, metas)
     elapsed = time.perf_counter() - start
     print(f"ingestion: {size} memories in {elapsed:.1f} s = {size / elapsed:,.0f} memories/s (batches of {batch})")
     print(
@@ -105,7 +106,7 @@ async def recall_latency(store: VectorStore, queries: int, label: str) -> None:
         guild, user = 1000 + q % SERVERS, 5000 + (q * 7) % MEMBERS
         vector = embed([f"question {q} about topic {q % 997}"])[0]
         start = time.perf_counter()
-        records = await store.query(MODEL, str(guild), vector, memory_filter(guild, user), 10)
+        records = await store.query(MODEL, memory_place(guild), vector, memory_filter(guild, user), 10)
         render(within_budget(records, 1200, count), [])
         samples.append((time.perf_counter() - start) * 1000)
         found.append(len(records))

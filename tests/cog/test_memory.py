@@ -265,7 +265,7 @@ async def test_memory_input_limits_and_per_member_cap(mem, provider, cog):
     vector = [1.0] + [0.0] * 511
     await store.add(
         service.embedder().key,
-        str(mem.guild.id),
+        f"m-{mem.guild.id}",
         [f"filler{n}" for n in range(499)],
         [f"filler {n}" for n in range(499)],
         [vector] * 499,
@@ -375,8 +375,7 @@ async def test_data_export_and_deletion_cover_every_store(mem, provider, cog, tm
     assert await store.get({"user": str(mem.member.id)}) == []
     assert await store.count() == 0
     vector = (await cog.memory_service.embedder().embed(["passport number"]))[0]
-    where = {"guild": str(mem.guild.id)}
-    assert await store.query(cog.memory_service.embedder().key, str(mem.guild.id), vector, where, 5) == []
+    assert await store.query(cog.memory_service.embedder().key, f"m-{mem.guild.id}", vector, None, 5) == []
     windows = (cog_data_path(raw_name="Skynet") / "windows.json").read_text()
     assert "shoe size" not in windows and "admin chat" not in windows
     await owner(mem, "!unload skynet")  # everything written back

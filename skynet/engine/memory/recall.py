@@ -1,6 +1,7 @@
 """Recall: the stored memories and document passages most relevant to the current message.
 
-Scoping is done by chromadb metadata filters, so nothing out of scope is even read:
+Scoping is done by collection (one per server, one for all DMs, separate ones for documents)
+and then by metadata filters, so nothing out of scope is even read:
 - in a server, a member's prompt sees that member's memories *in that server* and the server's
   shared memories, plus that server's documents;
 - in DMs, a member sees only the memories they stored in DMs.
@@ -28,30 +29,35 @@ class RecallLimits:
 
 
 def place(guild_id: Optional[int]) -> str:
-    """The ``guild`` metadata value: a server id, or ``dm``."""
+    """The ``guild`` metadata value and the collection suffix: a server id, or ``dm``."""
     return str(guild_id) if guild_id else DM
 
 
+def memory_place(guild_id: Optional[int]) -> str:
+    """The collection (per model) holding the memories of a server, or of all DMs."""
+    return f"m-{place(guild_id)}"
+
+
+def doc_place(guild_id: Optional[int]) -> str:
+    """The collection (per model) holding a server's document passages."""
+    return f"d-{place(guild_id)}"
+
+
+# Filters stay minimal on purpose: the collection already is the server (or DMs) and the kind,
+# and chromadb filters on keys every record has are slow (~120 ms instead of ~10 ms at 1000
+# records per collection, see docs/performance.md).
+
+
 def memory_filter(guild_id: Optional[int], user_id: int) -> Where:
-    """Memories one member's prompt may see in this server (or in their DMs)."""
+    """Memories one member's prompt may see (within the server's or the DMs' collection)."""
     if not guild_id:
-        return {"$and": [{"kind": MEMORY}, {"guild": DM}, {"user": str(user_id)}]}
-    return {
-        "$and": [
-            {"kind": MEMORY},
-            {"guild": place(guild_id)},
-            {"$or": [{"user": str(user_id)}, {"scope": SERVER_SCOPE}]},
-        ]
-    }
+        return {"user": str(user_id)}
+    return {"$or": [{"user": str(user_id)}, {"scope": SERVER_SCOPE}]}
 
 
-def own_memories(guild_id: Optional[int], user_id: int) -> Where:
-    """The memories a member manages (list/forget): their own, in this server or in DMs."""
-    return {"$and": [{"kind": MEMORY}, {"guild": place(guild_id)}, {"user": str(user_id)}]}
-
-
-def document_filter(guild_id: Optional[int]) -> Where:
-    return {"$and": [{"kind": DOC}, {"guild": place(guild_id)}]}
+def own_memories(user_id: int) -> Where:
+    """The memories a member manages (list/forget)."""
+    return {"user": str(user_id)}
 
 
 def citation(record: Record) -> str:

@@ -26,7 +26,7 @@ from .documents import Chunk, parse_document
 from .embeddings import Embedder
 from .persistence import WindowStore
 from .recall import DOC, MEMBER_SCOPE, MEMORY, SERVER_SCOPE, RecallLimits
-from .vector import BackendConfig, Record, VectorStore, where_all
+from .vector import BackendConfig, Record, VectorStore
 from .windows import ConversationMemory
 
 log = logging.getLogger("red.skynet.memory")
@@ -246,8 +246,8 @@ class MemoryService:
             )
         text = self.check_memory_text(text)
         store, model = await self._ready()
-        place = scoping.place(guild_id)
-        mine = scoping.own_memories(guild_id, user_id)
+        place = scoping.memory_place(guild_id)
+        mine = scoping.own_memories(user_id)
         if await store.count(mine, place) >= MAX_MEMORIES_PER_MEMBER:
             raise MemoryCapReached(
                 f"You have {MAX_MEMORIES_PER_MEMBER} memories here, the most I keep per member. "
@@ -270,7 +270,7 @@ class MemoryService:
 
     async def list_memories(self, guild_id: Optional[int], user_id: int) -> List[Record]:
         store = await self.ensure_open()
-        return await store.get(scoping.own_memories(guild_id, user_id), scoping.place(guild_id))
+        return await store.get(scoping.own_memories(user_id), scoping.memory_place(guild_id))
 
     async def search_memories(
         self, guild_id: Optional[int], user_id: int, text: str, n: int = 5
@@ -278,29 +278,28 @@ class MemoryService:
         store, model = await self._ready()
         [vector] = await self._embed([text])
         return await store.query(
-            model, scoping.place(guild_id), vector, scoping.own_memories(guild_id, user_id), n
+            model, scoping.memory_place(guild_id), vector, scoping.own_memories(user_id), n
         )
 
     async def forget(self, guild_id: Optional[int], user_id: int, ids: Optional[Sequence[str]]) -> int:
         """Forget some (``ids``) or all (``None``) of a member's own memories here."""
         store = await self.ensure_open()
-        where = scoping.own_memories(guild_id, user_id)
+        where, place = scoping.own_memories(user_id), scoping.memory_place(guild_id)
         if ids is None:
-            return await store.delete(where, scoping.place(guild_id))
-        return await store.delete_ids(ids, where, scoping.place(guild_id))
+            return await store.delete(where, place)
+        return await store.delete_ids(ids, where, place)
 
     async def purge_member(self, guild_id: int, user_id: int) -> int:
         """An admin removes everything a member stored in this server (memories and documents)."""
         store = await self.ensure_open()
         place = scoping.place(guild_id)
-        return await store.delete(where_all(guild=place, user=str(user_id)), place)
+        return await store.delete({"user": str(user_id)}, place)  # both its memories and documents
 
     async def memory_stats(self, guild_id: Optional[int]) -> Dict[str, int]:
         store = await self.ensure_open()
-        place = scoping.place(guild_id)
         return {
-            "memories": await store.count(where_all(kind=MEMORY, guild=place), place),
-            "document_chunks": await store.count(where_all(kind=DOC, guild=place), place),
+            "memories": await store.count(None, scoping.memory_place(guild_id)),
+            "document_chunks": await store.count(None, scoping.doc_place(guild_id)),
         }
 
     # -- documents ------------------------------------------------------------------------------
@@ -333,7 +332,7 @@ class MemoryService:
             end = start + 500
             await store.add(
                 model,
-                scoping.place(guild_id),
+                scoping.doc_place(guild_id),
                 ids[start:end],
                 [c.text for c in chunks[start:end]],
                 vectors[start:end],
@@ -345,7 +344,7 @@ class MemoryService:
     async def list_documents(self, guild_id: int) -> List[DocumentInfo]:
         store = await self.ensure_open()
         found: Dict[str, DocumentInfo] = {}
-        for record in await store.get(scoping.document_filter(guild_id), scoping.place(guild_id)):
+        for record in await store.get(None, scoping.doc_place(guild_id)):
             meta = record.meta
             info = found.get(meta["doc"])
             chunks = info.chunks + 1 if info else 1
@@ -356,13 +355,12 @@ class MemoryService:
 
     async def remove_document(self, guild_id: int, doc_id: str) -> int:
         store = await self.ensure_open()
-        place = scoping.place(guild_id)
-        return await store.delete(where_all(kind=DOC, guild=place, doc=doc_id.strip()), place)
+        return await store.delete({"doc": doc_id.strip()}, scoping.doc_place(guild_id))
 
     async def search_documents(self, guild_id: int, text: str, n: int = 4) -> List[Record]:
         store, model = await self._ready()
         [vector] = await self._embed([text])
-        return await store.query(model, scoping.place(guild_id), vector, scoping.document_filter(guild_id), n)
+        return await store.query(model, scoping.doc_place(guild_id), vector, None, n)
 
     # -- the chat engine's hooks ----------------------------------------------------------------
 
@@ -400,7 +398,7 @@ class MemoryService:
                 raise EmbeddingFailed(f"{type(exc).__name__}: {str(exc)[:200]}") from None
             memories = await store.query(
                 model,
-                scoping.place(guild_id),
+                scoping.memory_place(guild_id),
                 vector,
                 scoping.memory_filter(guild_id, user_id),
                 self.limits.memories,
@@ -409,9 +407,9 @@ class MemoryService:
             if guild_id:
                 chunks = await store.query(
                     model,
-                    scoping.place(guild_id),
+                    scoping.doc_place(guild_id),
                     vector,
-                    scoping.document_filter(guild_id),
+                    None,
                     self.limits.chunks,
                 )
         except Exception as exc:

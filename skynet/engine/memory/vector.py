@@ -209,7 +209,7 @@ class VectorStore:
     ) -> List[Record]:
         return [_record(row) for row in await self._call("query", model, place, list(embedding), where, n)]
 
-    async def get(self, where: Where, place: Optional[str] = None) -> List[Record]:
+    async def get(self, where: Optional[Where], place: Optional[str] = None) -> List[Record]:
         """Every record matching ``where`` (of ``place``, or everywhere), for every model, oldest first."""
         records = [_record(row) for row in await self._call("get", where, place)]
         records.sort(key=lambda r: r.meta.get("at", 0))
