@@ -70,29 +70,42 @@ class LoopLag:
         self._task.cancel()
 
 
+def make_batch(first: int, n: int, batch: int):
+    """Texts, embeddings and metadata of one batch (all of one server), built off the loop."""
+    ids = [f"m{first + i}" for i in range(n)]
+    texts = [f"member fact number {first + i} about topic {(first + i) % 997}" for i in range(n)]
+    guild_id = 1000 + (first // batch) % SERVERS
+    metas = [
+        {
+            "kind": "memory",
+            "guild": str(guild_id),
+            "user": str(5000 + (first + i) % MEMBERS),
+            "scope": "member",
+            "at": 1.7e9,
+        }
+        for i in range(n)
+    ]
+    return memory_place(guild_id), ids, texts, embed(texts), metas
+
+
 async def ingest(store: VectorStore, size: int, batch: int = 2000) -> None:
+    """Embedding the next batch (a worker thread) overlaps storing this one (the chroma worker)."""
     start = time.perf_counter()
     with LoopLag() as lag:
-        for first in range(0, size, batch):
-            n = min(batch, size - first)
-            ids = [f"m{first + i}" for i in range(n)]
-            texts = [f"member fact number {first + i} about topic {(first + i) % 997}" for i in range(n)]
-            vectors = await asyncio.to_thread(embed, texts)
-            guild_id = 1000 + (first // batch) % SERVERS  # each batch: one server's memories
-            guild = str(guild_id)
-            metas = [
-                {
-                    "kind": "memory",
-                    "guild": guild,
-                    "user": str(5000 + (first + i) % MEMBERS),
-                    "scope": "member",
-                    "at": 1.7e9,
-                }
-                for i in range(n)
-            ]
-            await store.add(MODEL, memory_place(guild_id), ids, texts, vectors, metas)
+        starts = list(range(0, size, batch))
+        pending = asyncio.ensure_future(asyncio.to_thread(make_batch, 0, min(batch, size), batch))
+        for index in range(len(starts)):
+            place, ids, texts, vectors, metas = await pending
+            if index + 1 < len(starts):
+                following = starts[index + 1]
+                pending = asyncio.ensure_future(
+                    asyncio.to_thread(make_batch, following, min(batch, size - following), batch)
+                )
+            await store.add(MODEL, place, ids, texts, vectors, metas)
     elapsed = time.perf_counter() - start
-    print(f"ingestion: {size} memories in {elapsed:.1f} s = {size / elapsed:,.0f} memories/s (batches of {batch})")
+    print(
+        f"ingestion: {size} memories in {elapsed:.1f} s = {size / elapsed:,.0f} memories/s (batches of {batch})"
+    )
     print(
         f"event-loop lag while ingesting: p50 {pct(lag.samples, 0.5):.1f} ms, p99 {pct(lag.samples, 0.99):.1f} ms, "
         f"max {max(lag.samples):.1f} ms (n={len(lag.samples)})"

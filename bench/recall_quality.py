@@ -69,7 +69,9 @@ async def main(tool: Path) -> None:
     process, port = start_minilm(tool)
     try:
         async with MockOpenAI(api_key=KEY) as chat_server:
-            harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO], background=MockOpenAI.owns_task)
+            harness = RedHarness(
+                Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO], background=MockOpenAI.owns_task
+            )
             await harness.start()
             try:
                 for command in (
@@ -93,7 +95,9 @@ async def main(tool: Path) -> None:
                     await harness.say(f"!ai remember {text}", author=harness.admin)
                 await harness.settle()
                 stored = len(FACTS) + len(DISTRACTORS) + len(OTHER_MEMBER)
-                print(f"stored {stored} memories through `ai remember` in {time.perf_counter() - start:.1f} s")
+                print(
+                    f"stored {stored} memories through `ai remember` in {time.perf_counter() - start:.1f} s"
+                )
 
                 hits, sizes, leaks, misses, ranks = 0, [], 0, [], []
                 for fact, question in FACTS:
@@ -114,7 +118,9 @@ async def main(tool: Path) -> None:
                 rate = hits / len(FACTS)
                 print(f"questions: {len(FACTS)}; right memory in the prompt: {hits} ({rate:.1%})")
                 for k in (1, 3, 5):
-                    print(f"  right memory ranked in the top {k}: {sum(r <= k for r in ranks) / len(FACTS):.1%}")
+                    print(
+                        f"  right memory ranked in the top {k}: {sum(r <= k for r in ranks) / len(FACTS):.1%}"
+                    )
                 print(f"memories per prompt: max {max(sizes)}, mean {sum(sizes) / len(sizes):.1f}")
                 print(f"other member's memories leaked into prompts: {leaks}")
                 for question, fact in misses:

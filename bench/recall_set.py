@@ -50,7 +50,10 @@ FACTS = [
     ("I keep my spare house key under the blue flowerpot", "Where is my extra key hidden?"),
     ("My gym sessions are Monday, Wednesday and Friday evenings", "Which days do I work out?"),
     ("I was born in Lagos, Nigeria", "What is my birthplace?"),
-    ("My team at work uses Kotlin for the Android app", "Which programming language does my team use for mobile?"),
+    (
+        "My team at work uses Kotlin for the Android app",
+        "Which programming language does my team use for mobile?",
+    ),
     ("I want to visit Iceland to see the northern lights", "Which country is on my travel wishlist?"),
 ]
 

@@ -240,7 +240,9 @@ async def test_list_search_forget_and_purge(mem, provider, cog):
     assert found.index("Lisbon") < found.index("cello")
     memory_id = next(line.split("`")[1] for line in listed.splitlines() if "Lisbon" in line)
     # someone else can't forget it
-    assert "No memory of yours" in text_of(await say(mem, f"!ai memories forget {memory_id}", author=mem.admin))
+    assert "No memory of yours" in text_of(
+        await say(mem, f"!ai memories forget {memory_id}", author=mem.admin)
+    )
     assert "Forgot 1 memory" in text_of(await say(mem, f"!ai memories forget {memory_id}"))
     await chat(mem, "where do I live?")
     assert "Lisbon" not in prompt(provider) and "cello" in system_block(provider)
@@ -261,7 +263,13 @@ async def test_memory_input_limits_and_per_member_cap(mem, provider, cog):
     await remember(mem, "first fact")
     service = cog.memory_service
     store = service.store
-    meta = {"kind": "memory", "guild": str(mem.guild.id), "user": str(mem.member.id), "scope": "member", "at": 1.0}
+    meta = {
+        "kind": "memory",
+        "guild": str(mem.guild.id),
+        "user": str(mem.member.id),
+        "scope": "member",
+        "at": 1.0,
+    }
     vector = [1.0] + [0.0] * 511
     await store.add(
         service.embedder().key,
@@ -325,7 +333,9 @@ async def test_documents_are_chunked_searched_and_cited(mem, provider, tmp_path)
     guild, lobby, member_b = second_server(mem)
     await chat(mem, "where do guests park?", channel=lobby, author=member_b)
     assert "gym" not in prompt(provider)
-    assert f"Removed document `{doc_id}`" in text_of(await say(mem, f"!ai docs remove {doc_id}", author=mem.admin))
+    assert f"Removed document `{doc_id}`" in text_of(
+        await say(mem, f"!ai docs remove {doc_id}", author=mem.admin)
+    )
     assert "no documents yet" in text_of(await say(mem, "!ai docs list"))
 
 
@@ -339,7 +349,12 @@ async def test_bad_documents_are_refused(mem, provider, tmp_path):
         handle.truncate(50 * 1024 * 1024)  # sparse: 50 MB without writing them
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 not really")
-    expected = {image: "isn't a supported document", binary: "binary", huge: "50.0 MB", broken: "readable PDF"}
+    expected = {
+        image: "isn't a supported document",
+        binary: "binary",
+        huge: "50.0 MB",
+        broken: "readable PDF",
+    }
     for path, needle in expected.items():
         reply = text_of(await say(mem, "!ai docs add", author=mem.admin, attachments=[path]))
         assert needle in reply, reply
@@ -366,7 +381,9 @@ async def test_data_export_and_deletion_cover_every_store(mem, provider, cog, tm
     assert [m["text"] for m in data["long_term_memories"]] == ["my passport number is X123"]
     assert data["documents_added"] == []
     assert "note my shoe size 44" in json.dumps(data["remembered_conversation"])
-    admin = json.loads((await cog.red_get_data_for_user(user_id=mem.admin.id))["skynet_user_data.json"].getvalue())
+    admin = json.loads(
+        (await cog.red_get_data_for_user(user_id=mem.admin.id))["skynet_user_data.json"].getvalue()
+    )
     assert admin["documents_added"][0]["name"] == "rules.txt"
 
     await cog.red_delete_data_for_user(requester="user", user_id=mem.member.id)
@@ -424,7 +441,9 @@ async def test_the_remember_tool_follows_the_same_rules(mem, provider, cog):
     shared = '{"fact": "This server meets on Thursdays", "about": "server"}'
     await remember_tool(cog.memory_service, shared, **where)
     assert "Not saved" in await remember_tool(cog.memory_service, "not json", **where)
-    assert "at most 1000" in await remember_tool(cog.memory_service, '{"fact": "' + "y" * 2000 + '"}', **where)
+    assert "at most 1000" in await remember_tool(
+        cog.memory_service, '{"fact": "' + "y" * 2000 + '"}', **where
+    )
     await chat(mem, "am I left-handed and when do we meet?")
     assert "left-handed" in system_block(provider) and "Thursdays" in system_block(provider)
     await chat(mem, "when do we meet?", author=mem.admin)  # a server memory reaches other members

@@ -106,7 +106,9 @@ async def test_a_server_that_goes_down_leaves_chat_working_with_one_warning(mem,
     caplog.set_level(logging.INFO, logger="red.skynet.memory")
     for n in range(3):
         assert (await chat(mem, f"still there {n}?")) == f"echo: member: still there {n}?"
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "long-term memory" in r.getMessage()]
+    warnings = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and "long-term memory" in r.getMessage()
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "unavailable" in await remember(mem, "I also speak Catalan")
 

@@ -97,7 +97,11 @@ def test_policy_values_are_parsed_and_bounded():
         with pytest.raises(InvalidValue):
             parse_value(kind, bad)
     resolved = resolve_policy([{"messages": 8}, {"messages": 30, "age": 60}])
-    assert (resolved.max_turns, resolved.max_age_seconds, resolved.max_tokens) == (8, 60, WindowPolicy().max_tokens)
+    assert (resolved.max_turns, resolved.max_age_seconds, resolved.max_tokens) == (
+        8,
+        60,
+        WindowPolicy().max_tokens,
+    )
 
 
 async def test_write_behind_writes_at_most_once_per_interval_and_restores(tmp_path):
@@ -161,7 +165,11 @@ def test_markdown_is_chunked_by_heading_with_overlap():
     doc = f"# Handbook\nIntro text.\n## Vacation\n{body}\n## Expenses\nKeep receipts.\n".encode()
     chunks = parse_document("handbook.md", doc)
     sections = [c.section for c in chunks]
-    assert sections[0] == "Handbook" and "Handbook › Vacation" in sections and sections[-1] == "Handbook › Expenses"
+    assert (
+        sections[0] == "Handbook"
+        and "Handbook › Vacation" in sections
+        and sections[-1] == "Handbook › Expenses"
+    )
     vacation = [c.text for c in chunks if c.section == "Handbook › Vacation"]
     assert len(vacation) >= 3 and all(len(c) <= 900 for c in vacation)
     # consecutive chunks overlap
@@ -196,7 +204,9 @@ def test_pdf_text_and_encrypted_pdf():
     writer.write(buffer)
     with pytest.raises(DocumentRefused, match="password"):
         parse_document("locked.pdf", buffer.getvalue())
-    chunks = parse_document("notes.pdf", make_pdf(["Page one talks about llamas.", "Page two about alpacas."]))
+    chunks = parse_document(
+        "notes.pdf", make_pdf(["Page one talks about llamas.", "Page two about alpacas."])
+    )
     assert [(c.section, c.text) for c in chunks] == [
         ("page 1", "Page one talks about llamas."),
         ("page 2", "Page two about alpacas."),
@@ -205,7 +215,11 @@ def test_pdf_text_and_encrypted_pdf():
 
 def make_pdf(pages):
     """A minimal PDF with one line of text per page (hand-written objects, no extra library)."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        None,
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     kids = []
     for text in pages:
         stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET"
