@@ -208,8 +208,10 @@ async def test_a_memory_is_used_in_another_channel_of_the_same_server_only(mem, 
     assert "Biscuit" not in prompt(provider)
     # the same member in another server: not there
     guild, lobby, member_b = second_server(mem)
+    embeddings = len(provider.embedding_requests)
     await chat(mem, "what is my dog called?", channel=lobby, author=member_b)
     assert "Biscuit" not in prompt(provider)
+    assert len(provider.embedding_requests) == embeddings  # nothing stored there: no recall at all
     # a memory of server B stays in server B
     await remember(mem, "my cat is called Whiskers", channel=lobby, author=member_b)
     await chat(mem, "what is my cat called?")

@@ -71,6 +71,22 @@ class ChromaOps:
             self.collections[name] = found
         return found
 
+    def sizes(self, model: str, places: List[str]) -> List[int]:
+        """How many records each place holds (0 if its collection doesn't exist; none is created)."""
+        found = []
+        for place in places:
+            name = collection_name(model, place)
+            collection = self.collections.get(name)
+            if collection is None:
+                try:
+                    collection = self.client.get_collection(name, embedding_function=None)
+                except Exception:  # NotFoundError (its class moved between chromadb versions)
+                    found.append(0)
+                    continue
+                self.collections[name] = collection
+            found.append(collection.count())
+        return found
+
     def _all(self, place: Optional[str] = None) -> List[Any]:
         """Every skynet collection (of every model), or those of one place."""
         found = []

@@ -392,34 +392,28 @@ class MemoryService:
             store, model = await self._ready()
             if not self._has_records:
                 return None
+            places = [scoping.memory_place(guild_id)] + ([scoping.doc_place(guild_id)] if guild_id else [])
+            sizes = await store.sizes(model, places)
+            if not any(sizes):
+                return None  # nothing stored here: no embedding request either
             try:
                 vector = await self.embedder().embed_one(text)
             except Exception as exc:
                 raise EmbeddingFailed(f"{type(exc).__name__}: {str(exc)[:200]}") from None
-            memories = await store.query(
-                model,
-                scoping.memory_place(guild_id),
-                vector,
-                scoping.memory_filter(guild_id, user_id),
-                self.limits.memories,
-            )
+            memories: List[Record] = []
             chunks: List[Record] = []
-            if guild_id:
-                chunks = await store.query(
-                    model,
-                    scoping.doc_place(guild_id),
-                    vector,
-                    None,
-                    self.limits.chunks,
-                )
+            if sizes[0]:
+                where = scoping.memory_filter(guild_id, user_id)
+                memories = await store.query(model, places[0], vector, where, self.limits.memories)
+            if len(sizes) > 1 and sizes[1]:
+                chunks = await store.query(model, places[1], vector, None, self.limits.chunks)
         except Exception as exc:
             if not self._warned:
                 self._warned = True
                 log.warning("Answering without long-term memory: %s: %s", type(exc).__name__, str(exc)[:200])
             if not isinstance(exc, (SkynetError, EmbeddingFailed)) and self.store is not None:
-                await (
-                    self.reset_store()
-                )  # reconnect (after RETRY_OPEN_SECONDS): a server back up, a new worker
+                # Reconnect (after RETRY_OPEN_SECONDS): a server back up, a new worker process.
+                await self.reset_store()
                 self._failed_at, self.unavailable = time.monotonic(), f"{type(exc).__name__}"
             return None
         if self._warned:

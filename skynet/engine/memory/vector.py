@@ -215,5 +215,8 @@ class VectorStore:
         records.sort(key=lambda r: r.meta.get("at", 0))
         return records
 
+    async def sizes(self, model: str, places: Sequence[str]) -> List[int]:
+        return await self._call("sizes", model, list(places))
+
     async def count(self, where: Optional[Where] = None, place: Optional[str] = None) -> int:
         return await self._call("count", where, place)
