@@ -260,6 +260,11 @@ async def test_list_search_forget_and_purge(mem, provider, cog):
 
 
 async def test_memory_input_limits_and_per_member_cap(mem, provider, cog):
+    await mem.enable_slash("ai")  # a slash option can be blank; the prefix command can't
+    before = {m.id for m in mem.messages()}
+    await mem.slash("ai remember", fact="   ")
+    await mem.settle()
+    assert "Tell me what to remember" in text_of([m for m in mem.messages() if m.id not in before])
     long = text_of(await say(mem, "!ai remember " + "x" * 10_000))
     assert "10000 characters" in long and "at most 1000" in long
     await remember(mem, "first fact")
