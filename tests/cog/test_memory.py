@@ -456,3 +456,23 @@ async def test_the_remember_tool_follows_the_same_rules(mem, provider, cog):
     await chat(mem, "when do we meet?", author=mem.admin)  # a server memory reaches other members
     block = system_block(provider)
     assert "Thursdays" in block and "left-handed" not in block
+
+
+async def test_stats_and_owner_settings(mem, provider, cog):
+    await chat(mem, "hello stats")
+    await remember(mem, "I like stats")
+    stats = text_of(await say(mem, "!ai memory stats", author=mem.admin))
+    assert "**Conversations remembered:** 1 (2 messages" in stats
+    assert "**Stored here:** 1 memories, 0 document passages" in stats
+    assert "embedded chromadb" in stats and f"`mock:{EMBED}`" in stats
+    assert "20 messages, 3000 tokens, 6h" in stats and "compaction on" in stats
+    assert "Only the bot owner" in text_of(await say(mem, "!ai memory compaction off", author=mem.admin))
+    assert "Compaction is off." in text_of(await say(mem, "!ai memory compaction off", author=mem.owner))
+    assert "Only the bot owner" in text_of(await say(mem, "!ai memory embeddings mock:gpt-other"))
+    assert "`mock:gpt-other`" in text_of(await say(mem, "!ai memory embeddings mock:gpt-other", author=mem.owner))
+    await reload(mem)  # owner settings are kept
+    service = the_cog(mem).memory_service
+    assert not service.options.compaction and str(service.embedding_model()) == "mock:gpt-other"
+    # memories of the earlier model are kept but not recalled under the new one
+    await chat(mem, "what do I like?")
+    assert "I like stats" not in prompt(provider)
