@@ -469,7 +469,9 @@ async def test_stats_and_owner_settings(mem, provider, cog):
     assert "Only the bot owner" in text_of(await say(mem, "!ai memory compaction off", author=mem.admin))
     assert "Compaction is off." in text_of(await say(mem, "!ai memory compaction off", author=mem.owner))
     assert "Only the bot owner" in text_of(await say(mem, "!ai memory embeddings mock:gpt-other"))
-    assert "`mock:gpt-other`" in text_of(await say(mem, "!ai memory embeddings mock:gpt-other", author=mem.owner))
+    assert "`mock:gpt-other`" in text_of(
+        await say(mem, "!ai memory embeddings mock:gpt-other", author=mem.owner)
+    )
     await reload(mem)  # owner settings are kept
     service = the_cog(mem).memory_service
     assert not service.options.compaction and str(service.embedding_model()) == "mock:gpt-other"

@@ -104,6 +104,7 @@ class MemoryService:
         self._open_lock = asyncio.Lock()
         self._tasks: Set[asyncio.Task] = set()
         self._local_exists = False
+        self._open_warned = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -173,16 +174,23 @@ class MemoryService:
             try:
                 await store.open()
                 self._has_records = (await store.count()) > 0
-            except Exception as exc:
+            except BaseException as exc:
+                await store.close()  # never leave a worker process behind
+                if not isinstance(exc, Exception):
+                    raise
                 self._failed_at = time.monotonic()
                 self.unavailable = f"{type(exc).__name__}: {str(exc)[:200]}"
-                log.warning(
-                    "Long-term memory is unavailable (%s): %s",
-                    self.options.backend.describe(),
-                    self.unavailable,
-                )
+                if not self._open_warned:  # once per outage, not at every retry
+                    self._open_warned = True
+                    log.warning(
+                        "Long-term memory is unavailable (%s): %s",
+                        self.options.backend.describe(),
+                        self.unavailable,
+                    )
                 raise self._unavailable_error() from None
-            self.store, self.unavailable = store, None
+            if self._open_warned:
+                log.info("Long-term memory is available again (%s).", self.options.backend.describe())
+            self.store, self.unavailable, self._open_warned = store, None, False
             self._local_exists = True
             return store
 
