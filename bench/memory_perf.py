@@ -130,31 +130,35 @@ async def recall_latency(store: VectorStore, queries: int, label: str) -> None:
     )
 
 
-async def window_writes(seconds: int = 10, rate: int = 50) -> None:
+async def window_writes(conversations: int, seconds: int = 10, rate: int = 50) -> None:
     folder = Path(tempfile.mkdtemp())
     memory = ConversationMemory(lambda text: len(text.split()))
-    for c in range(300):  # a bot with 300 active conversations of 20 turns
+    for c in range(conversations):  # a bot with this many conversations of 20 turns
         for t in range(20):
             memory.add(f"channel:{c}", USER, f"earlier message {t} " * 10, user_id=t, name="someone")
-    store = WindowStore(memory, folder / "windows.json", interval=1.0)
+    store = WindowStore(memory, folder / "windows.sqlite3", interval=1.0)
     store.start()
     start = time.perf_counter()
     with LoopLag() as lag:
         for n in range(seconds * rate):
-            memory.add(f"channel:{n % 300}", USER, f"message {n} " * 10, user_id=n % 40, name="someone")
+            memory.add(
+                f"channel:{n % conversations}", USER, f"message {n} " * 10, user_id=n % 40, name="someone"
+            )
             await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.perf_counter()))
     elapsed = time.perf_counter() - start
     await store.stop()
-    size = (folder / "windows.json").stat().st_size
+    size = (folder / "windows.sqlite3").stat().st_size
     print(
-        f"window persistence: {seconds * rate} messages at {rate}/s over {elapsed:.1f} s -> {store.writes} writes "
+        f"window persistence ({conversations} conversations of 20 turns): {seconds * rate} messages at {rate}/s over {elapsed:.1f} s -> {store.writes} writes "
         f"({store.writes / elapsed:.2f}/s, file {size / 1024:.0f} KiB); loop lag p99 {pct(lag.samples, 0.99):.1f} ms"
     )
 
 
-async def main(size: int, queries: int, batch: int, windows: bool) -> None:
+async def main(size: int, queries: int, batch: int, windows: bool, conversations: int) -> None:
     if windows:
-        await window_writes()
+        await window_writes(conversations)
+    if not size:
+        return
     folder = Path(tempfile.mkdtemp())
     store = VectorStore(BackendConfig(), folder / "chroma")
     start = time.perf_counter()
@@ -172,5 +176,6 @@ if __name__ == "__main__":
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--batch", type=int, default=500, help="memories per chromadb add")
     parser.add_argument("--no-windows", action="store_true", help="skip the window persistence part")
+    parser.add_argument("--conversations", type=int, default=300, help="conversations held (window part)")
     args = parser.parse_args()
-    asyncio.run(main(args.size, args.queries, args.batch, not args.no_windows))
+    asyncio.run(main(args.size, args.queries, args.batch, not args.no_windows, args.conversations))

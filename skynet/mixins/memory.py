@@ -238,7 +238,7 @@ class MemoryMixin(MixinMeta):
         lines = [
             f"**Conversations remembered:** {len(held)} ({turns} messages; "
             f"{sum(1 for k in held if self.memory.summary(k))} with a summary)",
-            f"**Storage of conversations:** `windows.json` in the cog's data folder, saved at most once a second "
+            f"**Storage of conversations:** `windows.sqlite3` in the cog's data folder, saved at most once a second "
             f"({service.windows.writes} writes since load)",
             f"**Long-term memory:** {service.options.backend.describe()}; embeddings `{service.embedding_model()}`",
         ]

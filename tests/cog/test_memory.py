@@ -92,8 +92,8 @@ async def test_conversation_survives_a_reload(mem, provider):
     await reload(mem)
     await chat(mem, "what is my favourite colour?")
     assert "my favourite colour is teal" in prompt(provider)
-    saved = cog_data_path(raw_name="Skynet") / "windows.json"
-    assert "teal" in saved.read_text()
+    saved = cog_data_path(raw_name="Skynet") / "windows.sqlite3"
+    assert b"teal" in saved.read_bytes()
 
 
 async def test_message_policy_per_channel(mem, provider):
@@ -400,8 +400,8 @@ async def test_data_export_and_deletion_cover_every_store(mem, provider, cog, tm
     assert await store.count() == 0
     vector = (await cog.memory_service.embedder().embed(["passport number"]))[0]
     assert await store.query(cog.memory_service.embedder().key, f"m-{mem.guild.id}", vector, None, 5) == []
-    windows = (cog_data_path(raw_name="Skynet") / "windows.json").read_text()
-    assert "shoe size" not in windows and "admin chat" not in windows
+    windows = (cog_data_path(raw_name="Skynet") / "windows.sqlite3").read_bytes()
+    assert b"shoe size" not in windows and b"admin chat" not in windows  # overwritten, not just unlinked
     await owner(mem, "!unload skynet")  # everything written back
     settings = (Path(str(cog_data_path(raw_name="Skynet"))) / "settings.json").read_text()
     assert str(mem.member.id) not in settings and str(mem.admin.id) not in settings

@@ -106,7 +106,7 @@ def test_policy_values_are_parsed_and_bounded():
 
 async def test_write_behind_writes_at_most_once_per_interval_and_restores(tmp_path):
     memory = ConversationMemory(words)
-    store = WindowStore(memory, tmp_path / "windows.json", interval=0.2)
+    store = WindowStore(memory, tmp_path / "windows.sqlite3", interval=0.2)
     store.start()
     # 50 messages a second for a second.
     for n in range(50):
@@ -115,14 +115,14 @@ async def test_write_behind_writes_at_most_once_per_interval_and_restores(tmp_pa
     await store.stop()
     assert 1 <= store.writes <= 1 / 0.2 + 2  # never one write per message
     restored = ConversationMemory(words)
-    await WindowStore(restored, tmp_path / "windows.json").load()
+    await WindowStore(restored, tmp_path / "windows.sqlite3").load()
     assert [t.content for t in restored.turns("c0")] == [t.content for t in memory.turns("c0")]
     assert sum(len(restored.turns(f"c{i}")) for i in range(5)) == 50
 
 
 async def test_a_corrupt_window_file_is_set_aside(tmp_path):
-    path = tmp_path / "windows.json"
-    path.write_text("{not json")
+    path = tmp_path / "windows.sqlite3"
+    path.write_text("this is not a database" * 200)
     memory = ConversationMemory(words)
     await WindowStore(memory, path).load()
     assert memory.conversations() == [] and (tmp_path / "windows.corrupt").exists()

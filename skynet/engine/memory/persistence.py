@@ -1,11 +1,15 @@
-"""Write-behind persistence of conversation windows: one JSON file, written atomically off the loop.
+"""Write-behind persistence of conversation windows: one SQLite file, written off the loop.
 
-Why a file and not Red's Config: windows change on every message, and Red's JSON driver rewrites
-the cog's whole settings file on every ``set`` (tens of ms once it holds many users), blocking
-settings writes behind chat traffic. A dedicated file under the cog's data path is written at
-most once per ``interval`` (1 s) whatever the message rate, in a worker thread, by writing a
-temporary file and renaming it over the old one, so a crash leaves either the old or the new
-snapshot, never half of one. See docs/architecture.md.
+Why not Red's Config: windows change on every message, and Red's JSON driver rewrites the cog's
+whole settings file on every ``set`` (tens of ms once it holds many users), blocking settings
+writes behind chat traffic. Why SQLite and not one JSON file: a flush then writes only the
+conversations that changed (one row each, in one transaction), so its cost follows the traffic,
+not the number of conversations held (a 5000-conversation JSON snapshot was 22 MB per write).
+
+At most one write (one transaction) per ``interval`` (1 s) whatever the message rate, plus one on
+unload, in a worker thread; SQLite's journal makes each transaction all-or-nothing, and
+deleted text is overwritten in the file (``secure_delete``). See
+docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -14,64 +18,100 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
+import threading
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-from .windows import ConversationMemory
+from .windows import ConversationMemory, conversation_plain, merge_conversations
 
 log = logging.getLogger("red.skynet.memory")
 
-FORMAT_VERSION = 1
+SCHEMA = "CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, data TEXT NOT NULL)"
 
 
-def _write_atomically(path: Path, payload: Dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, ensure_ascii=False, separators=(",", ":"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+class _Database:
+    """The SQLite file, used from one worker thread at a time (the store's lock ensures it)."""
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: Optional[sqlite3.Connection] = None
+        self._guard = threading.Lock()
 
-def _read(path: Path) -> Optional[Dict[str, Any]]:
-    if not path.exists():
-        return None
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, check_same_thread=False)
+            # A rollback journal (removed after each commit) and secure_delete: deleted
+            # conversations are overwritten in the file, not left in free pages or a WAL.
+            connection.execute("PRAGMA journal_mode=DELETE")
+            connection.execute("PRAGMA secure_delete=ON")
+            connection.execute(SCHEMA)
+            self._connection = connection
+        return self._connection
+
+    def read_all(self) -> Dict[str, Dict[str, Any]]:
+        with self._guard:
+            rows = self._connect().execute("SELECT key, data FROM conversations").fetchall()
+        return {key: json.loads(data) for key, data in rows}
+
+    def write(self, changes: List[Tuple[str, Optional[Dict[str, Any]]]]) -> None:
+        upserts = [
+            (key, json.dumps(conversation_plain(refs), ensure_ascii=False, separators=(",", ":")))
+            for key, refs in changes
+            if refs is not None
+        ]
+        deletes = [(key,) for key, refs in changes if refs is None]
+        with self._guard:
+            connection = self._connect()
+            with connection:  # one transaction
+                connection.executemany(
+                    "INSERT INTO conversations (key, data) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET data = excluded.data",
+                    upserts,
+                )
+                connection.executemany("DELETE FROM conversations WHERE key = ?", deletes)
+
+    def close(self) -> None:
+        with self._guard:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 class WindowStore:
-    """Keeps ``memory`` on disk at ``path``: loaded once, then flushed whenever it changed."""
+    """Keeps ``memory`` on disk at ``path``: loaded once, then the changed conversations flushed."""
 
     def __init__(self, memory: ConversationMemory, path: Path, *, interval: float = 1.0) -> None:
         self.memory = memory
         self.path = Path(path)
         self.interval = interval
-        self.writes = 0  # storage writes so far (the benchmark checks <= 1 per interval)
-        self._saved_version = memory.version
+        self.writes = 0  # storage writes (transactions) so far; the benchmark checks <= 1 per interval
+        self._db = _Database(self.path)
         self._task: Optional[asyncio.Task] = None
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
         """Restore the windows saved last time; an unreadable file is set aside, not fatal."""
         try:
-            data = await asyncio.to_thread(_read, self.path)
-        except (OSError, ValueError) as exc:
+            rows = await asyncio.to_thread(self._db.read_all)
+        except (sqlite3.Error, ValueError, OSError) as exc:
             log.warning("Conversation windows in %s could not be read (%s); starting empty.", self.path, exc)
+            await asyncio.to_thread(self._db.close)
             try:
                 os.replace(self.path, self.path.with_suffix(".corrupt"))
             except OSError:
                 pass
             return
-        if data:
-            self.memory.restore(data)
-        self._saved_version = self.memory.version
+        if rows:
+            self.memory.restore(merge_conversations(rows))
+        self.memory.take_dirty()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="background:skynet-window-store")
 
     async def stop(self) -> None:
-        """Stop the loop and write what is pending (on unload)."""
+        """Stop the loop, write what is pending (on unload) and close the file."""
         if self._task is not None:
             self._task.cancel()
             try:
@@ -80,6 +120,7 @@ class WindowStore:
                 pass
             self._task = None
         await self.flush()
+        await asyncio.to_thread(self._db.close)
 
     async def _run(self) -> None:
         while True:
@@ -93,17 +134,20 @@ class WindowStore:
 
     @property
     def dirty(self) -> bool:
-        return self.memory.version != self._saved_version
+        return bool(self.memory.dirty)
 
     async def flush(self) -> bool:
-        """Write a snapshot if anything changed since the last one; returns whether it wrote."""
+        """Write the conversations changed since the last flush; returns whether it wrote."""
         async with self._lock:
-            if not self.dirty:
+            keys = self.memory.take_dirty()
+            if not keys:
                 return False
-            version = self.memory.version
-            payload = {"format": FORMAT_VERSION, **self.memory.snapshot()}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(_write_atomically, self.path, payload)
+            # On the loop: a consistent, cheap view (shallow copies of immutable turns).
+            changes = [(key, self.memory.conversation_refs(key)) for key in keys]
+            try:
+                await asyncio.to_thread(self._db.write, changes)
+            except BaseException:
+                self.memory.dirty.update(keys)  # try again at the next flush
+                raise
             self.writes += 1
-            self._saved_version = version
             return True

@@ -91,7 +91,7 @@ class MemoryService:
         self.default_embedding = default_embedding
         self.options = options or MemoryOptions()
         self.limits = limits or RecallLimits()
-        self.windows = WindowStore(memory, self.data_path / "windows.json")
+        self.windows = WindowStore(memory, self.data_path / "windows.sqlite3")
         self.compactor = Compactor(providers, memory)
         memory.keep_overflow = self.options.compaction
         self.incognito: Set[int] = set()
