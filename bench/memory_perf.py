@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import shutil
 import statistics
 import sys
 import tempfile
@@ -148,6 +149,7 @@ async def window_writes(conversations: int, seconds: int = 10, rate: int = 50) -
     elapsed = time.perf_counter() - start
     await store.stop()
     size = (folder / "windows.sqlite3").stat().st_size
+    shutil.rmtree(folder, ignore_errors=True)
     print(
         f"window persistence ({conversations} conversations of 20 turns): {seconds * rate} messages at {rate}/s over {elapsed:.1f} s -> {store.writes} writes "
         f"({store.writes / elapsed:.2f}/s, file {size / 1024:.0f} KiB); loop lag p99 {pct(lag.samples, 0.99):.1f} ms"
@@ -168,6 +170,7 @@ async def main(size: int, queries: int, batch: int, windows: bool, conversations
     await recall_latency(store, queries, "first query of each server (index loaded from disk)")
     await recall_latency(store, queries, "servers already queried")
     await store.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

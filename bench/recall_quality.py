@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -69,8 +70,9 @@ async def main(tool: Path) -> None:
     process, port = start_minilm(tool)
     try:
         async with MockOpenAI(api_key=KEY) as chat_server:
+            workdir = Path(tempfile.mkdtemp())
             harness = RedHarness(
-                Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO], background=MockOpenAI.owns_task
+                workdir / "red", cog_paths=[REPO], background=MockOpenAI.owns_task
             )
             await harness.start()
             try:
@@ -127,6 +129,7 @@ async def main(tool: Path) -> None:
                     print(f"  missed: {question!r} -> {fact!r}")
             finally:
                 await harness.close()
+                shutil.rmtree(workdir, ignore_errors=True)
     finally:
         process.terminate()
         process.wait()
