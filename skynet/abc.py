@@ -15,9 +15,11 @@ from .engine.errors import Redactor
 from .engine.governance.governor import Governor, Ticket
 from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
+from .engine.memory.service import MemoryService
 from .engine.providers.registry import ProviderRegistry
 from .engine.tools.service import ToolService
 from .governance_store import GovernanceStore
+from .engine.tokens import TokenCounter
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -39,6 +41,8 @@ class MixinMeta(ABC):
     governor: Governor
     listener: Listener
     tool_service: ToolService
+    counter: TokenCounter
+    memory_service: MemoryService
 
     @abstractmethod
     def refresh_providers(self) -> None:

@@ -31,6 +31,7 @@ from .mixins.data import DataMixin
 from .mixins.governance import GovernanceMixin
 from .mixins.group import AIGroup
 from .mixins.listen import ListenMixin
+from .mixins.memory import MemoryMixin
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
@@ -48,6 +49,7 @@ class Skynet(
     ParamsMixin,
     ProvidersMixin,
     StatsMixin,
+    MemoryMixin,  # before DataMixin: it extends Red's data API calls
     DataMixin,
     ToolsMixin,
     ListenMixin,
@@ -80,6 +82,7 @@ class Skynet(
         self.listener = Listener()
         self._chain_cache = OrderedDict()
         self._notified = {}
+        self.memory_service = self.make_memory_service()
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -93,9 +96,11 @@ class Skynet(
         await self.load_tools()
         self.ratelimit_feedback.install()
         self.governance.start()
+        await self.memory_load()
 
     async def cog_unload(self) -> None:
         self.ratelimit_feedback.uninstall()
+        await self.memory_unload()
         await self.usage.stop()
         await self.unload_tools()
         await self.governance.stop()

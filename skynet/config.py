@@ -44,6 +44,13 @@ USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs
 GUILD_DEFAULTS["tools"] = {}  # tool on/off switches of a server (engine/tools/switches.py)
 CHANNEL_DEFAULTS["tools"] = {}  # tool on/off switches of a channel
 
+# Memory (docs/memory.md): owner options (backend, embeddings, compaction), window policies per
+# server and channel, members in incognito mode.
+GLOBAL_DEFAULTS["memory"] = {}
+GUILD_DEFAULTS["memory_policy"] = {}
+CHANNEL_DEFAULTS["memory_policy"] = {}
+USER_DEFAULTS["incognito"] = False
+
 
 def make_config(cog: object) -> Config:
     config = Config.get_conf(cog, identifier=CONFIG_IDENTIFIER, force_registration=True)

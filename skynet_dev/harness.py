@@ -658,8 +658,11 @@ class RedHarness:
         channel: Optional[discord.abc.Messageable] = None,
         wait: bool = True,
         raise_errors: Optional[bool] = None,
+        attachments: Sequence[Path] = (),
     ) -> discord.Message:
         """``author`` (default: ``member``) sends ``content`` in ``channel`` (default: ``channel``).
+
+        ``attachments``: files attached to the message (``Attachment.read()`` returns their bytes).
 
         With ``wait`` (default) it returns once every event dpytest dispatched finished (its
         ``run_all_events``): Red's on_message ran, so a prefix command ran to completion,
@@ -672,7 +675,8 @@ class RedHarness:
         """
         self._mark = len(self.events)
         errors_before = len(self.errors)
-        message = dpy_backend.make_message(content, author or self.member, channel or self.channel)
+        files = [dpy_backend.make_attachment(Path(path)) for path in attachments] or None
+        message = dpy_backend.make_message(content, author or self.member, channel or self.channel, attachments=files)
         if wait:
             await dpy_runner.run_all_events()
             self._maybe_raise(errors_before, raise_errors)

@@ -141,6 +141,29 @@ def _embedding(text: str, dims: int = 16) -> list[float]:
     return [x / norm for x in raw]
 
 
+_STOPWORDS = frozenset(
+    "a an and are as at be by do does did for from has have i in is it its me my of on or our so that the "
+    "their them they this to was we what when where which who whom why will with you your".split()
+)
+
+
+def _word_embedding(text: str, dims: int = 512) -> list[float]:
+    """A deterministic bag-of-words unit vector (hashed words, crude plural folding): texts that
+    share words are close, so recall can be tested without a real model."""
+    vector = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        if word in _STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s"):
+            word = word[:-1]
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[int.from_bytes(digest[:4], "big") % dims] += 1.0 if digest[4] % 2 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector))
+    if not norm:
+        vector[0], norm = 1.0, 1.0
+    return [x / norm for x in vector]
+
+
 def _choice(finish_reason: str | None = None, **content: Any) -> dict[str, Any]:
     """A choice object; ``content`` is ``delta=...`` (stream chunks) or ``message=...``."""
     return {"index": 0, **content, "finish_reason": finish_reason, "logprobs": None}
@@ -205,6 +228,11 @@ class MockOpenAI:
         self.port = port
         self.requests: list[RecordedRequest] = []
         self.default_reply: Reply = Reply(echo=True)
+        # /v1/embeddings: "hash" (a random-looking vector per text) or "words" (bag of words:
+        # texts sharing words are close). ``embedding_failures``: HTTP statuses answered, in
+        # order, to the next embeddings requests (500, 429...).
+        self.embeddings: str = "hash"
+        self.embedding_failures: deque[int] = deque()
         self._queue: deque[Reply] = deque()
         self._closing: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
@@ -219,6 +247,11 @@ class MockOpenAI:
     def chat_requests(self) -> list[dict[str, Any]]:
         """JSON bodies of the chat completion requests, in order."""
         return [r.json for r in self.requests if r.path == "/v1/chat/completions"]
+
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        """JSON bodies of the embeddings requests, in order."""
+        return [r.json for r in self.requests if r.path == "/v1/embeddings"]
 
     def script(self, *replies: Reply) -> None:
         """Queue replies for the next chat completions (consumed FIFO)."""
@@ -288,13 +321,16 @@ class MockOpenAI:
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self.embedding_failures:
+            status = self.embedding_failures.popleft()
+            return _error_response(status, f"Mock embeddings error (HTTP {status}).", None)
         if body.get("model") not in self.models:
             return _model_not_found(body.get("model"))
         inputs = body.get("input") if isinstance(body.get("input"), list) else [body.get("input")]
         texts = [item if isinstance(item, str) else json.dumps(item) for item in inputs]
         data = []
         for index, text in enumerate(texts):
-            vector: Any = _embedding(text)
+            vector: Any = _word_embedding(text) if self.embeddings == "words" else _embedding(text)
             if body.get("encoding_format") == "base64":  # the SDK's default
                 vector = base64.b64encode(array.array("f", vector).tobytes()).decode()
             data.append({"object": "embedding", "index": index, "embedding": vector})

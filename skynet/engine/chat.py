@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
 from .errors import InputTooLong, Redactor, SkynetError
@@ -16,6 +16,9 @@ from .providers.base import Finish, TokenUsage
 from .providers.registry import ProviderRegistry
 from .settings import ResolvedSettings
 from .tokens import TokenCounter
+
+if TYPE_CHECKING:
+    from .memory.service import MemoryService
 
 log = logging.getLogger("red.skynet.chat")
 
@@ -62,8 +65,9 @@ class ChatEngine:
         self.redactor = redactor
         self.limits = limits
         self.tools: Optional[Any] = None  # a tools.loop.ToolLoop, set by the cog
+        self.memory_service: Optional["MemoryService"] = None  # recall, summaries, incognito
 
-    def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
+    def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, str]]:
         chain = self._bounded_chain(request.reply_chain)
         budget = self.limits.history_tokens - sum(turn.tokens for turn in chain)
         history: List[Turn] = (
@@ -71,6 +75,7 @@ class ChatEngine:
         )
         return [
             {"role": "system", "content": request.settings.system_prompt},
+            *([{"role": "system", "content": recalled}] if recalled else []),
             *(turn.as_message() for turn in chain),
             *(turn.as_message() for turn in history),
             {"role": USER, "content": f"{request.user_name}: {request.text}"},
@@ -102,7 +107,15 @@ class ChatEngine:
                     "Please shorten it."
                 )
             provider = await self.providers.provider(model.endpoint)
-            messages = self.build_messages(request)
+            recalled = None
+            if self.memory_service is not None:
+                recalled = await self.memory_service.context(
+                    request.text,
+                    guild_id=request.guild_id,
+                    user_id=request.user_id,
+                    conversation=request.conversation,
+                )
+            messages = self.build_messages(request, recalled)
             if self.tools is not None:  # the function-calling loop (plain streaming if no tool is on)
                 stream = self.tools.stream(provider, model.name, messages, request.settings.params, request)
             else:
@@ -133,13 +146,16 @@ class ChatEngine:
         usage = self._usage(model.name, messages, answer, reported)
         self.ledger.record(request.usage_scopes, usage)
         yield usage
-        if answer:
+        remember = self.memory_service is None or self.memory_service.stores_turns(request.user_id)
+        if answer and remember:
             self.memory.add(
                 request.conversation, USER, request.text, user_id=request.user_id, name=request.user_name
             )
             self.memory.add(
                 request.conversation, ASSISTANT, answer, user_id=request.user_id, name="assistant"
             )
+            if self.memory_service is not None:
+                self.memory_service.after_answer(request.conversation, model)
         yield Done(answer, model.name, model.endpoint, finish)
 
     def _usage(

@@ -16,6 +16,7 @@ from ..engine.memory import Turn
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
 from .common import conversation_key, reply, resolve_here, settings_channel_id
 from .group import AIGroup
+from .memory import with_incognito_mark
 
 
 class ChatMixin(MixinMeta):
@@ -28,6 +29,8 @@ class ChatMixin(MixinMeta):
             scopes = (global_scope(), guild_scope(guild.id), member_scope(guild.id, author.id))
         else:
             scopes = (global_scope(), user_scope(author.id))
+        if not self.memory_service.stores_turns(author.id):
+            scopes = scopes[:-1]  # incognito: only the totals count this request
         return ChatRequest(
             text=text,
             user_id=author.id,
@@ -60,7 +63,10 @@ class ChatMixin(MixinMeta):
             # For a prefix command the streamer shows typing, through the pacer, until text is visible.
             typing = ctx.typing if ctx.interaction is None else None
             streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
-            await stream_reply(ticket.track(self.engine.run(request)), streamer, prefix=ctx.clean_prefix)
+            events = ticket.track(self.engine.run(request))
+            if not self.memory_service.stores_turns(ctx.author.id):
+                events = with_incognito_mark(events)
+            await stream_reply(events, streamer, prefix=ctx.clean_prefix)
         finally:
             ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
 

@@ -67,7 +67,13 @@ async def test_get_data_returns_the_users_usage_and_remembered_turns(bot, provid
 
 async def test_get_data_for_someone_unknown_is_empty(bot, cog):
     data = await exported(cog, 1234567890123)
-    assert data == {"usage_by_server": {}, "usage_in_dms": {}, "remembered_conversation": {}}
+    assert data == {
+        "usage_by_server": {},
+        "usage_in_dms": {},
+        "remembered_conversation": {},
+        "long_term_memories": [],
+        "documents_added": [],
+    }
 
 
 async def test_forgetme_deletes_the_users_usage_and_conversation_but_not_others(bot, provider, cog, unpaced):
@@ -91,6 +97,8 @@ async def test_forgetme_deletes_the_users_usage_and_conversation_but_not_others(
         "usage_by_server": {},
         "usage_in_dms": {},
         "remembered_conversation": {},
+        "long_term_memories": [],
+        "documents_added": [],
     }
     await chat(bot, provider, bot.admin, "and tomorrow?")
     context = sent_to_provider(provider)

@@ -1,0 +1,139 @@
+"""Documents for retrieval: text, markdown and PDF turned into overlapping, cited chunks.
+
+Each chunk keeps the section it came from (a markdown heading, or a PDF page) so answers can cite
+``[document › section]``. Parsing is CPU work: the service runs :func:`parse_document` in a thread.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import List, Tuple
+
+from ..errors import InvalidValue
+
+MAX_BYTES = 5 * 1024 * 1024  # an attachment larger than this is refused before it is read
+MAX_CHUNKS = 1500  # ~1 MB of text: a bigger document would crowd out everything else
+CHUNK_CHARS = 900
+OVERLAP_CHARS = 150
+TEXT_TYPES = (".txt", ".md", ".markdown", ".rst", ".text")
+PDF_TYPES = (".pdf",)
+SUPPORTED = "text (.txt), markdown (.md) and PDF (.pdf)"
+
+
+class DocumentRefused(InvalidValue):
+    kind = "document_refused"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    section: str
+    text: str
+
+
+def check_document(name: str, size: int) -> None:
+    """Refuse unsupported types and oversized files before downloading them."""
+    lower = name.lower()
+    if not lower.endswith(TEXT_TYPES + PDF_TYPES):
+        raise DocumentRefused(f"`{name}` isn't a supported document. I can read {SUPPORTED} files.")
+    if size > MAX_BYTES:
+        raise DocumentRefused(
+            f"`{name}` is {size / 1048576:.1f} MB; documents can be at most {MAX_BYTES // 1048576} MB. "
+            "Split it into smaller files."
+        )
+
+
+def parse_document(name: str, data: bytes) -> List[Chunk]:
+    """The chunks of a document, or :class:`DocumentRefused` saying why it can't be used."""
+    check_document(name, len(data))
+    sections = _pdf_sections(name, data) if name.lower().endswith(PDF_TYPES) else _text_sections(name, data)
+    chunks = [Chunk(section, piece) for section, text in sections for piece in split_with_overlap(text)]
+    if not chunks:
+        raise DocumentRefused(f"`{name}` has no text I can read.")
+    if len(chunks) > MAX_CHUNKS:
+        raise DocumentRefused(
+            f"`{name}` is too long ({len(chunks)} parts; the limit is {MAX_CHUNKS}). Split it into smaller files."
+        )
+    return chunks
+
+
+def _text_sections(name: str, data: bytes) -> List[Tuple[str, str]]:
+    if b"\x00" in data[:8192]:
+        raise DocumentRefused(f"`{name}` looks like a binary file, not text. I can read {SUPPORTED} files.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DocumentRefused(f"`{name}` isn't UTF-8 text. Save it as UTF-8 and try again.") from None
+    if name.lower().endswith((".md", ".markdown")):
+        return _markdown_sections(text)
+    return [("text", text)]
+
+
+def _markdown_sections(text: str) -> List[Tuple[str, str]]:
+    """Split at headings; a section is named by its heading (nested headings joined with ›)."""
+    sections: List[Tuple[str, str]] = []
+    trail: List[str] = []
+    current: List[str] = []
+
+    def close() -> None:
+        body = "\n".join(current).strip()
+        if body:
+            sections.append((" › ".join(trail) or "introduction", body))
+        current.clear()
+
+    for line in text.splitlines():
+        heading = re.match(r"^(#{1,6})\s+(.+?)\s*#*\s*$", line)
+        if heading:
+            close()
+            level = len(heading.group(1))
+            trail[:] = trail[: level - 1] + [heading.group(2).strip()]
+            continue
+        current.append(line)
+    close()
+    return sections
+
+
+def _pdf_sections(name: str, data: bytes) -> List[Tuple[str, str]]:
+    from pypdf import PdfReader  # imported on use: only documents need it
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentRefused(f"`{name}` is password-protected. Upload an unprotected copy.")
+        return [(f"page {n}", page.extract_text() or "") for n, page in enumerate(reader.pages, 1)]
+    except DocumentRefused:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
+            raise DocumentRefused(f"`{name}` is password-protected. Upload an unprotected copy.") from None
+        raise DocumentRefused(f"`{name}` isn't a readable PDF.") from None
+
+
+def split_with_overlap(text: str, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> List[str]:
+    """Pieces of at most ``size`` characters, cut at paragraph/sentence/word boundaries when
+    possible, each starting ``overlap`` characters before the previous one ended."""
+    text = re.sub(r"[ \t]+", " ", text).strip()
+    if len(text) <= size:
+        return [text] if text else []
+    pieces: List[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            window = text[start:end]
+            for boundary in ("\n\n", "\n", ". ", " "):
+                cut = window.rfind(boundary)
+                if cut > size // 2:
+                    end = start + cut + len(boundary)
+                    break
+        pieces.append(text[start:end].strip())
+        if end >= len(text):
+            break
+        start = max(end - overlap, start + 1)
+        # start the overlap at a word boundary
+        space = text.find(" ", start, end)
+        if space != -1 and space - start < overlap:
+            start = space + 1
+    return [p for p in pieces if p]
