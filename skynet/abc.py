@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from redbot.core import Config, commands
 from redbot.core.bot import Red
 
+from .discord.inflight import InFlight
 from .discord.pacing import Pacer
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -30,6 +31,7 @@ class MixinMeta(ABC):
     engine: ChatEngine
     pacer: Pacer
     redactor: Redactor
+    inflight: InFlight
 
     @abstractmethod
     def refresh_providers(self) -> None:

@@ -11,6 +11,7 @@ from redbot.core.bot import Red
 
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
+from .discord.inflight import InFlight
 from .discord.pacing import Pacer
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
@@ -27,6 +28,7 @@ from .mixins.group import AIGroup
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
+from .mixins.reliability import ReliabilityMixin
 from .mixins.stats import StatsMixin
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
@@ -39,6 +41,7 @@ class Skynet(
     ModelsMixin,
     ParamsMixin,
     ProvidersMixin,
+    ReliabilityMixin,
     StatsMixin,
     DataMixin,
     AIGroup,
@@ -62,6 +65,7 @@ class Skynet(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
         self.pacer = Pacer()
+        self.inflight = InFlight()  # replies being written; unload ends them with a note
 
     async def cog_load(self) -> None:
         await migrate(self.config)
@@ -72,6 +76,7 @@ class Skynet(
         self.usage.start()
 
     async def cog_unload(self) -> None:
+        await self.inflight.cancel_all()  # first: their partial usage is then flushed below
         await self.usage.stop()
         await self.providers.aclose()
 

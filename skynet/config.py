@@ -29,9 +29,11 @@ GLOBAL_DEFAULTS = {
     "endpoints": BUILTIN_ENDPOINTS,
     "pricing": {},  # model -> [USD per 1M input tokens, USD per 1M output tokens]
     "usage": {},  # Counters, all servers and DMs
+    "fallbacks": None,  # ordered [{"endpoint", "name"}] tried when the model is unavailable
 }
 GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}}
 CHANNEL_DEFAULTS = {"model": None, "params": {}}
+GUILD_DEFAULTS["fallbacks"] = CHANNEL_DEFAULTS["fallbacks"] = None  # see GLOBAL_DEFAULTS
 MEMBER_DEFAULTS = {"usage": {}}  # a user's usage in one server
 USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs
 

@@ -56,6 +56,10 @@ class UsageStore:
         stored = Counters.from_json(await self._group(scope).usage())
         return stored.add(self.ledger.pending(scope))
 
+    def exclusive(self) -> asyncio.Lock:
+        """Held by every flush; hold it to change stored counters without a flush in between."""
+        return self._lock
+
     async def flush(self) -> None:
         async with self._lock:
             deltas = self.ledger.drain()

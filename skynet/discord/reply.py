@@ -13,7 +13,7 @@ from typing import AsyncGenerator, Awaitable, Callable, List, Optional
 
 import discord
 
-from ..engine.events import ChatEvent, Done, Failed, TextDelta
+from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
 from .pacing import Pacer
 from .split import split_message
 
@@ -22,6 +22,7 @@ log = logging.getLogger("red.skynet.reply")
 NO_MENTIONS = discord.AllowedMentions.none()
 EMPTY_ANSWER = "*(The model returned an empty answer.)*"
 LENGTH_NOTE = "*(The answer stopped at the `max_tokens` limit.)*"
+RESTARTED_NOTE = "⚠️ The assistant restarted before this answer was complete. Please ask again."
 
 # Sends one message; ``first`` is True for the first message of the reply.
 Send = Callable[[str, bool], Awaitable[discord.Message]]
@@ -40,6 +41,7 @@ class ReplyStreamer:
         self._dirty = asyncio.Event()
         self._closing = False
         self._broken = False
+        self._status: Optional[str] = None
         self._task = asyncio.create_task(self._render_loop())
 
     @property
@@ -58,7 +60,21 @@ class ReplyStreamer:
     def append(self, text: str) -> None:
         if text:
             self._parts.append(text)
+            self._status = None  # the answer replaces any status line
             self._dirty.set()
+
+    def set_status(self, text: Optional[str]) -> None:
+        """Show a transient status line: the message (italic) while no answer text exists, else a
+        trailing line under the text. ``None`` clears it; the next ``append`` clears it too."""
+        if text != self._status:
+            self._status = text
+            self._dirty.set()
+
+    def _display(self) -> str:
+        if not self._status or self._closing:
+            return self.text
+        status = f"*{self._status}*"
+        return f"{self.text}\n{status}" if self.text.strip() else status
 
     async def finish(self, note: Optional[str] = None) -> List[discord.Message]:
         """Render the final text (plus ``note`` on its own paragraph) and stop."""
@@ -80,14 +96,17 @@ class ReplyStreamer:
                 return
 
     async def _render(self) -> None:
-        chunks = split_message(self.text)
+        chunks = split_message(self._display())
         for index, chunk in enumerate(chunks):
             if index < len(self._shown) and self._shown[index] == chunk:
                 continue
             await self._pacer.wait(self._channel_id)
             # More text may have arrived while waiting for the slot: show the latest (the split
             # is prefix-stable, so this chunk still exists and only grew).
-            chunk = split_message(self.text)[index]
+            latest = split_message(self._display())
+            if index >= len(latest):  # a status line that was there is gone
+                continue
+            chunk = latest[index]
             try:
                 if index < len(self._messages):
                     await self._messages[index].edit(content=chunk, allowed_mentions=NO_MENTIONS)
@@ -118,12 +137,19 @@ async def stream_reply(
                 break  # stops the provider's stream too: no tokens spent on an answer nobody sees
             if isinstance(event, TextDelta):
                 streamer.append(event.text)
+            elif isinstance(event, Status):
+                streamer.set_status(event.text)
             elif isinstance(event, Failed):
                 note = "⚠️ " + event.message.replace("[p]", prefix)
             elif isinstance(event, Done):
                 done = event
                 if event.finish_reason == "length":
                     note = LENGTH_NOTE
+                elif event.fallback:
+                    note = f"-# ↪ {event.fallback}"
+    except asyncio.CancelledError:  # the cog is unloading or reloading
+        note = RESTARTED_NOTE
+        raise
     finally:
         await events.aclose()  # after a break: stop the engine (and its provider stream) now
         # Also on cancellation (cog unload): never leave a message stuck half-streamed.

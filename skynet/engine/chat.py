@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from dataclasses import dataclass
@@ -9,11 +10,14 @@ from typing import AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
 from .errors import InputTooLong, Redactor, SkynetError
-from .events import ChatEvent, Done, Failed, TextDelta, Usage
+from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .pricing import PriceBook
 from .providers.base import Finish, TokenUsage
 from .providers.registry import ProviderRegistry
+from .reliability import AttemptFailed, DeletionLedger, Reliability
+from .reliability.failover import Trying
+from .reliability.guards import check_visible
 from .settings import ResolvedSettings
 from .tokens import TokenCounter
 
@@ -50,6 +54,8 @@ class ChatEngine:
         prices: PriceBook,
         redactor: Redactor,
         limits: ChatLimits = ChatLimits(),
+        reliability: Optional[Reliability] = None,
+        deletions: Optional[DeletionLedger] = None,
     ) -> None:
         self.providers = providers
         self.memory = memory
@@ -58,6 +64,8 @@ class ChatEngine:
         self.prices = prices  # replaced by the shell when the owner edits pricing
         self.redactor = redactor
         self.limits = limits
+        self.reliability = reliability or Reliability()  # retries, circuit breakers, failover
+        self.deletions = deletions or DeletionLedger()  # every write-back checks it: deletion wins
 
     def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
         history: List[Turn] = self.memory.history(request.conversation, max_tokens=self.limits.history_tokens)
@@ -68,27 +76,50 @@ class ChatEngine:
         ]
 
     async def run(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
-        """Answer ``request``. Always ends with exactly one ``Done`` or ``Failed``."""
+        """Answer ``request``. Always ends with exactly one ``Done`` or ``Failed``.
+
+        Nothing is written back (usage, memory) if the member's data was deleted meanwhile.
+        """
         model = request.settings.model
+        answered = (model.endpoint, model.name)
+        fallback: Optional[str] = None
+        guard = self.deletions.guard(request.user_id)
         parts: List[str] = []
         reported: Optional[TokenUsage] = None
         finish = "stop"
         messages: List[Dict[str, str]] = []
         try:
+            check_visible(request.text)
             tokens = self.counter.count(request.text)
             if tokens > self.limits.max_input_tokens:
                 raise InputTooLong(
                     f"Your message is too long ({tokens} tokens; the limit is {self.limits.max_input_tokens}). "
                     "Please shorten it."
                 )
-            provider = await self.providers.provider(model.endpoint)
             messages = self.build_messages(request)
-            stream = provider.stream_chat(model.name, messages, request.settings.params)
+            chain = [(model.endpoint, model.name)]
+            chain += [(ref.endpoint, ref.name) for ref in request.settings.fallbacks if ref != model]
+
+            async def attempt(endpoint: str, name: str):
+                provider = await self.providers.provider(endpoint)
+                stream = provider.stream_chat(name, messages, request.settings.params)
+                try:
+                    async for part in stream:
+                        yield part
+                finally:
+                    await stream.aclose()
+
+            stream = self.reliability.stream(chain, attempt)
             try:
                 async for part in stream:
                     if isinstance(part, TextDelta):
                         parts.append(part.text)
                         yield part
+                    elif isinstance(part, Status):
+                        yield part
+                    elif isinstance(part, Trying):
+                        answered = (part.endpoint, part.model)
+                        fallback = f"answered by {part.endpoint}:{part.model} because {part.because}"
                     elif isinstance(part, TokenUsage):
                         reported = part
                     elif isinstance(part, Finish):
@@ -96,26 +127,33 @@ class ChatEngine:
             finally:
                 # Also when our consumer stops early: release the HTTP stream now, not at GC.
                 await stream.aclose()
-        except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
-            yield self._failed(exc, request)
-            if parts:  # tokens were spent on the partial answer
+        except asyncio.CancelledError:  # the cog is unloading: count what was already generated
+            if parts and guard.allowed:
                 self.ledger.record(
-                    request.usage_scopes, self._usage(model.name, messages, "".join(parts), None)
+                    request.usage_scopes, self._usage(answered[1], messages, "".join(parts), None)
+                )
+            raise
+        except Exception as exc:  # every failure becomes a Failed event
+            yield self._failed(exc, request)
+            if parts and guard.allowed:  # tokens were spent on the partial answer
+                self.ledger.record(
+                    request.usage_scopes, self._usage(answered[1], messages, "".join(parts), None)
                 )
             return
 
         answer = "".join(parts)
-        usage = self._usage(model.name, messages, answer, reported)
-        self.ledger.record(request.usage_scopes, usage)
+        usage = self._usage(answered[1], messages, answer, reported)
+        if guard.allowed:
+            self.ledger.record(request.usage_scopes, usage)
         yield usage
-        if answer:
+        if answer and guard.allowed:
             self.memory.add(
                 request.conversation, USER, request.text, user_id=request.user_id, name=request.user_name
             )
             self.memory.add(
                 request.conversation, ASSISTANT, answer, user_id=request.user_id, name="assistant"
             )
-        yield Done(answer, model.name, model.endpoint, finish)
+        yield Done(answer, answered[1], answered[0], finish, fallback)
 
     def _usage(
         self, model: str, messages: List[Dict[str, str]], answer: str, reported: Optional[TokenUsage]
@@ -131,8 +169,16 @@ class ChatEngine:
         return Usage(prompt, completion, estimated, self.prices.cost(model, prompt, completion))
 
     def _failed(self, exc: Exception, request: ChatRequest) -> Failed:
-        model = request.settings.model
-        failure = self.providers.explain(exc, model.endpoint, model.name)
+        endpoint, name = request.settings.model.endpoint, request.settings.model.name
+        tried: tuple = ()
+        if isinstance(exc, AttemptFailed):
+            endpoint, name, tried, exc = exc.endpoint, exc.model, exc.tried, exc.cause
+        failure = self.providers.explain(exc, endpoint, name)
+        if len(tried) > 1:
+            others = ", ".join(f"`{ref}`" for ref in tried if ref != f"{endpoint}:{name}")
+            failure = type(failure)(
+                failure.kind, f"{failure.message} (Fallbacks tried too: {others}.)", failure.detail
+            )
         if failure.kind == "unexpected":
             log.error(
                 "Unexpected failure: %s", self.redactor.redact("".join(traceback.format_exception(exc)))

@@ -47,6 +47,17 @@ class Done:
     model: str
     endpoint: str
     finish_reason: str = "stop"
+    fallback: Optional[str] = None  # "answered by groq:llama-3.1-8b because openai was unavailable"
 
 
-ChatEvent = Union[TextDelta, Usage, Failed, Done]
+@dataclass(frozen=True)
+class Status:
+    """A transient status line for the reply ("⏳ The provider is busy, retrying in 30 s…").
+
+    The streamer shows it while waiting and replaces it with the answer.
+    """
+
+    text: str
+
+
+ChatEvent = Union[TextDelta, Usage, Failed, Done, Status]

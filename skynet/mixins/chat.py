@@ -45,9 +45,12 @@ class ChatMixin(MixinMeta):
                 )
             return await ctx.send(content, allowed_mentions=NO_MENTIONS)
 
-        streamer = ReplyStreamer(send, ctx.channel.id, self.pacer)
-        async with ctx.typing():
-            await stream_reply(self.engine.run(request), streamer, prefix=ctx.clean_prefix)
+        if self.inflight.closed:  # the cog is unloading: start nothing new
+            return
+        with self.inflight.track():
+            streamer = ReplyStreamer(send, ctx.channel.id, self.pacer)
+            async with ctx.typing():
+                await stream_reply(self.engine.run(request), streamer, prefix=ctx.clean_prefix)
 
     @AIGroup.ai.command(name="chat")
     @app_commands.describe(message="What you want to ask or say")

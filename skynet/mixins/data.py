@@ -30,9 +30,13 @@ class DataMixin(MixinMeta):
     async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
         # Every requester kind (user, owner, discord_deleted_user, user_strict) gets everything
         # removed: usage counters are personal, and so is what was said.
+        # First, synchronously: replies still streaming for this user write nothing back.
+        self.engine.deletions.forget(user_id)
         self.usage.ledger.discard_user(user_id)
-        for guild_id, users in (await self.config.all_members()).items():
-            if user_id in users:
-                await self.config.member_from_ids(guild_id, user_id).clear()
-        await self.config.user_from_id(user_id).clear()
+        async with self.usage.exclusive():  # a flush that drained their counters must not write them back
+            self.usage.ledger.discard_user(user_id)
+            for guild_id, users in (await self.config.all_members()).items():
+                if user_id in users:
+                    await self.config.member_from_ids(guild_id, user_id).clear()
+            await self.config.user_from_id(user_id).clear()
         self.memory.forget_user(user_id)
