@@ -27,11 +27,12 @@ def parse_fallbacks(text: str, endpoints: List[str], default_endpoint: str) -> O
         raise InvalidValue(f"A fallback chain has at most {MAX_FALLBACKS} models.")
     chain: List[ModelRef] = []
     for word in words:
-        ref = parse_model_ref(word, endpoints, default_endpoint)
-        if ref.endpoint not in endpoints:
+        prefix = word.partition(":")[0]
+        if ":" in word and prefix not in endpoints:
             raise InvalidValue(
-                f"There is no endpoint `{ref.endpoint}`. See `[p]ai provider list`."
+                f"There is no endpoint `{prefix[:40]}`. Write `endpoint:model`; see `[p]ai provider list`."
             )
+        ref = parse_model_ref(word, endpoints, default_endpoint)
         if ref not in chain:
             chain.append(ref)
     return chain
