@@ -91,6 +91,7 @@ FAULTS = {
 
 @pytest.mark.parametrize("mode", ["one_endpoint", "fallback_chain"])
 @pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_every_fault_ends_in_an_answer_or_one_clean_note(bot, provider, backup, cog, fast, caplog, fault, mode):
     replies, short_timeout, single, chained = FAULTS[fault]
     expected = single if mode == "one_endpoint" or chained == "same" else chained
@@ -147,6 +148,7 @@ async def test_a_long_retry_after_shows_a_status_line_that_the_answer_replaces(b
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_fallbacks_command_sets_shows_and_removes_the_chain(bot, provider, backup, cog, fast):
     await owner(bot, f"!ai provider add backup {backup.base_url}")
     reply = text_of(await owner(bot, "!ai model fallbacks backup:backup-model mock:gpt-other"))
@@ -160,6 +162,7 @@ async def test_fallbacks_command_sets_shows_and_removes_the_chain(bot, provider,
     assert "only" in text_of(await say(bot, "!ai model fallbacks backup:backup-model")).lower()  # members can't
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_an_endpoint_that_keeps_failing_opens_its_circuit_and_the_fallback_answers(
     bot, provider, cog, fast
 ):
@@ -236,6 +239,7 @@ async def test_unload_ends_the_reply_at_once_with_a_restart_note(bot, provider, 
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_deleting_a_members_data_while_their_answer_streams_writes_nothing_back(bot, provider, cog):
     cog.pacer = Pacer(channel_interval=0.0)
     provider.script(Reply.text(PARTIAL * 2, chunk_size=4, delay=0.1, prompt_tokens=50, completion_tokens=9))
@@ -272,6 +276,7 @@ async def test_an_over_long_base_url_is_refused_clearly(bot):
     assert "long" not in text_of(await owner(bot, "!ai provider list")).split("**")[1::2]
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_a_long_provider_list_is_paginated_within_discords_limit(bot):
     for n in range(12):
         await owner(bot, f"!ai provider add ep{n:02d} https://example.com/{'x' * 270}/{n}")
