@@ -30,9 +30,12 @@ async def red(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[R
 
     The fake Discord is as strict as Discord (skynet_dev.discord_limits): over-long messages are
     refused, and a test fails if the bot got any 429. Tests whose *script* sends commands faster
-    than people type are marked ``discord_bursts``: message bodies are still checked, rates not.
+    than people type are marked ``discord_bursts`` (and tests that switch the pacer off are treated
+    alike): message bodies are still checked, rates not.
     """
     bursts = request.node.get_closest_marker("discord_bursts") is not None
+    # Tests that switch the pacer off (fixtures `unpaced`, `fast`) are not about Discord's rates.
+    bursts = bursts or bool({"unpaced", "fast"} & set(request.fixturenames))
     limits = DiscordLimits("bodies" if bursts else "strict")
     # The local provider runs in this event loop: its keep-alive connection handlers are not
     # the bot's work, so settle() must not wait for them.

@@ -31,7 +31,7 @@ class RetryPolicy:
     max_delay: float = 8.0
     retry_after_cap: float = 30.0  # a longer Retry-After means "rate-limited past the cap"
     deadline: float = 60.0
-    status_after: float = 3.0
+    status_after: float = 2.5  # so the first feedback comes within 3 s
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """The wait before retry number ``attempt + 1`` (full jitter, at least a quarter)."""
@@ -93,7 +93,8 @@ def classify(exc: BaseException) -> Verdict:
             return Verdict("provider_down", True, True, True, retry_after_of(exc))
         return Verdict("refused", False, False, False)  # 400/401/403/404: retrying changes nothing
     if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException, asyncio.TimeoutError)):
-        return Verdict("timeout", True, True, True)
+        # Another try would cost the whole timeout again: move on to the next model instead.
+        return Verdict("timeout", False, True, True)
     if isinstance(exc, (openai.APIConnectionError, httpx.TransportError, ConnectionError)):
         return Verdict("provider_down", True, True, True)
     if isinstance(exc, (StreamCut, json.JSONDecodeError)):  # broke off before any text
