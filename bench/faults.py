@@ -44,11 +44,16 @@ FAULTS = {
     "502": [Reply.error(502)] * 3,
     "503": [Reply.error(503)] * 3,
     "connection_refused": [],
-    "timeout_first_token": [Reply.text("late", first_delay=60)] * 3,
+    "timeout_first_token": [Reply.text("late", first_delay=TIMEOUT + 2)] * 3,
     "stall_mid_stream": [Reply.text(PARTIAL, chunk_size=3, stall_after=3)],
     "cut_stream": [Reply.text(PARTIAL, chunk_size=3, cut_after=3)],
     "malformed_chunk": [Reply.text(PARTIAL, chunk_size=3, malformed_after=3)],
 }
+
+
+def server_sleeping(task: asyncio.Task) -> bool:
+    """A local server's handler sleeping out a scripted delay (not the bot's work)."""
+    return "Event.wait" in repr(task.get_coro())
 
 
 def unused_port() -> int:
@@ -62,7 +67,7 @@ async def run_one(harness: RedHarness, server: MockOpenAI, fault: str, chain: bo
 
     async def setup(command: str) -> None:
         await harness.say(command, author=owner)
-        await harness.settle()
+        await harness.settle(ignore=server_sleeping)
 
     timeout = TIMEOUT if ("timeout" in fault or "stall" in fault) else 60
     await setup(f"!ai provider timeout mock {timeout}")
@@ -80,7 +85,7 @@ async def run_one(harness: RedHarness, server: MockOpenAI, fault: str, chain: bo
     first = await harness.wait_for(
         lambda e: e.kind == "send" and e.channel_id == channel.id, timeout=120, since=start
     )
-    await harness.settle(timeout=120, ignore=lambda t: "Event.wait" in repr(t.get_coro()))
+    await harness.settle(timeout=120, ignore=server_sleeping)
     shown = [e for e in harness.events[start:] if e.kind in ("send", "edit") and e.channel_id == channel.id]
     final = shown[-1]
     outcome = (final.content or "").replace("\n", " ")
