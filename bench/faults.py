@@ -98,7 +98,9 @@ async def run_one(harness: RedHarness, server: MockOpenAI, fault: str, chain: bo
 
 async def main(only: List[str]) -> None:
     async with MockOpenAI(api_key=KEY) as server, MockOpenAI(models=["backup-model"]) as backup:
-        harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO], background=MockOpenAI.owns_task)
+        harness = RedHarness(
+            Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO], background=MockOpenAI.owns_task
+        )
         harness.limits.mode = "bodies"  # the setup commands between faults burst; replies are paced anyway
         await harness.start()
         try:

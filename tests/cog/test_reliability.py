@@ -83,16 +83,28 @@ FAULTS = {
     "503": ([Reply.error(503)] * 2, False, "problems", "fallback"),
     "refused": ([], False, "Couldn't reach **dead**", "fallback"),
     "timeout_first_token": ([STALLED] * 2, True, "took too long", "fallback"),
-    "stall_mid_stream": ([Reply.text(PARTIAL, chunk_size=3, stall_after=3)], True, "partial:too long", "same"),
+    "stall_mid_stream": (
+        [Reply.text(PARTIAL, chunk_size=3, stall_after=3)],
+        True,
+        "partial:too long",
+        "same",
+    ),
     "cut_stream": ([Reply.text(PARTIAL, chunk_size=3, cut_after=3)], False, "partial:broke off", "same"),
-    "malformed_chunk": ([Reply.text(PARTIAL, chunk_size=3, malformed_after=3)], False, "partial:broke off", "same"),
+    "malformed_chunk": (
+        [Reply.text(PARTIAL, chunk_size=3, malformed_after=3)],
+        False,
+        "partial:broke off",
+        "same",
+    ),
 }
 
 
 @pytest.mark.parametrize("mode", ["one_endpoint", "fallback_chain"])
 @pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.discord_bursts  # the script types commands faster than people do
-async def test_every_fault_ends_in_an_answer_or_one_clean_note(bot, provider, backup, cog, fast, caplog, fault, mode):
+async def test_every_fault_ends_in_an_answer_or_one_clean_note(
+    bot, provider, backup, cog, fast, caplog, fault, mode
+):
     replies, short_timeout, single, chained = FAULTS[fault]
     expected = single if mode == "one_endpoint" or chained == "same" else chained
     if short_timeout:
@@ -102,7 +114,9 @@ async def test_every_fault_ends_in_an_answer_or_one_clean_note(bot, provider, ba
         await owner(bot, "!ai model set global dead:x")
     if mode == "fallback_chain":
         await owner(bot, f"!ai provider add backup {backup.base_url}")
-        assert "backup:backup-model" in text_of(await owner(bot, "!ai model fallbacks global backup:backup-model"))
+        assert "backup:backup-model" in text_of(
+            await owner(bot, "!ai model fallbacks global backup:backup-model")
+        )
     provider.script(*replies)
 
     chat = await ask(bot, "hello")
@@ -159,7 +173,9 @@ async def test_fallbacks_command_sets_shows_and_removes_the_chain(bot, provider,
     assert "no endpoint `nowhere`" in refused or "There is no endpoint" in refused, refused
     assert "removed" in text_of(await owner(bot, "!ai model fallbacks none"))
     assert "Fallbacks here: none" in text_of(await say(bot, "!ai model fallbacks"))
-    assert "only" in text_of(await say(bot, "!ai model fallbacks backup:backup-model")).lower()  # members can't
+    assert (
+        "only" in text_of(await say(bot, "!ai model fallbacks backup:backup-model")).lower()
+    )  # members can't
 
 
 @pytest.mark.discord_bursts  # the script types commands faster than people do
@@ -263,7 +279,9 @@ async def test_deleting_a_members_data_while_their_answer_streams_writes_nothing
 # --------------------------------------------------------------------------------------------
 
 
-async def test_a_prompt_of_only_invisible_characters_is_refused_without_a_provider_call(bot, provider, cog, fast):
+async def test_a_prompt_of_only_invisible_characters_is_refused_without_a_provider_call(
+    bot, provider, cog, fast
+):
     chat = await ask(bot, "\u200b\u200d\u2060\u3164")
     assert "no visible text" in final_message(chat)
     assert provider.chat_requests == []

@@ -18,7 +18,9 @@ from skynet.engine.settings import parse_model_ref
 from skynet.mixins.reliability import MAX_FALLBACKS, parse_fallbacks
 
 MARKDOWN = st.lists(
-    st.sampled_from(list("ab c\n`*_~>#-.!?[]()") + ["```", "```py\n", "\n\n", "👍🏽", "\u200d", "é", "word " * 30]),
+    st.sampled_from(
+        list("ab c\n`*_~>#-.!?[]()") + ["```", "```py\n", "\n\n", "👍🏽", "\u200d", "é", "word " * 30]
+    ),
     max_size=600,
 )
 
@@ -70,7 +72,12 @@ def test_endpoint_names_are_short_and_plain_or_refused(name):
     assert 1 <= len(checked) <= 32 and all(ch.isalnum() or ch in "-_" for ch in checked)
 
 
-@given(st.one_of(st.text(max_size=400), st.from_regex(r"https?://[a-z0-9.]{1,40}(:[0-9]{2,5})?(/[a-z0-9]{0,400})?", fullmatch=True)))
+@given(
+    st.one_of(
+        st.text(max_size=400),
+        st.from_regex(r"https?://[a-z0-9.]{1,40}(:[0-9]{2,5})?(/[a-z0-9]{0,400})?", fullmatch=True),
+    )
+)
 def test_base_urls_are_http_and_bounded_or_refused(url):
     try:
         checked = check_base_url(url)
@@ -101,7 +108,14 @@ def test_model_refs_name_a_known_endpoint_and_one_word(text):
     assert str(ref) == text.strip() or str(ref) == f"openai:{text.strip()}"
 
 
-@given(st.lists(st.one_of(st.sampled_from(["none", "groq:llama", "ollama:llama3:8b", "x:y", "gpt"]), st.text(max_size=30)), max_size=8).map(" ".join))
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["none", "groq:llama", "ollama:llama3:8b", "x:y", "gpt"]), st.text(max_size=30)
+        ),
+        max_size=8,
+    ).map(" ".join)
+)
 def test_fallback_chains_are_known_models_in_order_or_refused(text):
     try:
         chain = parse_fallbacks(text, ENDPOINTS, "openai")

@@ -275,7 +275,9 @@ def test_redaction_keeps_ordinary_text():
     assert Redactor([SECRET]).redact("The model `gpt-test` is busy.") == "The model `gpt-test` is busy."
 
 
-INVISIBLE = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u3164", "\u2800", " ", "\n", "\u00ad", "\u180e"])
+INVISIBLE = st.sampled_from(
+    ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u3164", "\u2800", " ", "\n", "\u00ad", "\u180e"]
+)
 
 
 @given(st.lists(INVISIBLE, max_size=50).map("".join))

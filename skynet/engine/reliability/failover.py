@@ -85,10 +85,14 @@ class Reliability:
                 yield Trying(endpoint, model, f"{last[0]} {BECAUSE.get(verdict.kind, 'failed')}")
             breaker = self.circuits.get(endpoint)
             if not breaker.allow():
-                last = (endpoint, model, CircuitOpen(
-                    f"**{endpoint}** failed repeatedly, so requests to it are paused for "
-                    f"{breaker.retry_in():.0f} s. Please try again then."
-                ))
+                last = (
+                    endpoint,
+                    model,
+                    CircuitOpen(
+                        f"**{endpoint}** failed repeatedly, so requests to it are paused for "
+                        f"{breaker.retry_in():.0f} s. Please try again then."
+                    ),
+                )
                 tried.append(f"{endpoint}:{model}")
                 continue
             tried.append(f"{endpoint}:{model}")
