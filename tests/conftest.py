@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import AsyncIterator, List, Optional
 
@@ -44,8 +45,6 @@ async def red(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[R
     yield harness
     await harness.close()
     if limits.rate_limited:
-        import os
-
         if os.environ.get("SKYNET_RATE_LIMIT_REPORT"):
             with open(os.environ["SKYNET_RATE_LIMIT_REPORT"], "a") as report:
                 report.write(f"{request.node.nodeid} {len(limits.rate_limited)}\n")
