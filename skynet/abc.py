@@ -8,6 +8,7 @@ from typing import Optional
 from redbot.core import Config, commands
 from redbot.core.bot import Red
 
+from .discord.inflight import InFlight
 from .discord.pacing import Pacer
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -43,6 +44,7 @@ class MixinMeta(ABC):
     tool_service: ToolService
     counter: TokenCounter
     memory_service: MemoryService
+    inflight: InFlight
 
     @abstractmethod
     def refresh_providers(self) -> None:

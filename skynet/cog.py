@@ -12,6 +12,7 @@ from redbot.core.bot import Red
 
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
+from .discord.inflight import InFlight
 from .discord.pacing import Pacer
 from .discord.ratelimits import RateLimitFeedback
 from .engine.accounting import UsageLedger
@@ -35,6 +36,7 @@ from .mixins.memory import MemoryMixin
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.providers import ProvidersMixin
+from .mixins.reliability import ReliabilityMixin
 from .mixins.stats import StatsMixin
 from .mixins.tools import ToolsMixin
 from .settings_store import SettingsStore
@@ -48,6 +50,7 @@ class Skynet(
     ModelsMixin,
     ParamsMixin,
     ProvidersMixin,
+    ReliabilityMixin,
     StatsMixin,
     MemoryMixin,  # before DataMixin: it extends Red's data API calls
     DataMixin,
@@ -83,6 +86,7 @@ class Skynet(
         self._chain_cache = OrderedDict()
         self._notified = {}
         self.memory_service = self.make_memory_service()
+        self.inflight = InFlight()  # replies being written; unload ends them with a note
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -99,6 +103,7 @@ class Skynet(
         await self.memory_load()
 
     async def cog_unload(self) -> None:
+        await self.inflight.cancel_all()  # first: their partial usage is then flushed below
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         await self.usage.stop()

@@ -35,10 +35,12 @@ GLOBAL_DEFAULTS = {
     "tools": {},  # tool name -> enabled (bool); see engine/tools/switches.py
     "tool_config": {},  # owner: {"search": backend, "scrape": backend, "steps": int, "allow": [host[:port]]}
     "tool_stats": {},  # telemetry per tool, flushed in batches
+    "fallbacks": None,  # ordered [{"endpoint", "name"}] tried when the model is unavailable
 }
 GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}}
 GUILD_DEFAULTS.update(governance={}, budget_usage={})  # listening, budgets, rate limits, tool policies
 CHANNEL_DEFAULTS = {"model": None, "params": {}}
+GUILD_DEFAULTS["fallbacks"] = CHANNEL_DEFAULTS["fallbacks"] = None  # see GLOBAL_DEFAULTS
 MEMBER_DEFAULTS = {"usage": {}}  # a user's usage in one server
 USER_DEFAULTS = {"usage": {}}  # a user's usage in DMs
 GUILD_DEFAULTS["tools"] = {}  # tool on/off switches of a server (engine/tools/switches.py)

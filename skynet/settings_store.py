@@ -51,7 +51,11 @@ class SettingsStore:
 
     def layer(self, scope: Scope) -> Layer:
         data = self._scope_data(scope)
-        return Layer(scope.kind, ModelRef.from_json(data.get("model")), dict(data.get("params") or {}))
+        fallbacks = data.get("fallbacks")
+        chain = None if fallbacks is None else tuple(filter(None, map(ModelRef.from_json, fallbacks)))
+        return Layer(
+            scope.kind, ModelRef.from_json(data.get("model")), dict(data.get("params") or {}), chain
+        )
 
     def layers(self, guild_id: Optional[int], channel_id: Optional[int]) -> List[Layer]:
         """Most specific first: channel, server, global."""
@@ -100,6 +104,10 @@ class SettingsStore:
             model = ModelRef.from_json(DEFAULT_MODEL)
         await self._set(scope, "model", model.to_json() if model else None)
 
+    async def set_fallbacks(self, scope: Scope, chain: Optional[List[ModelRef]]) -> None:
+        """The ordered fallback models at ``scope``; None removes them (the next scope's apply)."""
+        await self._set(scope, "fallbacks", None if chain is None else [ref.to_json() for ref in chain])
+
     async def set_param(self, scope: Scope, name: str, value: Any) -> None:
         params = dict(self._scope_data(scope).get("params") or {})
         params[name] = value
@@ -136,12 +144,15 @@ class SettingsStore:
         await self._set(Scope(GLOBAL), "pricing", pricing)
 
     def models_using(self, endpoint: str) -> List[Scope]:
-        """Scopes whose model points at ``endpoint`` (so removing it can be refused)."""
-        found = [Scope(GLOBAL)] if (self._global.get("model") or {}).get("endpoint") == endpoint else []
+        """Scopes whose model (or a fallback) points at ``endpoint`` (so removing it can be refused)."""
+
+        def uses(data: Mapping[str, Any]) -> bool:
+            refs = [data.get("model") or {}, *(data.get("fallbacks") or [])]
+            return any((ref or {}).get("endpoint") == endpoint for ref in refs)
+
+        found = [Scope(GLOBAL)] if uses(self._global) else []
         for kind, table in ((GUILD, self._guilds), (CHANNEL, self._channels)):
-            found += [
-                Scope(kind, i) for i, d in table.items() if (d.get("model") or {}).get("endpoint") == endpoint
-            ]
+            found += [Scope(kind, i) for i, d in table.items() if uses(d)]
         return found
 
     # -- tools (switches per scope, owner's tool configuration) -----------------------------------

@@ -52,6 +52,8 @@ from redbot.core._drivers import get_driver_class
 from redbot.core._drivers import json as red_json_driver
 from redbot.core.bot import Red
 
+from .discord_limits import DiscordLimits
+
 __all__ = ["BotEvent", "BotMessage", "HarnessIds", "RedHarness", "reset_shared_state"]
 
 log = logging.getLogger("skynet_dev.harness")
@@ -255,10 +257,16 @@ class _HarnessHttp(dpy_backend.FakeHttp):
 
     async def send_message(self, channel_id: int, *, params: Any) -> dict:
         self.harness._raise_scripted_fault("send")
+        body = _json_payload(params.payload, params.multipart)
+        return await self.harness.limits.request(
+            "send", channel_id, lambda: self._send_message(channel_id, params=params), body
+        )
+
+    async def _send_message(self, channel_id: int, *, params: Any) -> dict:
         # dpytest's FakeHttp.send_message does not receive the channel object: it reads the local
         # variable named ``channel`` in its caller's frame (normally Messageable.send). We are now
         # its caller, so we hold a local of that name.
-        channel = dpy_backend._get_higher_locs(1).get("channel")  # noqa: F841
+        channel = dpy_backend._get_higher_locs(3).get("channel")  # noqa: F841
         if channel is None:
             channel = self.state.get_channel(channel_id)  # noqa: F841
         data = await super().send_message(channel_id, params=params)
@@ -274,13 +282,20 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         # PartialMessage and loses fields. We merge the edit into the stored payload instead.
         params = fields["params"]
         sent = _json_payload(params.payload, params.multipart)
-        return self.harness._edit_message(channel_id, message_id, sent)
+
+        async def edit() -> dict:
+            return self.harness._edit_message(channel_id, message_id, sent)
+
+        return await self.harness.limits.request("edit", channel_id, edit, sent)
 
     async def delete_message(self, channel_id: int, message_id: int, *, reason: Optional[str] = None) -> None:
         self.harness._delete_message(channel_id, message_id)
 
     async def send_typing(self, channel_id: int) -> None:
-        self.harness._record(BotEvent("typing", channel_id, None, None, None, time.monotonic()))
+        async def typing() -> None:
+            self.harness._record(BotEvent("typing", channel_id, None, None, None, time.monotonic()))
+
+        await self.harness.limits.request("typing", channel_id, typing)
 
     async def bulk_upsert_global_commands(self, application_id: int, payload: List[dict]) -> List[dict]:
         # ``tree.sync()``: answer like Discord without any network.
@@ -354,6 +369,7 @@ class RedHarness:
         background: Optional[Callable[[asyncio.Task], bool]] = None,
         storage_type: str = "JSON",
         storage_details: Optional[Dict[str, Any]] = None,
+        limits: Optional[DiscordLimits] = None,
     ) -> None:
         """
         :param data_dir: Red's data folder (JSON driver); created if missing, reused if present.
@@ -371,7 +387,10 @@ class RedHarness:
             Red's data folder (cog data paths) with either.
         :param storage_details: the driver's connection details, as ``redbot-setup`` stores them
             (Postgres: ``host``, ``port``, ``user``, ``password``, ``database``).
+        :param limits: what the fake Discord enforces (message size, embeds, rate limits);
+            default: everything, as Discord does (see ``skynet_dev.discord_limits``).
         """
+        self.limits = limits or DiscordLimits()
         self.data_dir = Path(data_dir)
         self.prefix = prefix
         self.cog_paths = [Path(p) for p in cog_paths]
@@ -932,6 +951,8 @@ class RedHarness:
 
     def _edit_message(self, channel_id: int, message_id: int, sent: dict, *, via: Via = "channel") -> dict:
         data = self._message_data.get(message_id) or self._stored_message(channel_id, message_id)
+        if getattr(self._messages.get(message_id), "deleted", False):
+            raise _http_error(discord.NotFound, 404, 10008, "Unknown Message")
         if int(data["author"]["id"]) != self.bot.user.id:
             raise _http_error(discord.Forbidden, 403, 50005, "Cannot edit a message authored by another user")
         for key in ("content", "embeds", "components", "flags", "poll"):
@@ -1196,6 +1217,7 @@ class RedHarness:
         record = self._interaction_for(route)
         body = _json_payload(payload, multipart)
         method, path = route.method, route.path
+        self.limits.check_body(body.get("data") or {} if "/callback" in path else body)
         if path == "/interactions/{webhook_id}/{webhook_token}/callback" and method == "POST":
             return self._interaction_callback(record, body)
         if path == "/webhooks/{webhook_id}/{webhook_token}" and method == "POST":

@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator, Dict, Iterator, List, Optional
 import discord
 import pytest
 
+from skynet_dev.discord_limits import DiscordLimits
 from skynet_dev.harness import BotMessage, RedHarness
 from skynet_dev.mock_openai import MockOpenAI
 from skynet_dev.postgres import LocalPostgres, postgres_available
@@ -32,14 +33,33 @@ async def red(tmp_path: Path, red_backend: str, request: pytest.FixtureRequest) 
     """A real Red bot over dpytest, skynet's folder on its cog path, nothing loaded yet.
 
     Runs once per Config backend chosen with ``--red-backend`` (JSON files, PostgreSQL).
+
+    The fake Discord is as strict as Discord (skynet_dev.discord_limits): over-long messages are
+    refused, and a test fails if the bot got any 429. Tests whose *script* sends commands faster
+    than people type are marked ``discord_bursts`` (and tests that switch the pacer off are treated
+    alike): message bodies are still checked, rates not.
     """
     storage = await red_storage(red_backend, request)
+    bursts = request.node.get_closest_marker("discord_bursts") is not None
+    # Tests that switch the pacer off (fixtures `unpaced`, `fast`) are not about Discord's rates.
+    bursts = bursts or bool({"unpaced", "fast"} & set(request.fixturenames))
+    limits = DiscordLimits("bodies" if bursts else "strict")
     # The local provider runs in this event loop: its keep-alive connection handlers are not
     # the bot's work, so settle() must not wait for them.
-    harness = RedHarness(tmp_path / "red", cog_paths=[REPO], background=MockOpenAI.owns_task, **storage)
+    harness = RedHarness(
+        tmp_path / "red", cog_paths=[REPO], background=MockOpenAI.owns_task, limits=limits, **storage
+    )
     await harness.start()
     yield harness
     await harness.close()
+    if limits.rate_limited:
+        if os.environ.get("SKYNET_RATE_LIMIT_REPORT"):
+            with open(os.environ["SKYNET_RATE_LIMIT_REPORT"], "a") as report:
+                report.write(f"{request.node.nodeid} {len(limits.rate_limited)}\n")
+        pytest.fail(
+            f"Discord would have answered {len(limits.rate_limited)} request(s) with 429: "
+            f"{limits.rate_limited[:3]}"
+        )
 
 
 async def owner(red: RedHarness, content: str) -> List[BotMessage]:
@@ -67,6 +87,7 @@ async def bot(red: RedHarness, provider: MockOpenAI) -> RedHarness:
     reply = text_of(await owner(red, "!ai model set global mock:gpt-test"))
     assert "set to `mock:gpt-test`" in reply, reply
     provider.requests.clear()
+    red.limits.reset_windows()  # the owner set the bot up long before members chat
     return red
 
 

@@ -31,6 +31,7 @@ EMPTY_ANSWER = "*(The model returned an empty answer.)*"
 LENGTH_NOTE = "*(The answer stopped at the `max_tokens` limit.)*"
 MAX_RATE_LIMIT_RETRIES = 5
 DEFAULT_RETRY_AFTER = 1.0
+RESTARTED_NOTE = "⚠️ The assistant restarted before this answer was complete. Please ask again."
 
 # Sends one message; ``first`` is True for the first message of the reply.
 Send = Callable[[str, bool], Awaitable[discord.Message]]
@@ -255,6 +256,11 @@ async def stream_reply(
                 done = event
                 if event.finish_reason == "length":
                     note = LENGTH_NOTE
+                elif event.fallback:
+                    note = f"-# ↪ {event.fallback}"
+    except asyncio.CancelledError:  # the cog is unloading or reloading
+        note = RESTARTED_NOTE
+        raise
     finally:
         await events.aclose()  # after a break: stop the engine (and its provider stream) now
         # Also on cancellation (cog unload): never leave a message stuck half-streamed.

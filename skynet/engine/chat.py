@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .pricing import PriceBook
 from .providers.base import Finish, TokenUsage
 from .providers.registry import ProviderRegistry
+from .reliability import AttemptFailed, DeletionLedger, Reliability
+from .reliability.failover import Trying
+from .reliability.guards import check_visible
 from .settings import ResolvedSettings
 from .tokens import TokenCounter
 
@@ -56,6 +60,8 @@ class ChatEngine:
         prices: PriceBook,
         redactor: Redactor,
         limits: ChatLimits = ChatLimits(),
+        reliability: Optional[Reliability] = None,
+        deletions: Optional[DeletionLedger] = None,
     ) -> None:
         self.providers = providers
         self.memory = memory
@@ -66,6 +72,8 @@ class ChatEngine:
         self.limits = limits
         self.tools: Optional[Any] = None  # a tools.loop.ToolLoop, set by the cog
         self.memory_service: Optional["MemoryService"] = None  # recall, summaries, incognito
+        self.reliability = reliability or Reliability()  # retries, circuit breakers, failover
+        self.deletions = deletions or DeletionLedger()  # every write-back checks it: deletion wins
 
     def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, str]]:
         chain = self._bounded_chain(request.reply_chain)
@@ -93,20 +101,26 @@ class ChatEngine:
         return kept[::-1]
 
     async def run(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
-        """Answer ``request``. Always ends with exactly one ``Done`` or ``Failed``."""
+        """Answer ``request``. Always ends with exactly one ``Done`` or ``Failed``.
+
+        Nothing is written back (usage, memory) if the member's data was deleted meanwhile.
+        """
         model = request.settings.model
+        answered = (model.endpoint, model.name)
+        fallback: Optional[str] = None
+        guard = self.deletions.guard(request.user_id)
         parts: List[str] = []
         reported: Optional[TokenUsage] = None
         finish = "stop"
-        messages: List[Dict[str, str]] = []
+        messages: List[Dict[str, Any]] = []
         try:
+            check_visible(request.text)
             tokens = self.counter.count(request.text)
             if tokens > self.limits.max_input_tokens:
                 raise InputTooLong(
                     f"Your message is too long ({tokens} tokens; the limit is {self.limits.max_input_tokens}). "
                     "Please shorten it."
                 )
-            provider = await self.providers.provider(model.endpoint)
             recalled = None
             if self.memory_service is not None:
                 recalled = await self.memory_service.context(
@@ -116,38 +130,45 @@ class ChatEngine:
                     conversation=request.conversation,
                 )
             messages = self.build_messages(request, recalled)
-            if self.tools is not None:  # the function-calling loop (plain streaming if no tool is on)
-                stream = self.tools.stream(provider, model.name, messages, request.settings.params, request)
-            else:
-                stream = provider.stream_chat(model.name, messages, request.settings.params)
+            stream = self.reliability.stream(self._chain(request), self._attempt(request, messages))
             try:
                 async for part in stream:
                     if isinstance(part, TextDelta):
                         parts.append(part.text)
                         yield part
+                    elif isinstance(part, Status):
+                        yield part
+                    elif isinstance(part, Trying):
+                        answered = (part.endpoint, part.model)
+                        fallback = f"answered by {part.endpoint}:{part.model} because {part.because}"
                     elif isinstance(part, TokenUsage):
                         reported = part
                     elif isinstance(part, Finish):
                         finish = part.reason
-                    elif isinstance(part, Status):
-                        yield part
             finally:
                 # Also when our consumer stops early: release the HTTP stream now, not at GC.
                 await stream.aclose()
-        except Exception as exc:  # every failure becomes a Failed event; CancelledError propagates
-            if parts or reported is not None:  # tokens were spent (partial answer, tool steps)
-                partial = self._usage(model.name, messages, "".join(parts), reported)
+        except asyncio.CancelledError:  # the cog is unloading: count what was already generated
+            if (parts or reported is not None) and guard.allowed:
+                self.ledger.record(
+                    request.usage_scopes, self._usage(answered[1], messages, "".join(parts), reported)
+                )
+            raise
+        except Exception as exc:  # every failure becomes a Failed event
+            if (parts or reported is not None) and guard.allowed:  # tokens spent: partial answer, tool steps
+                partial = self._usage(answered[1], messages, "".join(parts), reported)
                 self.ledger.record(request.usage_scopes, partial)
                 yield partial  # so budgets charge it too
             yield self._failed(exc, request)
             return
 
         answer = "".join(parts)
-        usage = self._usage(model.name, messages, answer, reported)
-        self.ledger.record(request.usage_scopes, usage)
+        usage = self._usage(answered[1], messages, answer, reported)
+        if guard.allowed:
+            self.ledger.record(request.usage_scopes, usage)
         yield usage
         remember = self.memory_service is None or self.memory_service.stores_turns(request.user_id)
-        if answer and remember:
+        if answer and remember and guard.allowed:
             self.memory.add(
                 request.conversation, USER, request.text, user_id=request.user_id, name=request.user_name
             )
@@ -156,7 +177,31 @@ class ChatEngine:
             )
             if self.memory_service is not None:
                 self.memory_service.after_answer(request.conversation, model)
-        yield Done(answer, model.name, model.endpoint, finish)
+        yield Done(answer, answered[1], answered[0], finish, fallback)
+
+    @staticmethod
+    def _chain(request: ChatRequest) -> List[Tuple[str, str]]:
+        """The model, then its fallbacks: tried in order while one is unavailable."""
+        model = request.settings.model
+        chain = [(model.endpoint, model.name)]
+        return chain + [(ref.endpoint, ref.name) for ref in request.settings.fallbacks if ref != model]
+
+    def _attempt(self, request: ChatRequest, messages: List[Dict[str, Any]]):
+        """One try on one model: the function-calling loop when tools exist, else a plain stream."""
+
+        async def attempt(endpoint: str, name: str) -> AsyncIterator[Any]:
+            provider = await self.providers.provider(endpoint)
+            if self.tools is not None:
+                stream = self.tools.stream(provider, name, messages, request.settings.params, request)
+            else:
+                stream = provider.stream_chat(name, messages, request.settings.params)
+            try:
+                async for part in stream:
+                    yield part
+            finally:
+                await stream.aclose()
+
+        return attempt
 
     def _usage(
         self, model: str, messages: List[Dict[str, str]], answer: str, reported: Optional[TokenUsage]
@@ -172,8 +217,16 @@ class ChatEngine:
         return Usage(prompt, completion, estimated, self.prices.cost(model, prompt, completion))
 
     def _failed(self, exc: Exception, request: ChatRequest) -> Failed:
-        model = request.settings.model
-        failure = self.providers.explain(exc, model.endpoint, model.name)
+        endpoint, name = request.settings.model.endpoint, request.settings.model.name
+        tried: tuple = ()
+        if isinstance(exc, AttemptFailed):
+            endpoint, name, tried, exc = exc.endpoint, exc.model, exc.tried, exc.cause
+        failure = self.providers.explain(exc, endpoint, name)
+        if len(tried) > 1:
+            others = ", ".join(f"`{ref}`" for ref in tried if ref != f"{endpoint}:{name}")
+            failure = type(failure)(
+                failure.kind, f"{failure.message} (Fallbacks tried too: {others}.)", failure.detail
+            )
         if failure.kind == "unexpected":
             log.error(
                 "Unexpected failure: %s", self.redactor.redact("".join(traceback.format_exception(exc)))

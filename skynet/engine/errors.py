@@ -51,6 +51,12 @@ class NotOpenAICompatible(SkynetError):
     kind = "not_openai"
 
 
+class BlankPrompt(SkynetError):
+    """The message has no visible text (only spaces, zero-width or invisible characters)."""
+
+    kind = "blank_prompt"
+
+
 class StreamCut(Exception):
     """The provider's stream ended without a finish reason: the answer is incomplete."""
 
@@ -73,8 +79,11 @@ class Redactor:
         re.compile(r"(?i)(api[_-]?key|token|secret|password)([\"'\s:=]+)([^\s\"',}]{6,})"),
     )
 
+    FRAGMENT = 8  # any run of this many characters of a known secret is redacted
+
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: Set[str] = set()
+        self._grams: Set[str] = set()  # every FRAGMENT-long piece of every known secret
         for secret in secrets:
             self.add(secret)
 
@@ -82,17 +91,40 @@ class Redactor:
         # Very short values would redact ordinary words; real keys are long.
         if secret and len(secret) >= 6:
             self._secrets.add(secret)
+            n = self.FRAGMENT
+            self._grams.update(secret[i : i + n] for i in range(len(secret) - n + 1))
+
+    def _redact_fragments(self, text: str) -> str:
+        """Providers echo parts of keys ("Incorrect API key provided: sk-abc...xyz"): hide any run
+        of FRAGMENT or more characters that also occurs in a secret."""
+        n = self.FRAGMENT
+        if not self._grams or len(text) < n:
+            return text
+        spans: list = []
+        for i in range(len(text) - n + 1):
+            if text[i : i + n] in self._grams:
+                if spans and spans[-1][1] >= i:
+                    spans[-1][1] = i + n
+                else:
+                    spans.append([i, i + n])
+        for start, end in reversed(spans):
+            text = text[:start] + "[redacted]" + text[end:]
+        return text
 
     def redact(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "[redacted]")
+        text = self._redact_fragments(text)
         text = self._PATTERNS[0].sub("[redacted]", text)
         text = self._PATTERNS[1].sub("Bearer [redacted]", text)
         return self._PATTERNS[2].sub(r"\1\2[redacted]", text)
 
 
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
+def _short(text: str, limit: int = 160) -> str:
+    """A provider's error text as a short, inert excerpt: one line, no markdown or mentions."""
+    text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+    text = " ".join(text.split()).replace("`", "'").replace("@", "@\u200b")
+    text = re.sub(r"<[^>]{0,200}>", "", text)  # HTML tags, Discord mentions and links
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

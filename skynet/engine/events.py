@@ -47,6 +47,7 @@ class Done:
     model: str
     endpoint: str
     finish_reason: str = "stop"
+    fallback: Optional[str] = None  # "answered by groq:llama-3.1-8b because openai was unavailable"
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class Layer:
     scope: str
     model: Optional[ModelRef] = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    fallbacks: Optional[Tuple[ModelRef, ...]] = None  # None: not set here (inherit)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class ResolvedSettings:
     model_source: str
     params: Mapping[str, Any]
     sources: Mapping[str, str]
+    fallbacks: Tuple[ModelRef, ...] = ()  # tried in order when the model is unavailable
+    fallbacks_source: str = DEFAULT_SCOPE
 
     @property
     def system_prompt(self) -> str:
@@ -85,10 +88,20 @@ def resolve(layers: Sequence[Layer], default_model: ModelRef) -> ResolvedSetting
     model: Tuple[ModelRef, str] = (default_model, DEFAULT_SCOPE)
     params: Dict[str, Any] = {}
     sources: Dict[str, str] = {}
+    fallbacks: Tuple[Tuple[ModelRef, ...], str] = ((), DEFAULT_SCOPE)
     for layer in reversed(layers):  # least specific first, so later layers override
         if layer.model is not None:
             model = (layer.model, layer.scope)
+        if layer.fallbacks is not None:
+            fallbacks = (layer.fallbacks, layer.scope)
         for name, value in layer.params.items():
             params[name] = value
             sources[name] = layer.scope
-    return ResolvedSettings(model=model[0], model_source=model[1], params=params, sources=sources)
+    return ResolvedSettings(
+        model=model[0],
+        model_source=model[1],
+        params=params,
+        sources=sources,
+        fallbacks=fallbacks[0],
+        fallbacks_source=fallbacks[1],
+    )

@@ -44,6 +44,8 @@ class ChatMixin(MixinMeta):
 
     async def answer(self, ctx: commands.Context, text: str, *, reply_chain: Tuple[Turn, ...] = ()) -> None:
         """Stream the engine's answer to ``text`` as a reply to ``ctx``."""
+        if self.inflight.closed:  # the cog is unloading: start nothing new
+            return
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
@@ -57,18 +59,19 @@ class ChatMixin(MixinMeta):
                 )
             return await ctx.send(content, allowed_mentions=NO_MENTIONS)
 
-        try:
-            if ctx.interaction is not None:
-                await ctx.typing()  # acknowledges the slash command ("is thinking...")
-            # For a prefix command the streamer shows typing, through the pacer, until text is visible.
-            typing = ctx.typing if ctx.interaction is None else None
-            streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
-            events = ticket.track(self.engine.run(request))
-            if not self.memory_service.stores_turns(ctx.author.id):
-                events = with_incognito_mark(events)
-            await stream_reply(events, streamer, prefix=ctx.clean_prefix)
-        finally:
-            ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
+        with self.inflight.track():  # unload ends the reply with a note and posts nothing more
+            try:
+                if ctx.interaction is not None:
+                    await ctx.typing()  # acknowledges the slash command ("is thinking...")
+                # For a prefix command the streamer shows typing, through the pacer, until text is visible.
+                typing = ctx.typing if ctx.interaction is None else None
+                streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
+                events = ticket.track(self.engine.run(request))
+                if not self.memory_service.stores_turns(ctx.author.id):
+                    events = with_incognito_mark(events)
+                await stream_reply(events, streamer, prefix=ctx.clean_prefix)
+            finally:
+                ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
 
     @AIGroup.ai.command(name="chat")
     @app_commands.describe(message="What you want to ask or say")

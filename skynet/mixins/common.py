@@ -6,6 +6,7 @@ from typing import Literal, Optional
 
 import discord
 from redbot.core import commands
+from redbot.core.utils.chat_formatting import pagify
 
 from ..discord.reply import NO_MENTIONS
 from ..engine.errors import SkynetError
@@ -20,9 +21,21 @@ class NotAllowed(SkynetError):
     kind = "not_allowed"
 
 
+MESSAGE_LIMIT = 2000  # Discord refuses longer message content
+
+
 async def reply(ctx: commands.Context, content: str, **kwargs) -> discord.Message:
-    """Answer a command. Nothing the cog echoes back (model names, prompts...) may ping anyone."""
-    return await ctx.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
+    """Answer a command. Nothing the cog echoes back (model names, prompts...) may ping anyone.
+
+    Content longer than Discord allows is sent as several messages, cut at line breaks; the
+    last one is returned.
+    """
+    if len(content) <= MESSAGE_LIMIT:
+        return await ctx.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
+    message = None
+    for page in pagify(content, delims=["\n", " "], priority=True, page_length=MESSAGE_LIMIT - 50):
+        message = await ctx.send(page, allowed_mentions=NO_MENTIONS, **kwargs)
+    return message
 
 
 def settings_channel_id(channel: discord.abc.Messageable) -> int:

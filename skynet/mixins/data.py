@@ -31,7 +31,9 @@ class DataMixin(MixinMeta):
     async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
         # Every requester kind (user, owner, discord_deleted_user, user_strict) gets everything
         # removed: usage counters are personal, and so is what was said.
-        await self.usage.forget_user(user_id)  # stored and pending counters
+        # First, synchronously: replies still streaming for this user write nothing back.
+        self.engine.deletions.forget(user_id)
+        await self.usage.forget_user(user_id)  # stored and pending counters, after any flush in progress
         self.governor.ledger.forget_user(user_id)  # today's budget spend (flushed with the next batch)
         for guild_id, users in (await self.config.all_members()).items():
             if user_id in users:

@@ -41,7 +41,11 @@ class ProvidersMixin(MixinMeta):
             key_text = {None: "no key needed", True: f"key set (`{endpoint.token_service}`)"}.get(
                 key, f"**no key** — `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`"
             )
-            lines.append(f"**{name}** — <{endpoint.base_url}> · {key_text} · timeout {endpoint.timeout:g}s")
+            breaker = self.engine.reliability.circuits.get(name)
+            circuit = f" · {breaker.describe()}" if breaker.failures else ""  # healthy: say nothing
+            lines.append(
+                f"**{name}** — <{endpoint.base_url}> · {key_text} · timeout {endpoint.timeout:g}s{circuit}"
+            )
         await reply(
             ctx, "\n".join(lines) or f"No endpoints. Add one with `{ctx.clean_prefix}ai provider add`."
         )
@@ -109,7 +113,15 @@ class ProvidersMixin(MixinMeta):
                 models = await self.catalog.models(name, refresh=True)
         except Exception as exc:
             failure = self.providers.explain(exc, name)
-            await reply(ctx, "❌ " + failure.message.replace("[p]", ctx.clean_prefix))
+            breaker = self.engine.reliability.circuits.get(name)
+            circuit = f"\n({breaker.describe()})" if breaker.failures else ""
+            await reply(ctx, "❌ " + failure.message.replace("[p]", ctx.clean_prefix) + circuit)
             return
         elapsed = (time.perf_counter() - started) * 1000
-        await reply(ctx, f"✅ **{name}** answered in {elapsed:.0f} ms and offers {len(models)} model(s).")
+        breaker = self.engine.reliability.circuits.get(name)
+        was = breaker.describe() if breaker.failures else ""
+        breaker.record_success()  # it answers: let requests through again
+        closed = f"\n(Was: {was}; the circuit is closed again.)" if was else ""
+        await reply(
+            ctx, f"✅ **{name}** answered in {elapsed:.0f} ms and offers {len(models)} model(s).{closed}"
+        )

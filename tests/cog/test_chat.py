@@ -286,6 +286,7 @@ async def test_another_channel_does_not_see_this_channels_conversation(bot, prov
     assert "Ada" not in str(messages)
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_forget_clears_the_channel_memory_and_says_how_much(bot, provider):
     await ask(bot, "my name is Ada")
     await ask(bot, "I like tea")

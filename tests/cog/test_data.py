@@ -76,6 +76,7 @@ async def test_get_data_for_someone_unknown_is_empty(bot, cog):
     }
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_forgetme_deletes_the_users_usage_and_conversation_but_not_others(bot, provider, cog, unpaced):
     await chat(bot, provider, bot.member, "first question")
     # Reloading stores the usage counted so far: the member now has stored AND pending usage.
@@ -121,6 +122,7 @@ async def test_forgetme_deletes_the_users_usage_and_conversation_but_not_others(
         stored.close()
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_delete_data_for_user_removes_pending_usage_and_turns(bot, provider, cog, unpaced):
     await chat(bot, provider, bot.member, "remember this")
     await chat(bot, provider, bot.admin, "and this")

@@ -103,6 +103,7 @@ async def test_add_says_how_to_set_the_key_of_a_new_endpoint(bot):
     assert "**no key**" in endpoint_line(await by_owner(bot, "!ai provider list"), "groq")
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_add_updates_an_existing_endpoint_and_keeps_its_timeout(bot, provider):
     assert "Endpoint **local** added" in await by_owner(
         bot, f"!ai provider add local http://127.0.0.1:{closed_port()}/v1"
@@ -121,6 +122,7 @@ async def test_add_updates_an_existing_endpoint_and_keeps_its_timeout(bot, provi
     assert provider.chat_requests[-1]["model"] == "gpt-other"
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_remove_is_refused_while_a_model_setting_uses_the_endpoint(bot, provider):
     await by_owner(bot, f"!ai provider add spare {provider.base_url} mock")
     await say(bot, "!ai model set channel spare:gpt-other", author=bot.admin)
@@ -188,6 +190,7 @@ async def test_test_of_an_endpoint_without_its_key_says_how_to_set_it(bot):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_a_new_key_takes_effect_on_the_next_request_without_reloading(bot, provider, unpaced):
     assert await chat(bot, "one") == "echo: member: one"
 
@@ -200,6 +203,7 @@ async def test_a_new_key_takes_effect_on_the_next_request_without_reloading(bot,
     assert provider.requests[-1].headers["Authorization"] == f"Bearer {KEY}"
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_no_key_ever_appears_in_a_message_or_a_log_record(bot, provider, unpaced, caplog):
     caplog.set_level(logging.DEBUG)  # every logger, red.* included
     await by_owner(bot, "!ai provider list")

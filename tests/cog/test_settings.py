@@ -77,6 +77,7 @@ async def test_model_set_in_a_server_defaults_to_the_server_scope(bot, provider)
     assert "- Global: `mock:gpt-test`" in show
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_most_specific_model_wins_and_show_names_its_source(bot, provider):
     assert "set to `mock:gpt-other`" in await admin(bot, "!ai model set gpt-other")
     assert "Model for this channel set to `mock:llama3:8b`" in await admin(
@@ -108,6 +109,7 @@ async def test_owner_sets_the_global_model(bot, provider):
     assert "(from global)" in await member(bot, "!ai model show")
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_a_plain_member_cannot_change_the_model_anywhere(bot, provider):
     for command in (
         "!ai model set gpt-other",
@@ -230,6 +232,7 @@ PARAM_CASES = [
 
 
 @pytest.mark.parametrize("name, typed, sent, refused, allowed", PARAM_CASES, ids=[c[0] for c in PARAM_CASES])
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_each_parameter_accepts_its_range_refuses_the_rest_and_reaches_the_provider(
     bot, provider, name, typed, sent, refused, allowed
 ):
@@ -299,6 +302,7 @@ async def test_an_empty_or_over_long_system_prompt_is_refused_and_the_old_one_ke
     assert body["messages"][0]["content"] == "Be brief."
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_a_plain_member_cannot_set_or_reset_params(bot, provider):
     await admin(bot, "!ai params set temperature 0.5")
     assert "Only server admins" in await member(bot, "!ai params set temperature 1.5")
@@ -307,6 +311,7 @@ async def test_a_plain_member_cannot_set_or_reset_params(bot, provider):
     assert (await request_sent(bot, provider))["temperature"] == 0.5
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_params_show_reports_where_each_value_comes_from(bot, provider):
     await by_owner(bot, "!ai params set global top_p 0.9")
     await by_owner(bot, "!ai params set global temperature 1.9")
@@ -323,6 +328,7 @@ async def test_params_show_reports_where_each_value_comes_from(bot, provider):
     assert (body["temperature"], body["top_p"]) == (0.5, 0.9)
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_params_reset_one_then_all(bot, provider):
     await admin(bot, "!ai params set temperature 0.5")
     await admin(bot, "!ai params set top_p 0.5")
@@ -357,6 +363,7 @@ async def test_slash_params_set_with_name_autocomplete(bot, provider):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_settings_survive_unloading_and_loading_the_cog(bot, provider):
     await admin(bot, "!ai model set llama3:8b")
     await admin(bot, "!ai params set channel temperature 0.3")

@@ -143,6 +143,7 @@ async def test_cost_of_a_model_with_a_known_price(bot, provider):
     assert shown == "Model here: `mock:gpt-4o-mini` — $0.15 in / $0.6 out per 1M tokens (default)"
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_an_owner_price_override_sets_the_cost(bot, provider, unpaced):
     assert text_of(await owner(bot, "!ai pricing show")) == (
         "Model here: `mock:gpt-test` — no known price (cost shows as unknown)"
@@ -165,6 +166,7 @@ async def test_an_override_beats_a_default_price(bot, provider):
     assert line(await stats(bot, bot.member), "This server").endswith(" · ~$1.00")
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_resetting_an_override_makes_the_cost_unknown_again(bot, provider, unpaced):
     await owner(bot, "!ai pricing set gpt-test 1 2")
     await chat(bot, provider, bot.member, prompt_tokens=1_000_000, completion_tokens=500_000)
@@ -216,6 +218,7 @@ async def test_pricing_is_owner_only(bot, who):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_usage_is_kept_in_memory_and_stored_in_a_batch_on_unload(bot, provider, cog, unpaced):
     for _ in range(3):
         await chat(bot, provider, bot.member, prompt_tokens=100, completion_tokens=20)

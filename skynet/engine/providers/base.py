@@ -50,8 +50,16 @@ def check_endpoint_name(name: str) -> str:
     return name
 
 
+MAX_URL_LENGTH = 300  # stored and shown in lists, which must fit a Discord message
+
+
 def check_base_url(url: str) -> str:
     url = url.strip().rstrip("/")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidValue(
+            f"That base URL is {len(url)} characters long; the limit is {MAX_URL_LENGTH}. "
+            "Use the endpoint's API root, e.g. `https://api.groq.com/openai/v1`."
+        )
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InvalidValue(

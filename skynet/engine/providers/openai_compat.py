@@ -22,9 +22,9 @@ from .sse import read_stream
 
 log = logging.getLogger("red.skynet.providers")
 
-# The SDK retries connection errors, 429 and 5xx before a stream starts (honouring Retry-After);
-# once text has been shown a retry would duplicate it, so nothing retries mid-stream.
-SDK_RETRIES = 2
+# Retries are the cog's one policy (engine/reliability: backoff, Retry-After cap, deadline, status
+# line, failover), not the SDK's silent ones.
+SDK_RETRIES = 0
 NO_KEY = "no-key-needed"  # the SDK insists on a key; keyless servers (Ollama) ignore it
 
 
