@@ -403,7 +403,14 @@ async def test_data_export_and_deletion_cover_every_store(mem, provider, cog, tm
     windows = (cog_data_path(raw_name="Skynet") / "windows.sqlite3").read_bytes()
     assert b"shoe size" not in windows and b"admin chat" not in windows  # overwritten, not just unlinked
     await owner(mem, "!unload skynet")  # everything written back
-    settings = (Path(str(cog_data_path(raw_name="Skynet"))) / "settings.json").read_text()
+    stored = [
+        await cog.config.all(),
+        await cog.config.all_guilds(),
+        await cog.config.all_channels(),
+        await cog.config.all_members(),
+        await cog.config.all_users(),
+    ]
+    settings = json.dumps(stored, default=str)  # every Config value, on either backend
     assert str(mem.member.id) not in settings and str(mem.admin.id) not in settings
 
 
