@@ -12,6 +12,8 @@ from redbot.core.bot import Red
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
 from .discord.pacing import Pacer
+from .discord.permissions import parent_checks_pass, refusal
+from .discord.style import error_text
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -23,6 +25,7 @@ from .engine.tokens import TokenCounter
 from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
+from .mixins.diag import DiagMixin
 from .mixins.group import AIGroup
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
@@ -41,6 +44,7 @@ class Skynet(
     ProvidersMixin,
     StatsMixin,
     DataMixin,
+    DiagMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -87,12 +91,20 @@ class Skynet(
     async def on_red_api_tokens_update(self, service_name: str, api_tokens: Mapping[str, str]) -> None:
         self.providers.forget_service(service_name)
 
+    async def cog_check(self, ctx: commands.Context) -> bool:
+        """Slash subcommands must pass their groups' checks too (owner-only ``ai provider``...)."""
+        return await parent_checks_pass(ctx)
+
     async def cog_command_error(self, ctx: commands.Context, error: Exception) -> None:
         """Friendly errors (bad values, missing permissions for a scope...) are answered here."""
         original = error
         while getattr(original, "original", None) is not None:
             original = original.original
         if isinstance(original, SkynetError):
-            await reply(ctx, original.message.replace("[p]", ctx.clean_prefix), ephemeral=True)
+            await reply(ctx, error_text(original.message, ctx.clean_prefix), ephemeral=True)
+            return
+        refused = refusal(ctx, original)
+        if refused is not None:  # Red itself answers a failed check with silence
+            await reply(ctx, error_text(refused, ctx.clean_prefix), ephemeral=True)
             return
         await self.bot.on_command_error(ctx, error, unhandled_by_cog=True)

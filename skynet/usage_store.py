@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Optional
 
 from redbot.core import Config
@@ -40,6 +41,7 @@ class UsageStore:
         self.ledger = ledger
         self._task: Optional[asyncio.Task] = None
         self._lock = asyncio.Lock()
+        self.last_flush: Optional[float] = None  # time.time() of the last completed flush
 
     def _group(self, scope: ScopeKey):
         kind = scope[0]
@@ -67,6 +69,7 @@ class UsageStore:
                     # Keep the delta for the next flush rather than lose it.
                     log.exception("Could not store usage for %s; will retry.", scope[0])
                     self.ledger.restore({scope: delta})
+            self.last_flush = time.time()
 
     def start(self, interval: float = FLUSH_INTERVAL) -> None:
         self._task = asyncio.create_task(

@@ -16,6 +16,7 @@ import discord
 from ..engine.events import ChatEvent, Done, Failed, TextDelta
 from .pacing import Pacer
 from .split import split_message
+from .style import error_text
 
 log = logging.getLogger("red.skynet.reply")
 
@@ -119,7 +120,7 @@ async def stream_reply(
             if isinstance(event, TextDelta):
                 streamer.append(event.text)
             elif isinstance(event, Failed):
-                note = "⚠️ " + event.message.replace("[p]", prefix)
+                note = error_text(event.message, prefix)
             elif isinstance(event, Done):
                 done = event
                 if event.finish_reason == "length":

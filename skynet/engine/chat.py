@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
+from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
 from .events import ChatEvent, Done, Failed, TextDelta, Usage
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
@@ -58,6 +59,7 @@ class ChatEngine:
         self.prices = prices  # replaced by the shell when the owner edits pricing
         self.redactor = redactor
         self.limits = limits
+        self.errors = ErrorLog()  # recent failures, for [p]ai diag
 
     def build_messages(self, request: ChatRequest) -> List[Dict[str, str]]:
         history: List[Turn] = self.memory.history(request.conversation, max_tokens=self.limits.history_tokens)
@@ -141,4 +143,10 @@ class ChatEngine:
             log.info("Request refused: %s", failure.detail)
         else:
             log.warning("Provider failure (%s): %s", failure.kind, failure.detail)
+        self.errors.record(failure.kind, failure.message, failure.detail, _guild_of(request))
         return Failed(failure.kind, failure.message)
+
+
+def _guild_of(request: ChatRequest) -> Optional[int]:
+    """The server a request came from (its usage scopes name it), for the error log."""
+    return next((int(s[1]) for s in request.usage_scopes if s and s[0] == "guild"), None)

@@ -8,6 +8,7 @@ from typing import Optional
 from redbot.core import commands
 
 from ..abc import MixinMeta
+from ..discord.style import error_text
 from ..engine.errors import InvalidValue
 from ..engine.providers.base import (
     DEFAULT_TIMEOUT,
@@ -109,7 +110,7 @@ class ProvidersMixin(MixinMeta):
                 models = await self.catalog.models(name, refresh=True)
         except Exception as exc:
             failure = self.providers.explain(exc, name)
-            await reply(ctx, "❌ " + failure.message.replace("[p]", ctx.clean_prefix))
+            await reply(ctx, error_text(failure.message, ctx.clean_prefix))
             return
         elapsed = (time.perf_counter() - started) * 1000
         await reply(ctx, f"✅ **{name}** answered in {elapsed:.0f} ms and offers {len(models)} model(s).")

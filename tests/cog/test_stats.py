@@ -168,7 +168,7 @@ async def test_resetting_an_override_makes_the_cost_unknown_again(bot, provider,
 
     assert text_of(await owner(bot, "!ai pricing reset gpt-test")) == "Price override for `gpt-test` removed."
     assert "no known price" in text_of(await owner(bot, "!ai pricing show"))
-    assert "There is no price override for `gpt-test`." == text_of(
+    assert "⚠️ There is no price override for `gpt-test`." == text_of(
         await owner(bot, "!ai pricing reset gpt-test")
     )
 
