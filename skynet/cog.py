@@ -12,7 +12,6 @@ from redbot.core.bot import Red
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
 from .discord.pacing import Pacer
-from .discord.permissions import parent_checks_pass, refusal
 from .discord.style import error_text
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
@@ -29,6 +28,7 @@ from .mixins.diag import DiagMixin
 from .mixins.group import AIGroup
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
+from .mixins.permissions import parent_checks_pass, refusal
 from .mixins.providers import ProvidersMixin
 from .mixins.stats import StatsMixin
 from .settings_store import SettingsStore
