@@ -19,6 +19,7 @@ from .engine.chat import ChatEngine
 from .engine.errors import Redactor, SkynetError
 from .engine.memory import ConversationMemory
 from .engine.pricing import PriceBook
+from .engine.pricing_table import PriceTable
 from .engine.providers.registry import ProviderRegistry
 from .engine.tokens import TokenCounter
 from .mixins.chat import ChatMixin
@@ -29,6 +30,7 @@ from .mixins.group import AIGroup
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.permissions import parent_checks_pass, refusal
+from .mixins.pricing_source import PricingSourceMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.stats import StatsMixin
 from .settings_store import SettingsStore
@@ -45,6 +47,7 @@ class Skynet(
     StatsMixin,
     DataMixin,
     DiagMixin,
+    PricingSourceMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -66,11 +69,13 @@ class Skynet(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
         self.pacer = Pacer()
+        self.price_table = PriceTable()  # genai-prices, loaded in the background by cog_load
 
     async def cog_load(self) -> None:
         await migrate(self.config)
         await self.settings.load()
         self.refresh_providers()
+        self.start_price_table()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
@@ -83,6 +88,7 @@ class Skynet(
         for name in self.providers.set_endpoints(self.settings.endpoints):
             self.catalog.forget(name)
         self.engine.prices = self.settings.price_book()
+        self.apply_price_table()
 
     async def _api_key(self, service: str) -> Optional[str]:
         return (await self.bot.get_shared_api_tokens(service)).get("api_key")

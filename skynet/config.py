@@ -28,6 +28,7 @@ GLOBAL_DEFAULTS = {
     "params": {},
     "endpoints": BUILTIN_ENDPOINTS,
     "pricing": {},  # model -> [USD per 1M input tokens, USD per 1M output tokens]
+    "pricing_providers": {},  # endpoint -> genai-prices provider id ("" = not priced from it)
     "usage": {},  # Counters, all servers and DMs
 }
 GUILD_DEFAULTS = {"model": None, "params": {}, "usage": {}}
