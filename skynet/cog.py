@@ -75,9 +75,9 @@ class Skynet(
         await migrate(self.config)
         await self.settings.load()
         self.refresh_providers()
-        self.start_price_table()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
+        self.start_price_table()  # after the encoding: both threads would compete for the GIL
         self.usage.start()
 
     async def cog_unload(self) -> None:

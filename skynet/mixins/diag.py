@@ -47,6 +47,16 @@ def backends(cog: object) -> Dict[str, str]:
     return found
 
 
+def price_source(cog: object) -> str:
+    table = getattr(cog, "price_table", None)
+    if table is None:
+        return "owner overrides, then the built-in table"
+    if table.loaded:
+        return f"owner overrides, then genai-prices {table.version() or ''}".rstrip() + ", then the built-in table"
+    reason = f" (genai-prices unavailable: {table.error})" if table.error else " (genai-prices still loading)"
+    return "owner overrides, then the built-in table" + reason
+
+
 def storage_backend() -> str:
     try:
         return str(data_manager.storage_type())
@@ -91,6 +101,7 @@ class DiagMixin(MixinMeta):
                 report.storage = storage_backend()
                 report.last_flush = getattr(self.usage, "last_flush", None)
                 report.backends = backends(self)
+                report.backends["Prices"] = price_source(self)
         text = render(report, ctx.clean_prefix)
         for page in pagify(text, delims=["\n"], page_length=1900):
             await reply(ctx, page, ephemeral=True)

@@ -23,6 +23,7 @@ async def test_owner_sees_versions_endpoints_model_and_backend_with_the_key_set(
     text = await diag(bot, bot.owner)
     assert "**Versions:** skynet 0.1.0 · Red 3.5" in text and "chromadb " in text and "openai " in text
     assert "**Config backend:** JSON" in text
+    assert "**Prices:** owner overrides, then " in text
     assert "**Model here:** `mock:gpt-test` (from global)" in text
     mock_line = next(line for line in text.splitlines() if line.startswith("• **mock**"))
     assert f"<{provider.base_url}>" in mock_line and "key set (`mock`)" in mock_line
