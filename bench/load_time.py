@@ -60,7 +60,9 @@ def import_time() -> float:
         "import sys, time; sys.path.insert(0, %r); import redbot.core.commands, discord, openai;"
         "t = time.perf_counter(); import skynet.cog; print(time.perf_counter() - t)" % str(REPO)
     )
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    return float(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    )
 
 
 def main() -> None:
@@ -80,14 +82,22 @@ def main() -> None:
     loads = [r["load_s"] * 1000 for r in runs]
     tables = [r["table_wait_s"] * 1000 for r in runs]
     imports = [import_time() * 1000 for _ in range(args.runs)]
-    print(f"[p]load skynet (import + cog_load), cold, {args.runs} runs: "
-          f"median {statistics.median(loads):.0f} ms, min {min(loads):.0f}, max {max(loads):.0f}")
-    print(f"  of which importing skynet.cog (Red, discord.py, openai already imported): "
-          f"median {statistics.median(imports):.0f} ms")
-    print(f"  then, in the background: price table ready after a further median {statistics.median(tables):.0f} ms")
+    print(
+        f"[p]load skynet (import + cog_load), cold, {args.runs} runs: "
+        f"median {statistics.median(loads):.0f} ms, min {min(loads):.0f}, max {max(loads):.0f}"
+    )
+    print(
+        f"  of which importing skynet.cog (Red, discord.py, openai already imported): "
+        f"median {statistics.median(imports):.0f} ms"
+    )
+    print(
+        f"  then, in the background: price table ready after a further median {statistics.median(tables):.0f} ms"
+    )
     heavy = sorted({m for r in runs for m in r["heavy_at_load"]})
-    print(f"  heavy libraries imported before the 'Loaded' reply: {heavy or 'none'}"
-          " (genai_prices is imported by the background thread that loads the price table)")
+    print(
+        f"  heavy libraries imported before the 'Loaded' reply: {heavy or 'none'}"
+        " (genai_prices is imported by the background thread that loads the price table)"
+    )
 
 
 if __name__ == "__main__":

@@ -113,4 +113,10 @@ class Skynet(
         if refused is not None:  # Red itself answers a failed check with silence
             await reply(ctx, error_text(refused, ctx.clean_prefix), ephemeral=True)
             return
+        if isinstance(error, commands.CommandInvokeError):  # a bug: keep it for [p]ai diag too
+            name = ctx.command.qualified_name if ctx.command else "?"
+            detail = self.redactor.redact(f"{name}: {type(original).__name__}: {original}")
+            self.engine.errors.record(
+                "command_failed", f"`{name}` failed.", detail, getattr(ctx.guild, "id", None)
+            )
         await self.bot.on_command_error(ctx, error, unhandled_by_cog=True)

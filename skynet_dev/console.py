@@ -34,9 +34,11 @@ terminal and use SKYNET_BASE_URL=http://127.0.0.1:8000/v1 (it echoes what you sa
 You can also configure providers from here: `:as owner`, then `!ai provider add ...`."""
 
 
-MENU_CONTROLS = {"<": "\N{LEFTWARDS BLACK ARROW}\N{VARIATION SELECTOR-16}",
-                 ">": "\N{BLACK RIGHTWARDS ARROW}\N{VARIATION SELECTOR-16}",
-                 "x": "\N{CROSS MARK}"}
+MENU_CONTROLS = {
+    "<": "\N{LEFTWARDS BLACK ARROW}\N{VARIATION SELECTOR-16}",
+    ">": "\N{BLACK RIGHTWARDS ARROW}\N{VARIATION SELECTOR-16}",
+    "x": "\N{CROSS MARK}",
+}
 PAGE_COMMANDS = {">": ">", "!next": ">", "<": "<", "!prev": "<", "!close": "x"}
 TEXT_PREVIEW = 300  # characters of a text file shown inline
 
@@ -232,9 +234,7 @@ async def check_provider(harness: RedHarness, endpoint: Optional[str], out: Text
 DATA_DIR = Path(".skynet-data") / "console"
 
 
-async def main(
-    stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Optional[Path] = None
-) -> int:
+async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Optional[Path] = None) -> int:
     # Provider failures are shown in the replies; only real errors belong on the terminal.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     data_dir = (data_dir or Path.cwd() / DATA_DIR).resolve()

@@ -52,7 +52,10 @@ def price_source(cog: object) -> str:
     if table is None:
         return "owner overrides, then the built-in table"
     if table.loaded:
-        return f"owner overrides, then genai-prices {table.version() or ''}".rstrip() + ", then the built-in table"
+        return (
+            f"owner overrides, then genai-prices {table.version() or ''}".rstrip()
+            + ", then the built-in table"
+        )
     reason = f" (genai-prices unavailable: {table.error})" if table.error else " (genai-prices still loading)"
     return "owner overrides, then the built-in table" + reason
 

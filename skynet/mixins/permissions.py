@@ -14,7 +14,7 @@ ADMIN_PREDICATES = ("admin_or_permissions", "admin", "guildowner_or_permissions"
 
 
 def _needs(command: commands.Command) -> str:
-    """"owner", "admin" or "" from the checks on the command and its parent groups."""
+    """ "owner", "admin" or "" from the checks on the command and its parent groups."""
     node: Optional[commands.Command] = command
     needs = ""
     while node is not None:

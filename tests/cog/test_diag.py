@@ -52,7 +52,9 @@ async def test_a_dead_endpoint_is_reported_unreachable(bot, provider):
 
 
 async def test_recent_errors_are_listed_redacted_newest_first_and_last_flush_is_shown(bot, provider, cog):
-    provider.script(Reply.error(404, message=f"no such model, key {KEY}"), Reply.error(401, message="bad key"))
+    provider.script(
+        Reply.error(404, message=f"no such model, key {KEY}"), Reply.error(401, message="bad key")
+    )
     await say(bot, "!ai chat one", author=bot.member)
     await say(bot, "!ai chat two", author=bot.member)
     await cog.usage.flush()

@@ -126,7 +126,8 @@ async def test_an_admin_may_set_server_and_channel_but_not_global(bot, provider)
     assert "this server set to `mock:gpt-other`" in await admin(bot, "!ai model set server gpt-other")
     assert "this channel set to `mock:llama3:8b`" in await admin(bot, "!ai model set channel llama3:8b")
     assert (
-        await admin(bot, "!ai model set global gpt-other") == "⚠️ Only the bot owner can change global settings."
+        await admin(bot, "!ai model set global gpt-other")
+        == "⚠️ Only the bot owner can change global settings."
     )
     show = await member(bot, "!ai model show")
     assert "- Global: `mock:gpt-test`" in show

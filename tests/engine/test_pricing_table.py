@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from skynet.engine.pricing import PriceBook, Price
+from skynet.engine.pricing import Price, PriceBook
 from skynet.engine.pricing_table import PriceTable, infer_provider
 
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="genai-prices needs Python 3.11")
