@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Dict
 
 from redbot.core import commands, data_manager
@@ -77,7 +78,9 @@ class DiagMixin(MixinMeta):
         API keys are never shown, only whether they are set.
         """
         is_owner = await ctx.bot.is_owner(ctx.author)
-        async with ctx.typing():
+        if ctx.interaction is not None:
+            await ctx.defer(ephemeral=True)  # typing() would defer publicly: the answer is private
+        async with ctx.typing() if ctx.interaction is None else contextlib.nullcontext():
             here = resolve_here(self.settings, ctx.channel)
 
             async def key_is_set(service: str) -> bool:

@@ -80,3 +80,22 @@ async def test_server_admin_sees_only_this_servers_part(bot, provider):
 async def test_a_member_is_told_who_may_use_diag(bot):
     text = await diag(bot, bot.member)
     assert text == "⚠️ Only server admins (or members with Manage Server) can use `ai diag`."
+
+
+async def test_twenty_errors_fit_in_messages_of_at_most_2000_characters(bot, provider):
+    long_message = "x" * 400
+    provider.script(*[Reply.error(401, message=long_message) for _ in range(23)])
+    for n in range(23):
+        await say(bot, f"!ai chat {n}", author=bot.member)
+    replies = await say(bot, "!ai diag", author=bot.owner)
+    assert len(replies) >= 2 and all(len(m.content) <= 2000 for m in replies)
+    assert text_of(replies).count("`bad_key`") == 20
+
+
+async def test_slash_diag_is_only_shown_to_the_caller(bot):
+    await bot.enable_slash("ai")
+    before = {m.id for m in bot.messages()}
+    await bot.slash("ai diag", author=bot.admin)
+    await bot.settle()
+    new = [m for m in bot.messages() if m.id not in before]
+    assert new and all(m.ephemeral for m in new) and "skynet diagnostics" in new[0].content
