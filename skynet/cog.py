@@ -15,6 +15,7 @@ from .config import make_config, migrate
 from .discord.inflight import InFlight
 from .discord.pacing import Pacer
 from .discord.ratelimits import RateLimitFeedback
+from .discord.style import error_text
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -23,6 +24,7 @@ from .engine.governance.governor import Governor
 from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.pricing import PriceBook
+from .engine.pricing_table import PriceTable
 from .engine.providers.registry import ProviderRegistry
 from .engine.tokens import TokenCounter
 from .governance_store import GovernanceStore
@@ -30,11 +32,14 @@ from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
 from .mixins.governance import GovernanceMixin
+from .mixins.diag import DiagMixin
 from .mixins.group import AIGroup
 from .mixins.listen import ListenMixin
 from .mixins.memory import MemoryMixin
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
+from .mixins.permissions import parent_checks_pass, refusal
+from .mixins.pricing_source import PricingSourceMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.reliability import ReliabilityMixin
 from .mixins.stats import StatsMixin
@@ -57,6 +62,8 @@ class Skynet(
     ToolsMixin,
     ListenMixin,
     GovernanceMixin,
+    DiagMixin,
+    PricingSourceMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -87,6 +94,7 @@ class Skynet(
         self._notified = {}
         self.memory_service = self.make_memory_service()
         self.inflight = InFlight()  # replies being written; unload ends them with a note
+        self.price_table = PriceTable()  # genai-prices, loaded in the background by cog_load
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -96,6 +104,7 @@ class Skynet(
         self.refresh_providers()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
+        self.start_price_table()  # after the encoding: both threads would compete for the GIL
         self.usage.start()
         await self.load_tools()
         self.ratelimit_feedback.install()
@@ -115,6 +124,7 @@ class Skynet(
         for name in self.providers.set_endpoints(self.settings.endpoints):
             self.catalog.forget(name)
         self.engine.prices = self.settings.price_book()
+        self.apply_price_table()
 
     async def _api_key(self, service: str) -> Optional[str]:
         return (await self.bot.get_shared_api_tokens(service)).get("api_key")
@@ -124,12 +134,26 @@ class Skynet(
         self.providers.forget_service(service_name)
         self._tool_tokens(service_name, api_tokens)
 
+    async def cog_check(self, ctx: commands.Context) -> bool:
+        """Slash subcommands must pass their groups' checks too (owner-only ``ai provider``...)."""
+        return await parent_checks_pass(ctx)
+
     async def cog_command_error(self, ctx: commands.Context, error: Exception) -> None:
         """Friendly errors (bad values, missing permissions for a scope...) are answered here."""
         original = error
         while getattr(original, "original", None) is not None:
             original = original.original
         if isinstance(original, SkynetError):
-            await reply(ctx, original.message.replace("[p]", ctx.clean_prefix), ephemeral=True)
+            await reply(ctx, error_text(original.message, ctx.clean_prefix), ephemeral=True)
             return
+        refused = refusal(ctx, original)
+        if refused is not None:  # Red itself answers a failed check with silence
+            await reply(ctx, error_text(refused, ctx.clean_prefix), ephemeral=True)
+            return
+        if isinstance(error, commands.CommandInvokeError):  # a bug: keep it for [p]ai diag too
+            name = ctx.command.qualified_name if ctx.command else "?"
+            detail = self.redactor.redact(f"{name}: {type(original).__name__}: {original}")
+            self.engine.errors.record(
+                "command_failed", f"`{name}` failed.", detail, getattr(ctx.guild, "id", None)
+            )
         await self.bot.on_command_error(ctx, error, unhandled_by_cog=True)

@@ -31,6 +31,7 @@ GLOBAL_DEFAULTS = {
     "params": {},
     "endpoints": BUILTIN_ENDPOINTS,
     "pricing": {},  # model -> [USD per 1M input tokens, USD per 1M output tokens]
+    "pricing_providers": {},  # endpoint -> genai-prices provider id ("" = not priced from it)
     "usage": {},  # Counters, all servers and DMs
     "tools": {},  # tool name -> enabled (bool); see engine/tools/switches.py
     "tool_config": {},  # owner: {"search": backend, "scrape": backend, "steps": int, "allow": [host[:port]]}

@@ -12,12 +12,17 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Dict, Optional, TextIO
+from typing import Dict, List, Optional, TextIO, Tuple
+
+import discord.ext.test as dpytest
 
 from .harness import BotEvent, RedHarness
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_ENDPOINT = "local"
+# The model asked for on SKYNET_BASE_URL when SKYNET_MODEL is unset and the server lists none
+# (many local servers answer with whatever model they loaded, whatever the name).
+FALLBACK_MODEL = "gpt-4o-mini"
 PROVIDER_HELP = """\
 No AI provider is reachable, so questions will get an error instead of an answer.
 Set one when starting the console:
@@ -29,27 +34,102 @@ terminal and use SKYNET_BASE_URL=http://127.0.0.1:8000/v1 (it echoes what you sa
 You can also configure providers from here: `:as owner`, then `!ai provider add ...`."""
 
 
-class StreamPrinter:
-    """Prints the bot's messages, and each edit as the text it adds."""
+MENU_CONTROLS = {
+    "<": "\N{LEFTWARDS BLACK ARROW}\N{VARIATION SELECTOR-16}",
+    ">": "\N{BLACK RIGHTWARDS ARROW}\N{VARIATION SELECTOR-16}",
+    "x": "\N{CROSS MARK}",
+}
+PAGE_COMMANDS = {">": ">", "!next": ">", "<": "<", "!prev": "<", "!close": "x"}
+TEXT_PREVIEW = 300  # characters of a text file shown inline
 
-    def __init__(self, out: TextIO) -> None:
+
+def render_embed(embed: dict) -> str:
+    """An embed as indented text: title, description, fields, footer (what Discord shows)."""
+    lines: List[str] = []
+    author = (embed.get("author") or {}).get("name")
+    if author:
+        lines.append(author)
+    if embed.get("title"):
+        lines.append(f"[{embed['title']}]" + (f" <{embed['url']}>" if embed.get("url") else ""))
+    if embed.get("description"):
+        lines.append(embed["description"])
+    for field in embed.get("fields") or []:
+        lines.append(f"▸ {field.get('name', '')}")
+        lines.extend("  " + line for line in str(field.get("value", "")).splitlines())
+    footer = (embed.get("footer") or {}).get("text")
+    if footer:
+        lines.append(f"— {footer}")
+    body = "\n".join("  │ " + line for line in "\n".join(lines).splitlines())
+    return "\n  ┌ embed\n" + body
+
+
+def render_file(name: str, data: bytes) -> str:
+    line = f"\n  📎 {name} ({len(data):,} bytes)"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return line
+    preview = text[:TEXT_PREVIEW] + ("…" if len(text) > TEXT_PREVIEW else "")
+    return line + "\n" + "\n".join("  ┆ " + part for part in preview.splitlines())
+
+
+class StreamPrinter:
+    """Prints what a member sees: messages (content, embeds, files), each streamed edit as the
+    text it adds, reactions, and who sent it (a webhook's display name)."""
+
+    def __init__(self, out: TextIO, files: Optional[Dict[int, List[Tuple[str, bytes]]]] = None) -> None:
         self._out = out
+        self._files = files if files is not None else {}
         self._shown: Dict[int, str] = {}
         self._current: Optional[int] = None
+        self._reacted: Dict[int, List[str]] = {}
+        self._embeds: Dict[int, List[dict]] = {}
+        self.menu: Optional[Tuple[int, int]] = None  # (channel id, message id) of the last menu
+
+    def render(self, event: BotEvent, embeds: List[dict]) -> str:
+        text = event.content or ""
+        for embed in embeds:
+            text += render_embed(embed)
+        for name, data in self._files.get(event.message_id or 0, []):
+            text += render_file(name, data)
+        if event.ephemeral:
+            text += "\n  (only you can see this)"
+        return text
 
     def __call__(self, event: BotEvent) -> None:
-        if event.kind not in ("send", "edit") or event.content is None or event.message_id is None:
+        if event.kind == "reaction":
+            self._reaction(event)
             return
+        if event.kind not in ("send", "edit") or event.message_id is None:
+            return
+        if "embeds" in event.payload or event.kind == "send":
+            self._embeds[event.message_id] = list(event.payload.get("embeds") or [])
+        # A content-only edit keeps the message's embeds (and files).
+        text = self.render(event, self._embeds.get(event.message_id, []))
         before = self._shown.get(event.message_id)
+        who = "skynet"
+        if event.payload.get("username"):  # a webhook message shows its own display name
+            who = f"{event.payload['username']} (webhook)"
         if before is None or event.message_id != self._current:
-            prefix = "\nskynet › " if before is None else "\nskynet (edited) › "
-            self._write(prefix + event.content)
-        elif event.content.startswith(before):
-            self._write(event.content[len(before) :])
-        else:  # rewritten rather than extended (rare: a note replaced the tail)
-            self._write("\nskynet (edited) › " + event.content)
-        self._shown[event.message_id] = event.content
+            prefix = f"\n{who} › " if before is None else f"\n{who} (edited) › "
+            self._write(prefix + text)
+        elif text.startswith(before):
+            self._write(text[len(before) :])
+        else:  # rewritten rather than extended (a note replaced the tail, a menu turned a page)
+            self._write(f"\n{who} (edited) › " + text)
+        self._shown[event.message_id] = text
         self._current = event.message_id
+
+    def _reaction(self, event: BotEvent) -> None:
+        emoji = event.content or ""
+        seen = self._reacted.setdefault(event.message_id or 0, [])
+        self._write((" " if seen else "\n  reactions: ") + emoji)
+        seen.append(emoji)
+        if emoji in MENU_CONTROLS.values() and self.menu != (event.channel_id, event.message_id):
+            self.menu = (event.channel_id, event.message_id or 0)
+        if set(MENU_CONTROLS.values()) <= set(seen) and len(seen) == 3:
+            self._write("  (a menu: type `>` or `!next`, `<` or `!prev` to turn pages)")
+        self._current = None
 
     def end_turn(self) -> None:
         if self._current is not None:
@@ -87,14 +167,49 @@ async def configure_provider(harness: RedHarness) -> Optional[str]:
         except Exception:
             models = []  # check_provider explains why
         model = models[0] if models else ""
+        if not model:
+            # The server is down or lists no models: still answer on it (with a clear "couldn't
+            # reach" error while it is down), never fall back to another endpoint such as OpenAI.
+            # Imported only now: the loaded cog's own modules (Red loaded the package).
+            from skynet.engine.settings import ModelRef
+            from skynet.settings_store import GLOBAL, Scope
+
+            current = cog.settings.resolve(harness.guild.id, harness.channel.id).model
+            name = current.name if current.endpoint == endpoint else FALLBACK_MODEL
+            await cog.settings.set_model(Scope(GLOBAL), ModelRef(endpoint, name))
+            return endpoint
     if model:
         await run_as(harness, harness.owner, f"!ai model set global {endpoint}:{model}")
     return endpoint
 
 
+def is_menu_task(task: asyncio.Task) -> bool:
+    """A Red menu (and anything waiting for the user's next reaction or message, via
+    ``bot.wait_for``) runs until its timeout: the console must not wait for it to finish."""
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", "")
+    filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
+    return (
+        (name == "menu" and "menus" in filename)
+        or name == "Client.wait_for"
+        or (name == "wait_for" and filename.endswith(("asyncio/tasks.py", "asyncio\\tasks.py")))
+    )
+
+
 async def run_as(harness: RedHarness, author, content: str) -> None:
     await harness.say(content, author=author, wait=False)
-    await harness.settle(timeout=600)
+    await harness.settle(timeout=600, ignore=is_menu_task)
+
+
+async def turn_page(harness: RedHarness, printer: StreamPrinter, author, direction: str, out: TextIO) -> None:
+    """What clicking a menu's arrow does: ``author`` reacts to the last menu with its control."""
+    if printer.menu is None:
+        out.write("There is no menu to turn (try `!help` after `!helpset usemenus reactions`).\n")
+        return
+    channel = harness.bot.get_channel(printer.menu[0])
+    message = await channel.fetch_message(printer.menu[1])
+    await dpytest.add_reaction(author, message, MENU_CONTROLS[direction])
+    await harness.settle(timeout=600, ignore=is_menu_task)
 
 
 async def check_provider(harness: RedHarness, endpoint: Optional[str], out: TextIO) -> None:
@@ -106,18 +221,26 @@ async def check_provider(harness: RedHarness, endpoint: Optional[str], out: Text
         models = await asyncio.wait_for(cog.catalog.models(endpoint, refresh=True), 30)
     except Exception as exc:  # any failure: explain it the way the cog explains it to users
         message = cog.providers.explain(exc, endpoint).message
-        out.write(f"Provider check failed: {message.replace('[p]', '!')}\n\n{PROVIDER_HELP}\n")
+        model = cog.settings.resolve(harness.guild.id, harness.channel.id).model
+        out.write(
+            f"Provider check failed: {message.replace('[p]', '!')}\n"
+            f"Questions go to `{model}` and get this error until the server answers.\n\n{PROVIDER_HELP}\n"
+        )
         return
     model = cog.settings.resolve(harness.guild.id, harness.channel.id).model
     out.write(f"Provider **{endpoint}** is reachable ({len(models)} models); answering with `{model}`.\n")
 
 
-async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+DATA_DIR = Path(".skynet-data") / "console"
+
+
+async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Optional[Path] = None) -> int:
     # Provider failures are shown in the replies; only real errors belong on the terminal.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    harness = RedHarness(Path.cwd() / ".skynet-data" / "console", cog_paths=[REPO])
+    data_dir = (data_dir or Path.cwd() / DATA_DIR).resolve()
+    harness = RedHarness(data_dir, cog_paths=[REPO])
     await harness.start()
-    printer = StreamPrinter(out)
+    printer = StreamPrinter(out, harness.sent_files)
     try:
         await run_as(harness, harness.owner, "!load skynet")
         if harness.bot.get_cog("Skynet") is None:
@@ -130,7 +253,9 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
         out.write(
             "\nskynet offline console: you are `member` in #general of Test Guild (prefix !).\n"
             "Try `!ai chat hello`, `!help ai`, `!ai params show`. `:as owner|admin|member` switches who "
-            "you are; `:quit` or Ctrl-D leaves.\n"
+            "you are; `>`/`<` turn a menu's pages; `:quit` or Ctrl-D leaves.\n"
+            f"State (settings, keys, usage) is kept in {data_dir} between runs; "
+            "start with `./scripts/start.sh --fresh` to begin anew.\n"
         )
         while True:
             out.write(f"\n[{author}] > ")
@@ -148,7 +273,10 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
                 else:
                     out.write("Use `:as owner`, `:as admin` or `:as member`.\n")
                 continue
-            if line:
+            if line in PAGE_COMMANDS:
+                await turn_page(harness, printer, authors[author], PAGE_COMMANDS[line], out)
+                printer.end_turn()
+            elif line:
                 await run_as(harness, authors[author], line)
                 printer.end_turn()
         return 0

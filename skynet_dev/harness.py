@@ -66,6 +66,7 @@ EventKind = Literal[
     "defer",  # an interaction acknowledged with "Bot is thinking..." (ctx.defer(), ctx.typing())
     "autocomplete",  # the bot answered an autocomplete request; choices in ``payload["choices"]``
     "interaction_response",  # any other interaction callback (modal, component update...), raw payload
+    "reaction",  # the bot added a reaction to a message; the emoji in ``content``
 ]
 Via = Literal["channel", "interaction", "followup"]
 
@@ -247,6 +248,30 @@ async def _fake_webhook_request(
     return await _active._webhook_request(route, **kwargs)
 
 
+def _fill_reaction_payloads(state: Any) -> None:
+    """dpytest 0.7's reaction payloads lack the ``type`` and ``burst`` fields discord.py 2.4+
+    reads (KeyError: 'type'), so reactions (Red's menus) crashed: fill them in."""
+    for name in ("parse_message_reaction_add", "parse_message_reaction_remove"):
+        parse = getattr(state, name)
+
+        def filled(data: dict, _parse: Callable[[dict], None] = parse) -> None:
+            _parse({"type": 0, "burst": False, **data})
+
+        setattr(state, name, filled)
+
+
+def _file_bytes(file: discord.File) -> bytes:
+    """The content of a file the bot sends, leaving its stream where it was."""
+    fp = file.fp
+    position = fp.tell() if fp.seekable() else None
+    if position is not None:
+        fp.seek(0)
+    data = fp.read()
+    if position is not None:
+        fp.seek(position)
+    return data
+
+
 class _HarnessHttp(dpy_backend.FakeHttp):
     """dpytest's fake HTTP client, plus recording and the routes dpytest lacks.
 
@@ -269,7 +294,10 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         channel = dpy_backend._get_higher_locs(3).get("channel")  # noqa: F841
         if channel is None:
             channel = self.state.get_channel(channel_id)  # noqa: F841
+        files = [(file.filename, _file_bytes(file)) for file in params.files or ()]
         data = await super().send_message(channel_id, params=params)
+        if files:
+            self.harness.sent_files[int(data["id"])] = files
         stored = self.harness._stored_message(channel_id, int(data["id"]))
         sent = _json_payload(params.payload, params.multipart)
         self.harness._on_send(channel_id, stored, sent, via="channel")
@@ -290,6 +318,15 @@ class _HarnessHttp(dpy_backend.FakeHttp):
 
     async def delete_message(self, channel_id: int, message_id: int, *, reason: Optional[str] = None) -> None:
         self.harness._delete_message(channel_id, message_id)
+
+    async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        # dpytest's version reads the message (``self``) and the reacting user (``member``) from its
+        # caller's frame, which would now be this method: do the same from here.
+        locs = dpy_backend._get_higher_locs(1)
+        message, user = locs.get("self"), locs.get("member", self.state.user)
+        await dpy_callbacks.dispatch_event("add_reaction", message, emoji)
+        dpy_backend.add_reaction(message, user, emoji)
+        self.harness._record(BotEvent("reaction", channel_id, message_id, emoji, None, time.monotonic()))
 
     async def send_typing(self, channel_id: int) -> None:
         async def typing() -> None:
@@ -406,6 +443,7 @@ class RedHarness:
         self.events: List[BotEvent] = []
         self.listeners: List[Callable[[BotEvent], None]] = []
         self.errors: List[BaseException] = []
+        self.sent_files: Dict[int, List[Tuple[str, bytes]]] = {}  # message id -> (name, content)
 
         self.bot: Red
         self.guild: discord.Guild
@@ -505,6 +543,7 @@ class RedHarness:
         state.application_id = state.user.id
         # Keep dpytest's own helpers (dpytest.get_message / verify) working.
         dpy_callbacks.set_callback(dpy_runner._message_callback, "send_message")
+        _fill_reaction_payloads(state)
 
         self._build_world()
 

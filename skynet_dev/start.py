@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import List, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANCE = "skynet"
@@ -54,14 +56,32 @@ def run_red(token: str, data_root: Path) -> None:
     )
 
 
-def main() -> None:
+USAGE = """\
+usage: scripts/start.sh [--fresh]
+  Without DISCORD_TOKEN: the offline console; its state lives in .skynet-data/console/.
+  --fresh   start the console with a new, empty data folder (the old one is deleted).
+  With DISCORD_TOKEN set: a real Red bot; its data lives in .skynet-data/ (red/ and config/)."""
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in args) or any(a != "--fresh" for a in args):
+        print(USAGE)
+        sys.exit(0 if any(a in ("-h", "--help") for a in args) else 2)
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if token:
+        if "--fresh" in args:
+            print("--fresh applies to the offline console only; the bot's data is kept.", flush=True)
         run_red(token, Path.cwd() / ".skynet-data")
     else:
+        from .console import DATA_DIR
         from .console import main as console_main
 
-        sys.exit(asyncio.run(console_main()))
+        data_dir = Path.cwd() / DATA_DIR
+        if "--fresh" in args and data_dir.exists():
+            shutil.rmtree(data_dir)
+            print(f"Starting fresh: removed {data_dir}.", flush=True)
+        sys.exit(asyncio.run(console_main(data_dir=data_dir)))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,16 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-async def run_console(cwd: Path, lines: List[str], **env: str) -> List[Tuple[float, str]]:
+async def run_console(
+    cwd: Path, lines: List[str], args: Sequence[str] = (), **env: str
+) -> List[Tuple[float, str]]:
     """Run ``python -m skynet_dev.start`` with ``lines`` as input; return (time, chunk) of its output."""
     environment = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "OPENAI_API_KEY")}
     environment.update(env, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
@@ -23,6 +25,7 @@ async def run_console(cwd: Path, lines: List[str], **env: str) -> List[Tuple[flo
         sys.executable,
         "-m",
         "skynet_dev.start",
+        *args,
         cwd=cwd,
         env=environment,
         stdin=asyncio.subprocess.PIPE,
@@ -75,6 +78,51 @@ async def test_console_without_a_provider_says_so_and_how_to_set_one(tmp_path):
 
 async def test_console_with_an_unreachable_server_explains_the_failure(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    text = output(await run_console(tmp_path, [], SKYNET_BASE_URL=url))
+    text = output(await run_console(tmp_path, ["!ai chat hi"], SKYNET_BASE_URL=url))
     assert "Provider check failed: Couldn't reach **local**" in text
+    assert "Questions go to `local:gpt-4o-mini`" in text
     assert "SKYNET_BASE_URL=" in text
+    # The question goes to the configured server and says it is down, not "no key for openai".
+    assert "skynet › ⚠️ Couldn't reach **local**; it may be down." in text
+    assert "openai" not in text.split("[member] >", 1)[1]
+
+
+async def test_console_uses_skynet_model_when_the_server_is_down(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    text = output(await run_console(tmp_path, [], SKYNET_BASE_URL=url, SKYNET_MODEL="llama3.2"))
+    assert "Questions go to `local:llama3.2`" in text
+
+
+async def test_console_prints_help_embeds_menus_and_errors_a_member_sees(tmp_path):
+    lines = [
+        "!help ai",
+        "!ai pricing show",
+        ":as owner",
+        "!helpset usemenus reactions",
+        "!help",
+        ">",
+        "<",
+    ]
+    text = output(await run_console(tmp_path, lines))
+    assert "State (settings, keys, usage) is kept in" in text and ".skynet-data/console" in text
+    # Red's help is an embed: its title, fields and footer are printed.
+    help_ai = text.split("[member] > ", 2)[1]
+    assert "┌ embed" in help_ai and "Help Menu" in help_ai
+    assert "▸ **__Subcommands:__**" in help_ai and "**chat** Ask the AI assistant" in help_ai
+    assert "— Type !help <command> for more info" in help_ai
+    # A member trying an owner command is told who may use it.
+    assert "skynet › ⚠️ Only the bot owner can use `ai pricing show`." in text
+    # The full help is a reaction menu; `>` turns to page 2 and `<` back to page 1.
+    assert "reactions: ⬅️ ❌ ➡️" in text
+    menu = text[text.index("*Page 1 of") :]
+    assert "skynet (edited) › " in menu
+    turned = menu.split("skynet (edited) › ")
+    assert "*Page 2 of" in turned[1] and "*Page 1 of" in turned[2]
+
+
+async def test_fresh_starts_with_a_new_data_folder(tmp_path):
+    await run_console(tmp_path, [":as owner", "!ai params set global temperature 1.5"])
+    kept = output(await run_console(tmp_path, [":as owner", "!ai params show"]))
+    assert "1.5" in kept
+    fresh = output(await run_console(tmp_path, [":as owner", "!ai params show"], args=["--fresh"]))
+    assert "Starting fresh: removed" in fresh and "1.5" not in fresh.split("[owner] >", 1)[1]

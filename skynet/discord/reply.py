@@ -23,6 +23,7 @@ import discord
 from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
 from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
 from .split import DISCORD_LIMIT, IncrementalSplitter
+from .style import error_text
 
 log = logging.getLogger("red.skynet.reply")
 
@@ -251,7 +252,7 @@ async def stream_reply(
             elif isinstance(event, Status):
                 streamer.set_status(event.text)
             elif isinstance(event, Failed):
-                note = "⚠️ " + event.message.replace("[p]", prefix)
+                note = error_text(event.message, prefix)
             elif isinstance(event, Done):
                 done = event
                 if event.finish_reason == "length":

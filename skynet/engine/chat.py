@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
+from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
 from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
@@ -74,6 +75,7 @@ class ChatEngine:
         self.memory_service: Optional["MemoryService"] = None  # recall, summaries, incognito
         self.reliability = reliability or Reliability()  # retries, circuit breakers, failover
         self.deletions = deletions or DeletionLedger()  # every write-back checks it: deletion wins
+        self.errors = ErrorLog()  # recent failures, for [p]ai diag
 
     def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, str]]:
         chain = self._bounded_chain(request.reply_chain)
@@ -235,4 +237,10 @@ class ChatEngine:
             log.info("Request refused: %s", failure.detail)
         else:
             log.warning("Provider failure (%s): %s", failure.kind, failure.detail)
+        self.errors.record(failure.kind, failure.message, failure.detail, _guild_of(request))
         return Failed(failure.kind, failure.message)
+
+
+def _guild_of(request: ChatRequest) -> Optional[int]:
+    """The server a request came from (its usage scopes name it), for the error log."""
+    return next((int(s[1]) for s in request.usage_scopes if s and s[0] == "guild"), None)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Mapping, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from .pricing_table import PriceTable
 
 # A prefix key only matches at one of these boundaries, so "gpt-4o" covers "gpt-4o-2024-08-06"
 # and "openai/gpt-4o:online" but a future "gpt-4o5" or "gpt-5.1" is unknown rather than mispriced.
@@ -75,20 +78,62 @@ def _normalize(model: str) -> str:
     return model.strip().lower()
 
 
+TABLE_SOURCE = "genai-prices"
+
+
 class PriceBook:
-    """Resolves a model name to a price: owner overrides first, then the defaults."""
+    """Resolves a model name to a price: owner overrides first, then the maintained table
+    (genai-prices, for the providers of the configured endpoints), then the built-in defaults."""
 
     def __init__(
         self,
         overrides: Optional[Mapping[str, Price]] = None,
         defaults: Mapping[str, Price] = DEFAULT_PRICES,
+        table: Optional["PriceTable"] = None,
+        providers: Sequence[str] = (),
     ) -> None:
         self._tables: Tuple[Tuple[str, Dict[str, Price]], ...] = (
             ("override", {_normalize(k): v for k, v in (overrides or {}).items()}),
             ("default", {_normalize(k): v for k, v in defaults.items()}),
         )
+        self._table = table
+        self._providers = tuple(dict.fromkeys(providers))  # genai-prices ids, most likely first
+        self._cache: Dict[str, Optional[Tuple[Price, str]]] = {}
+
+    def use_table(self, table: Optional["PriceTable"], providers: Sequence[str]) -> None:
+        """Price from ``table`` for ``providers`` (the configured endpoints' provider ids)."""
+        self._table, self._providers = table, tuple(dict.fromkeys(providers))
+        self._cache.clear()
 
     def _lookup(self, model: str) -> Optional[Tuple[Price, str]]:
+        """Cached per model: this runs for every reply."""
+        key = _normalize(model or "")
+        if key in self._cache:
+            return self._cache[key]
+        found = self._resolve(model)
+        if self._table is None or self._table.loaded:  # a table still loading may know more later
+            self._cache[key] = found
+        return found
+
+    def _from_table(self, name: str) -> Optional[Price]:
+        if self._table is None or not self._table.loaded:
+            return None
+        for provider in self._providers:
+            price = self._table.price(name, provider)
+            if price is not None:
+                return price
+        return None
+
+    def _resolve(self, model: str) -> Optional[Tuple[Price, str]]:
+        found = self._hand_written(model)
+        if found is not None and found[1] == "override":
+            return found
+        table_price = self._from_table(_normalize(model or ""))
+        if table_price is not None:
+            return table_price, TABLE_SOURCE
+        return found
+
+    def _hand_written(self, model: str) -> Optional[Tuple[Price, str]]:
         name = _normalize(model or "")
         if not name:
             return None
@@ -126,7 +171,8 @@ class PriceBook:
         return price.cost(prompt_tokens, completion_tokens) if price else None
 
     def source(self, model: str) -> str:
-        """Where ``model``'s price comes from: ``"override"``, ``"default"`` or ``"unknown"``."""
+        """Where ``model``'s price comes from: ``"override"``, ``"genai-prices"``, ``"default"``
+        or ``"unknown"``."""
         found = self._lookup(model)
         return found[1] if found else "unknown"
 

@@ -8,6 +8,7 @@ from typing import Optional
 from redbot.core import commands
 
 from ..abc import MixinMeta
+from ..discord.style import error_text
 from ..engine.errors import InvalidValue
 from ..engine.providers.base import (
     DEFAULT_TIMEOUT,
@@ -115,7 +116,7 @@ class ProvidersMixin(MixinMeta):
             failure = self.providers.explain(exc, name)
             breaker = self.engine.reliability.circuits.get(name)
             circuit = f"\n({breaker.describe()})" if breaker.failures else ""
-            await reply(ctx, "❌ " + failure.message.replace("[p]", ctx.clean_prefix) + circuit)
+            await reply(ctx, error_text(failure.message, ctx.clean_prefix) + circuit)
             return
         elapsed = (time.perf_counter() - started) * 1000
         breaker = self.engine.reliability.circuits.get(name)

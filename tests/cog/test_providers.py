@@ -142,7 +142,7 @@ async def test_remove_is_refused_while_a_model_setting_uses_the_endpoint(bot, pr
 @pytest.mark.parametrize("seconds", ["0", "0.5", "601", "-5"])
 async def test_timeout_out_of_range_is_refused(bot, seconds):
     reply = await by_owner(bot, f"!ai provider timeout mock {seconds}")
-    assert reply == "The timeout must be between 1 and 600 seconds."
+    assert reply == "⚠️ The timeout must be between 1 and 600 seconds."
     assert "timeout 60s" in endpoint_line(await by_owner(bot, "!ai provider list"), "mock")
 
 
@@ -168,20 +168,20 @@ async def test_test_with_a_bad_key_says_so_without_showing_any_key(bot, provider
     await by_owner(bot, f"!set api mock api_key,{WRONG_KEY}")
     reply = await by_owner(bot, "!ai provider test mock")
     assert reply == (
-        "❌ **mock** rejected the API key. The bot owner can set a valid one with `!set api mock api_key,<key>`."
+        "⚠️ **mock** rejected the API key. The bot owner can set a valid one with `!set api mock api_key,<key>`."
     )
 
 
 async def test_test_of_a_dead_endpoint_says_it_cannot_be_reached(bot):
     await by_owner(bot, f"!ai provider add dead http://127.0.0.1:{closed_port()}/v1 mock")
     reply = await by_owner(bot, "!ai provider test dead")
-    assert reply == "❌ Couldn't reach **dead**; it may be down. Please try again later."
+    assert reply == "⚠️ Couldn't reach **dead**; it may be down. Please try again later."
 
 
 async def test_test_of_an_endpoint_without_its_key_says_how_to_set_it(bot):
     await by_owner(bot, "!ai provider add groq https://api.groq.com/openai/v1 groq")
     reply = await by_owner(bot, "!ai provider test groq")
-    assert reply.startswith("❌ No API key is set for **groq**.")
+    assert reply.startswith("⚠️ No API key is set for **groq**.")
     assert "`!set api groq api_key,<key>`" in reply
 
 

@@ -128,7 +128,8 @@ async def test_an_admin_may_set_server_and_channel_but_not_global(bot, provider)
     assert "this server set to `mock:gpt-other`" in await admin(bot, "!ai model set server gpt-other")
     assert "this channel set to `mock:llama3:8b`" in await admin(bot, "!ai model set channel llama3:8b")
     assert (
-        await admin(bot, "!ai model set global gpt-other") == "Only the bot owner can change global settings."
+        await admin(bot, "!ai model set global gpt-other")
+        == "⚠️ Only the bot owner can change global settings."
     )
     show = await member(bot, "!ai model show")
     assert "- Global: `mock:gpt-test`" in show
@@ -271,7 +272,7 @@ async def test_params_show_lists_every_parameter_with_its_allowed_range(bot):
 async def test_an_unknown_parameter_is_refused_with_the_list_of_parameters(bot):
     reply = await admin(bot, "!ai params set creativity 11")
     assert reply == (
-        "There is no parameter `creativity`. Choose one of: temperature, top_p, max_tokens, "
+        "⚠️ There is no parameter `creativity`. Choose one of: temperature, top_p, max_tokens, "
         "presence_penalty, frequency_penalty, system_prompt."
     )
 

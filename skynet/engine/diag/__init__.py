@@ -1,0 +1,1 @@
+"""Diagnostics for ``[p]ai diag``: versions, endpoint probes, recent errors. Discord-free."""

@@ -1,0 +1,113 @@
+"""``[p]ai diag``: "why isn't it working?" in one command (logic in ``engine/diag``)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Dict
+
+from redbot.core import commands, data_manager
+from redbot.core.utils.chat_formatting import pagify
+
+from ..abc import MixinMeta
+from ..engine.diag.probe import probe_all, probe_endpoint
+from ..engine.diag.report import DiagReport, render
+from ..engine.diag.versions import versions
+from ..engine.settings import SCOPE_LABELS
+from .common import reply, resolve_here
+from .group import AIGroup
+
+# Cog attributes other capabilities may add; shown when present (``getattr``: works before they exist).
+BACKEND_ATTRIBUTES = (
+    ("Tools", ("tools", "tool_registry")),
+    ("Long-term memory", ("vectors", "vector_store", "long_term_memory", "recall")),
+)
+
+
+def describe_backend(obj: object) -> str:
+    """A backend's own description when it has one, else its class name."""
+    for attribute in ("describe", "backend_name", "name"):
+        value = getattr(obj, attribute, None)
+        if callable(value):
+            try:
+                value = value()
+            except Exception:  # a diagnostic must not fail on one backend's describe()
+                value = None
+        if isinstance(value, str) and value:
+            return value
+    return type(obj).__name__
+
+
+def backends(cog: object) -> Dict[str, str]:
+    found: Dict[str, str] = {}
+    for label, attributes in BACKEND_ATTRIBUTES:
+        for attribute in attributes:
+            obj = getattr(cog, attribute, None)
+            if obj is not None:
+                found[label] = describe_backend(obj)
+                break
+    return found
+
+
+def price_source(cog: object) -> str:
+    table = getattr(cog, "price_table", None)
+    if table is None:
+        return "owner overrides, then the built-in table"
+    if table.loaded:
+        return (
+            f"owner overrides, then genai-prices {table.version() or ''}".rstrip()
+            + ", then the built-in table"
+        )
+    reason = f" (genai-prices unavailable: {table.error})" if table.error else " (genai-prices still loading)"
+    return "owner overrides, then the built-in table" + reason
+
+
+def storage_backend() -> str:
+    try:
+        return str(data_manager.storage_type())
+    except Exception:  # Red not fully configured (should not happen in a running bot)
+        return "unknown"
+
+
+class DiagMixin(MixinMeta):
+    @AIGroup.ai.command(name="diag")
+    @commands.admin_or_permissions(manage_guild=True)
+    async def ai_diag(self, ctx: commands.Context) -> None:
+        """Check why the assistant isn't working: endpoints, keys, model, versions, recent errors.
+
+        The bot owner sees everything; server admins see what applies to their server.
+        API keys are never shown, only whether they are set.
+        """
+        is_owner = await ctx.bot.is_owner(ctx.author)
+        if ctx.interaction is not None:
+            await ctx.defer(ephemeral=True)  # typing() would defer publicly: the answer is private
+        async with ctx.typing() if ctx.interaction is None else contextlib.nullcontext():
+            here = resolve_here(self.settings, ctx.channel)
+
+            async def key_is_set(service: str) -> bool:
+                return bool((await self.bot.get_shared_api_tokens(service)).get("api_key"))
+
+            if is_owner:
+                endpoints = await probe_all(self.providers, key_is_set)
+            elif here.model.endpoint in self.providers.endpoints:
+                endpoints = [await probe_endpoint(self.providers, here.model.endpoint, key_is_set)]
+            else:
+                endpoints = []
+            guild_id = ctx.guild.id if ctx.guild else None
+            report = DiagReport(
+                owner=is_owner,
+                model=str(here.model),
+                model_source=SCOPE_LABELS.get(here.model_source, here.model_source),
+                params={k: v for k, v in here.params.items() if k != "system_prompt"},
+                param_sources={k: SCOPE_LABELS.get(v, v) for k, v in here.sources.items()},
+                endpoints=endpoints,
+                errors=self.engine.errors.recent(guild_id, everywhere=is_owner),
+            )
+            if is_owner:
+                report.versions = versions()
+                report.storage = storage_backend()
+                report.last_flush = getattr(self.usage, "last_flush", None)
+                report.backends = backends(self)
+                report.backends["Prices"] = price_source(self)
+        text = render(report, ctx.clean_prefix)
+        for page in pagify(text, delims=["\n"], page_length=1900):
+            await reply(ctx, page, ephemeral=True)

@@ -1,0 +1,41 @@
+"""A member using an owner- or admin-only command is told who may use it, in one error style."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import say, text_of
+
+
+@pytest.mark.parametrize(
+    "command, name",
+    [("!ai pricing show", "ai pricing show"), ("!ai provider list", "ai provider list")],
+)
+async def test_a_member_is_told_only_the_owner_can_use_it(bot, command, name):
+    replies = await say(bot, command, author=bot.member)
+    assert text_of(replies) == f"⚠️ Only the bot owner can use `{name}`."
+
+
+async def test_slash_refusal_is_ephemeral(bot):
+    await bot.enable_slash("ai")
+    before = {m.id for m in bot.messages()}
+    await bot.slash("ai provider list", author=bot.member)
+    await bot.settle()
+    new = [m for m in bot.messages() if m.id not in before]
+    assert [m.content for m in new] == ["⚠️ Only the bot owner can use `ai provider list`."]
+    assert new[0].ephemeral
+
+
+async def test_settings_errors_share_the_same_marker(bot):
+    replies = await say(bot, "!ai model set global gpt-other", author=bot.admin)
+    assert text_of(replies) == "⚠️ Only the bot owner can change global settings."
+
+
+async def test_slash_subcommands_keep_their_groups_owner_check(bot, cog):
+    """discord.py skips a group's checks when a slash subcommand is invoked directly."""
+    await bot.enable_slash("ai")
+    await bot.slash("ai provider add", author=bot.member, name="evil", base_url="http://evil.example/v1")
+    await bot.settle()
+    assert "evil" not in cog.providers.endpoints
+    await bot.slash("ai provider add", author=bot.owner, name="fine", base_url="http://127.0.0.1:9/v1")
+    await bot.settle()
+    assert "fine" in cog.providers.endpoints
