@@ -13,6 +13,7 @@ from .engine.chat import ChatEngine
 from .engine.errors import Redactor
 from .engine.memory import ConversationMemory
 from .engine.providers.registry import ProviderRegistry
+from .personas_store import PersonaStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -30,6 +31,7 @@ class MixinMeta(ABC):
     engine: ChatEngine
     pacer: Pacer
     redactor: Redactor
+    personas: PersonaStore
 
     @abstractmethod
     def refresh_providers(self) -> None:

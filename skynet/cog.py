@@ -26,8 +26,10 @@ from .mixins.data import DataMixin
 from .mixins.group import AIGroup
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
+from .mixins.personas import PersonasMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.stats import StatsMixin
+from .personas_store import PersonaStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -38,6 +40,7 @@ class Skynet(
     ChatMixin,
     ModelsMixin,
     ParamsMixin,
+    PersonasMixin,
     ProvidersMixin,
     StatsMixin,
     DataMixin,
@@ -62,16 +65,22 @@ class Skynet(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
         self.pacer = Pacer()
+        self.personas = PersonaStore(self.config)
+        self._pending_imports = {}
+        self._prefixes = {}
 
     async def cog_load(self) -> None:
         await migrate(self.config)
         await self.settings.load()
+        await self.personas.load()
+        self.bot.before_invoke(self.remember_prefix)
         self.refresh_providers()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.usage.start()
 
     async def cog_unload(self) -> None:
+        self.bot.remove_before_invoke_hook(self.remember_prefix)
         await self.usage.stop()
         await self.providers.aclose()
 

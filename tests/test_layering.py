@@ -21,6 +21,7 @@ LAYERS = {
     "skynet.config": 2,
     "skynet.settings_store": 2,
     "skynet.usage_store": 2,
+    "skynet.personas_store": 2,
     "skynet.abc": 3,
     "skynet.mixins": 3,
     "skynet.cog": 4,
@@ -33,6 +34,7 @@ FORBIDDEN = {
     "skynet.config": ("discord",),
     "skynet.settings_store": ("discord",),
     "skynet.usage_store": ("discord",),
+    "skynet.personas_store": ("discord",),
 }
 
 

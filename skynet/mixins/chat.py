@@ -29,7 +29,7 @@ class ChatMixin(MixinMeta):
             user_id=author.id,
             user_name=author.display_name,
             conversation=conversation_key(channel),
-            settings=resolve_here(self.settings, channel),
+            settings=self.apply_persona(author, channel, resolve_here(self.settings, channel)),
             usage_scopes=scopes,
         )
 

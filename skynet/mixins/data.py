@@ -20,6 +20,7 @@ class DataMixin(MixinMeta):
                 if user_id in users and users[user_id].get("usage")
             },
             "usage_in_dms": await self.config.user_from_id(user_id).usage(),
+            "own_instructions": self.personas.myprompt(user_id),
             "remembered_conversation": {
                 key: [{"role": t.role, "content": t.content, "at": t.at} for t in turns]
                 for key, turns in self.memory.turns_of(user_id).items()
@@ -36,3 +37,4 @@ class DataMixin(MixinMeta):
                 await self.config.member_from_ids(guild_id, user_id).clear()
         await self.config.user_from_id(user_id).clear()
         self.memory.forget_user(user_id)
+        self.personas.forget_user(user_id)
