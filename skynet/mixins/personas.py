@@ -131,9 +131,13 @@ class PersonasMixin(MixinMeta):
         if author.id in self.bot.owner_ids:
             return
         if not dm["enabled"]:
-            raise DMsClosed("The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead.")
+            raise DMsClosed(
+                "The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead."
+            )
         if dm["shared_server"] and not getattr(author, "mutual_guilds", None):
-            raise DMsClosed("Chatting in DMs needs a server you share with the bot. Join one, then try again.")
+            raise DMsClosed(
+                "Chatting in DMs needs a server you share with the bot. Join one, then try again."
+            )
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -212,7 +216,9 @@ class PersonasMixin(MixinMeta):
         """Show a persona's description, preset and full prompt."""
         persona = self._visible(ctx, name)
         where = self.personas.available(ctx.guild.id if ctx.guild else None)[persona.key][1]
-        for page in pagify(self._describe(persona, {GUILD: "server", GLOBAL: "global"}.get(where, where)), page_length=1900):
+        for page in pagify(
+            self._describe(persona, {GUILD: "server", GLOBAL: "global"}.get(where, where)), page_length=1900
+        ):
             await reply(ctx, page)
 
     @ai_persona.command(name="create")
@@ -236,23 +242,33 @@ class PersonasMixin(MixinMeta):
         )
 
     @ai_persona.command(name="edit")
-    @app_commands.describe(name="The persona", field="What to change", value="The new value (`none` clears it)")
+    @app_commands.describe(
+        name="The persona", field="What to change", value="The new value (`none` clears it)"
+    )
     async def ai_persona_edit(self, ctx: commands.Context, name: str, field: str, *, value: str) -> None:
         """Change one field of a persona: description, prompt, display_name, avatar, greeting, model,
         or a preset parameter (temperature, top_p, max_tokens...). `none` clears a field."""
         guild_id, persona = await self._owned(ctx, name)
         field = field.strip().lower()
         if field not in EDITABLE_FIELDS:
-            raise PersonaError(f"`{field[:30]}` can't be edited. Choose one of: {', '.join(EDITABLE_FIELDS)}.")
+            raise PersonaError(
+                f"`{field[:30]}` can't be edited. Choose one of: {', '.join(EDITABLE_FIELDS)}."
+            )
         clear = value.strip().lower() == "none"
         if field == "prompt":
             persona = persona.with_field("system_prompt", check_prompt(value))
         elif field == "description":
-            persona = persona.with_field("description", "" if clear else check_text("description", value, MAX_DESCRIPTION_CHARS) or "")
+            persona = persona.with_field(
+                "description", "" if clear else check_text("description", value, MAX_DESCRIPTION_CHARS) or ""
+            )
         elif field == "display_name":
-            persona = persona.with_field("display_name", None if clear else check_text("display name", value, MAX_DISPLAY_NAME_CHARS))
+            persona = persona.with_field(
+                "display_name", None if clear else check_text("display name", value, MAX_DISPLAY_NAME_CHARS)
+            )
         elif field == "greeting":
-            persona = persona.with_field("greeting", None if clear else check_text("greeting", value, MAX_GREETING_CHARS))
+            persona = persona.with_field(
+                "greeting", None if clear else check_text("greeting", value, MAX_GREETING_CHARS)
+            )
         elif field == "avatar":
             persona = persona.with_field("avatar_url", None if clear else check_avatar_url(value))
         elif field == "model":
@@ -281,7 +297,9 @@ class PersonasMixin(MixinMeta):
         await reply(ctx, f"Deleted persona `{persona.name}` from {_where(guild_id)}.")
 
     @ai_persona.command(name="use")
-    @app_commands.describe(name="A persona name, or `none` to stop choosing one here", scope="Where to use it")
+    @app_commands.describe(
+        name="A persona name, or `none` to stop choosing one here", scope="Where to use it"
+    )
     async def ai_persona_use(self, ctx: commands.Context, scope: Optional[ScopeChoice], name: str) -> None:
         """Make a persona active in this server, this channel (`channel`) or everywhere (`global`, owner).
 
@@ -298,7 +316,9 @@ class PersonasMixin(MixinMeta):
             return
         persona = self._visible(ctx, name)
         if target.kind == GLOBAL and self.personas.find(None, persona.key) is None:
-            raise PersonaError(f"`{persona.name}` is a server persona; only built-in and global personas can be the global default.")
+            raise PersonaError(
+                f"`{persona.name}` is a server persona; only built-in and global personas can be the global default."
+            )
         await self.personas.choose(target, persona.key)
         text = f"Persona `{persona.name}` is now active for {self._scope_text(target)}."
         if persona.greeting:
@@ -307,19 +327,30 @@ class PersonasMixin(MixinMeta):
 
     @staticmethod
     def _scope_text(scope: Scope) -> str:
-        return {USER: "your DMs", CHANNEL: "this channel", GUILD: "this server", GLOBAL: "everywhere (global default)"}[scope.kind]
+        return {
+            USER: "your DMs",
+            CHANNEL: "this channel",
+            GUILD: "this server",
+            GLOBAL: "everywhere (global default)",
+        }[scope.kind]
 
     @ai_persona.command(name="avatar")
     @app_commands.describe(name="The persona", url="An https:// image link (or attach an image)")
     async def ai_persona_avatar(
-        self, ctx: commands.Context, name: str, url: Optional[str] = None, image: Optional[discord.Attachment] = None
+        self,
+        ctx: commands.Context,
+        name: str,
+        url: Optional[str] = None,
+        image: Optional[discord.Attachment] = None,
     ) -> None:
         """Set a persona's avatar from an image link or an attached image (PNG, JPEG, GIF, WebP, up to 8 MB)."""
         guild_id, persona = await self._owned(ctx, name)
         image = image or (ctx.message.attachments[0] if ctx.message and ctx.message.attachments else None)
         if image is not None:
             kind = (image.content_type or "").split(";")[0]
-            if not kind.startswith("image/") and not image.filename.lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp")):
+            if not kind.startswith("image/") and not image.filename.lower().endswith(
+                (".png", ".jpg", ".jpeg", ".gif", ".webp")
+            ):
                 raise PersonaError("An avatar must be an image (PNG, JPEG, GIF or WebP).")
             if image.size > MAX_AVATAR_BYTES:
                 raise PersonaError("That image is over 8 MB; choose a smaller one.")
@@ -332,7 +363,9 @@ class PersonasMixin(MixinMeta):
 
     @ai_persona.command(name="import")
     @app_commands.describe(
-        card="A V2 character card (.json or .png)", action="`confirm` saves the previewed card", scope="server or global"
+        card="A V2 character card (.json or .png)",
+        action="`confirm` saves the previewed card",
+        scope="server or global",
     )
     async def ai_persona_import(
         self,
@@ -347,7 +380,9 @@ class PersonasMixin(MixinMeta):
         if action is not None:
             pending = self._pending_imports.pop(key, None)
             if pending is None or time.monotonic() - pending.at > IMPORT_TTL:
-                raise PersonaError("There is no card waiting to be saved. Attach one to `[p]ai persona import`.")
+                raise PersonaError(
+                    "There is no card waiting to be saved. Attach one to `[p]ai persona import`."
+                )
             if action == "cancel":
                 await reply(ctx, "Import cancelled.")
                 return
@@ -365,7 +400,9 @@ class PersonasMixin(MixinMeta):
         check_name(persona.name, taken=self.personas.stored(guild_id))
         self._pending_imports[key] = PendingImport(persona, guild_id, time.monotonic())
         preview = self._describe(persona, f"preview, for {_where(guild_id)}")
-        tail = f"\n\nSave it with `{ctx.clean_prefix}ai persona import confirm` (or `cancel`) within 5 minutes."
+        tail = (
+            f"\n\nSave it with `{ctx.clean_prefix}ai persona import confirm` (or `cancel`) within 5 minutes."
+        )
         await reply(ctx, (preview[: 2000 - len(tail)]) + tail)
 
     @ai_persona.command(name="export")
@@ -385,15 +422,23 @@ class PersonasMixin(MixinMeta):
     @AIGroup.ai.command(name="variables")
     async def ai_variables(self, ctx: commands.Context) -> None:
         """Every variable you can write in a prompt as `{name}`, with its value here."""
-        settings = self.settings.resolve(ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None)
-        active = self.personas.active(ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None, ctx.author.id)
+        settings = self.settings.resolve(
+            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
+        )
+        active = self.personas.active(
+            ctx.guild.id if ctx.guild else None,
+            settings_channel_id(ctx.channel) if ctx.guild else None,
+            ctx.author.id,
+        )
         variables = self.variables_here(ctx.author, ctx.channel, settings, active.persona if active else None)
         variables = dict(variables.items())
         variables["prefix"] = ctx.clean_prefix
         lines = []
         for name, value in variables.items():
             shown = " ".join(value.split())
-            lines.append(f"`{{{name}}}` → {shown[:80] + ('…' if len(shown) > 80 else '') if shown else '(empty)'}")
+            lines.append(
+                f"`{{{name}}}` → {shown[:80] + ('…' if len(shown) > 80 else '') if shown else '(empty)'}"
+            )
         text = "Prompt variables (write them in a persona or system prompt):\n" + "\n".join(lines)
         for page in pagify(text, page_length=1900):
             await reply(ctx, page)
@@ -410,14 +455,20 @@ class PersonasMixin(MixinMeta):
         try:
             zoneinfo.ZoneInfo(zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise PersonaError(f"`{zone[:50]}` is not a time zone. Use a name like `Europe/Paris` or `UTC`.") from None
+            raise PersonaError(
+                f"`{zone[:50]}` is not a time zone. Use a name like `Europe/Paris` or `UTC`."
+            ) from None
         await self.personas.set_timezone(ctx.guild.id, zone)
         await reply(ctx, f"This server's time zone is now `{zone}`.")
 
     @AIGroup.ai.command(name="myprompt")
     @app_commands.describe(action="show, set or clear", text="Your instructions (up to 500 characters)")
     async def ai_myprompt(
-        self, ctx: commands.Context, action: Literal["show", "set", "clear"] = "show", *, text: Optional[str] = None
+        self,
+        ctx: commands.Context,
+        action: Literal["show", "set", "clear"] = "show",
+        *,
+        text: Optional[str] = None,
     ) -> None:
         """Your own instructions for the assistant, added to every request you make, everywhere.
 
@@ -425,7 +476,9 @@ class PersonasMixin(MixinMeta):
         """
         if action == "show":
             current = self.personas.myprompt(ctx.author.id)
-            await reply(ctx, f"Your instructions:\n>>> {current}" if current else "You have no instructions set.")
+            await reply(
+                ctx, f"Your instructions:\n>>> {current}" if current else "You have no instructions set."
+            )
             return
         if action == "clear":
             await self.personas.set_myprompt(ctx.author.id, None)
@@ -435,7 +488,9 @@ class PersonasMixin(MixinMeta):
         if not text:
             raise PersonaError("Write your instructions after `set`, e.g. `[p]ai myprompt set Call me Sam.`")
         if len(text) > MAX_MYPROMPT_CHARS:
-            raise PersonaError(f"Your instructions are {len(text)} characters long; the limit is {MAX_MYPROMPT_CHARS}.")
+            raise PersonaError(
+                f"Your instructions are {len(text)} characters long; the limit is {MAX_MYPROMPT_CHARS}."
+            )
         await self.personas.set_myprompt(ctx.author.id, text)
         await reply(ctx, "Saved. The assistant will follow your instructions in all your requests.")
 

@@ -4,7 +4,6 @@ prompt the provider actually received, or what the member sees."""
 
 from __future__ import annotations
 
-import base64
 import json
 import struct
 import urllib.parse
@@ -74,7 +73,12 @@ def tiny_png() -> bytes:
     """A valid 1x1 PNG."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00")
@@ -103,7 +107,9 @@ CARD = {
 
 
 async def test_admin_creates_a_persona_and_members_get_its_prompt(bot, provider):
-    reply = text_of(await admin(bot, "!ai persona create pirate You are a pirate. Greet {user_display} in {server}."))
+    reply = text_of(
+        await admin(bot, "!ai persona create pirate You are a pirate. Greet {user_display} in {server}.")
+    )
     assert "Created persona `pirate`" in reply, reply
     assert "pirate" not in await system_prompt_for(bot, provider)  # created, not yet used
 
@@ -184,7 +190,9 @@ async def test_bad_persona_input_is_refused_with_what_to_do(bot, cog):
 
 async def test_a_server_holds_at_most_100_personas(bot, cog):
     for i in range(99):
-        await cog.personas.save(bot.guild.id, cog.personas.stored(bot.guild.id).get("x") or _persona(f"p{i}"), new=True)
+        await cog.personas.save(
+            bot.guild.id, cog.personas.stored(bot.guild.id).get("x") or _persona(f"p{i}"), new=True
+        )
     assert "Created persona `last`" in text_of(await admin(bot, "!ai persona create last The hundredth."))
     reply = text_of(await admin(bot, "!ai persona create extra One too many."))
     assert "100 personas" in reply and "delete" in reply, reply
@@ -211,7 +219,12 @@ async def test_edit_show_delete_and_greeting(bot, provider):
     await admin(bot, "!ai persona edit guide greeting Hello, {user_display}!")
     await admin(bot, "!ai persona avatar guide https://example.com/guide.png")
     shown = text_of(await say(bot, "!ai persona show guide"))
-    for part in ("Shows people around.", "Tour Guide", "https://example.com/guide.png", "You guide visitors."):
+    for part in (
+        "Shows people around.",
+        "Tour Guide",
+        "https://example.com/guide.png",
+        "You guide visitors.",
+    ):
         assert part in shown, shown
     used = text_of(await admin(bot, "!ai persona use guide"))
     assert "Tour Guide: Hello" in used, used
@@ -228,7 +241,9 @@ async def test_avatar_attachment_must_be_an_image(bot, tmp_path):
     image = tmp_path / "face.png"
     image.write_bytes(tiny_png())
     assert "new avatar" in text_of(await with_attachment(bot, "!ai persona avatar pic", image))
-    assert "https://" in text_of(await admin(bot, "!ai persona edit pic avatar not-a-url"))  # refusal names https
+    assert "https://" in text_of(
+        await admin(bot, "!ai persona edit pic avatar not-a-url")
+    )  # refusal names https
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,10 +257,28 @@ async def test_variables_render_from_the_real_guild(bot, provider, cog):
     template = " | ".join(
         f"{name}={{{name}}}"
         for name in (
-            "user", "user_display", "user_id", "user_mention_name", "user_roles", "user_top_role",
-            "server", "server_id", "member_count", "server_owner", "channel", "channel_id",
-            "channel_topic", "thread", "nsfw", "bot_id", "prefix", "model", "endpoint", "persona",
-            "timezone", "is_dm",
+            "user",
+            "user_display",
+            "user_id",
+            "user_mention_name",
+            "user_roles",
+            "user_top_role",
+            "server",
+            "server_id",
+            "member_count",
+            "server_owner",
+            "channel",
+            "channel_id",
+            "channel_topic",
+            "thread",
+            "nsfw",
+            "bot_id",
+            "prefix",
+            "model",
+            "endpoint",
+            "persona",
+            "timezone",
+            "is_dm",
         )
     )
     await admin(bot, f"!ai persona create vars {template}")
@@ -465,4 +498,3 @@ async def test_owner_can_require_a_shared_server(bot, provider):
 async def test_only_the_owner_controls_dms(bot, cog):
     assert "is off" not in text_of(await admin(bot, "!ai dm off"))
     assert cog.personas.dm["enabled"]
-

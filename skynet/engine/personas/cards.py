@@ -50,7 +50,7 @@ def load_card(raw: bytes, filename: str = "") -> Dict[str, Any]:
     except (ValueError, RecursionError):
         raise CardError("The character card is not valid JSON.") from None
     if not isinstance(card, dict) or card.get("spec") != SPEC or not isinstance(card.get("data"), dict):
-        raise CardError(f"Only V2 character cards are supported (`\"spec\": \"{SPEC}\"` with a `data` object).")
+        raise CardError(f'Only V2 character cards are supported (`"spec": "{SPEC}"` with a `data` object).')
     return card
 
 
@@ -163,7 +163,9 @@ def _from_skynet_export(data: Mapping[str, Any], own: Mapping[str, Any], display
             name=_slug(name),
             system_prompt=_text(data, "system_prompt"),
             description=_text(data, "description")[:MAX_DESCRIPTION_CHARS],
-            model={"endpoint": str(model.get("endpoint", "")), "name": str(model.get("name", ""))} if model else None,
+            model={"endpoint": str(model.get("endpoint", "")), "name": str(model.get("name", ""))}
+            if model
+            else None,
             params=dict(params),
             display_name=display if display != name else None,
             greeting=_text(data, "first_mes")[:MAX_GREETING_CHARS] or None,
@@ -191,6 +193,8 @@ def persona_to_card(persona: Persona) -> Dict[str, Any]:
             "tags": [],
             "creator": "",
             "character_version": "",
-            "extensions": {"skynet": {"name": persona.name, "model": persona.model, "params": dict(persona.params)}},
+            "extensions": {
+                "skynet": {"name": persona.name, "model": persona.model, "params": dict(persona.params)}
+            },
         },
     }

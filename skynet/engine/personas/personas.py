@@ -19,9 +19,15 @@ MAX_MYPROMPT_CHARS = 500
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 AVATAR_PATTERN = re.compile(r"^https://\S+$")
 # Fields ``[p]ai persona edit`` can change; model and parameters are the preset.
-EDITABLE_FIELDS = ("description", "prompt", "display_name", "avatar", "greeting", "model", *(
-    name for name in PARAMS if name != SYSTEM_PROMPT
-))
+EDITABLE_FIELDS = (
+    "description",
+    "prompt",
+    "display_name",
+    "avatar",
+    "greeting",
+    "model",
+    *(name for name in PARAMS if name != SYSTEM_PROMPT),
+)
 
 
 class PersonaError(InvalidValue):
@@ -101,9 +107,13 @@ def check_name(name: str, *, taken: Iterable[str] = ()) -> str:
     """A valid new persona name, or ``PersonaError`` saying why not."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_CHARS:
-        raise PersonaError(f"A persona name is 1 to {MAX_NAME_CHARS} characters; `{name[:40]}` has {len(name)}.")
+        raise PersonaError(
+            f"A persona name is 1 to {MAX_NAME_CHARS} characters; `{name[:40]}` has {len(name)}."
+        )
     if not NAME_PATTERN.match(name):
-        raise PersonaError("A persona name is one word of letters, digits, `-` and `_` (for example `pirate`).")
+        raise PersonaError(
+            "A persona name is one word of letters, digits, `-` and `_` (for example `pirate`)."
+        )
     if name.lower() in BUILTIN_PERSONAS or name.lower() == "none":
         raise PersonaError(f"`{name}` is a built-in persona name; choose another name.")
     if name.lower() in {t.lower() for t in taken}:
@@ -132,7 +142,9 @@ def check_text(field_name: str, text: Optional[str], limit: int) -> Optional[str
 def check_avatar_url(url: Optional[str]) -> Optional[str]:
     url = (url or "").strip() or None
     if url is not None and (len(url) > 2000 or not AVATAR_PATTERN.match(url)):
-        raise PersonaError("An avatar is an `https://` link to an image (or attach the image to the command).")
+        raise PersonaError(
+            "An avatar is an `https://` link to an image (or attach the image to the command)."
+        )
     return url
 
 
