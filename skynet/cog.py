@@ -12,6 +12,7 @@ from redbot.core.bot import Red
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
 from .discord.pacing import Pacer
+from .discord.webhooks import ChannelWebhooks
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -68,6 +69,7 @@ class Skynet(
         self.personas = PersonaStore(self.config)
         self._pending_imports = {}
         self._prefixes = {}
+        self.webhooks = ChannelWebhooks()
 
     async def cog_load(self) -> None:
         await migrate(self.config)

@@ -45,7 +45,7 @@ class ChatMixin(MixinMeta):
                 )
             return await ctx.send(content, allowed_mentions=NO_MENTIONS)
 
-        streamer = ReplyStreamer(send, ctx.channel.id, self.pacer)
+        streamer = ReplyStreamer(self.persona_send(ctx, send), ctx.channel.id, self.pacer)
         async with ctx.typing():
             await stream_reply(self.engine.run(request), streamer, prefix=ctx.clean_prefix)
 

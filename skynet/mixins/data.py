@@ -20,12 +20,13 @@ class DataMixin(MixinMeta):
                 if user_id in users and users[user_id].get("usage")
             },
             "usage_in_dms": await self.config.user_from_id(user_id).usage(),
-            "own_instructions": self.personas.myprompt(user_id),
             "remembered_conversation": {
                 key: [{"role": t.role, "content": t.content, "at": t.at} for t in turns]
                 for key, turns in self.memory.turns_of(user_id).items()
             },
         }
+        if self.personas.myprompt(user_id):
+            data["own_instructions"] = self.personas.myprompt(user_id)
         return {"skynet_user_data.json": io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))}
 
     async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:

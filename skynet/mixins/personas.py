@@ -20,6 +20,7 @@ from redbot.core.utils.chat_formatting import pagify
 
 from ..abc import MixinMeta
 from ..discord.variables import prompt_variables
+from ..discord.webhooks import ChannelWebhooks, persona_sender
 from ..engine.errors import SkynetError
 from ..engine.params import PARAMS, SYSTEM_PROMPT
 from ..engine.personas import BUILTIN_PERSONAS, MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
@@ -68,6 +69,7 @@ class PersonasMixin(MixinMeta):
     personas: PersonaStore
     _pending_imports: Dict[Tuple[int, int], PendingImport]
     _prefixes: Dict[int, str]
+    webhooks: ChannelWebhooks
 
     # -- the chat path (no I/O) ---------------------------------------------------------------
 
@@ -95,6 +97,24 @@ class PersonasMixin(MixinMeta):
         if active is not None:
             sources[SYSTEM_PROMPT] = active.scope
         return replace(settings, params={**settings.params, SYSTEM_PROMPT: prompt}, sources=sources)
+
+    def persona_send(self, ctx: commands.Context, send):
+        """``send`` for the reply streamer: under the active persona's display name and avatar
+        (webhook; plain messages starting with its name as fallback), or ``send`` unchanged."""
+        if ctx.guild is None:
+            return send
+        active = self.personas.active(ctx.guild.id, settings_channel_id(ctx.channel), ctx.author.id)
+        persona = active.persona if active else None
+        if persona is None or not (persona.display_name or persona.avatar_url):
+            return send
+        return persona_sender(
+            send,
+            ctx.channel,
+            self.webhooks,
+            name=persona.display_name or persona.name,
+            avatar_url=persona.avatar_url,
+            use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
+        )
 
     def _with_preset(self, settings: ResolvedSettings, persona: Persona, scope: str) -> ResolvedSettings:
         rank = RANK.get(scope, 0)

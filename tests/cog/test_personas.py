@@ -349,6 +349,16 @@ async def test_myprompt_is_appended_for_that_member_only(bot, provider):
     assert "Call me Sam." not in await system_prompt_for(bot, provider)
 
 
+async def test_myprompt_is_part_of_mydata_and_deleted_with_it(bot, cog):
+    await say(bot, "!ai myprompt set Call me Sam.")
+    files = await cog.red_get_data_for_user(user_id=bot.member.id)
+    assert json.loads(files["skynet_user_data.json"].getvalue())["own_instructions"] == "Call me Sam."
+    await cog.red_delete_data_for_user(requester="user", user_id=bot.member.id)
+    assert cog.personas.myprompt(bot.member.id) is None
+    await owner(bot, "!reload skynet")
+    assert bot.bot.get_cog("Skynet").personas.myprompt(bot.member.id) is None
+
+
 async def test_myprompt_is_limited_to_500_characters(bot, cog):
     reply = text_of(await say(bot, "!ai myprompt set " + "z" * 501))
     assert "limit is 500" in reply, reply
@@ -498,3 +508,93 @@ async def test_owner_can_require_a_shared_server(bot, provider):
 async def test_only_the_owner_controls_dms(bot, cog):
     assert "is off" not in text_of(await admin(bot, "!ai dm off"))
     assert cog.personas.dm["enabled"]
+
+
+# --------------------------------------------------------------------------------------------
+# replies under the persona's name and avatar (channel webhook) and the fallback
+# --------------------------------------------------------------------------------------------
+
+ANSWER = "Ahoy! The treasure lies beyond the third reef, past the old lighthouse."
+
+
+def grant_manage_webhooks(red: RedHarness) -> None:
+    """The server gives the bot a role with Manage Webhooks."""
+    role = dpy_backend.make_role(
+        "Webhooks", red.guild, permissions=discord.Permissions(manage_webhooks=True, send_messages=True).value
+    )
+    me = red.guild.me
+    dpy_backend.update_member(me, roles=[*me.roles[1:], role])
+
+
+async def persona_with_identity(red: RedHarness, *, manage_webhooks: bool = True) -> None:
+    if manage_webhooks:
+        grant_manage_webhooks(red)
+    await admin(red, "!ai persona create guide You guide visitors.")
+    await admin(red, "!ai persona edit guide display_name Tour Guide")
+    await admin(red, "!ai persona avatar guide https://example.com/guide.png")
+    await admin(red, "!ai persona use guide")
+
+
+async def chat_events(red: RedHarness, provider, text: str = "where?"):
+    provider.script(Reply.text(ANSWER, chunk_size=15, delay=0.5))
+    start = len(red.events)
+    await red.say(f"!ai chat {text}")
+    await red.settle(timeout=20)
+    return [e for e in red.events[start:] if e.kind in ("send", "edit")]
+
+
+async def test_replies_stream_through_one_reused_webhook_under_the_persona(bot, provider):
+    await persona_with_identity(bot)
+    events = await chat_events(bot, provider)
+    assert events and all(e.via == "webhook" for e in events), [(e.kind, e.via) for e in events]
+    first = events[0]
+    assert first.kind == "send"
+    assert first.payload["username"] == "Tour Guide"
+    assert first.payload["avatar_url"] == "https://example.com/guide.png"
+    assert first.allowed_mentions == {"parse": []} or first.allowed_mentions.get("parse") == []
+    assert any(e.kind == "edit" for e in events)  # streamed by editing the webhook message
+    assert {e.message_id for e in events} == {first.message_id}
+    assert bot._messages[first.message_id].content == ANSWER
+
+    await chat_events(bot, provider, "again")
+    assert len(bot.channel_webhooks) == 1  # reused, not one webhook per reply
+
+
+async def test_without_webhooks_replies_start_with_the_persona_name(bot, provider):
+    await persona_with_identity(bot)
+    bot.deny_webhooks = True  # Discord refuses to create the webhook
+    events = await chat_events(bot, provider)
+    assert events and all(e.via == "channel" for e in events)
+    final = bot._messages[events[-1].message_id]
+    assert final.content == f"**Tour Guide**: {ANSWER}"
+
+
+async def test_webhook_deleted_mid_stream_falls_back_to_a_plain_message(bot, provider):
+    await persona_with_identity(bot)
+
+    def delete_after_first_send(event) -> None:
+        if event.kind == "send" and event.via == "webhook":
+            bot.delete_webhooks()
+
+    bot.listeners.append(delete_after_first_send)
+    events = await chat_events(bot, provider)
+    plain = [e for e in events if e.via == "channel"]
+    assert plain, [(e.kind, e.via) for e in events]
+    assert bot._messages[plain[-1].message_id].content == f"**Tour Guide**: {ANSWER}"
+    assert bot.last_error is None
+
+
+async def test_without_manage_webhooks_no_webhook_is_tried(bot, provider):
+    await persona_with_identity(bot, manage_webhooks=False)
+    events = await chat_events(bot, provider)
+    assert events and all(e.via == "channel" for e in events)
+    assert bot._messages[events[-1].message_id].content == f"**Tour Guide**: {ANSWER}"
+    assert not bot.channel_webhooks
+
+
+async def test_personas_without_identity_reply_as_the_bot(bot, provider):
+    await admin(bot, "!ai persona create plain Plain voice.")
+    await admin(bot, "!ai persona use plain")
+    events = await chat_events(bot, provider)
+    assert events and all(e.via == "channel" for e in events)
+    assert bot._messages[events[-1].message_id].content == ANSWER
