@@ -1152,7 +1152,9 @@ class RedHarness:
     ) -> Any:
         """Discord's interaction callback and webhook (followup) endpoints, for our interactions."""
         if route.webhook_token not in self._interactions and route.path.startswith("/webhooks/"):
-            return self._channel_webhook_request(route, _json_payload(payload, multipart), _.get("params") or {})
+            return self._channel_webhook_request(
+                route, _json_payload(payload, multipart), _.get("params") or {}
+            )
         record = self._interaction_for(route)
         body = _json_payload(payload, multipart)
         method, path = route.method, route.path
@@ -1186,7 +1188,9 @@ class RedHarness:
     # -- channel webhooks (created with channel.create_webhook, executed and edited by token) --
 
     def _list_webhooks(self, channel_id: int) -> List[dict]:
-        return [copy.deepcopy(w) for w in self.channel_webhooks.values() if int(w["channel_id"]) == channel_id]
+        return [
+            copy.deepcopy(w) for w in self.channel_webhooks.values() if int(w["channel_id"]) == channel_id
+        ]
 
     def _new_webhook(self, channel_id: int, name: str) -> dict:
         if self.deny_webhooks:
