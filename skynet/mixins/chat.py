@@ -35,6 +35,7 @@ class ChatMixin(MixinMeta):
 
     async def answer(self, ctx: commands.Context, text: str) -> None:
         """Stream the engine's answer to ``text`` as a reply to ``ctx``."""
+        text = await self.with_attachments(ctx, text)
         request = self.chat_request(ctx.author, ctx.channel, text)
 
         async def send(content: str, first: bool) -> discord.Message:

@@ -21,6 +21,7 @@ from redbot.core.utils.chat_formatting import pagify
 from ..abc import MixinMeta
 from ..discord.variables import prompt_variables
 from ..discord.webhooks import ChannelWebhooks, persona_sender
+from ..engine.attachments import MAX_FILES, AttachmentInfo, AttachmentRefused, check, inline
 from ..engine.errors import SkynetError
 from ..engine.params import PARAMS, SYSTEM_PROMPT
 from ..engine.personas import BUILTIN_PERSONAS, MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
@@ -115,6 +116,20 @@ class PersonasMixin(MixinMeta):
             avatar_url=persona.avatar_url,
             use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
         )
+
+    async def with_attachments(self, ctx: commands.Context, text: str) -> str:
+        """``text`` with the text files attached to the command message inlined (prefix commands)."""
+        files = list(ctx.message.attachments) if ctx.interaction is None and ctx.message else []
+        if not files:
+            return text
+        if len(files) > MAX_FILES:
+            raise AttachmentRefused(f"Attach at most {MAX_FILES} files to one message.")
+        infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
+        for info in infos:
+            check(info)  # every file is checked before anything is downloaded
+        for attachment, info in zip(files, infos):
+            text = inline(text, info, await attachment.read())
+        return text
 
     def _with_preset(self, settings: ResolvedSettings, persona: Persona, scope: str) -> ResolvedSettings:
         rank = RANK.get(scope, 0)
