@@ -61,8 +61,15 @@ class PersonaStore:
         return found
 
     def find(self, guild_id: Optional[int], name: str) -> Optional[Persona]:
-        entry = self.available(guild_id).get(name.strip().lower())
-        return entry[0] if entry else None
+        """The persona ``name`` usable here: the server's own, else a global one, else a built-in.
+
+        On the message path: looks up one entry instead of building the whole list."""
+        key = name.strip().lower()
+        for table in (self._guilds.get(guild_id, {}) if guild_id else {}, self._global):
+            data = (table.get("personas") or {}).get(key)
+            if data is not None:
+                return Persona.from_json(data)
+        return BUILTIN_PERSONAS.get(key)
 
     def choice(self, scope: Scope) -> Optional[str]:
         if scope.kind == GLOBAL:
