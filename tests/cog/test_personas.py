@@ -598,3 +598,29 @@ async def test_personas_without_identity_reply_as_the_bot(bot, provider):
     events = await chat_events(bot, provider)
     assert events and all(e.via == "channel" for e in events)
     assert bot._messages[events[-1].message_id].content == ANSWER
+
+
+# --------------------------------------------------------------------------------------------
+# slash commands
+# --------------------------------------------------------------------------------------------
+
+
+async def slash_text(red: RedHarness, command: str, **options) -> str:
+    start = len(red.events)
+    await red.slash(command, author=red.admin, options=options)
+    await red.settle()
+    return "\n".join(e.content or "" for e in red.events[start:] if e.kind == "send")
+
+
+async def test_persona_commands_work_as_slash_commands(bot, provider):
+    await bot.enable_slash("ai")
+    created = await slash_text(bot, "ai persona create", name="bard", prompt="You are a bard in {server}.")
+    assert "Created persona `bard`" in created, (created, bot.last_error)
+    assert "now active" in await slash_text(bot, "ai persona use", name="bard")
+    assert "`bard`" in await slash_text(bot, "ai persona list")
+    assert "{server}" in await slash_text(bot, "ai variables")
+    assert "Saved" in await slash_text(bot, "ai myprompt", action="set", text="Rhyme.")
+    provider.script(Reply.text("A song!"))
+    await slash_text(bot, "ai chat", message="sing")
+    system = provider.chat_requests[-1]["messages"][0]["content"]
+    assert system.startswith("You are a bard in Test Guild.") and system.endswith("Rhyme.")
