@@ -21,6 +21,7 @@ from .engine.providers.registry import ProviderRegistry
 from .engine.tools.service import ToolService
 from .governance_store import GovernanceStore
 from .engine.tokens import TokenCounter
+from .personas_store import PersonaStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -45,6 +46,7 @@ class MixinMeta(ABC):
     counter: TokenCounter
     memory_service: MemoryService
     inflight: InFlight
+    personas: PersonaStore
 
     @abstractmethod
     def refresh_providers(self) -> None:

@@ -16,6 +16,7 @@ from .discord.inflight import InFlight
 from .discord.pacing import Pacer
 from .discord.ratelimits import RateLimitFeedback
 from .discord.style import error_text
+from .discord.webhooks import ChannelWebhooks
 from .engine.accounting import UsageLedger
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
@@ -40,10 +41,12 @@ from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.permissions import parent_checks_pass, refusal
 from .mixins.pricing_source import PricingSourceMixin
+from .mixins.personas import PersonasMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.reliability import ReliabilityMixin
 from .mixins.stats import StatsMixin
 from .mixins.tools import ToolsMixin
+from .personas_store import PersonaStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore
 
@@ -54,6 +57,7 @@ class Skynet(
     ChatMixin,
     ModelsMixin,
     ParamsMixin,
+    PersonasMixin,
     ProvidersMixin,
     ReliabilityMixin,
     StatsMixin,
@@ -95,12 +99,18 @@ class Skynet(
         self.memory_service = self.make_memory_service()
         self.inflight = InFlight()  # replies being written; unload ends them with a note
         self.price_table = PriceTable()  # genai-prices, loaded in the background by cog_load
+        self.personas = PersonaStore(self.config)
+        self._pending_imports = {}
+        self._prefixes = {}
+        self.webhooks = ChannelWebhooks()
 
     async def cog_load(self) -> None:
         await self.usage.open()
         await migrate(self.config, self.usage)
         await self.settings.load()
         await self.governance.load()
+        await self.personas.load()
+        self.bot.before_invoke(self.remember_prefix)
         self.refresh_providers()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
@@ -115,6 +125,7 @@ class Skynet(
         await self.inflight.cancel_all()  # first: their partial usage is then flushed below
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
+        self.bot.remove_before_invoke_hook(self.remember_prefix)
         await self.usage.stop()
         await self.unload_tools()
         await self.governance.stop()

@@ -77,3 +77,10 @@ async def migrate(config: Config, usage: UsageStore) -> None:
         await move_usage_out_of_config(config, usage)
     if version != SCHEMA_VERSION:
         await config.schema_version.set(SCHEMA_VERSION)
+
+# Personas, prompt variables and DMs (docs/personas.md). Active persona names per scope; stored
+# personas by lower-case name; ``myprompt`` is a member's own instructions (all their requests).
+GLOBAL_DEFAULTS.update(personas={}, persona=None, dm={"enabled": True, "shared_server": False})
+GUILD_DEFAULTS.update(personas={}, persona=None, timezone="UTC")
+CHANNEL_DEFAULTS.update(persona=None)
+USER_DEFAULTS.update(myprompt=None, persona=None)

@@ -68,7 +68,7 @@ EventKind = Literal[
     "interaction_response",  # any other interaction callback (modal, component update...), raw payload
     "reaction",  # the bot added a reaction to a message; the emoji in ``content``
 ]
-Via = Literal["channel", "interaction", "followup"]
+Via = Literal["channel", "interaction", "followup", "webhook"]  # webhook: a channel webhook
 
 
 @dataclass
@@ -328,6 +328,14 @@ class _HarnessHttp(dpy_backend.FakeHttp):
         dpy_backend.add_reaction(message, user, emoji)
         self.harness._record(BotEvent("reaction", channel_id, message_id, emoji, None, time.monotonic()))
 
+    async def channel_webhooks(self, channel_id: int) -> List[dict]:
+        return self.harness._list_webhooks(channel_id)
+
+    async def create_webhook(
+        self, channel_id: int, *, name: str, avatar: Optional[bytes] = None, reason: Optional[str] = None
+    ) -> dict:
+        return self.harness._new_webhook(channel_id, name)
+
     async def send_typing(self, channel_id: int) -> None:
         async def typing() -> None:
             self.harness._record(BotEvent("typing", channel_id, None, None, None, time.monotonic()))
@@ -456,6 +464,8 @@ class RedHarness:
         self._messages: Dict[int, BotMessage] = {}  # bot messages by id, in creation order
         self._message_data: Dict[int, dict] = {}  # raw payloads of messages (also dpytest's store)
         self._interactions: Dict[str, _Interaction] = {}  # by token
+        self.channel_webhooks: Dict[str, dict] = {}  # channel webhooks the bot created, by token
+        self.deny_webhooks = False  # create_webhook answers 403 (the bot lacks Manage Webhooks)
         self._command_ids: Dict[str, int] = {}
         self._preexisting_tasks: Set[asyncio.Task] = set()  # before start(): never cancelled by close()
         self._baseline_tasks: Set[asyncio.Task] = set()  # after start(): never waited for by settle()
@@ -1253,6 +1263,10 @@ class RedHarness:
         self, route: Any, *, payload: Optional[dict] = None, multipart: Optional[list] = None, **_: Any
     ) -> Any:
         """Discord's interaction callback and webhook (followup) endpoints, for our interactions."""
+        if route.webhook_token not in self._interactions and route.path.startswith("/webhooks/"):
+            return self._channel_webhook_request(
+                route, _json_payload(payload, multipart), _.get("params") or {}
+            )
         record = self._interaction_for(route)
         body = _json_payload(payload, multipart)
         method, path = route.method, route.path
@@ -1281,6 +1295,64 @@ class RedHarness:
                 return self._edit_message(record.channel_id, message_id, body, via=via)
             if method == "DELETE":
                 self._delete_message(record.channel_id, message_id, via=via)
+                return None
+        raise NotImplementedError(f"The harness has no fake for {method} {path}")
+
+    # -- channel webhooks (created with channel.create_webhook, executed and edited by token) --
+
+    def _list_webhooks(self, channel_id: int) -> List[dict]:
+        return [
+            copy.deepcopy(w) for w in self.channel_webhooks.values() if int(w["channel_id"]) == channel_id
+        ]
+
+    def _new_webhook(self, channel_id: int, name: str) -> dict:
+        if self.deny_webhooks:
+            raise _http_error(discord.Forbidden, 403, 50013, "Missing Permissions")
+        channel = self.bot.get_channel(channel_id)
+        token = f"webhook-token-{dpy_factories.make_id()}"
+        data = {
+            "id": str(dpy_factories.make_id()),
+            "type": 1,
+            "channel_id": str(channel_id),
+            "guild_id": str(channel.guild.id),
+            "name": name,
+            "avatar": None,
+            "token": token,
+            "application_id": None,
+            "user": dpy_factories.dict_from_user(self.bot.user),
+        }
+        self.channel_webhooks[token] = data
+        return copy.deepcopy(data)
+
+    def delete_webhooks(self) -> None:
+        """Someone deletes every channel webhook (messages sent through them stay)."""
+        self.channel_webhooks.clear()
+
+    def _channel_webhook_request(self, route: Any, body: dict, params: dict) -> Any:
+        hook = self.channel_webhooks.get(route.webhook_token)
+        if hook is None:
+            raise _http_error(discord.NotFound, 404, 10015, "Unknown Webhook")
+        channel_id = int(params.get("thread_id") or hook["channel_id"])
+        method, path = route.method, route.path
+        if path == "/webhooks/{webhook_id}/{webhook_token}" and method == "POST":
+            channel = self.bot.get_channel(channel_id)
+            content = body.get("content") or ""
+            data = dpy_factories.make_message_dict(
+                channel, self.bot.user, content=content, guild_id=channel.guild.id, webhook_id=int(hook["id"])
+            )
+            data["author"] = {**data["author"], "username": body.get("username") or hook["name"]}
+            data["embeds"] = list(body.get("embeds") or [])
+            dpy_backend._cur_config.messages.setdefault(channel_id, []).append(data)
+            self.bot._connection.parse_message_create(copy.copy(data))
+            self._message_data[int(data["id"])] = data
+            self._on_send(channel_id, data, body, via="webhook")
+            return copy.deepcopy(data) if params.get("wait") else None
+        if path.startswith("/webhooks/{webhook_id}/{webhook_token}/messages/"):
+            message_id = int(route.url.rsplit("/", 1)[1].split("?")[0])
+            if method == "PATCH":
+                return self._edit_message(channel_id, message_id, body, via="webhook")
+            if method == "DELETE":
+                self._delete_message(channel_id, message_id, via="webhook")
                 return None
         raise NotImplementedError(f"The harness has no fake for {method} {path}")
 

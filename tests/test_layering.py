@@ -22,6 +22,7 @@ LAYERS = {
     "skynet.settings_store": 2,
     "skynet.usage_store": 2,
     "skynet.governance_store": 2,
+    "skynet.personas_store": 2,
     "skynet.abc": 3,
     "skynet.mixins": 3,
     "skynet.cog": 4,
@@ -35,6 +36,7 @@ FORBIDDEN = {
     "skynet.settings_store": ("discord",),
     "skynet.usage_store": ("discord",),
     "skynet.governance_store": ("discord",),
+    "skynet.personas_store": ("discord",),
 }
 
 

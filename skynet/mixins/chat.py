@@ -36,7 +36,7 @@ class ChatMixin(MixinMeta):
             user_id=author.id,
             user_name=author.display_name,
             conversation=conversation_key(channel),
-            settings=resolve_here(self.settings, channel),
+            settings=self.apply_persona(author, channel, resolve_here(self.settings, channel)),
             usage_scopes=scopes,
             guild_id=guild.id if guild is not None else None,
             channel_id=settings_channel_id(channel) if guild is not None else None,
@@ -46,6 +46,7 @@ class ChatMixin(MixinMeta):
         """Stream the engine's answer to ``text`` as a reply to ``ctx``."""
         if self.inflight.closed:  # the cog is unloading: start nothing new
             return
+        text = await self.with_attachments(ctx, text)
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
@@ -65,6 +66,7 @@ class ChatMixin(MixinMeta):
                     await ctx.typing()  # acknowledges the slash command ("is thinking...")
                 # For a prefix command the streamer shows typing, through the pacer, until text is visible.
                 typing = ctx.typing if ctx.interaction is None else None
+                send = self.persona_send(ctx, send)  # under the persona's name, by webhook if it can
                 streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
                 events = ticket.track(self.engine.run(request))
                 if not self.memory_service.stores_turns(ctx.author.id):

@@ -26,6 +26,8 @@ class DataMixin(MixinMeta):
                 for key, turns in self.memory.turns_of(user_id).items()
             },
         }
+        if self.personas.myprompt(user_id):
+            data["own_instructions"] = self.personas.myprompt(user_id)
         return {"skynet_user_data.json": io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))}
 
     async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
@@ -40,3 +42,4 @@ class DataMixin(MixinMeta):
                 await self.config.member_from_ids(guild_id, user_id).clear()
         await self.config.user_from_id(user_id).clear()
         self.memory.forget_user(user_id)
+        self.personas.forget_user(user_id)

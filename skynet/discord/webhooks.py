@@ -1,0 +1,129 @@
+"""Persona replies under the persona's name and avatar, through one reused webhook per channel.
+
+Threads use their parent channel's webhook (``thread=``). Without Manage Webhooks, when creating
+the webhook is refused, or when it is deleted mid-stream, the reply continues as a normal bot
+message that starts with the persona's name.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+import discord
+
+from .reply import NO_MENTIONS
+
+log = logging.getLogger("red.skynet.webhooks")
+
+WEBHOOK_NAME = "Skynet personas"
+MAX_MESSAGE = 2000
+Send = Callable[[str, bool], Awaitable[Any]]
+
+
+def _parent(channel: discord.abc.Messageable) -> Optional[discord.TextChannel]:
+    parent = channel.parent if isinstance(channel, discord.Thread) else channel
+    return parent if isinstance(parent, discord.TextChannel) else None
+
+
+class ChannelWebhooks:
+    """The bot's persona webhook of each channel, found or created once and then reused."""
+
+    def __init__(self) -> None:
+        self._hooks: Dict[int, discord.Webhook] = {}
+
+    async def get(self, channel: discord.abc.Messageable) -> Optional[discord.Webhook]:
+        parent = _parent(channel)
+        if parent is None or not parent.permissions_for(parent.guild.me).manage_webhooks:
+            return None
+        hook = self._hooks.get(parent.id)
+        if hook is not None:
+            return hook
+        try:
+            me = parent.guild.me.id
+            hook = next(
+                (
+                    w
+                    for w in await parent.webhooks()
+                    if w.name == WEBHOOK_NAME and w.token and w.user and w.user.id == me
+                ),
+                None,
+            ) or await parent.create_webhook(name=WEBHOOK_NAME, reason="Replies under a persona's name")
+        except discord.HTTPException as exc:
+            log.info("No persona webhook in channel %s: %s", parent.id, exc)
+            return None
+        self._hooks[parent.id] = hook
+        return hook
+
+    def forget(self, channel: discord.abc.Messageable) -> None:
+        parent = _parent(channel)
+        if parent is not None:
+            self._hooks.pop(parent.id, None)
+
+
+def with_name(prefix: str, content: str) -> str:
+    """``content`` after the persona's name, unless that would pass Discord's 2000 characters."""
+    return prefix + content if len(prefix) + len(content) <= MAX_MESSAGE else content
+
+
+class PersonaMessage:
+    """A reply message the streamer edits; it may move from the webhook to a plain message."""
+
+    def __init__(self, inner: Any, prefix: str, fallback: Optional[Callable[[str], Awaitable[Any]]]) -> None:
+        self._inner = inner
+        self._prefix = prefix  # "" when the webhook shows the name
+        self._fallback = fallback  # set while the message is a webhook message
+
+    async def edit(self, *, content: str, **kwargs: Any) -> Any:
+        if self._fallback is None:
+            return await self._inner.edit(content=with_name(self._prefix, content), **kwargs)
+        try:
+            return await self._inner.edit(content=content, **kwargs)
+        except discord.NotFound:  # the webhook (or its message) was deleted mid-stream
+            replacement = await self._fallback(content)
+            self._inner, self._prefix, self._fallback = replacement._inner, replacement._prefix, None
+            return self._inner
+
+
+def persona_sender(
+    send: Send,
+    channel: discord.abc.Messageable,
+    webhooks: ChannelWebhooks,
+    *,
+    name: str,
+    avatar_url: Optional[str],
+    use_webhook: bool,
+) -> Send:
+    """A ``send`` for the streamer that shows the reply as ``name`` (and ``avatar_url``)."""
+    prefix = f"**{discord.utils.escape_markdown(name)}**: "
+    thread = channel if isinstance(channel, discord.Thread) else None
+
+    async def plain(content: str, first: bool) -> PersonaMessage:
+        message = await send(with_name(prefix, content) if first else content, first)
+        return PersonaMessage(message, prefix if first else "", None)
+
+    async def via_webhook(content: str, first: bool) -> PersonaMessage:
+        hook = await webhooks.get(channel) if use_webhook else None
+        if hook is not None:
+            try:
+                message = await hook.send(
+                    content,
+                    username=name[:80],
+                    avatar_url=avatar_url or discord.utils.MISSING,
+                    allowed_mentions=NO_MENTIONS,
+                    thread=thread or discord.utils.MISSING,
+                    wait=True,
+                )
+            except (discord.NotFound, discord.Forbidden) as exc:
+                log.info("Persona webhook failed in channel %s: %s", channel.id, exc)
+                webhooks.forget(channel)
+            else:
+
+                async def fallback(text: str) -> PersonaMessage:
+                    webhooks.forget(channel)
+                    return await plain(text, first)
+
+                return PersonaMessage(message, "", fallback)
+        return await plain(content, first)
+
+    return via_webhook

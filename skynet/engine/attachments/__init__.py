@@ -1,0 +1,74 @@
+"""Files members attach to a chat message: which are read, and how they are put in the question.
+
+Text-like files (up to 200 kB) are inlined after the message with their filename, in a code block.
+Images are not sent to models yet (vision is not built): they are refused with a clear message,
+like every other type. The message's own token limit still applies to the inlined text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Optional
+
+from ..errors import SkynetError
+
+MAX_TEXT_BYTES = 200 * 1024
+MAX_FILES = 4
+TEXT_SUFFIXES = frozenset(
+    ".txt .md .markdown .rst .py .js .ts .tsx .jsx .json .jsonl .csv .tsv .yaml .yml .toml .ini .cfg "
+    ".conf .log .xml .html .htm .css .scss .sql .sh .bash .ps1 .bat .c .h .cpp .hpp .cs .java .kt .go "
+    ".rs .rb .php .lua .r .swift .dart .scala .pl .tex .env .gitignore .dockerfile".split()
+)
+IMAGE_SUFFIXES = frozenset(".png .jpg .jpeg .gif .webp .bmp".split())
+
+
+class AttachmentRefused(SkynetError):
+    kind = "attachment_refused"
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    filename: str
+    size: int
+    content_type: Optional[str] = None
+
+    @property
+    def suffix(self) -> str:
+        name = self.filename.lower()
+        return PurePosixPath(name).suffix or (f".{name}" if name in ("dockerfile", ".env") else "")
+
+    @property
+    def is_text(self) -> bool:
+        kind = (self.content_type or "").split(";")[0].strip().lower()
+        return self.suffix in TEXT_SUFFIXES or kind.startswith("text/") or kind == "application/json"
+
+    @property
+    def is_image(self) -> bool:
+        return self.suffix in IMAGE_SUFFIXES or (self.content_type or "").startswith("image/")
+
+
+def check(info: AttachmentInfo) -> None:
+    """Refuse (with what to do) a file that will not be read; nothing is downloaded before this."""
+    name = info.filename[:60]
+    if info.is_image and not info.is_text:
+        raise AttachmentRefused(
+            f"I can't look at images yet (`{name}`). Describe it in words, or paste the text you want me to read."
+        )
+    if not info.is_text:
+        raise AttachmentRefused(
+            f"I can only read text files (.txt, .md, .py, .json, .csv…); `{name}` isn't one."
+        )
+    if info.size > MAX_TEXT_BYTES:
+        raise AttachmentRefused(f"`{name}` is {info.size // 1024} kB; text files are read up to 200 kB.")
+
+
+def inline(text: str, info: AttachmentInfo, raw: bytes) -> str:
+    """``text`` followed by the file's content, fenced, with its filename."""
+    try:
+        body = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AttachmentRefused(f"`{info.filename[:60]}` is not UTF-8 text, so I can't read it.") from None
+    fence = "````" if "```" in body else "```"
+    language = info.suffix.lstrip(".")
+    return f"{text}\n\nAttached file `{info.filename}`:\n{fence}{language}\n{body.rstrip()}\n{fence}"

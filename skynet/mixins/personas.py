@@ -1,0 +1,553 @@
+"""``/ai persona``, ``/ai variables``, ``/ai myprompt``, ``/ai timezone`` and ``/ai dm``.
+
+Also :meth:`PersonasMixin.apply_persona`, which the chat path calls to put the active persona's
+rendered prompt (and the member's own instructions) into the request's settings.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zoneinfo
+from dataclasses import dataclass, replace
+from typing import Dict, Literal, Optional, Tuple
+
+import discord
+from discord import app_commands
+from redbot.core import commands
+from redbot.core.utils.chat_formatting import pagify
+
+from ..abc import MixinMeta
+from ..discord.variables import prompt_variables
+from ..discord.webhooks import ChannelWebhooks, persona_sender
+from ..engine.attachments import MAX_FILES, AttachmentInfo, AttachmentRefused, check, inline
+from ..engine.errors import SkynetError
+from ..engine.params import PARAMS, SYSTEM_PROMPT
+from ..engine.personas import BUILTIN_PERSONAS, MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
+from ..engine.personas.cards import MAX_CARD_BYTES, card_to_persona, load_card, persona_to_card
+from ..engine.personas.personas import (
+    EDITABLE_FIELDS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_DISPLAY_NAME_CHARS,
+    MAX_GREETING_CHARS,
+    PersonaError,
+    check_avatar_url,
+    check_name,
+    check_prompt,
+    check_text,
+)
+from ..engine.settings import ModelRef, ResolvedSettings, parse_model_ref
+from ..personas_store import USER, PersonaStore
+from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
+from .common import ScopeChoice, reply, settings_channel_id, writable_scope
+from .group import AIGroup
+
+StoreChoice = Literal["server", "global"]
+# Lower rank = more specific. A persona's preset overrides values set at the scope where the
+# persona was chosen or at less specific ones; a more specific explicit setting still wins.
+RANK = {USER: 0, CHANNEL: 0, GUILD: 1, GLOBAL: 2, "default": 3}
+MAX_AVATAR_BYTES = 8 * 1024 * 1024
+IMPORT_TTL = 300.0
+
+
+class DMsClosed(SkynetError):
+    kind = "dms_closed"
+
+
+@dataclass
+class PendingImport:
+    persona: Persona
+    guild_id: Optional[int]
+    at: float
+
+
+def _where(guild_id: Optional[int]) -> str:
+    return "this server" if guild_id else "global"
+
+
+class PersonasMixin(MixinMeta):
+    personas: PersonaStore
+    _pending_imports: Dict[Tuple[int, int], PendingImport]
+    _prefixes: Dict[int, str]
+    webhooks: ChannelWebhooks
+
+    # -- the chat path (no I/O) ---------------------------------------------------------------
+
+    async def remember_prefix(self, ctx: commands.Context) -> None:
+        """Red before-invoke hook: the prefix members use here, for ``{prefix}``."""
+        if ctx.cog is self:
+            self._prefixes[ctx.guild.id if ctx.guild else 0] = ctx.clean_prefix
+
+    def apply_persona(
+        self, author: discord.abc.User, channel: discord.abc.Messageable, settings: ResolvedSettings
+    ) -> ResolvedSettings:
+        """``settings`` with the active persona's preset and rendered prompt, plus the member's own
+        instructions. Refuses DMs when the owner closed them."""
+        guild = getattr(channel, "guild", None)
+        if guild is None:
+            self.check_dm_allowed(author)
+        channel_id = settings_channel_id(channel) if guild else None
+        active = self.personas.active(guild.id if guild else None, channel_id, author.id)
+        if active is not None:
+            settings = self._with_preset(settings, active.persona, active.scope)
+        base = active.persona.system_prompt if active else settings.system_prompt
+        variables = self.variables_here(author, channel, settings, active.persona if active else None)
+        prompt = compose_system_prompt(render(base, variables), self.personas.myprompt(author.id))
+        sources = dict(settings.sources)
+        if active is not None:
+            sources[SYSTEM_PROMPT] = active.scope
+        return replace(settings, params={**settings.params, SYSTEM_PROMPT: prompt}, sources=sources)
+
+    def persona_send(self, ctx: commands.Context, send):
+        """``send`` for the reply streamer: under the active persona's display name and avatar
+        (webhook; plain messages starting with its name as fallback), or ``send`` unchanged."""
+        if ctx.guild is None:
+            return send
+        active = self.personas.active(ctx.guild.id, settings_channel_id(ctx.channel), ctx.author.id)
+        persona = active.persona if active else None
+        if persona is None or not (persona.display_name or persona.avatar_url):
+            return send
+        return persona_sender(
+            send,
+            ctx.channel,
+            self.webhooks,
+            name=persona.display_name or persona.name,
+            avatar_url=persona.avatar_url,
+            use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
+        )
+
+    async def with_attachments(self, ctx: commands.Context, text: str) -> str:
+        """``text`` with the text files attached to the command message inlined (prefix commands)."""
+        files = list(ctx.message.attachments) if ctx.interaction is None and ctx.message else []
+        if not files:
+            return text
+        if len(files) > MAX_FILES:
+            raise AttachmentRefused(f"Attach at most {MAX_FILES} files to one message.")
+        infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
+        for info in infos:
+            check(info)  # every file is checked before anything is downloaded
+        for attachment, info in zip(files, infos):
+            text = inline(text, info, await attachment.read())
+        return text
+
+    def _with_preset(self, settings: ResolvedSettings, persona: Persona, scope: str) -> ResolvedSettings:
+        rank = RANK.get(scope, 0)
+        model, model_source = settings.model, settings.model_source
+        if persona.model and RANK.get(model_source, 3) >= rank:
+            model, model_source = ModelRef.from_json(persona.model) or model, scope
+        params, sources = dict(settings.params), dict(settings.sources)
+        for name, value in persona.params.items():
+            if name not in params or RANK.get(sources.get(name, "default"), 3) >= rank:
+                params[name], sources[name] = value, scope
+        return replace(settings, model=model, model_source=model_source, params=params, sources=sources)
+
+    def variables_here(
+        self,
+        author: discord.abc.User,
+        channel: discord.abc.Messageable,
+        settings: ResolvedSettings,
+        persona: Optional[Persona],
+    ):
+        guild = getattr(channel, "guild", None)
+        return prompt_variables(
+            bot=self.bot,
+            author=author,
+            channel=channel,
+            prefix=self._prefixes.get(guild.id if guild else 0, "[p]"),
+            model=settings.model.name,
+            endpoint=settings.model.endpoint,
+            persona=(persona.display_name or persona.name) if persona else "",
+            timezone=self.personas.timezone(guild.id if guild else None),
+        )
+
+    def check_dm_allowed(self, author: discord.abc.User) -> None:
+        dm = self.personas.dm
+        if author.id in self.bot.owner_ids:
+            return
+        if not dm["enabled"]:
+            raise DMsClosed(
+                "The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead."
+            )
+        if dm["shared_server"] and not getattr(author, "mutual_guilds", None):
+            raise DMsClosed(
+                "Chatting in DMs needs a server you share with the bot. Join one, then try again."
+            )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _store_for(self, ctx: commands.Context, choice: Optional[str]) -> Optional[int]:
+        """The guild id whose personas a command writes (None = global), after a permission check."""
+        choice = choice or ("server" if ctx.guild else "global")
+        if choice == "channel":
+            raise PersonaError("Personas are stored per server or globally; use `server` or `global`.")
+        scope = await writable_scope(ctx, choice)
+        return scope.id if scope.kind == GUILD else None
+
+    async def _owned(self, ctx: commands.Context, name: str) -> Tuple[Optional[int], Persona]:
+        """The stored persona ``name`` the caller may change, and where it lives."""
+        key = name.strip().lower()
+        if key in BUILTIN_PERSONAS:
+            raise PersonaError(
+                f"`{key}` is built in and can't be changed. Create your own with `[p]ai persona create <name> <prompt>`."
+            )
+        if ctx.guild is not None and key in self.personas.stored(ctx.guild.id):
+            await writable_scope(ctx, "server")
+            return ctx.guild.id, self.personas.stored(ctx.guild.id)[key]
+        if key in self.personas.stored(None):
+            await writable_scope(ctx, "global")
+            return None, self.personas.stored(None)[key]
+        raise PersonaError(f"There is no persona `{name[:40]}` here. See `[p]ai persona list`.")
+
+    def _visible(self, ctx: commands.Context, name: str) -> Persona:
+        persona = self.personas.find(ctx.guild.id if ctx.guild else None, name)
+        if persona is None:
+            raise PersonaError(f"There is no persona `{name[:40]}` here. See `[p]ai persona list`.")
+        return persona
+
+    def _describe(self, persona: Persona, where: str) -> str:
+        lines = [f"**{persona.name}** ({where})"]
+        if persona.description:
+            lines.append(persona.description)
+        if persona.display_name:
+            lines.append(f"Display name: {persona.display_name}")
+        if persona.avatar_url:
+            lines.append(f"Avatar: <{persona.avatar_url}>")
+        if persona.model:
+            lines.append(f"Model: `{persona.model['endpoint']}:{persona.model['name']}`")
+        if persona.params:
+            lines.append("Parameters: " + ", ".join(f"`{k}={v}`" for k, v in persona.params.items()))
+        if persona.greeting:
+            lines.append(f"Greeting: {persona.greeting[:300]}")
+        prompt = persona.system_prompt
+        lines.append("Prompt:\n>>> " + (prompt if len(prompt) <= 1200 else prompt[:1199] + "…"))
+        return "\n".join(lines)
+
+    # -- /ai persona --------------------------------------------------------------------------
+
+    @AIGroup.ai.group(name="persona")
+    async def ai_persona(self, ctx: commands.Context) -> None:
+        """Give the assistant a character: its instructions, name and avatar."""
+
+    @ai_persona.command(name="list")
+    async def ai_persona_list(self, ctx: commands.Context) -> None:
+        """List the personas you can use here and which one is active."""
+        guild_id = ctx.guild.id if ctx.guild else None
+        channel_id = settings_channel_id(ctx.channel) if ctx.guild else None
+        active = self.personas.active(guild_id, channel_id, ctx.author.id)
+        rows = []
+        for key, (persona, where) in sorted(self.personas.available(guild_id).items()):
+            marker = " ← active" if active and active.persona.key == key else ""
+            label = {GUILD: "server", GLOBAL: "global"}.get(where, where)
+            rows.append(f"- `{persona.name}` [{label}] {persona.description[:100]}{marker}")
+        head = "Personas here" + ("" if active else " (none active: the configured system prompt is used)")
+        text = f"{head}:\n" + "\n".join(rows) + "\nUse one with `[p]ai persona use <name>`."
+        for page in pagify(text.replace("[p]", ctx.clean_prefix), page_length=1900):
+            await reply(ctx, page)
+
+    @ai_persona.command(name="show")
+    @app_commands.describe(name="The persona to show")
+    async def ai_persona_show(self, ctx: commands.Context, name: str) -> None:
+        """Show a persona's description, preset and full prompt."""
+        persona = self._visible(ctx, name)
+        where = self.personas.available(ctx.guild.id if ctx.guild else None)[persona.key][1]
+        for page in pagify(
+            self._describe(persona, {GUILD: "server", GLOBAL: "global"}.get(where, where)), page_length=1900
+        ):
+            await reply(ctx, page)
+
+    @ai_persona.command(name="create")
+    @app_commands.describe(
+        name="One word, up to 32 characters", prompt="The instructions it follows", scope="server or global"
+    )
+    async def ai_persona_create(
+        self, ctx: commands.Context, scope: Optional[StoreChoice], name: str, *, prompt: str
+    ) -> None:
+        """Create a persona for this server (admins) or everywhere (`global`, owner).
+
+        Example: `[p]ai persona create pirate You are a cheerful pirate. Answer {user_display} in pirate speak.`
+        Prompts may use variables such as `{user_display}` or `{server}`: see `[p]ai variables`.
+        """
+        guild_id = await self._store_for(ctx, scope)
+        persona = Persona(name=check_name(name), system_prompt=check_prompt(prompt))
+        await self.personas.save(guild_id, persona, new=True)
+        await reply(
+            ctx,
+            f"Created persona `{persona.name}` for {_where(guild_id)}. Use it with `{ctx.clean_prefix}ai persona use {persona.name}`.",
+        )
+
+    @ai_persona.command(name="edit")
+    @app_commands.describe(
+        name="The persona", field="What to change", value="The new value (`none` clears it)"
+    )
+    async def ai_persona_edit(self, ctx: commands.Context, name: str, field: str, *, value: str) -> None:
+        """Change one field of a persona: description, prompt, display_name, avatar, greeting, model,
+        or a preset parameter (temperature, top_p, max_tokens...). `none` clears a field."""
+        guild_id, persona = await self._owned(ctx, name)
+        field = field.strip().lower()
+        if field not in EDITABLE_FIELDS:
+            raise PersonaError(
+                f"`{field[:30]}` can't be edited. Choose one of: {', '.join(EDITABLE_FIELDS)}."
+            )
+        clear = value.strip().lower() == "none"
+        if field == "prompt":
+            persona = persona.with_field("system_prompt", check_prompt(value))
+        elif field == "description":
+            persona = persona.with_field(
+                "description", "" if clear else check_text("description", value, MAX_DESCRIPTION_CHARS) or ""
+            )
+        elif field == "display_name":
+            persona = persona.with_field(
+                "display_name", None if clear else check_text("display name", value, MAX_DISPLAY_NAME_CHARS)
+            )
+        elif field == "greeting":
+            persona = persona.with_field(
+                "greeting", None if clear else check_text("greeting", value, MAX_GREETING_CHARS)
+            )
+        elif field == "avatar":
+            persona = persona.with_field("avatar_url", None if clear else check_avatar_url(value))
+        elif field == "model":
+            if clear:
+                persona = persona.with_field("model", None)
+            else:
+                here = self.settings.resolve(guild_id, None).model
+                ref = parse_model_ref(value, list(self.providers.endpoints), here.endpoint)
+                persona = persona.with_field("model", ref.to_json())
+        else:
+            params = dict(persona.params)
+            if clear:
+                params.pop(field, None)
+            else:
+                params[field] = PARAMS[field].parse(value)
+            persona = persona.with_field("params", params)
+        await self.personas.save(guild_id, persona, new=False)
+        await reply(ctx, f"Persona `{persona.name}`: `{field}` {'cleared' if clear else 'updated'}.")
+
+    @ai_persona.command(name="delete")
+    @app_commands.describe(name="The persona to delete")
+    async def ai_persona_delete(self, ctx: commands.Context, name: str) -> None:
+        """Delete a persona of this server (admins) or a global one (owner)."""
+        guild_id, persona = await self._owned(ctx, name)
+        await self.personas.delete(guild_id, persona.key)
+        await reply(ctx, f"Deleted persona `{persona.name}` from {_where(guild_id)}.")
+
+    @ai_persona.command(name="use")
+    @app_commands.describe(
+        name="A persona name, or `none` to stop choosing one here", scope="Where to use it"
+    )
+    async def ai_persona_use(self, ctx: commands.Context, scope: Optional[ScopeChoice], name: str) -> None:
+        """Make a persona active in this server, this channel (`channel`) or everywhere (`global`, owner).
+
+        `none` removes the choice at that scope (the next scope's persona applies: channel ▸ server ▸
+        global). In DMs, anyone can pick the persona for their own DMs.
+        """
+        if ctx.guild is None and scope is None:
+            target = Scope(USER, ctx.author.id)
+        else:
+            target = await writable_scope(ctx, scope)
+        if name.strip().lower() == "none":
+            await self.personas.choose(target, None)
+            await reply(ctx, f"No persona chosen for {self._scope_text(target)} any more.")
+            return
+        persona = self._visible(ctx, name)
+        if target.kind == GLOBAL and self.personas.find(None, persona.key) is None:
+            raise PersonaError(
+                f"`{persona.name}` is a server persona; only built-in and global personas can be the global default."
+            )
+        await self.personas.choose(target, persona.key)
+        text = f"Persona `{persona.name}` is now active for {self._scope_text(target)}."
+        if persona.greeting:
+            text += f"\n\n{persona.display_name or persona.name}: {persona.greeting}"
+        await reply(ctx, text[:2000])
+
+    @staticmethod
+    def _scope_text(scope: Scope) -> str:
+        return {
+            USER: "your DMs",
+            CHANNEL: "this channel",
+            GUILD: "this server",
+            GLOBAL: "everywhere (global default)",
+        }[scope.kind]
+
+    @ai_persona.command(name="avatar")
+    @app_commands.describe(name="The persona", url="An https:// image link (or attach an image)")
+    async def ai_persona_avatar(
+        self,
+        ctx: commands.Context,
+        name: str,
+        url: Optional[str] = None,
+        image: Optional[discord.Attachment] = None,
+    ) -> None:
+        """Set a persona's avatar from an image link or an attached image (PNG, JPEG, GIF, WebP, up to 8 MB)."""
+        guild_id, persona = await self._owned(ctx, name)
+        image = image or (ctx.message.attachments[0] if ctx.message and ctx.message.attachments else None)
+        if image is not None:
+            kind = (image.content_type or "").split(";")[0]
+            if not kind.startswith("image/") and not image.filename.lower().endswith(
+                (".png", ".jpg", ".jpeg", ".gif", ".webp")
+            ):
+                raise PersonaError("An avatar must be an image (PNG, JPEG, GIF or WebP).")
+            if image.size > MAX_AVATAR_BYTES:
+                raise PersonaError("That image is over 8 MB; choose a smaller one.")
+            url = image.url
+        if not url:
+            raise PersonaError("Give an `https://` image link or attach an image.")
+        persona = persona.with_field("avatar_url", url if image is not None else check_avatar_url(url))
+        await self.personas.save(guild_id, persona, new=False)
+        await reply(ctx, f"Persona `{persona.name}` has a new avatar.")
+
+    @ai_persona.command(name="import")
+    @app_commands.describe(
+        card="A V2 character card (.json or .png)",
+        action="`confirm` saves the previewed card",
+        scope="server or global",
+    )
+    async def ai_persona_import(
+        self,
+        ctx: commands.Context,
+        action: Optional[Literal["confirm", "cancel"]] = None,
+        scope: Optional[StoreChoice] = None,
+        card: Optional[discord.Attachment] = None,
+    ) -> None:
+        """Import a character card (V2 JSON or PNG, up to 1 MB) as a persona: attach it to see a
+        preview, then `[p]ai persona import confirm` to save it."""
+        key = (ctx.author.id, ctx.channel.id)
+        if action is not None:
+            pending = self._pending_imports.pop(key, None)
+            if pending is None or time.monotonic() - pending.at > IMPORT_TTL:
+                raise PersonaError(
+                    "There is no card waiting to be saved. Attach one to `[p]ai persona import`."
+                )
+            if action == "cancel":
+                await reply(ctx, "Import cancelled.")
+                return
+            await self._store_for(ctx, "server" if pending.guild_id else "global")
+            await self.personas.save(pending.guild_id, pending.persona, new=True)
+            await reply(ctx, f"Imported persona `{pending.persona.name}` for {_where(pending.guild_id)}.")
+            return
+        guild_id = await self._store_for(ctx, scope)
+        card = card or (ctx.message.attachments[0] if ctx.message and ctx.message.attachments else None)
+        if card is None:
+            raise PersonaError("Attach a character card (.json or .png) to `[p]ai persona import`.")
+        if card.size > MAX_CARD_BYTES:
+            raise PersonaError(f"That file is {card.size // 1024} kB; character cards are limited to 1 MB.")
+        persona = card_to_persona(load_card(await card.read(), card.filename))
+        check_name(persona.name, taken=self.personas.stored(guild_id))
+        self._pending_imports[key] = PendingImport(persona, guild_id, time.monotonic())
+        preview = self._describe(persona, f"preview, for {_where(guild_id)}")
+        tail = (
+            f"\n\nSave it with `{ctx.clean_prefix}ai persona import confirm` (or `cancel`) within 5 minutes."
+        )
+        await reply(ctx, (preview[: 2000 - len(tail)]) + tail)
+
+    @ai_persona.command(name="export")
+    @app_commands.describe(name="The persona to export")
+    async def ai_persona_export(self, ctx: commands.Context, name: str) -> None:
+        """Export a persona as a V2 character card (JSON file)."""
+        persona = self._visible(ctx, name)
+        data = json.dumps(persona_to_card(persona), indent=2).encode("utf-8")
+        await reply(
+            ctx,
+            f"Persona `{persona.name}` as a V2 character card:",
+            file=discord.File(io.BytesIO(data), filename=f"{persona.name}.json"),
+        )
+
+    # -- /ai variables, /ai timezone, /ai myprompt, /ai dm --------------------------------------
+
+    @AIGroup.ai.command(name="variables")
+    async def ai_variables(self, ctx: commands.Context) -> None:
+        """Every variable you can write in a prompt as `{name}`, with its value here."""
+        settings = self.settings.resolve(
+            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
+        )
+        active = self.personas.active(
+            ctx.guild.id if ctx.guild else None,
+            settings_channel_id(ctx.channel) if ctx.guild else None,
+            ctx.author.id,
+        )
+        variables = self.variables_here(ctx.author, ctx.channel, settings, active.persona if active else None)
+        variables = dict(variables.items())
+        variables["prefix"] = ctx.clean_prefix
+        lines = []
+        for name, value in variables.items():
+            shown = " ".join(value.split())
+            lines.append(
+                f"`{{{name}}}` → {shown[:80] + ('…' if len(shown) > 80 else '') if shown else '(empty)'}"
+            )
+        text = "Prompt variables (write them in a persona or system prompt):\n" + "\n".join(lines)
+        for page in pagify(text, page_length=1900):
+            await reply(ctx, page)
+
+    @AIGroup.ai.command(name="timezone")
+    @commands.guild_only()
+    @app_commands.describe(zone="An IANA time zone such as Europe/Paris or America/New_York")
+    async def ai_timezone(self, ctx: commands.Context, zone: Optional[str] = None) -> None:
+        """Show or set the server's time zone for `{date}`, `{time}` and friends (default UTC)."""
+        if zone is None:
+            await reply(ctx, f"This server's time zone is `{self.personas.timezone(ctx.guild.id)}`.")
+            return
+        await writable_scope(ctx, "server")
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise PersonaError(
+                f"`{zone[:50]}` is not a time zone. Use a name like `Europe/Paris` or `UTC`."
+            ) from None
+        await self.personas.set_timezone(ctx.guild.id, zone)
+        await reply(ctx, f"This server's time zone is now `{zone}`.")
+
+    @AIGroup.ai.command(name="myprompt")
+    @app_commands.describe(action="show, set or clear", text="Your instructions (up to 500 characters)")
+    async def ai_myprompt(
+        self,
+        ctx: commands.Context,
+        action: Literal["show", "set", "clear"] = "show",
+        *,
+        text: Optional[str] = None,
+    ) -> None:
+        """Your own instructions for the assistant, added to every request you make, everywhere.
+
+        Example: `[p]ai myprompt set Call me Sam and keep answers under 100 words.`
+        """
+        if action == "show":
+            current = self.personas.myprompt(ctx.author.id)
+            await reply(
+                ctx, f"Your instructions:\n>>> {current}" if current else "You have no instructions set."
+            )
+            return
+        if action == "clear":
+            await self.personas.set_myprompt(ctx.author.id, None)
+            await reply(ctx, "Your instructions are cleared.")
+            return
+        text = (text or "").strip()
+        if not text:
+            raise PersonaError("Write your instructions after `set`, e.g. `[p]ai myprompt set Call me Sam.`")
+        if len(text) > MAX_MYPROMPT_CHARS:
+            raise PersonaError(
+                f"Your instructions are {len(text)} characters long; the limit is {MAX_MYPROMPT_CHARS}."
+            )
+        await self.personas.set_myprompt(ctx.author.id, text)
+        await reply(ctx, "Saved. The assistant will follow your instructions in all your requests.")
+
+    @AIGroup.ai.command(name="dm")
+    @commands.is_owner()
+    @app_commands.describe(action="on, off, show, or shared (then on/off)", value="for `shared`: on or off")
+    async def ai_dm(
+        self,
+        ctx: commands.Context,
+        action: Literal["on", "off", "show", "shared"] = "show",
+        value: Optional[Literal["on", "off"]] = None,
+    ) -> None:
+        """Owner: allow or forbid chatting in DMs; `shared on` requires sharing a server with the bot."""
+        if action in ("on", "off"):
+            await self.personas.set_dm(enabled=action == "on")
+        elif action == "shared":
+            if value is None:
+                raise PersonaError("Say `on` or `off` after `shared`.")
+            await self.personas.set_dm(shared_server=value == "on")
+        dm = self.personas.dm
+        await reply(
+            ctx,
+            f"Chatting in DMs is {'on' if dm['enabled'] else 'off'}"
+            + (" (members must share a server with the bot)." if dm["shared_server"] else "."),
+        )
