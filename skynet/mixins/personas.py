@@ -478,7 +478,7 @@ class PersonasMixin(MixinMeta):
         for page in pagify(text, page_length=1900):
             await reply(ctx, page)
 
-    @AIGroup.ai.command(name="timezone")
+    @AIGroup.ai.command(name="timezone", with_app_command=False)  # slash `ai` holds 25 at most
     @commands.guild_only()
     @app_commands.describe(zone="An IANA time zone such as Europe/Paris or America/New_York")
     async def ai_timezone(self, ctx: commands.Context, zone: Optional[str] = None) -> None:
@@ -529,7 +529,7 @@ class PersonasMixin(MixinMeta):
         await self.personas.set_myprompt(ctx.author.id, text)
         await reply(ctx, "Saved. The assistant will follow your instructions in all your requests.")
 
-    @AIGroup.ai.command(name="dm")
+    @AIGroup.ai.command(name="dm", with_app_command=False)  # owner-only; slash `ai` is full (25)
     @commands.is_owner()
     @app_commands.describe(action="on, off, show, or shared (then on/off)", value="for `shared`: on or off")
     async def ai_dm(

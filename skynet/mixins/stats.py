@@ -57,7 +57,7 @@ class StatsMixin(MixinMeta):
         )
         await reply(ctx, "\n".join(lines), ephemeral=True)
 
-    @AIGroup.ai.group(name="pricing")
+    @AIGroup.ai.group(name="pricing", with_app_command=False)  # owner-only; slash `ai` is full (25)
     @commands.is_owner()
     async def ai_pricing(self, ctx: commands.Context) -> None:
         """See or override the prices used for cost estimates (USD per million tokens)."""
