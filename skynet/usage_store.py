@@ -88,7 +88,8 @@ class UsageStore:
         """Write every pending delta in one transaction; on failure keep them for the next flush."""
         async with self._lock:
             deltas = self.ledger.drain()
-            if not deltas:
+            if not deltas:  # nothing new: what is stored is up to date as of now
+                self.last_flush, self.last_flush_scopes = time.time(), 0
                 return
             try:
                 await self.counters.add(deltas)

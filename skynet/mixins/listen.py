@@ -18,6 +18,7 @@ from discord import app_commands
 from redbot.core import commands
 
 from ..abc import MixinMeta
+from ..discord.style import error_text
 from ..engine.errors import InvalidValue
 from ..engine.governance.errors import GovernanceRefusal
 from ..engine.governance.listening import MAX_COOLDOWN, MAX_KEYWORD_CHARS, MAX_KEYWORDS, MODES, Heard
@@ -138,7 +139,7 @@ class ListenMixin(MixinMeta):
         prefix = (await self.bot.get_valid_prefixes(message.guild))[0]
         await self.pacer.wait(message.channel.id)  # notices share Discord's rate budget with replies
         await message.reply(
-            refusal.message.replace("[p]", prefix),
+            error_text(refusal.message, prefix),
             mention_author=False,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import socket
 
 from conftest import KEY, owner, say, text_of
@@ -19,10 +21,10 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_owner_sees_versions_endpoints_model_and_backend_with_the_key_set(bot, provider):
+async def test_owner_sees_versions_endpoints_model_and_backend_with_the_key_set(bot, provider, red_backend):
     text = await diag(bot, bot.owner)
     assert "**Versions:** skynet 0.1.0 · Red 3.5" in text and "chromadb " in text and "openai " in text
-    assert "**Config backend:** JSON" in text
+    assert f"**Config backend:** {'JSON' if red_backend == 'json' else 'Postgres'}" in text
     assert "**Prices:** owner overrides, then " in text
     assert "**Model here:** `mock:gpt-test` (from global)" in text
     mock_line = next(line for line in text.splitlines() if line.startswith("• **mock**"))
@@ -82,6 +84,7 @@ async def test_a_member_is_told_who_may_use_diag(bot):
     assert text == "⚠️ Only server admins (or members with Manage Server) can use `ai diag`."
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_twenty_errors_fit_in_messages_of_at_most_2000_characters(bot, provider):
     long_message = "x" * 400
     provider.script(*[Reply.error(401, message=long_message) for _ in range(23)])

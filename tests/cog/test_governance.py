@@ -16,6 +16,10 @@ from skynet_dev.mock_openai import Reply
 
 DAY = 86_400
 
+# Admins configure and members post faster than people type: Discord's message rates are
+# tested in test_streaming.py and test_discord_limits.py; here only message bodies are checked.
+pytestmark = pytest.mark.discord_bursts
+
 
 class Clock:
     def __init__(self, now: float = 1_700_000_000.0) -> None:
@@ -55,7 +59,7 @@ async def test_token_budget_refuses_with_what_is_left_and_when_it_resets(bot, pr
     resets = int((clock.now // DAY + 1) * DAY)
     assert (
         refused
-        == f"⏳ Your daily AI budget here is used up: 0 tokens of 100 tokens left. It resets <t:{resets}:R>."
+        == f"⚠️ Your daily AI budget here is used up: 0 tokens of 100 tokens left. It resets <t:{resets}:R>."
     )
     assert len(provider.chat_requests) == 2
     # Another member has their own budget; the next day starts over.
@@ -88,7 +92,7 @@ async def test_rate_limit_refuses_then_allows_again_on_time(bot, provider, clock
     assert await chat(bot, "a") == "echo: member: a"
     await chat(bot, "b")
     refused = await chat(bot, "c")
-    assert refused.startswith("⏳ Too many requests: the limit is 2 requests per 60 s for each member.")
+    assert refused.startswith("⚠️ Too many requests: the limit is 2 requests per 60 s for each member.")
     assert re.search(r"Try again <t:\d+:R>", refused)
     clock.now += 30
     assert await chat(bot, "d") == "echo: member: d"

@@ -3,6 +3,8 @@ context listening, reply chains, cooldowns, channel lists, and everything it mus
 
 from __future__ import annotations
 
+import pytest
+
 from typing import List, Optional
 
 import discord
@@ -13,6 +15,10 @@ from discord.ext.test import runner as dpy_runner
 
 from skynet_dev.harness import BotMessage, RedHarness
 from skynet_dev.mock_openai import Reply
+
+# Admins configure and members post faster than people type: Discord's message rates are
+# tested in test_streaming.py and test_discord_limits.py; here only message bodies are checked.
+pytestmark = pytest.mark.discord_bursts
 
 
 class Clock:

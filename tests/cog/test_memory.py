@@ -22,6 +22,10 @@ from redbot.core.data_manager import cog_data_path
 from skynet.discord.pacing import Pacer
 from skynet_dev.mock_openai import Reply
 
+# Members and admins here type faster than people do: Discord's message rates are tested in
+# test_streaming.py and test_discord_limits.py; here only message bodies are checked.
+pytestmark = pytest.mark.discord_bursts
+
 EMBED = "text-embedding-3-small"
 
 

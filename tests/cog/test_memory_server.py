@@ -19,6 +19,10 @@ from test_memory import chat, mem, remember, say, system_block, the_cog  # noqa:
 
 from skynet.discord.pacing import Pacer
 
+# Members and admins here type faster than people do: Discord's message rates are tested in
+# test_streaming.py and test_discord_limits.py; here only message bodies are checked.
+pytestmark = pytest.mark.discord_bursts
+
 CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
 
 

@@ -4,6 +4,8 @@ prompt the provider actually received, or what the member sees."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import struct
 import urllib.parse
@@ -21,6 +23,10 @@ from skynet.engine.personas.cards import png_with_card
 from skynet.engine.personas.variables import PLACEHOLDER
 from skynet_dev.harness import BotMessage, RedHarness
 from skynet_dev.mock_openai import Reply
+
+# Members and admins here type faster than people do: Discord's message rates are tested in
+# test_streaming.py and test_discord_limits.py; here only message bodies are checked.
+pytestmark = pytest.mark.discord_bursts
 
 # --------------------------------------------------------------------------------------------
 # helpers

@@ -16,6 +16,7 @@ async def by_owner(red, content: str) -> str:
     return text_of(await owner(red, content))
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_an_endpoint_priced_as_groq_prices_its_replies(bot, provider, cog):
     provider.models.append(GROQ_MODEL)
     assert "is not priced from the table (inferred from its URL)" in await by_owner(

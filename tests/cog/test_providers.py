@@ -56,6 +56,7 @@ async def test_list_shows_each_endpoint_and_whether_its_key_is_set_but_never_the
     assert KEY not in listing
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 @pytest.mark.parametrize("who", ["admin", "member"])
 async def test_provider_commands_are_refused_to_anyone_but_the_owner(bot, provider, who):
     author = getattr(bot, who)

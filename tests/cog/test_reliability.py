@@ -191,7 +191,7 @@ async def test_an_endpoint_that_keeps_failing_opens_its_circuit_and_the_fallback
     listing = text_of(await owner(bot, "!ai provider list"))
     assert "circuit **open**" in listing, listing
     test = text_of(await owner(bot, "!ai provider test dead"))
-    assert test.startswith("❌") and "circuit **open**" in test, test
+    assert test.startswith("⚠️") and "circuit **open**" in test, test
 
 
 # --------------------------------------------------------------------------------------------

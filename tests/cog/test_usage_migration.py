@@ -3,6 +3,8 @@ and a flush of thousands of users makes no Config write at all."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from conftest import owner, say, text_of
@@ -89,6 +91,7 @@ async def assert_usage_gone_from_config(red) -> None:
     assert await conf._get_base_group(Config.USER).all() == {}
 
 
+@pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_schema_1_usage_is_moved_to_the_counter_store_on_load(red):
     await write_schema_1(red)
     cog = await load(red)

@@ -135,7 +135,7 @@ class Governor:
             retry = self.buckets.retry_at(key, rate)
             if retry is not None:
                 raise RateLimited(
-                    f"⏳ Too many requests: the limit is {rate.describe()} {whom}. "
+                    f"Too many requests: the limit is {rate.describe()} {whom}. "
                     f"Try again {discord_time(retry + 1)}.",
                     limit="member rate" if key[0] == "member" else "server rate",
                     resets_at=retry,
@@ -189,7 +189,7 @@ class Governor:
                 )
             if left.left <= 0:
                 raise BudgetExhausted(
-                    f"⏳ {whose} is used up: {format_amount(0, left.unit)} of "
+                    f"{whose} is used up: {format_amount(0, left.unit)} of "
                     f"{format_amount(left.limit, left.unit)} left. It resets {discord_time(left.resets_at)}.",
                     limit="member budget" if whose.startswith("Your") else "server budget",
                     resets_at=left.resets_at,
