@@ -78,6 +78,7 @@ class ChatEngine:
         self.reliability = reliability or Reliability()  # retries, circuit breakers, failover
         self.deletions = deletions or DeletionLedger()  # every write-back checks it: deletion wins
         self.errors = ErrorLog()  # recent failures, for [p]ai diag
+        self.vision_overrides: Dict[str, bool] = {}  # owner: "endpoint:model" -> sees images
 
     def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, Any]]:
         chain = self._bounded_chain(request.reply_chain)
@@ -119,7 +120,7 @@ class ChatEngine:
         messages: List[Dict[str, Any]] = []
         try:
             check_visible(request.text)
-            if request.images and supports_vision(model.endpoint, model.name) is False:
+            if request.images and supports_vision(model.endpoint, model.name, self.vision_overrides) is False:
                 raise VisionUnsupported(vision_notice(model.name))  # before any provider call
             tokens = self.counter.count(request.text)
             if tokens > self.limits.max_input_tokens:

@@ -124,3 +124,21 @@ async def test_images_on_the_replied_to_message_are_included_up_to_four(bot, pro
     provider.script(Reply.text("ok"))
     await chat(bot, "and now?", own, png(tmp_path, "mine2.png"), reply_to=parent_data)
     assert len(image_urls(sent_content(provider))) == 4
+
+
+async def test_the_owner_overrides_the_vision_table(bot, provider, tmp_path):
+    # gpt-test is unknown to the name table; the owner says it can't see, then lets its name decide.
+    assert "can't see images." in text_of(await owner_says(bot, "!ai model vision gpt-test off"))
+    assert "`gpt-test` can't see images" in text_of(await chat(bot, "what is this?", png(tmp_path, "a.png")))
+    assert provider.chat_requests == []
+    assert "unknown (images are sent) (by its name)" in text_of(
+        await owner_says(bot, "!ai model vision gpt-test auto")
+    )
+    provider.script(Reply.text("A cat."))
+    assert "A cat." in text_of(await chat(bot, "and now?", png(tmp_path, "a.png")))
+
+
+async def owner_says(red: RedHarness, content: str) -> List[BotMessage]:
+    before = {m.id for m in red.messages()}
+    await red.say(content, author=red.owner)
+    return [m for m in red.messages() if m.id not in before]

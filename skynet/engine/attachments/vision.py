@@ -7,7 +7,7 @@ nothing is downloaded or re-encoded here; the provider fetches and resizes them 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import SkynetError
 
@@ -35,11 +35,14 @@ class VisionUnsupported(SkynetError):
     kind = "vision_unsupported"
 
 
-def supports_vision(endpoint: str, model: str) -> Optional[bool]:
-    """True/False when the model's name says whether it takes images, None when unknown.
-
-    ``endpoint`` is accepted so owner overrides per endpoint can slot in without changing callers.
-    """
+def supports_vision(
+    endpoint: str, model: str, overrides: Mapping[str, bool] = {}  # noqa: B006 (read only)
+) -> Optional[bool]:
+    """True/False when the owner's override or the model's name says whether it takes images,
+    None when unknown. ``overrides``: ``"endpoint:model"`` in lower case -> bool."""
+    override = overrides.get(f"{endpoint}:{model}".lower())
+    if override is not None:
+        return override
     name = model.lower().rsplit("/", 1)[-1]
     for pattern, verdict in _COMPILED:
         if pattern.match(name):
