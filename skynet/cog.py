@@ -135,6 +135,7 @@ class Skynet(
         for name in self.providers.set_endpoints(self.settings.endpoints):
             self.catalog.forget(name)
         self.engine.prices = self.settings.price_book()
+        self.engine.vision_overrides = self.settings.vision_overrides()
         self.apply_price_table()
 
     async def _api_key(self, service: str) -> Optional[str]:

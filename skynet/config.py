@@ -53,6 +53,7 @@ GLOBAL_DEFAULTS["memory"] = {}
 GUILD_DEFAULTS["memory_policy"] = {}
 CHANNEL_DEFAULTS["memory_policy"] = {}
 USER_DEFAULTS["incognito"] = False
+GLOBAL_DEFAULTS["vision"] = {}  # "endpoint:model" -> bool: owner overrides of the vision table
 
 
 def make_config(cog: object) -> Config:

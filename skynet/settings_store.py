@@ -79,6 +79,18 @@ class SettingsStore:
     def price_overrides(self) -> Dict[str, Price]:
         return {model: Price(*pair) for model, pair in self._global.get("pricing", {}).items()}
 
+    def vision_overrides(self) -> Dict[str, bool]:
+        """``"endpoint:model"`` (lower case) -> whether it takes images, set by the owner."""
+        return dict(self._global.get("vision", {}))
+
+    async def set_vision(self, key: str, sees: Optional[bool]) -> None:
+        overrides = self.vision_overrides()
+        if sees is None:
+            overrides.pop(key, None)
+        else:
+            overrides[key] = sees
+        await self._set(Scope(GLOBAL), "vision", overrides)
+
     def price_book(self) -> PriceBook:
         return PriceBook(self.price_overrides())
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from .accounting import ScopeKey, UsageLedger
+from .attachments.vision import VisionUnsupported, image_marker, supports_vision, user_content, vision_notice
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
 from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
@@ -41,6 +42,7 @@ class ChatRequest:
     guild_id: Optional[int] = None
     channel_id: Optional[int] = None  # the channel whose settings apply (a thread's parent)
     reply_chain: Tuple[Turn, ...] = ()  # the replied-to messages, oldest first, ahead of the window
+    images: Tuple[str, ...] = ()  # image URLs sent with the question (vision models), at most 4
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,9 @@ class ChatEngine:
         self.reliability = reliability or Reliability()  # retries, circuit breakers, failover
         self.deletions = deletions or DeletionLedger()  # every write-back checks it: deletion wins
         self.errors = ErrorLog()  # recent failures, for [p]ai diag
+        self.vision_overrides: Dict[str, bool] = {}  # owner: "endpoint:model" -> sees images
 
-    def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, str]]:
+    def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, Any]]:
         chain = self._bounded_chain(request.reply_chain)
         budget = self.limits.history_tokens - sum(turn.tokens for turn in chain)
         history: List[Turn] = (
@@ -88,7 +91,7 @@ class ChatEngine:
             *([{"role": "system", "content": recalled}] if recalled else []),
             *(turn.as_message() for turn in chain),
             *(turn.as_message() for turn in history),
-            {"role": USER, "content": f"{request.user_name}: {request.text}"},
+            {"role": USER, "content": user_content(f"{request.user_name}: {request.text}", request.images)},
         ]
 
     def _bounded_chain(self, chain: Tuple[Turn, ...]) -> List[Turn]:
@@ -117,6 +120,8 @@ class ChatEngine:
         messages: List[Dict[str, Any]] = []
         try:
             check_visible(request.text)
+            if request.images and supports_vision(model.endpoint, model.name, self.vision_overrides) is False:
+                raise VisionUnsupported(vision_notice(model.name))  # before any provider call
             tokens = self.counter.count(request.text)
             if tokens > self.limits.max_input_tokens:
                 raise InputTooLong(
@@ -172,7 +177,11 @@ class ChatEngine:
         remember = self.memory_service is None or self.memory_service.stores_turns(request.user_id)
         if answer and remember and guard.allowed:
             self.memory.add(
-                request.conversation, USER, request.text, user_id=request.user_id, name=request.user_name
+                request.conversation,
+                USER,
+                image_marker(request.text, request.images),  # memory keeps text only, never images
+                user_id=request.user_id,
+                name=request.user_name,
             )
             self.memory.add(
                 request.conversation, ASSISTANT, answer, user_id=request.user_id, name="assistant"

@@ -134,6 +134,23 @@ def _provider_message(exc: openai.APIStatusError) -> str:
     return message or str(exc)
 
 
+def _about_images(exc: openai.BadRequestError) -> bool:
+    """A 400 about image input: the request carried images and the model does not take them."""
+    from .attachments.vision import mentions_images  # attachments imports this module
+
+    try:  # only when this request carried images; a body we can't read counts as "maybe"
+        sent_images = b'"image_url"' in (exc.request.content or b"")
+    except Exception:  # noqa: BLE001
+        sent_images = True
+    return sent_images and mentions_images(_provider_message(exc))
+
+
+def _vision_notice(model: str) -> str:
+    from .attachments.vision import vision_notice
+
+    return vision_notice(model)
+
+
 def explain(
     exc: BaseException, *, endpoint: str, model: str, redactor: Redactor, service: Optional[str] = None
 ) -> FriendlyError:
@@ -184,6 +201,8 @@ def explain(
                 "context_too_long",
                 f"This conversation is too long for `{model}`. Send a shorter message, or start fresh with `[p]ai forget`.",
             )
+        if _about_images(exc):
+            return friendly("vision_unsupported", _vision_notice(model))
         if exc.code == "model_not_found":
             return explain(
                 openai.NotFoundError(text, response=exc.response, body=exc.body),

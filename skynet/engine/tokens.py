@@ -36,6 +36,9 @@ DEFAULT_ENCODINGS: Tuple[str, ...] = ("o200k_base", "cl100k_base", "cl100k_base_
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING_TOKENS = 3
+# An image input at a fixed estimate: OpenAI's high-detail price for a 1024 px square image
+# (85 base + 4 tiles of 512 px x 170 = 765 tokens); providers that report usage replace it with the real figure.
+IMAGE_INPUT_TOKENS = 765
 
 _CHARS_PER_TOKEN = 4  # rough average for English text with OpenAI BPEs
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -203,8 +206,10 @@ class TokenCounter:
             and value
             and all(isinstance(part, Mapping) and "type" in part for part in value)
         ):
-            # Content parts: count the text ones; media (images, audio) is not estimated here.
-            return sum(self.count(str(p.get("text") or "")) for p in value if p["type"] == "text")
+            # Content parts: the text ones as text, each image at a fixed cost (audio is not estimated).
+            return sum(self.count(str(p.get("text") or "")) for p in value if p["type"] == "text") + (
+                IMAGE_INPUT_TOKENS * sum(1 for p in value if p["type"] == "image_url")
+            )
         try:
             return self.count(json.dumps(value, ensure_ascii=False, default=str))
         except Exception:  # noqa: BLE001

@@ -46,10 +46,12 @@ class ChatMixin(MixinMeta):
         """Stream the engine's answer to ``text`` as a reply to ``ctx``."""
         if self.inflight.closed:  # the cog is unloading: start nothing new
             return
-        text = await self.with_attachments(ctx, text)
+        text, images = await self.with_attachments(ctx, text)
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
+        if images:
+            request = replace(request, images=images)
         ticket = self.admit(ctx.author, ctx.channel, request)  # budgets and rate limits, or a refusal
 
         async def send(content: str, first: bool) -> discord.Message:

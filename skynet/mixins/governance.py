@@ -30,6 +30,7 @@ from ..engine.governance.policy import (
     with_rule,
 )
 from ..engine.governance.rules import GuildRules
+from ..engine.tokens import IMAGE_INPUT_TOKENS
 from .common import NotAllowed, is_server_admin, reply, settings_channel_id
 from .group import AIGroup
 from .targets import find_channel, find_member, find_role, find_target
@@ -126,6 +127,7 @@ class GovernanceMixin(MixinMeta):
             + min(chain, limit)
             + sum(t.tokens for t in window)
             + 4 * turns  # per-message overhead of the chat format
+            + IMAGE_INPUT_TOKENS * len(request.images)
         )
 
     def remaining_for(self, member: discord.Member) -> Remaining:

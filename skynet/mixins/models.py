@@ -1,4 +1,4 @@
-"""``/ai model list | show | set | reset``: which model answers, per scope."""
+"""``/ai model list | show | set | reset | vision``: which model answers, per scope."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from redbot.core import commands
 from redbot.core.utils.chat_formatting import humanize_list, pagify
 
 from ..abc import MixinMeta
+from ..engine.attachments.vision import supports_vision
 from ..engine.errors import InvalidValue, SkynetError
 from ..engine.settings import ModelRef, parse_model_ref
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
@@ -120,6 +121,28 @@ class ModelsMixin(MixinMeta):
         await reply(
             ctx, f"Model for {scope_label(target.kind)} reset. Model here is now `{self._here(ctx)}`."
         )
+
+    @ai_model.command(name="vision")
+    @commands.is_owner()
+    @app_commands.describe(
+        model="Model name, or endpoint:model", mode="on: it sees images; off: it doesn't; auto: by its name"
+    )
+    async def ai_model_vision(self, ctx: commands.Context, model: str, mode: str) -> None:
+        """Owner: say whether a model can see images (`on`, `off`), or let its name decide (`auto`).
+
+        Images are refused with a notice for models that can't see them; use this when the built-in
+        name table gets a model wrong, e.g. `[p]ai model vision ollama:mymodel on`.
+        """
+        choice = {"on": True, "off": False, "auto": None}.get(mode.strip().lower(), "bad")
+        if choice == "bad":
+            raise InvalidValue("Write `on`, `off` or `auto` after the model.")
+        ref = parse_model_ref(model, list(self.providers.endpoints), self._here(ctx).endpoint)
+        self.providers.get(ref.endpoint)  # refuses unknown endpoints
+        await self.settings.set_vision(f"{ref.endpoint}:{ref.name}".lower(), choice)
+        self.refresh_providers()
+        sees = supports_vision(ref.endpoint, ref.name, self.engine.vision_overrides)
+        verdict = {True: "can see images", False: "can't see images", None: "unknown (images are sent)"}
+        await reply(ctx, f"`{ref}`: {verdict[sees]}{' (by its name)' if choice is None else ''}.")
 
     @ai_model_set.autocomplete("model")
     async def _model_autocomplete(

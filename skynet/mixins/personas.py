@@ -22,6 +22,7 @@ from ..abc import MixinMeta
 from ..discord.variables import prompt_variables
 from ..discord.webhooks import ChannelWebhooks, persona_sender
 from ..engine.attachments import MAX_FILES, AttachmentInfo, AttachmentRefused, check, inline
+from ..engine.attachments.vision import MAX_IMAGES
 from ..engine.errors import SkynetError
 from ..engine.params import PARAMS, SYSTEM_PROMPT
 from ..engine.personas import BUILTIN_PERSONAS, MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
@@ -117,19 +118,43 @@ class PersonasMixin(MixinMeta):
             use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
         )
 
-    async def with_attachments(self, ctx: commands.Context, text: str) -> str:
-        """``text`` with the text files attached to the command message inlined (prefix commands)."""
-        files = list(ctx.message.attachments) if ctx.interaction is None and ctx.message else []
-        if not files:
-            return text
+    async def with_attachments(self, ctx: commands.Context, text: str) -> Tuple[str, Tuple[str, ...]]:
+        """``text`` with the text files attached to the command message inlined, and the URLs of
+        the images attached to it or to the message it replies to (at most 4, the message's own
+        first). Prefix commands and the listener only: slash commands carry no attachments here."""
+        if ctx.interaction is not None or ctx.message is None:
+            return text, ()
+        files = list(ctx.message.attachments)
         if len(files) > MAX_FILES:
             raise AttachmentRefused(f"Attach at most {MAX_FILES} files to one message.")
         infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
         for info in infos:
             check(info)  # every file is checked before anything is downloaded
+        images = [f.url for f, info in zip(files, infos) if info.is_image and not info.is_text]
         for attachment, info in zip(files, infos):
-            text = inline(text, info, await attachment.read())
-        return text
+            if not (info.is_image and not info.is_text):
+                text = inline(text, info, await attachment.read())
+        parent = await self._replied_message(ctx.message) if len(images) < MAX_IMAGES else None
+        for attachment in parent.attachments if parent is not None else ():
+            info = AttachmentInfo(attachment.filename, attachment.size, attachment.content_type)
+            if info.is_vision_image and not info.is_text and len(images) < MAX_IMAGES:
+                images.append(attachment.url)  # the replied-to message's other files are not read
+        return text, tuple(images)
+
+    async def _replied_message(self, message: discord.Message) -> Optional[discord.Message]:
+        """The message ``message`` replies to: from the gateway payload, the cache, or fetched."""
+        ref = message.reference
+        if ref is None or not ref.message_id:
+            return None
+        if isinstance(ref.resolved, discord.Message):
+            return ref.resolved
+        found = self.bot._connection._get_message(ref.message_id)
+        if found is None:
+            try:
+                found = await message.channel.fetch_message(ref.message_id)
+            except discord.HTTPException:
+                return None
+        return found
 
     def _with_preset(self, settings: ResolvedSettings, persona: Persona, scope: str) -> ResolvedSettings:
         rank = RANK.get(scope, 0)

@@ -1,6 +1,6 @@
 """Files attached to ``[p]ai chat``: text files reach the provider inlined with their filename;
-images (vision is not built yet) and other types are refused with a clear message, before any
-request is made."""
+images reach vision models as ``image_url`` parts (see test_vision.py); other types are refused
+with a clear message, before any request is made."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ async def test_text_files_are_inlined_with_their_filename(bot, provider, tmp_pat
     assert "Attached file `notes.md`:\n````md\n# Notes\nUse ``` fences.\n````" in user
 
 
-async def test_images_and_other_files_are_refused_before_any_request(bot, provider, tmp_path):
-    image = tmp_path / "cat.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+async def test_unsupported_images_and_other_files_are_refused_before_any_request(bot, provider, tmp_path):
+    image = tmp_path / "cat.bmp"
+    image.write_bytes(b"BM\x00\x00")
     binary = tmp_path / "tool.exe"
     binary.write_bytes(b"MZ\x00\x00")
     big = tmp_path / "huge.txt"
@@ -48,7 +48,7 @@ async def test_images_and_other_files_are_refused_before_any_request(bot, provid
     latin = tmp_path / "old.txt"
     latin.write_bytes("café".encode("latin-1"))
     expected = {
-        image: "can't look at images",
+        image: "PNG, JPEG, GIF and WebP images",
         binary: "only read text files",
         big: "up to 200 kB",
         latin: "not UTF-8",

@@ -1,8 +1,9 @@
 """Files members attach to a chat message: which are read, and how they are put in the question.
 
 Text-like files (up to 200 kB) are inlined after the message with their filename, in a code block.
-Images are not sent to models yet (vision is not built): they are refused with a clear message,
-like every other type. The message's own token limit still applies to the inlined text.
+PNG, JPEG, GIF and WebP images (up to 20 MB) go to vision models by URL (see :mod:`.vision`);
+every other type is refused with a clear message. The message's own token limit still applies to
+the inlined text.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import PurePosixPath
 from typing import Optional
 
 from ..errors import SkynetError
+from .vision import IMAGE_SUFFIXES as VISION_SUFFIXES
+from .vision import IMAGE_TYPES, MAX_IMAGE_BYTES
 
 MAX_TEXT_BYTES = 200 * 1024
 MAX_FILES = 4
@@ -47,14 +50,22 @@ class AttachmentInfo:
     def is_image(self) -> bool:
         return self.suffix in IMAGE_SUFFIXES or (self.content_type or "").startswith("image/")
 
+    @property
+    def is_vision_image(self) -> bool:
+        """An image a vision model takes (PNG, JPEG, GIF, WebP), by content type or else by name."""
+        kind = (self.content_type or "").split(";")[0].strip().lower()
+        return kind in IMAGE_TYPES if kind else self.suffix in VISION_SUFFIXES
+
 
 def check(info: AttachmentInfo) -> None:
     """Refuse (with what to do) a file that will not be read; nothing is downloaded before this."""
     name = info.filename[:60]
     if info.is_image and not info.is_text:
-        raise AttachmentRefused(
-            f"I can't look at images yet (`{name}`). Describe it in words, or paste the text you want me to read."
-        )
+        if not info.is_vision_image:
+            raise AttachmentRefused(f"I can look at PNG, JPEG, GIF and WebP images; `{name}` isn't one.")
+        if info.size > MAX_IMAGE_BYTES:
+            raise AttachmentRefused(f"`{name}` is {info.size // (1024 * 1024)} MB; images are sent up to 20 MB.")
+        return
     if not info.is_text:
         raise AttachmentRefused(
             f"I can only read text files (.txt, .md, .py, .json, .csv…); `{name}` isn't one."

@@ -1,0 +1,144 @@
+"""Images for vision models: attached to ``[p]ai chat`` or to the message it replies to, they reach
+the provider as ``image_url`` content parts with the Discord attachment URL (at most 4); a model
+known not to see images gets a clear notice and no request is made; memory keeps only text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from conftest import text_of
+from discord.ext.test import backend as dpy_backend
+from discord.ext.test import factories as dpy_factories
+from discord.ext.test import runner as dpy_runner
+
+from skynet_dev.harness import BotMessage, RedHarness
+from skynet_dev.mock_openai import Reply
+
+
+def png(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    return path
+
+
+async def chat(
+    red: RedHarness, text: str, *paths: Path, reply_to: Optional[Dict[str, Any]] = None
+) -> List[BotMessage]:
+    """``[p]ai chat text`` with ``paths`` attached, optionally as a reply to the message ``reply_to``."""
+    before = {m.id for m in red.messages()}
+    attachments = [dpy_backend.make_attachment(p) for p in paths]
+    data = dpy_factories.make_message_dict(
+        red.channel, red.member, content=f"!ai chat {text}", attachments=attachments, guild_id=red.guild.id
+    )
+    if reply_to is not None:
+        data["message_reference"] = {
+            "message_id": reply_to["id"],
+            "channel_id": red.channel.id,
+            "guild_id": red.guild.id,
+        }
+        data["referenced_message"] = reply_to
+        data["type"] = 19  # a reply
+    dpy_backend._cur_config.messages.setdefault(red.channel.id, []).append(data)
+    dpy_backend.get_state().parse_message_create(data)
+    await dpy_runner.run_all_events()
+    await red.settle()
+    return [m for m in red.messages() if m.id not in before]
+
+
+def sent_content(provider) -> Any:
+    return provider.chat_requests[-1]["messages"][-1]["content"]
+
+
+def image_urls(content: Any) -> List[str]:
+    return [p["image_url"]["url"] for p in content if p["type"] == "image_url"]
+
+
+async def test_an_image_reaches_the_model_as_an_image_url_part(bot, provider, tmp_path):
+    image = png(tmp_path, "cat.png")
+    provider.script(Reply.text("A cat."))
+    reply = text_of(await chat(bot, "what is this?", image))
+    assert "A cat." in reply, (reply, bot.last_error)
+    content = sent_content(provider)
+    assert content[0] == {"type": "text", "text": "member: what is this?"}
+    assert image_urls(content) == [image.absolute().as_uri()]  # the attachment's URL
+
+
+async def test_text_files_and_images_together(bot, provider, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    provider.script(Reply.text("ok"))
+    await chat(bot, "compare", notes, png(tmp_path, "a.webp"))
+    content = sent_content(provider)
+    assert "Attached file `notes.txt`" in content[0]["text"]
+    assert len(image_urls(content)) == 1
+
+
+async def test_five_images_are_refused_like_five_files(bot, provider, tmp_path):
+    paths = [png(tmp_path, f"{i}.png") for i in range(5)]
+    assert "at most 4 files" in text_of(await chat(bot, "look", *paths))
+    assert provider.chat_requests == []
+
+
+async def test_a_model_that_cannot_see_gets_a_clear_notice_and_no_request(bot, provider, tmp_path):
+    provider.models.append("gpt-3.5-turbo")  # a text-only model the provider serves
+    await bot.say("!ai model set gpt-3.5-turbo", author=bot.admin)
+    reply = text_of(await chat(bot, "what is this?", png(tmp_path, "cat.png")))
+    assert "`gpt-3.5-turbo` can't see images" in reply, reply
+    assert "!ai model set" in reply
+    assert provider.chat_requests == []
+
+
+async def test_a_provider_refusing_images_is_explained_the_same_way(bot, provider, tmp_path):
+    # gpt-test is not in the vision table (unknown): the images are sent, the provider refuses them.
+    provider.script(Reply.error(400, message="Invalid content type. image_url is only supported by certain models."))
+    reply = text_of(await chat(bot, "what is this?", png(tmp_path, "cat.png")))
+    assert "`gpt-test` can't see images" in reply, reply
+    assert len(provider.chat_requests) == 1
+
+
+async def test_memory_keeps_text_and_a_marker_never_the_image(bot, provider, tmp_path):
+    provider.script(Reply.text("A cat."), Reply.text("Yes."))
+    await chat(bot, "what is this?", png(tmp_path, "cat.png"), png(tmp_path, "dog.png"))
+    await chat(bot, "are you sure?")
+    messages = provider.chat_requests[-1]["messages"]
+    assert any("what is this? [2 images]" in m["content"] for m in messages if m["role"] == "user"), messages
+    assert all(isinstance(m["content"], str) for m in messages), messages  # no image parts remembered
+
+
+async def test_images_on_the_replied_to_message_are_included_up_to_four(bot, provider, tmp_path):
+    shared = [png(tmp_path, f"shared{i}.png") for i in range(3)]
+    parent = dpy_backend.make_message(
+        "look at these", bot.member, bot.channel, attachments=[dpy_backend.make_attachment(p) for p in shared]
+    )
+    parent_data = next(
+        d for d in dpy_backend._cur_config.messages[bot.channel.id] if int(d["id"]) == parent.id
+    )
+    provider.script(Reply.text("Four pictures."))
+    own = png(tmp_path, "mine.png")
+    reply = text_of(await chat(bot, "which is best?", own, reply_to=parent_data))
+    assert "Four pictures." in reply, (reply, bot.last_error)
+    urls = image_urls(sent_content(provider))
+    assert urls == [own.absolute().as_uri()] + [p.absolute().as_uri() for p in shared]
+    # Five in total: the message's own come first, the replied-to ones fill up to four.
+    provider.script(Reply.text("ok"))
+    await chat(bot, "and now?", own, png(tmp_path, "mine2.png"), reply_to=parent_data)
+    assert len(image_urls(sent_content(provider))) == 4
+
+
+async def test_the_owner_overrides_the_vision_table(bot, provider, tmp_path):
+    # gpt-test is unknown to the name table; the owner says it can't see, then lets its name decide.
+    assert "can't see images." in text_of(await owner_says(bot, "!ai model vision gpt-test off"))
+    assert "`gpt-test` can't see images" in text_of(await chat(bot, "what is this?", png(tmp_path, "a.png")))
+    assert provider.chat_requests == []
+    assert "unknown (images are sent) (by its name)" in text_of(
+        await owner_says(bot, "!ai model vision gpt-test auto")
+    )
+    provider.script(Reply.text("A cat."))
+    assert "A cat." in text_of(await chat(bot, "and now?", png(tmp_path, "a.png")))
+
+
+async def owner_says(red: RedHarness, content: str) -> List[BotMessage]:
+    before = {m.id for m in red.messages()}
+    await red.say(content, author=red.owner)
+    return [m for m in red.messages() if m.id not in before]
