@@ -6,6 +6,7 @@ types are refused with nothing fetched that should not be."""
 from __future__ import annotations
 
 import json
+import socket
 from typing import AsyncIterator, List
 
 import pytest
@@ -168,5 +169,10 @@ async def test_private_oversized_and_unsupported_pages_are_refused(mem, provider
     assert "HTTP 404" in await add(mem, f"{pages.url}/missing.txt")
     assert pages.hits == ["/sneaky", "/big.txt", "/photo", "/missing.txt"]
     assert "no documents yet" in text_of(await owner(mem, "!ai docs list"))
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    await owner(mem, f"!ai tools allow 127.0.0.1:{closed}")
+    assert "couldn't connect" in await add(mem, f"http://127.0.0.1:{closed}/doc.txt")
     assert "server admins" in text_of(await say(mem, f"!ai docs add {pages.url}/handbook.txt"))
     assert pages.hits[-1] == "/missing.txt"  # a member is refused before anything is fetched
