@@ -23,6 +23,8 @@ from skynet.discord.pacing import Pacer
 from skynet_dev.mock_openai import Reply
 
 EMBED = "text-embedding-3-small"
+# `mem` switches the pacer off (like the `unpaced` fixtures): the strict harness checks bodies, not rates.
+pytestmark = pytest.mark.discord_bursts
 
 
 @pytest.fixture
