@@ -176,3 +176,14 @@ async def test_private_oversized_and_unsupported_pages_are_refused(mem, provider
     assert "couldn't connect" in await add(mem, f"http://127.0.0.1:{closed}/doc.txt")
     assert "server admins" in text_of(await say(mem, f"!ai docs add {pages.url}/handbook.txt"))
     assert pages.hits[-1] == "/missing.txt"  # a member is refused before anything is fetched
+
+
+async def test_a_url_can_be_added_with_the_slash_command(mem, pages) -> None:
+    await owner(mem, f"!ai tools allow {pages.host}")
+    await mem.enable_slash("ai")
+    start = len(mem.events)
+    await mem.slash("ai docs add", url=f"{pages.url}/handbook.txt", author=mem.admin)
+    await mem.settle()
+    shown = "\n".join(e.content or "" for e in mem.events[start:])
+    assert "Added `handbook.txt` as document" in shown, shown
+    assert pages.hits == ["/handbook.txt"]
