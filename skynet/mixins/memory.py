@@ -29,6 +29,7 @@ from ..engine.memory.embeddings import DEFAULT_EMBEDDING_MODEL
 from ..engine.memory.service import MemoryOptions, MemoryService
 from ..engine.memory.tool import REMEMBER_SCHEMA, remember_tool
 from ..engine.memory.vector import BackendConfig, Record
+from ..engine.memory.web_documents import fetch_document
 from ..engine.settings import ModelRef, parse_model_ref
 from ..engine.tools.registry import Tool, ToolContext
 from ..settings_store import CHANNEL, GUILD
@@ -574,15 +575,30 @@ class MemoryMixin(MixinMeta):
         """Documents the assistant can quote from in this server (text, markdown, PDF)."""
 
     @ai_docs.command(name="add")
-    @app_commands.describe(file="A .txt, .md or .pdf file")
-    async def ai_docs_add(self, ctx: commands.Context, file: Optional[discord.Attachment] = None) -> None:
-        """Add a document (attach it to the command) for the assistant to use and cite (admins)."""
+    @app_commands.describe(file="A .txt, .md or .pdf file", url="Or the http(s) address of a page or PDF")
+    async def ai_docs_add(
+        self, ctx: commands.Context, file: Optional[discord.Attachment] = None, url: Optional[str] = None
+    ) -> None:
+        """Add a document (attach it, or give its URL) for the assistant to use and cite (admins).
+
+        A URL is fetched like `[p]ai scrape` fetches pages: public http(s) addresses only (the
+        owner's `[p]ai tools allow` list aside); web pages, text, markdown and PDF.
+        """
         if ctx.guild is None:
             raise InvalidValue("Documents belong to a server: add them there.")
         await self._require_admin(ctx)
         attachment = file or (ctx.message.attachments[0] if ctx.message and ctx.message.attachments else None)
+        if attachment is None and url:
+            if ctx.interaction is not None:
+                await ctx.defer()
+            page = await fetch_document(self.tool_service.guard, url.strip("<>"))
+            info = await self.memory_service.add_document(
+                ctx.guild.id, ctx.author.id, page.name, page.data, page.kind
+            )
+            await reply(ctx, f"Added `{info.name}` as document `{info.id}` ({info.chunks} passages).")
+            return
         if attachment is None:
-            raise InvalidValue("Attach a .txt, .md or .pdf file to the command.")
+            raise InvalidValue("Attach a .txt, .md or .pdf file to the command, or give a page's URL.")
         check_document(attachment.filename, attachment.size)
         if ctx.interaction is not None:
             await ctx.defer()

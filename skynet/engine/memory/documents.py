@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from ..errors import InvalidValue
 
@@ -20,6 +20,8 @@ OVERLAP_CHARS = 150
 TEXT_TYPES = (".txt", ".md", ".markdown", ".rst", ".text")
 PDF_TYPES = (".pdf",)
 SUPPORTED = "text (.txt), markdown (.md) and PDF (.pdf)"
+EXTENSIONS = {"text": ".txt", "markdown": ".md", "pdf": ".pdf"}
+KIND_BY_EXTENSION = (("pdf", PDF_TYPES), ("markdown", (".md", ".markdown")))
 
 
 class DocumentRefused(InvalidValue):
@@ -44,10 +46,16 @@ def check_document(name: str, size: int) -> None:
         )
 
 
-def parse_document(name: str, data: bytes) -> List[Chunk]:
-    """The chunks of a document, or :class:`DocumentRefused` saying why it can't be used."""
-    check_document(name, len(data))
-    sections = _pdf_sections(name, data) if name.lower().endswith(PDF_TYPES) else _text_sections(name, data)
+def parse_document(name: str, data: bytes, kind: Optional[str] = None) -> List[Chunk]:
+    """The chunks of a document, or :class:`DocumentRefused` saying why it can't be used.
+    ``kind`` (``text``, ``markdown`` or ``pdf``) overrides the type the name's extension implies:
+    a document fetched from a URL is named by its title, which has no extension."""
+    if kind is None:
+        check_document(name, len(data))
+        kind = next((k for k, ext in KIND_BY_EXTENSION if name.lower().endswith(ext)), "text")
+    else:
+        check_document(name + EXTENSIONS.get(kind, ".txt"), len(data))
+    sections = _pdf_sections(name, data) if kind == "pdf" else _text_sections(name, data, kind == "markdown")
     chunks = [Chunk(section, piece) for section, text in sections for piece in split_with_overlap(text)]
     if not chunks:
         raise DocumentRefused(f"`{name}` has no text I can read.")
@@ -58,14 +66,14 @@ def parse_document(name: str, data: bytes) -> List[Chunk]:
     return chunks
 
 
-def _text_sections(name: str, data: bytes) -> List[Tuple[str, str]]:
+def _text_sections(name: str, data: bytes, markdown: bool) -> List[Tuple[str, str]]:
     if b"\x00" in data[:8192]:
         raise DocumentRefused(f"`{name}` looks like a binary file, not text. I can read {SUPPORTED} files.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DocumentRefused(f"`{name}` isn't UTF-8 text. Save it as UTF-8 and try again.") from None
-    if name.lower().endswith((".md", ".markdown")):
+    if markdown:
         return _markdown_sections(text)
     return [("text", text)]
 

@@ -312,14 +312,16 @@ class MemoryService:
 
     # -- documents ------------------------------------------------------------------------------
 
-    async def add_document(self, guild_id: int, user_id: int, name: str, data: bytes) -> DocumentInfo:
+    async def add_document(
+        self, guild_id: int, user_id: int, name: str, data: bytes, kind: Optional[str] = None
+    ) -> DocumentInfo:
         store, model = await self._ready()
         if len(await self.list_documents(guild_id)) >= MAX_DOCUMENTS_PER_SERVER:
             raise MemoryCapReached(
                 f"This server has {MAX_DOCUMENTS_PER_SERVER} documents, the most I keep. "
                 "Remove one with `[p]ai docs remove <id>` first."
             )
-        chunks: List[Chunk] = await asyncio.to_thread(parse_document, name, data)
+        chunks: List[Chunk] = await asyncio.to_thread(parse_document, name, data, kind)
         vectors = await self._embed([f"{name} › {c.section}\n{c.text}" for c in chunks])
         doc_id, now = _new_id("d"), time.time()
         metas = [

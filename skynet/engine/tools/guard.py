@@ -269,14 +269,17 @@ class UrlGuard:
             )
         return self._session
 
-    async def fetch(self, url: str, *, accept_binary: bool = False) -> Page:
-        """GET ``url`` with every hop checked; raise :class:`Refused` or ``ToolError`` otherwise."""
+    async def fetch(self, url: str, *, accept_binary: bool = False, max_bytes: Optional[int] = None) -> Page:
+        """GET ``url`` with every hop checked; raise :class:`Refused` or ``ToolError`` otherwise.
+        ``max_bytes`` overrides the guard's size cap for this fetch (documents have their own)."""
         try:
-            return await asyncio.wait_for(self._fetch(url, accept_binary), self.timeout)
+            return await asyncio.wait_for(
+                self._fetch(url, accept_binary, max_bytes or self.max_bytes), self.timeout
+            )
         except asyncio.TimeoutError:
             raise ToolError("The page took too long to load.", "timeout") from None
 
-    async def _fetch(self, url: str, accept_binary: bool) -> Page:
+    async def _fetch(self, url: str, accept_binary: bool, max_bytes: int) -> Page:
         session = self._get_session()
         for _hop in range(self.max_redirects + 1):
             target = await self.check(url)
@@ -295,13 +298,13 @@ class UrlGuard:
                     if not accept_binary and content_type and not content_type.startswith(TEXT_TYPES):
                         raise ToolError(f"That page isn't text (it is `{content_type[:60]}`).", "binary")
                     length = response.headers.get("Content-Length")
-                    if length and length.isdigit() and int(length) > self.max_bytes:
-                        raise ToolError(self._too_big(), "too_large")
+                    if length and length.isdigit() and int(length) > max_bytes:
+                        raise ToolError(self._too_big(max_bytes), "too_large")
                     body = bytearray()
                     async for chunk in response.content.iter_chunked(65536):
                         body.extend(chunk)
-                        if len(body) > self.max_bytes:
-                            raise ToolError(self._too_big(), "too_large")
+                        if len(body) > max_bytes:
+                            raise ToolError(self._too_big(max_bytes), "too_large")
                     if response.status >= 400:
                         raise ToolError(f"The page answered with HTTP {response.status}.", "http_error")
                     return Page(
@@ -315,8 +318,8 @@ class UrlGuard:
                 raise ToolError("I couldn't connect to that page.", "connect_error") from None
         raise ToolError(f"That page redirects more than {self.max_redirects} times.", "redirect_loop")
 
-    def _too_big(self) -> str:
-        return f"That page is larger than {self.max_bytes // (1024 * 1024) or 1} MB; I stopped reading it."
+    def _too_big(self, max_bytes: int) -> str:
+        return f"That page is larger than {max_bytes // (1024 * 1024) or 1} MB; I stopped reading it."
 
     async def aclose(self) -> None:
         if self._session is not None:

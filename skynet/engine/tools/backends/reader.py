@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 from ..guard import UrlGuard
 from ..registry import ToolError
@@ -36,6 +36,12 @@ def _fallback_title(page_html: str) -> Optional[str]:
     return html.unescape(" ".join(match.group(1).split())) if match else None
 
 
+def read_html(page_html: str, url: str) -> Tuple[str, Optional[str]]:
+    """The main text of an HTML page (markdown) and its title: CPU work, run it in a thread."""
+    text, title = _extract(page_html, url)
+    return text, title or _fallback_title(page_html)
+
+
 class PageReader:
     name = "builtin"
     needs = None
@@ -49,8 +55,7 @@ class PageReader:
     async def scrape(self, url: str) -> Document:
         page = await self._guard.fetch(url)
         if page.content_type.startswith("text/html") or page.content_type.startswith("application/xhtml"):
-            text, title = await asyncio.to_thread(_extract, page.text, page.url)
-            title = title or _fallback_title(page.text)
+            text, title = await asyncio.to_thread(read_html, page.text, page.url)
         else:
             text, title = page.text, None
         if not text.strip():
