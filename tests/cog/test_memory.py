@@ -27,8 +27,6 @@ from skynet_dev.mock_openai import Reply
 pytestmark = pytest.mark.discord_bursts
 
 EMBED = "text-embedding-3-small"
-# `mem` switches the pacer off (like the `unpaced` fixtures): the strict harness checks bodies, not rates.
-pytestmark = pytest.mark.discord_bursts
 
 
 @pytest.fixture
