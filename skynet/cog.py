@@ -46,6 +46,7 @@ from .mixins.params import ParamsMixin
 from .mixins.permissions import parent_checks_pass, refusal
 from .mixins.personas import PersonasMixin
 from .mixins.pricing_source import PricingSourceMixin
+from .mixins.prompting import PromptingMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.reliability import ReliabilityMixin
 from .mixins.stats import StatsMixin
@@ -62,6 +63,7 @@ class Skynet(
     ModelsMixin,
     ParamsMixin,
     PersonasMixin,
+    PromptingMixin,
     ProvidersMixin,
     ReliabilityMixin,
     StatsMixin,
