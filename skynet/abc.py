@@ -18,9 +18,9 @@ from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.memory.service import MemoryService
 from .engine.providers.registry import ProviderRegistry
+from .engine.tokens import TokenCounter
 from .engine.tools.service import ToolService
 from .governance_store import GovernanceStore
-from .engine.tokens import TokenCounter
 from .personas_store import PersonaStore
 from .settings_store import SettingsStore
 from .usage_store import UsageStore

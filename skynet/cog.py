@@ -32,16 +32,21 @@ from .governance_store import GovernanceStore
 from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
-from .mixins.governance import GovernanceMixin
 from .mixins.diag import DiagMixin
+from .mixins.documents import DocumentsMixin
+from .mixins.governance import GovernanceMixin
 from .mixins.group import AIGroup
 from .mixins.listen import ListenMixin
+from .mixins.memories import MemoriesMixin
 from .mixins.memory import MemoryMixin
+from .mixins.memory_admin import MemoryAdminMixin
+from .mixins.memory_storage import MemoryStorageMixin
 from .mixins.models import ModelsMixin
 from .mixins.params import ParamsMixin
 from .mixins.permissions import parent_checks_pass, refusal
-from .mixins.pricing_source import PricingSourceMixin
 from .mixins.personas import PersonasMixin
+from .mixins.pricing_source import PricingSourceMixin
+from .mixins.prompting import PromptingMixin
 from .mixins.providers import ProvidersMixin
 from .mixins.reliability import ReliabilityMixin
 from .mixins.stats import StatsMixin
@@ -58,9 +63,14 @@ class Skynet(
     ModelsMixin,
     ParamsMixin,
     PersonasMixin,
+    PromptingMixin,
     ProvidersMixin,
     ReliabilityMixin,
     StatsMixin,
+    MemoryAdminMixin,
+    MemoryStorageMixin,
+    MemoriesMixin,
+    DocumentsMixin,
     MemoryMixin,  # before DataMixin: it extends Red's data API calls
     DataMixin,
     ToolsMixin,

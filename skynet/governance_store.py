@@ -8,15 +8,15 @@ lookups. Budget usage is kept by the engine's ledger and written in batches, lik
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict
 
 from redbot.core import Config
 
 from .engine.governance.budgets import BudgetLedger
 from .engine.governance.rules import GuildRules, parse_rules
+from .engine.periodic import PeriodicFlush
 
 log = logging.getLogger("red.skynet.governance")
 
@@ -30,7 +30,7 @@ class GovernanceStore:
         self._ledger = ledger
         self._data: Dict[int, Dict[str, Any]] = {}
         self._rules: Dict[int, GuildRules] = {}
-        self._task: Optional[asyncio.Task] = None
+        self._periodic = PeriodicFlush(self.flush, "skynet-budget-flush")
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
@@ -72,18 +72,7 @@ class GovernanceStore:
                     self._ledger.dirty.add(guild_id)
 
     def start(self, interval: float = FLUSH_INTERVAL) -> None:
-        self._task = asyncio.create_task(
-            self._flush_periodically(interval), name="background:skynet-budget-flush"
-        )
-
-    async def _flush_periodically(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            await asyncio.shield(self.flush())
+        self._periodic.start(interval)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
+        await self._periodic.stop()

@@ -9,7 +9,6 @@ schema 2 the totals were Config values; ``move_usage_out_of_config`` carries the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from redbot.core import Config
 from redbot.core.data_manager import cog_data_path
 
 from .engine.accounting import Counters, ScopeKey, UsageLedger
+from .engine.periodic import PeriodicFlush
 from .engine.usage import CounterStore
 
 log = logging.getLogger("red.skynet.usage")
@@ -56,7 +56,7 @@ class UsageStore:
             path = cog_data_path(raw_name=config.cog_name) / DB_FILENAME
         self.path = Path(path)
         self.counters = CounterStore(self.path)
-        self._task: Optional[asyncio.Task] = None
+        self._periodic = PeriodicFlush(self.flush, "skynet-usage-flush")
         # Serialises flushes and deletions: a deletion waits for an in-flight flush, so deltas a
         # flush already drained cannot be written back after the user's rows were removed.
         self._lock = asyncio.Lock()
@@ -100,23 +100,11 @@ class UsageStore:
             self.last_flush, self.last_flush_scopes = time.time(), len(deltas)
 
     def start(self, interval: float = FLUSH_INTERVAL) -> None:
-        self._task = asyncio.create_task(
-            self._flush_periodically(interval), name="background:skynet-usage-flush"
-        )
-
-    async def _flush_periodically(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            # Shielded: stopping mid-flush must not drop the deltas it already drained.
-            await asyncio.shield(self.flush())
+        self._periodic.start(interval)
 
     async def stop(self) -> None:
         """Stop the periodic flush, store what is pending, close the file."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
+        await self._periodic.stop()
         await self.counters.close()
 
 

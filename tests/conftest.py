@@ -17,6 +17,20 @@ from skynet_dev.postgres import LocalPostgres, postgres_available
 REPO = Path(__file__).resolve().parents[1]
 # Red Config backends the harness-based tests run on (``--red-backend``; default: both).
 RED_BACKENDS = ("json", "postgres")
+# The modules whose tests are about what is stored (settings, counters, data rights, policies,
+# personas...) run on every backend; the rest (streaming, tools, faults, listening) on the first,
+# which keeps the suite inside CI's time.
+CONFIG_BACKED_MODULES = {
+    "test_data",
+    "test_diag",
+    "test_governance",
+    "test_personas",
+    "test_providers",
+    "test_settings",
+    "test_smoke",
+    "test_stats",
+    "test_usage_migration",
+}
 KEY = "sk-test-4f9a1c2e7b3d5a8f6e0c"
 MODELS = ["gpt-test", "gpt-other", "llama3:8b"]
 
@@ -97,8 +111,8 @@ def cog(bot: RedHarness):
 
 
 # ---------------------------------------------------------------------------------------------
-# Config backends: every test that uses ``red`` runs on Red's JSON driver and on its PostgreSQL
-# driver against a real local PostgreSQL (pgserver), started once per session.
+# Config backends: the tests of CONFIG_BACKED_MODULES run on Red's JSON driver and on its
+# PostgreSQL driver against a real local PostgreSQL (pgserver), started once per session.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -119,6 +133,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             raise pytest.UsageError(
                 f"--red-backend: unknown {sorted(unknown)}; use {', '.join(RED_BACKENDS)}"
             )
+        if metafunc.module.__name__.rsplit(".", 1)[-1] not in CONFIG_BACKED_MODULES:
+            chosen = chosen[:1]  # Config plays no part in what these test: the first backend only
         metafunc.parametrize("red_backend", chosen)
 
 

@@ -16,7 +16,7 @@ from ..engine.memory import Turn
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
 from .common import conversation_key, reply, resolve_here, settings_channel_id
 from .group import AIGroup
-from .memory import with_incognito_mark
+from .memory_common import with_incognito_mark
 
 
 class ChatMixin(MixinMeta):

@@ -6,8 +6,6 @@ documented in docs/tools.md.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -20,6 +18,7 @@ from redbot.core.utils.chat_formatting import box, pagify
 
 from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
+from ..engine.periodic import PeriodicFlush
 from ..engine.tools.builtins import builtin_tools
 from ..engine.tools.guard import UrlGuard
 from ..engine.tools.loop import DEFAULT_STEPS, MAX_STEPS, ToolLoop, run_direct
@@ -68,7 +67,11 @@ class ToolsMixin(MixinMeta):
             max_steps=lambda: int(self.settings.tool_config.get("steps", DEFAULT_STEPS)),
         )
         self.engine.tools = self.tool_loop
-        self._tool_stats_task: Optional[asyncio.Task] = None
+        self._tool_stats_flush = PeriodicFlush(
+            self.flush_tool_stats,
+            "skynet-tool-stats",
+            on_error=lambda: log.exception("Could not store tool telemetry; will retry."),
+        )
 
     async def load_tools(self) -> None:
         config = self.settings.tool_config
@@ -77,16 +80,10 @@ class ToolsMixin(MixinMeta):
         for service in SERVICES:
             self._tool_tokens(service, await self.bot.get_shared_api_tokens(service))
         self.tool_service.telemetry.restore(await self.config.tool_stats())
-        self._tool_stats_task = asyncio.create_task(
-            self._flush_tool_stats_periodically(), name="background:skynet-tool-stats"
-        )
+        self._tool_stats_flush.start(STATS_FLUSH)
 
     async def unload_tools(self) -> None:
-        if self._tool_stats_task is not None:
-            self._tool_stats_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tool_stats_task
-        await self.flush_tool_stats()
+        await self._tool_stats_flush.stop()
         await self.tool_service.aclose()
 
     def _tool_tokens(self, service: str, tokens: Mapping[str, str]) -> None:
@@ -98,14 +95,6 @@ class ToolsMixin(MixinMeta):
     async def flush_tool_stats(self) -> None:
         if self.tool_service.telemetry.dirty:
             await self.config.tool_stats.set(self.tool_service.telemetry.snapshot())
-
-    async def _flush_tool_stats_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(STATS_FLUSH)
-            try:
-                await asyncio.shield(self.flush_tool_stats())
-            except Exception:
-                log.exception("Could not store tool telemetry; will retry.")
 
     # -- what is on, and the gate ---------------------------------------------------------------
 

@@ -1,0 +1,130 @@
+"""Member memory commands: ``ai history view|clear|undo``, ``ai remember``,
+``ai memories list|search|forget``, ``ai incognito``."""
+
+from __future__ import annotations
+
+from typing import List, Literal
+
+from discord import app_commands
+from redbot.core import commands
+
+from ..abc import MixinMeta
+from ..engine.memory.vector import Record
+from .common import (
+    conversation_key,
+    reply,
+)
+from .group import AIGroup
+from .memory_common import send_pages, short, turn_line
+
+
+class MemoriesMixin(MixinMeta):
+    # -- members: ai history --------------------------------------------------------------------
+
+    @AIGroup.ai.group(name="history")
+    async def ai_history(self, ctx: commands.Context) -> None:
+        """Your part of the conversation the assistant remembers here."""
+
+    @ai_history.command(name="view")
+    async def ai_history_view(self, ctx: commands.Context) -> None:
+        """Show what the assistant remembers of your conversation here."""
+        turns = [t for t in self.memory.turns(conversation_key(ctx.channel)) if t.user_id == ctx.author.id]
+        if not turns:
+            await reply(ctx, "I don't remember anything you said here.", ephemeral=True)
+            return
+        await send_pages(ctx, "\n".join(turn_line(t) for t in turns), ephemeral=True)
+
+    @ai_history.command(name="clear")
+    async def ai_history_clear(self, ctx: commands.Context) -> None:
+        """Forget your messages (and the answers to them) in this conversation."""
+        dropped = self.memory.forget_user_in(conversation_key(ctx.channel), ctx.author.id)
+        await self.memory_service.windows.flush()
+        await reply(
+            ctx, f"Forgot {dropped} message{'s' if dropped != 1 else ''} of yours here.", ephemeral=True
+        )
+
+    @ai_history.command(name="undo")
+    async def ai_history_undo(self, ctx: commands.Context) -> None:
+        """Forget your last message here and the answer to it."""
+        removed = self.memory.undo(conversation_key(ctx.channel), ctx.author.id)
+        if not removed:
+            await reply(ctx, "There is nothing of yours to undo here.", ephemeral=True)
+            return
+        await reply(
+            ctx,
+            f"Forgot your last message (“{short(removed[0].content, 80)}”) and its answer.",
+            ephemeral=True,
+        )
+
+    # -- members: long-term memories ------------------------------------------------------------
+
+    @AIGroup.ai.command(name="remember")
+    @app_commands.describe(fact="What the assistant should remember about you")
+    async def ai_remember(self, ctx: commands.Context, *, fact: str) -> None:
+        """Ask the assistant to remember something about you (in this server, or in DMs)."""
+        record = await self.memory_service.remember(
+            fact,
+            guild_id=ctx.guild.id if ctx.guild else None,
+            user_id=ctx.author.id,
+            channel_id=ctx.channel.id,
+        )
+        await reply(
+            ctx,
+            f"I'll remember that (memory `{record.id}`). See `{ctx.clean_prefix}ai memories list`.",
+            ephemeral=True,
+        )
+
+    @AIGroup.ai.group(name="memories")
+    async def ai_memories(self, ctx: commands.Context) -> None:
+        """The facts the assistant remembers about you."""
+
+    @ai_memories.command(name="list")
+    async def ai_memories_list(self, ctx: commands.Context) -> None:
+        """List what the assistant remembers about you here."""
+        records = await self.memory_service.list_memories(ctx.guild.id if ctx.guild else None, ctx.author.id)
+        if not records:
+            await reply(ctx, "I don't remember anything about you here.", ephemeral=True)
+            return
+        await send_pages(ctx, self._memory_lines(records, f"{len(records)} memories"), ephemeral=True)
+
+    @ai_memories.command(name="search")
+    @app_commands.describe(text="What to look for")
+    async def ai_memories_search(self, ctx: commands.Context, *, text: str) -> None:
+        """Find your memories closest to some text."""
+        records = await self.memory_service.search_memories(
+            ctx.guild.id if ctx.guild else None, ctx.author.id, text
+        )
+        if not records:
+            await reply(ctx, "No memories of yours match.", ephemeral=True)
+            return
+        await send_pages(ctx, self._memory_lines(records, "Closest memories"), ephemeral=True)
+
+    @ai_memories.command(name="forget")
+    @app_commands.describe(which="A memory id from `ai memories list`, several separated by spaces, or `all`")
+    async def ai_memories_forget(self, ctx: commands.Context, *, which: str) -> None:
+        """Forget one of your memories by id, or `all` of them here."""
+        ids = None if which.strip().lower() == "all" else which.replace(",", " ").split()
+        removed = await self.memory_service.forget(ctx.guild.id if ctx.guild else None, ctx.author.id, ids)
+        if not removed:
+            await reply(ctx, "No memory of yours here has that id; see `ai memories list`.", ephemeral=True)
+            return
+        await reply(ctx, f"Forgot {removed} memor{'ies' if removed != 1 else 'y'}.", ephemeral=True)
+
+    @staticmethod
+    def _memory_lines(records: List[Record], title: str) -> str:
+        return "\n".join([f"**{title}:**"] + [f"`{r.id}` {short(r.text, 200)}" for r in records])
+
+    @AIGroup.ai.command(name="incognito")
+    @app_commands.describe(state="on: nothing you say is stored; off: back to normal")
+    async def ai_incognito(self, ctx: commands.Context, state: Literal["on", "off"]) -> None:
+        """While on, nothing you say is stored (conversation, memories, your usage); replies show 🕶️."""
+        on = state == "on"
+        await self.config.user(ctx.author).incognito.set(on)
+        (self.memory_service.incognito.add if on else self.memory_service.incognito.discard)(ctx.author.id)
+        await reply(
+            ctx,
+            "🕶️ Incognito is on: nothing you say is stored until you turn it off."
+            if on
+            else "Incognito is off.",
+            ephemeral=True,
+        )

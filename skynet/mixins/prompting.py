@@ -1,0 +1,272 @@
+"""``/ai variables``, ``/ai myprompt``, ``/ai timezone`` and ``/ai dm``, and the chat path's persona
+plumbing: :meth:`PromptingMixin.apply_persona` puts the active persona's rendered prompt (and the
+member's own instructions) into the request's settings.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import replace
+from typing import Dict, Literal, Optional, Tuple
+
+import discord
+from discord import app_commands
+from redbot.core import commands
+from redbot.core.utils.chat_formatting import pagify
+
+from ..abc import MixinMeta
+from ..discord.variables import prompt_variables
+from ..discord.webhooks import ChannelWebhooks, persona_sender
+from ..engine.attachments import MAX_FILES, AttachmentInfo, AttachmentRefused, check, inline
+from ..engine.attachments.vision import MAX_IMAGES
+from ..engine.errors import SkynetError
+from ..engine.params import SYSTEM_PROMPT
+from ..engine.personas import MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
+from ..engine.personas.personas import (
+    PersonaError,
+)
+from ..engine.settings import ModelRef, ResolvedSettings
+from ..personas_store import USER, PersonaStore
+from ..settings_store import CHANNEL, GLOBAL, GUILD
+from .common import reply, settings_channel_id, writable_scope
+from .group import AIGroup
+
+# Lower rank = more specific. A persona's preset overrides values set at the scope where the
+# persona was chosen or at less specific ones; a more specific explicit setting still wins.
+RANK = {USER: 0, CHANNEL: 0, GUILD: 1, GLOBAL: 2, "default": 3}
+
+
+class DMsClosed(SkynetError):
+    kind = "dms_closed"
+
+
+class PromptingMixin(MixinMeta):
+    personas: PersonaStore
+    _prefixes: Dict[int, str]
+    webhooks: ChannelWebhooks
+
+    # -- the chat path (no I/O) ---------------------------------------------------------------
+
+    async def remember_prefix(self, ctx: commands.Context) -> None:
+        """Red before-invoke hook: the prefix members use here, for ``{prefix}``."""
+        if ctx.cog is self:
+            self._prefixes[ctx.guild.id if ctx.guild else 0] = ctx.clean_prefix
+
+    def apply_persona(
+        self, author: discord.abc.User, channel: discord.abc.Messageable, settings: ResolvedSettings
+    ) -> ResolvedSettings:
+        """``settings`` with the active persona's preset and rendered prompt, plus the member's own
+        instructions. Refuses DMs when the owner closed them."""
+        guild = getattr(channel, "guild", None)
+        if guild is None:
+            self.check_dm_allowed(author)
+        channel_id = settings_channel_id(channel) if guild else None
+        active = self.personas.active(guild.id if guild else None, channel_id, author.id)
+        if active is not None:
+            settings = self._with_preset(settings, active.persona, active.scope)
+        base = active.persona.system_prompt if active else settings.system_prompt
+        variables = self.variables_here(author, channel, settings, active.persona if active else None)
+        prompt = compose_system_prompt(render(base, variables), self.personas.myprompt(author.id))
+        sources = dict(settings.sources)
+        if active is not None:
+            sources[SYSTEM_PROMPT] = active.scope
+        return replace(settings, params={**settings.params, SYSTEM_PROMPT: prompt}, sources=sources)
+
+    def persona_send(self, ctx: commands.Context, send):
+        """``send`` for the reply streamer: under the active persona's display name and avatar
+        (webhook; plain messages starting with its name as fallback), or ``send`` unchanged."""
+        if ctx.guild is None:
+            return send
+        active = self.personas.active(ctx.guild.id, settings_channel_id(ctx.channel), ctx.author.id)
+        persona = active.persona if active else None
+        if persona is None or not (persona.display_name or persona.avatar_url):
+            return send
+        return persona_sender(
+            send,
+            ctx.channel,
+            self.webhooks,
+            name=persona.display_name or persona.name,
+            avatar_url=persona.avatar_url,
+            use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
+        )
+
+    async def with_attachments(self, ctx: commands.Context, text: str) -> Tuple[str, Tuple[str, ...]]:
+        """``text`` with the text files attached to the command message inlined, and the URLs of
+        the images attached to it or to the message it replies to (at most 4, the message's own
+        first). Prefix commands and the listener only: slash commands carry no attachments here."""
+        if ctx.interaction is not None or ctx.message is None:
+            return text, ()
+        files = list(ctx.message.attachments)
+        if len(files) > MAX_FILES:
+            raise AttachmentRefused(f"Attach at most {MAX_FILES} files to one message.")
+        infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
+        for info in infos:
+            check(info)  # every file is checked before anything is downloaded
+        images = [f.url for f, info in zip(files, infos) if info.is_image and not info.is_text]
+        for attachment, info in zip(files, infos):
+            if not (info.is_image and not info.is_text):
+                text = inline(text, info, await attachment.read())
+        parent = await self._replied_message(ctx.message) if len(images) < MAX_IMAGES else None
+        for attachment in parent.attachments if parent is not None else ():
+            info = AttachmentInfo(attachment.filename, attachment.size, attachment.content_type)
+            if info.is_vision_image and not info.is_text and len(images) < MAX_IMAGES:
+                images.append(attachment.url)  # the replied-to message's other files are not read
+        return text, tuple(images)
+
+    async def _replied_message(self, message: discord.Message) -> Optional[discord.Message]:
+        """The message ``message`` replies to: from the gateway payload, the cache, or fetched."""
+        ref = message.reference
+        if ref is None or not ref.message_id:
+            return None
+        if isinstance(ref.resolved, discord.Message):
+            return ref.resolved
+        found = self.bot._connection._get_message(ref.message_id)
+        if found is None:
+            try:
+                found = await message.channel.fetch_message(ref.message_id)
+            except discord.HTTPException:
+                return None
+        return found
+
+    def _with_preset(self, settings: ResolvedSettings, persona: Persona, scope: str) -> ResolvedSettings:
+        rank = RANK.get(scope, 0)
+        model, model_source = settings.model, settings.model_source
+        if persona.model and RANK.get(model_source, 3) >= rank:
+            model, model_source = ModelRef.from_json(persona.model) or model, scope
+        params, sources = dict(settings.params), dict(settings.sources)
+        for name, value in persona.params.items():
+            if name not in params or RANK.get(sources.get(name, "default"), 3) >= rank:
+                params[name], sources[name] = value, scope
+        return replace(settings, model=model, model_source=model_source, params=params, sources=sources)
+
+    def variables_here(
+        self,
+        author: discord.abc.User,
+        channel: discord.abc.Messageable,
+        settings: ResolvedSettings,
+        persona: Optional[Persona],
+    ):
+        guild = getattr(channel, "guild", None)
+        return prompt_variables(
+            bot=self.bot,
+            author=author,
+            channel=channel,
+            prefix=self._prefixes.get(guild.id if guild else 0, "[p]"),
+            model=settings.model.name,
+            endpoint=settings.model.endpoint,
+            persona=(persona.display_name or persona.name) if persona else "",
+            timezone=self.personas.timezone(guild.id if guild else None),
+        )
+
+    def check_dm_allowed(self, author: discord.abc.User) -> None:
+        dm = self.personas.dm
+        if author.id in self.bot.owner_ids:
+            return
+        if not dm["enabled"]:
+            raise DMsClosed(
+                "The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead."
+            )
+        if dm["shared_server"] and not getattr(author, "mutual_guilds", None):
+            raise DMsClosed(
+                "Chatting in DMs needs a server you share with the bot. Join one, then try again."
+            )
+
+    # -- /ai variables, /ai timezone, /ai myprompt, /ai dm --------------------------------------
+
+    @AIGroup.ai.command(name="variables")
+    async def ai_variables(self, ctx: commands.Context) -> None:
+        """Every variable you can write in a prompt as `{name}`, with its value here."""
+        settings = self.settings.resolve(
+            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
+        )
+        active = self.personas.active(
+            ctx.guild.id if ctx.guild else None,
+            settings_channel_id(ctx.channel) if ctx.guild else None,
+            ctx.author.id,
+        )
+        variables = self.variables_here(ctx.author, ctx.channel, settings, active.persona if active else None)
+        variables = dict(variables.items())
+        variables["prefix"] = ctx.clean_prefix
+        lines = []
+        for name, value in variables.items():
+            shown = " ".join(value.split())
+            lines.append(
+                f"`{{{name}}}` → {shown[:80] + ('…' if len(shown) > 80 else '') if shown else '(empty)'}"
+            )
+        text = "Prompt variables (write them in a persona or system prompt):\n" + "\n".join(lines)
+        for page in pagify(text, page_length=1900):
+            await reply(ctx, page)
+
+    @AIGroup.ai.command(name="timezone", with_app_command=False)  # slash `ai` holds 25 at most
+    @commands.guild_only()
+    @app_commands.describe(zone="An IANA time zone such as Europe/Paris or America/New_York")
+    async def ai_timezone(self, ctx: commands.Context, zone: Optional[str] = None) -> None:
+        """Show or set the server's time zone for `{date}`, `{time}` and friends (default UTC)."""
+        if zone is None:
+            await reply(ctx, f"This server's time zone is `{self.personas.timezone(ctx.guild.id)}`.")
+            return
+        await writable_scope(ctx, "server")
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise PersonaError(
+                f"`{zone[:50]}` is not a time zone. Use a name like `Europe/Paris` or `UTC`."
+            ) from None
+        await self.personas.set_timezone(ctx.guild.id, zone)
+        await reply(ctx, f"This server's time zone is now `{zone}`.")
+
+    @AIGroup.ai.command(name="myprompt")
+    @app_commands.describe(action="show, set or clear", text="Your instructions (up to 500 characters)")
+    async def ai_myprompt(
+        self,
+        ctx: commands.Context,
+        action: Literal["show", "set", "clear"] = "show",
+        *,
+        text: Optional[str] = None,
+    ) -> None:
+        """Your own instructions for the assistant, added to every request you make, everywhere.
+
+        Example: `[p]ai myprompt set Call me Sam and keep answers under 100 words.`
+        """
+        if action == "show":
+            current = self.personas.myprompt(ctx.author.id)
+            await reply(
+                ctx, f"Your instructions:\n>>> {current}" if current else "You have no instructions set."
+            )
+            return
+        if action == "clear":
+            await self.personas.set_myprompt(ctx.author.id, None)
+            await reply(ctx, "Your instructions are cleared.")
+            return
+        text = (text or "").strip()
+        if not text:
+            raise PersonaError("Write your instructions after `set`, e.g. `[p]ai myprompt set Call me Sam.`")
+        if len(text) > MAX_MYPROMPT_CHARS:
+            raise PersonaError(
+                f"Your instructions are {len(text)} characters long; the limit is {MAX_MYPROMPT_CHARS}."
+            )
+        await self.personas.set_myprompt(ctx.author.id, text)
+        await reply(ctx, "Saved. The assistant will follow your instructions in all your requests.")
+
+    @AIGroup.ai.command(name="dm", with_app_command=False)  # owner-only; slash `ai` is full (25)
+    @commands.is_owner()
+    @app_commands.describe(action="on, off, show, or shared (then on/off)", value="for `shared`: on or off")
+    async def ai_dm(
+        self,
+        ctx: commands.Context,
+        action: Literal["on", "off", "show", "shared"] = "show",
+        value: Optional[Literal["on", "off"]] = None,
+    ) -> None:
+        """Owner: allow or forbid chatting in DMs; `shared on` requires sharing a server with the bot."""
+        if action in ("on", "off"):
+            await self.personas.set_dm(enabled=action == "on")
+        elif action == "shared":
+            if value is None:
+                raise PersonaError("Say `on` or `off` after `shared`.")
+            await self.personas.set_dm(shared_server=value == "on")
+        dm = self.personas.dm
+        await reply(
+            ctx,
+            f"Chatting in DMs is {'on' if dm['enabled'] else 'off'}"
+            + (" (members must share a server with the bot)." if dm["shared_server"] else "."),
+        )
