@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, TextIO, Tuple
 
 import discord.ext.test as dpytest
 
+from .discord_limits import DiscordLimits
 from .harness import BotEvent, RedHarness
 
 REPO = Path(__file__).resolve().parents[1]
@@ -238,7 +239,9 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Op
     # Provider failures are shown in the replies; only real errors belong on the terminal.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     data_dir = (data_dir or Path.cwd() / DATA_DIR).resolve()
-    harness = RedHarness(data_dir, cog_paths=[REPO])
+    # Discord's size limits apply; its rates do not: typed-ahead input (or a script) would only
+    # wait out simulated 429s, and a menu turned meanwhile would answer after the console quit.
+    harness = RedHarness(data_dir, cog_paths=[REPO], limits=DiscordLimits("bodies"))
     await harness.start()
     printer = StreamPrinter(out, harness.sent_files)
     try:

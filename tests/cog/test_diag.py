@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import socket
 
+import pytest
 from conftest import KEY, owner, say, text_of
 
 from skynet_dev.mock_openai import Reply

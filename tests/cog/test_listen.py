@@ -3,11 +3,10 @@ context listening, reply chains, cooldowns, channel lists, and everything it mus
 
 from __future__ import annotations
 
-import pytest
-
 from typing import List, Optional
 
 import discord
+import pytest
 from conftest import owner, say, text_of
 from discord.ext.test import backend as dpy_backend
 from discord.ext.test import factories as dpy_factories

@@ -15,7 +15,7 @@ from urllib.request import url2pathname
 
 import discord
 import pytest
-from conftest import owner, say, text_of
+from conftest import owner, text_of
 from discord.ext.test import backend as dpy_backend
 from redbot.core.data_manager import cog_data_path
 

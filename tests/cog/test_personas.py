@@ -4,8 +4,6 @@ prompt the provider actually received, or what the member sees."""
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import struct
 import urllib.parse
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import discord
+import pytest
 from conftest import owner, text_of
 from discord.ext.test import backend as dpy_backend
 from discord.ext.test import runner as dpy_runner

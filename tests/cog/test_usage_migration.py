@@ -3,10 +3,9 @@ and a flush of thousands of users makes no Config write at all."""
 
 from __future__ import annotations
 
-import pytest
-
 import json
 
+import pytest
 from conftest import owner, say, text_of
 from redbot.core import Config
 from redbot.core import config as red_config
