@@ -217,3 +217,20 @@ async def test_governance_policy_denies_a_tool_to_a_member(bot: RedHarness, prov
     await owner(bot, f"!ai policy tool inherit calculator {bot.member.mention}")
     await say(bot, "!ai chat hi again")
     assert sorted(t["function"]["name"] for t in provider.chat_requests[-1]["tools"]) == ["calculator", "ping"]
+
+
+async def test_a_failure_after_a_tool_ran_does_not_run_the_tool_again(
+    bot: RedHarness, provider: MockOpenAI
+) -> None:
+    """The retry policy re-runs a request that failed before anything was shown, but a tool that
+    already ran (a web search costs money; `remember` saves) must not run twice."""
+    await owner(bot, "!ai tools enable calculator")
+    provider.script(
+        Reply.call("calculator", {"expression": "6*7"}),
+        Reply.error(500, message="upstream broke"),
+        Reply.text("never asked for"),
+    )
+    reply = text_of(await say(bot, "!ai chat what is 6 times 7?"))
+    assert len(provider.chat_requests) == 2  # the tool step, then the failed answer: no retry
+    assert "⚠️" in reply  # one clean note
+    assert "never asked for" not in reply

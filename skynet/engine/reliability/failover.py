@@ -118,8 +118,10 @@ class Reliability:
                             break
                         finally:
                             pending = None
-                        if isinstance(part, (TextDelta, Finish)) and not shown:
-                            shown = isinstance(part, TextDelta)
+                        if isinstance(part, (TextDelta, Status, Finish)) and not shown:
+                            # Text the member is reading, or a tool step starting (its status
+                            # line comes from the attempt itself): never re-run either.
+                            shown = not isinstance(part, Finish)
                             breaker.record_success()
                         yield part
                     breaker.record_success()
