@@ -17,6 +17,7 @@ from typing import List, Optional, Tuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from skynet_dev.discord_limits import max_in_window  # noqa: E402,F401 - the benches use it from here
 from skynet_dev.harness import RedHarness  # noqa: E402
 
 KEY = "sk-bench-0123456789abcdef"
@@ -83,17 +84,6 @@ class LagMonitor:
     def __exit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
-
-
-def max_in_window(times: List[float], window: float) -> int:
-    """The most events in any half-open window of ``window`` seconds."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def pct(samples: List[float], q: float) -> float:

@@ -39,6 +39,17 @@ GLOBAL_BUDGET = (50, 1.0)  # requests per bot per window
 TRIES = 5  # discord.py's HTTPClient.request gives up after this many 429s
 
 
+def max_in_window(times: List[float], window: float) -> int:
+    """The most events in any half-open window of ``window`` seconds (how Discord counts a rate)."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
 class _Response:
     """Enough of an aiohttp response for ``discord.HTTPException``."""
 

@@ -15,6 +15,7 @@ from discord.ext.test import backend as dpy_backend
 from skynet.discord.pacing import Pacer
 from skynet.discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from skynet.engine.events import ChatEvent, Done, Status, TextDelta
+from skynet_dev.discord_limits import max_in_window
 from skynet_dev.harness import BotEvent, RedHarness
 from skynet_dev.mock_openai import Reply
 
@@ -23,16 +24,6 @@ SLOW = "Streaming slowly, one small piece at a time, so there is time to interfe
 
 def shown(events: List[BotEvent]) -> List[BotEvent]:
     return [e for e in events if e.kind in ("send", "edit")]
-
-
-def max_in_window(times: List[float], window: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 async def wait_for_send(red: RedHarness, since: int) -> BotEvent:

@@ -15,6 +15,7 @@ import pytest
 
 from skynet.discord.pacing import FINAL, FIRST, PROGRESS, Pacer
 from skynet.discord.ratelimits import RateLimitFeedback
+from skynet_dev.discord_limits import max_in_window
 
 
 class Clock:
@@ -28,16 +29,6 @@ class Clock:
 async def settle(rounds: int = 6) -> None:
     for _ in range(rounds):
         await asyncio.sleep(0)
-
-
-def max_in_window(times: List[float], window: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 @pytest.fixture
