@@ -9,6 +9,7 @@ from typing import Mapping, Optional
 
 from redbot.core import commands
 from redbot.core.bot import Red
+from redbot.core.i18n import cog_i18n
 
 from .abc import CompositeMetaClass
 from .config import make_config, migrate
@@ -29,6 +30,7 @@ from .engine.pricing_table import PriceTable
 from .engine.providers.registry import ProviderRegistry
 from .engine.tokens import TokenCounter
 from .governance_store import GovernanceStore
+from .i18n import _
 from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
@@ -58,6 +60,7 @@ from .usage_store import UsageStore
 log = logging.getLogger("red.skynet")
 
 
+@cog_i18n(_)
 class Skynet(
     ChatMixin,
     ModelsMixin,

@@ -23,6 +23,7 @@ LAYERS = {
     "skynet.usage_store": 2,
     "skynet.governance_store": 2,
     "skynet.personas_store": 2,
+    "skynet.i18n": 2,
     "skynet.abc": 3,
     "skynet.mixins": 3,
     "skynet.cog": 4,
@@ -37,6 +38,7 @@ FORBIDDEN = {
     "skynet.usage_store": ("discord",),
     "skynet.governance_store": ("discord",),
     "skynet.personas_store": ("discord",),
+    "skynet.i18n": ("discord",),
 }
 
 

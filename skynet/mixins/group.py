@@ -6,8 +6,11 @@ from redbot.core import commands
 
 from ..abc import MixinMeta
 
+# redgettext extracts the help of functions under a decorator named `command` or `group`.
+group = commands.hybrid_group
+
 
 class AIGroup(MixinMeta):
-    @commands.hybrid_group(name="ai")
+    @group(name="ai")
     async def ai(self, ctx: commands.Context) -> None:
         """Talk to the AI assistant and configure it."""

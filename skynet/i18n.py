@@ -1,0 +1,17 @@
+"""The cog's one Red ``Translator``: locales live in ``skynet/locales/`` (``messages.pot`` and
+one ``<locale>.po`` per language; ``scripts/i18n.py`` regenerates them).
+
+Importing this module also routes the engine's translation hook (:mod:`skynet.engine.i18n`)
+through the same translator, so an error raised deep in the engine is shown in the server's locale.
+"""
+
+from __future__ import annotations
+
+from redbot.core.i18n import Translator
+
+from .engine import i18n as engine_i18n
+
+_ = Translator("Skynet", __file__)
+engine_i18n.install(_)
+
+__all__ = ["_"]
