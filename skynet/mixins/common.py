@@ -11,10 +11,10 @@ from redbot.core.utils.chat_formatting import pagify
 from ..discord.reply import NO_MENTIONS
 from ..engine.errors import SkynetError
 from ..engine.settings import ResolvedSettings
+from ..i18n import _
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope, SettingsStore
 
 ScopeChoice = Literal["server", "channel", "global"]
-SCOPE_NAMES = {GUILD: "this server", CHANNEL: "this channel", GLOBAL: "global"}
 
 
 class NotAllowed(SkynetError):
@@ -76,16 +76,20 @@ async def writable_scope(ctx: commands.Context, choice: Optional[str]) -> Scope:
     choice = choice or ("server" if ctx.guild else "global")
     if choice == "global":
         if not await ctx.bot.is_owner(ctx.author):
-            raise NotAllowed("Only the bot owner can change global settings.")
+            raise NotAllowed(_("Only the bot owner can change global settings."))
         return Scope(GLOBAL)
     if ctx.guild is None:
-        raise NotAllowed("Server and channel settings can only be changed inside that server.")
+        raise NotAllowed(_("Server and channel settings can only be changed inside that server."))
     if not await is_server_admin(ctx):
-        raise NotAllowed("Only server admins (or members with Manage Server) can change this.")
+        raise NotAllowed(_("Only server admins (or members with Manage Server) can change this."))
     if choice == "channel":
         return Scope(CHANNEL, settings_channel_id(ctx.channel))
     return Scope(GUILD, ctx.guild.id)
 
 
 def scope_label(kind: str) -> str:
-    return {"default": "default", **SCOPE_NAMES}.get(kind, kind)
+    """Where a setting comes from, as shown in replies ("this server", "default"...)."""
+    labels = {
+        "default": _("default"), GUILD: _("this server"), CHANNEL: _("this channel"), GLOBAL: _("global"),
+    }
+    return labels.get(kind, kind)
