@@ -87,7 +87,9 @@ class DocumentsMixin(MixinMeta):
         removed = await self.memory_service.remove_document(ctx.guild.id, doc_id)
         if not removed:
             raise InvalidValue(_("No document `{id}` here; see `[p]ai docs list`.").format(id=doc_id))
-        await reply(ctx, _("Removed document `{id}` ({passages} passages).").format(id=doc_id, passages=removed))
+        await reply(
+            ctx, _("Removed document `{id}` ({passages} passages).").format(id=doc_id, passages=removed)
+        )
 
     @ai_docs.command(name="search")
     @app_commands.describe(query="What to look for")

@@ -56,7 +56,9 @@ class MemoriesMixin(MixinMeta):
             return
         await reply(
             ctx,
-            _("Forgot your last message (“{text}”) and its answer.").format(text=short(removed[0].content, 80)),
+            _("Forgot your last message (“{text}”) and its answer.").format(
+                text=short(removed[0].content, 80)
+            ),
             ephemeral=True,
         )
 
@@ -113,7 +115,9 @@ class MemoriesMixin(MixinMeta):
         ids = None if which.strip().lower() == "all" else which.replace(",", " ").split()
         removed = await self.memory_service.forget(ctx.guild.id if ctx.guild else None, ctx.author.id, ids)
         if not removed:
-            await reply(ctx, _("No memory of yours here has that id; see `ai memories list`."), ephemeral=True)
+            await reply(
+                ctx, _("No memory of yours here has that id; see `ai memories list`."), ephemeral=True
+            )
             return
         forgot = _("Forgot {count} memory.") if removed == 1 else _("Forgot {count} memories.")
         await reply(ctx, forgot.format(count=removed), ephemeral=True)

@@ -92,8 +92,12 @@ class MemoryAdminMixin(MixinMeta):
         held = [k for k in keys if self.memory.turns(k)]
         turns = sum(len(self.memory.turns(k)) for k in held)
         lines = [
-            _("**Conversations remembered:** {conversations} ({messages} messages; {summaries} with a summary)").format(
-                conversations=len(held), messages=turns, summaries=sum(1 for k in held if self.memory.summary(k))
+            _(
+                "**Conversations remembered:** {conversations} ({messages} messages; {summaries} with a summary)"
+            ).format(
+                conversations=len(held),
+                messages=turns,
+                summaries=sum(1 for k in held if self.memory.summary(k)),
             ),
             _(
                 "**Storage of conversations:** `windows.sqlite3` in the cog's data folder, saved at most once a "
@@ -245,7 +249,7 @@ class MemoryAdminMixin(MixinMeta):
         removed = await self.memory_service.purge_member(ctx.guild.id, member.id)
         await reply(
             ctx,
-            _("Removed {removed} stored memories/passages and {turns} conversation messages of {member}.").format(
-                removed=removed, turns=turns, member=member.display_name
-            ),
+            _(
+                "Removed {removed} stored memories/passages and {turns} conversation messages of {member}."
+            ).format(removed=removed, turns=turns, member=member.display_name),
         )

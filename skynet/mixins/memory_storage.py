@@ -129,4 +129,3 @@ class MemoryStorageMixin(MixinMeta):
             await reply(ctx, _("Compaction is on, with `{model}`.").format(model=chosen))
         else:
             await reply(ctx, _("Compaction is off."))
-

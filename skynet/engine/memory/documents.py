@@ -45,9 +45,9 @@ def check_document(name: str, size: int) -> None:
         )
     if size > MAX_BYTES:
         raise DocumentRefused(
-            _("`{name}` is {size} MB; documents can be at most {limit} MB. Split it into smaller files.").format(
-                name=name, size=f"{size / 1048576:.1f}", limit=MAX_BYTES // 1048576
-            )
+            _(
+                "`{name}` is {size} MB; documents can be at most {limit} MB. Split it into smaller files."
+            ).format(name=name, size=f"{size / 1048576:.1f}", limit=MAX_BYTES // 1048576)
         )
 
 
@@ -66,9 +66,9 @@ def parse_document(name: str, data: bytes, kind: Optional[str] = None) -> List[C
         raise DocumentRefused(_("`{name}` has no text I can read.").format(name=name))
     if len(chunks) > MAX_CHUNKS:
         raise DocumentRefused(
-            _("`{name}` is too long ({parts} parts; the limit is {limit}). Split it into smaller files.").format(
-                name=name, parts=len(chunks), limit=MAX_CHUNKS
-            )
+            _(
+                "`{name}` is too long ({parts} parts; the limit is {limit}). Split it into smaller files."
+            ).format(name=name, parts=len(chunks), limit=MAX_CHUNKS)
         )
     return chunks
 
@@ -123,7 +123,9 @@ def _pdf_sections(name: str, data: bytes) -> List[Tuple[str, str]]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentRefused(_("`{name}` is password-protected. Upload an unprotected copy.").format(name=name))
+            raise DocumentRefused(
+                _("`{name}` is password-protected. Upload an unprotected copy.").format(name=name)
+            )
         return [(f"page {n}", page.extract_text() or "") for n, page in enumerate(reader.pages, 1)]
     except DocumentRefused:
         raise

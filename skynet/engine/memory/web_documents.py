@@ -45,9 +45,9 @@ async def fetch_document(guard: UrlGuard, url: str, max_bytes: int = MAX_BYTES) 
     except ToolError as exc:
         if exc.kind == "too_large":
             raise DocumentRefused(
-                _("That document is larger than {limit} MB, the most I keep. Split it into smaller files.").format(
-                    limit=max_bytes // 1048576
-                )
+                _(
+                    "That document is larger than {limit} MB, the most I keep. Split it into smaller files."
+                ).format(limit=max_bytes // 1048576)
             ) from None
         raise
     name, kind, body = name_from_url(page.url), page.content_type, page.body
