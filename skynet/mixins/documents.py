@@ -11,7 +11,9 @@ from redbot.core import commands
 from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.memory.documents import check_document
+from ..engine.memory.service import DocumentInfo
 from ..engine.memory.web_documents import fetch_document
+from ..i18n import _
 from .common import (
     reply,
 )
@@ -37,7 +39,7 @@ class DocumentsMixin(MixinMeta):
         owner's `[p]ai tools allow` list aside); web pages, text, markdown and PDF.
         """
         if ctx.guild is None:
-            raise InvalidValue("Documents belong to a server: add them there.")
+            raise InvalidValue(_("Documents belong to a server: add them there."))
         await require_admin(ctx)
         attachment = file or (ctx.message.attachments[0] if ctx.message and ctx.message.attachments else None)
         if attachment is None and url:
@@ -47,28 +49,30 @@ class DocumentsMixin(MixinMeta):
             info = await self.memory_service.add_document(
                 ctx.guild.id, ctx.author.id, page.name, page.data, page.kind
             )
-            await reply(ctx, f"Added `{info.name}` as document `{info.id}` ({info.chunks} passages).")
+            await reply(ctx, self._added(info))
             return
         if attachment is None:
-            raise InvalidValue("Attach a .txt, .md or .pdf file to the command, or give a page's URL.")
+            raise InvalidValue(_("Attach a .txt, .md or .pdf file to the command, or give a page's URL."))
         check_document(attachment.filename, attachment.size)
         if ctx.interaction is not None:
             await ctx.defer()
         data = await attachment.read()
         info = await self.memory_service.add_document(ctx.guild.id, ctx.author.id, attachment.filename, data)
-        await reply(ctx, f"Added `{info.name}` as document `{info.id}` ({info.chunks} passages).")
+        await reply(ctx, self._added(info))
 
     @ai_docs.command(name="list")
     async def ai_docs_list(self, ctx: commands.Context) -> None:
         """List this server's documents."""
         if ctx.guild is None:
-            raise InvalidValue("Documents belong to a server.")
+            raise InvalidValue(_("Documents belong to a server."))
         docs = await self.memory_service.list_documents(ctx.guild.id)
         if not docs:
-            await reply(ctx, "This server has no documents yet.")
+            await reply(ctx, _("This server has no documents yet."))
             return
         lines = [
-            f"`{d.id}` **{d.name}** — {d.chunks} passages, added by <@{d.user_id}> {when(d.at)}"
+            _("`{id}` **{name}** — {passages} passages, added by {member} {when}").format(
+                id=d.id, name=d.name, passages=d.chunks, member=f"<@{d.user_id}>", when=when(d.at)
+            )
             for d in docs
         ]
         await send_pages(ctx, "\n".join(lines))
@@ -78,23 +82,31 @@ class DocumentsMixin(MixinMeta):
     async def ai_docs_remove(self, ctx: commands.Context, doc_id: str) -> None:
         """Remove a document (admins)."""
         if ctx.guild is None:
-            raise InvalidValue("Documents belong to a server.")
+            raise InvalidValue(_("Documents belong to a server."))
         await require_admin(ctx)
         removed = await self.memory_service.remove_document(ctx.guild.id, doc_id)
         if not removed:
-            raise InvalidValue(f"No document `{doc_id}` here; see `[p]ai docs list`.")
-        await reply(ctx, f"Removed document `{doc_id}` ({removed} passages).")
+            raise InvalidValue(_("No document `{id}` here; see `[p]ai docs list`.").format(id=doc_id))
+        await reply(
+            ctx, _("Removed document `{id}` ({passages} passages).").format(id=doc_id, passages=removed)
+        )
 
     @ai_docs.command(name="search")
     @app_commands.describe(query="What to look for")
     async def ai_docs_search(self, ctx: commands.Context, *, query: str) -> None:
         """Show the passages of this server's documents closest to a query."""
         if ctx.guild is None:
-            raise InvalidValue("Documents belong to a server.")
+            raise InvalidValue(_("Documents belong to a server."))
         records = await self.memory_service.search_documents(ctx.guild.id, query)
         if not records:
-            await reply(ctx, "No document passages here.")
+            await reply(ctx, _("No document passages here."))
             return
         from ..engine.memory.recall import citation
 
         await send_pages(ctx, "\n\n".join(f"**{citation(r)}** {short(r.text, 400)}" for r in records))
+
+    @staticmethod
+    def _added(info: DocumentInfo) -> str:
+        return _("Added `{name}` as document `{id}` ({passages} passages).").format(
+            name=info.name, id=info.id, passages=info.chunks
+        )

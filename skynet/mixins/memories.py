@@ -10,6 +10,7 @@ from redbot.core import commands
 
 from ..abc import MixinMeta
 from ..engine.memory.vector import Record
+from ..i18n import _
 from .common import (
     conversation_key,
     reply,
@@ -30,7 +31,7 @@ class MemoriesMixin(MixinMeta):
         """Show what the assistant remembers of your conversation here."""
         turns = [t for t in self.memory.turns(conversation_key(ctx.channel)) if t.user_id == ctx.author.id]
         if not turns:
-            await reply(ctx, "I don't remember anything you said here.", ephemeral=True)
+            await reply(ctx, _("I don't remember anything you said here."), ephemeral=True)
             return
         await send_pages(ctx, "\n".join(turn_line(t) for t in turns), ephemeral=True)
 
@@ -39,20 +40,25 @@ class MemoriesMixin(MixinMeta):
         """Forget your messages (and the answers to them) in this conversation."""
         dropped = self.memory.forget_user_in(conversation_key(ctx.channel), ctx.author.id)
         await self.memory_service.windows.flush()
-        await reply(
-            ctx, f"Forgot {dropped} message{'s' if dropped != 1 else ''} of yours here.", ephemeral=True
+        forgot = (
+            _("Forgot {count} message of yours here.")
+            if dropped == 1
+            else _("Forgot {count} messages of yours here.")
         )
+        await reply(ctx, forgot.format(count=dropped), ephemeral=True)
 
     @ai_history.command(name="undo")
     async def ai_history_undo(self, ctx: commands.Context) -> None:
         """Forget your last message here and the answer to it."""
         removed = self.memory.undo(conversation_key(ctx.channel), ctx.author.id)
         if not removed:
-            await reply(ctx, "There is nothing of yours to undo here.", ephemeral=True)
+            await reply(ctx, _("There is nothing of yours to undo here."), ephemeral=True)
             return
         await reply(
             ctx,
-            f"Forgot your last message (“{short(removed[0].content, 80)}”) and its answer.",
+            _("Forgot your last message (“{text}”) and its answer.").format(
+                text=short(removed[0].content, 80)
+            ),
             ephemeral=True,
         )
 
@@ -70,7 +76,9 @@ class MemoriesMixin(MixinMeta):
         )
         await reply(
             ctx,
-            f"I'll remember that (memory `{record.id}`). See `{ctx.clean_prefix}ai memories list`.",
+            _("I'll remember that (memory `{id}`). See `{prefix}ai memories list`.").format(
+                id=record.id, prefix=ctx.clean_prefix
+            ),
             ephemeral=True,
         )
 
@@ -83,9 +91,10 @@ class MemoriesMixin(MixinMeta):
         """List what the assistant remembers about you here."""
         records = await self.memory_service.list_memories(ctx.guild.id if ctx.guild else None, ctx.author.id)
         if not records:
-            await reply(ctx, "I don't remember anything about you here.", ephemeral=True)
+            await reply(ctx, _("I don't remember anything about you here."), ephemeral=True)
             return
-        await send_pages(ctx, self._memory_lines(records, f"{len(records)} memories"), ephemeral=True)
+        header = _("**{count} memories:**").format(count=len(records))
+        await send_pages(ctx, self._memory_lines(records, header), ephemeral=True)
 
     @ai_memories.command(name="search")
     @app_commands.describe(text="What to look for")
@@ -95,9 +104,9 @@ class MemoriesMixin(MixinMeta):
             ctx.guild.id if ctx.guild else None, ctx.author.id, text
         )
         if not records:
-            await reply(ctx, "No memories of yours match.", ephemeral=True)
+            await reply(ctx, _("No memories of yours match."), ephemeral=True)
             return
-        await send_pages(ctx, self._memory_lines(records, "Closest memories"), ephemeral=True)
+        await send_pages(ctx, self._memory_lines(records, _("**Closest memories:**")), ephemeral=True)
 
     @ai_memories.command(name="forget")
     @app_commands.describe(which="A memory id from `ai memories list`, several separated by spaces, or `all`")
@@ -106,13 +115,16 @@ class MemoriesMixin(MixinMeta):
         ids = None if which.strip().lower() == "all" else which.replace(",", " ").split()
         removed = await self.memory_service.forget(ctx.guild.id if ctx.guild else None, ctx.author.id, ids)
         if not removed:
-            await reply(ctx, "No memory of yours here has that id; see `ai memories list`.", ephemeral=True)
+            await reply(
+                ctx, _("No memory of yours here has that id; see `ai memories list`."), ephemeral=True
+            )
             return
-        await reply(ctx, f"Forgot {removed} memor{'ies' if removed != 1 else 'y'}.", ephemeral=True)
+        forgot = _("Forgot {count} memory.") if removed == 1 else _("Forgot {count} memories.")
+        await reply(ctx, forgot.format(count=removed), ephemeral=True)
 
     @staticmethod
-    def _memory_lines(records: List[Record], title: str) -> str:
-        return "\n".join([f"**{title}:**"] + [f"`{r.id}` {short(r.text, 200)}" for r in records])
+    def _memory_lines(records: List[Record], header: str) -> str:
+        return "\n".join([header] + [f"`{r.id}` {short(r.text, 200)}" for r in records])
 
     @AIGroup.ai.command(name="incognito")
     @app_commands.describe(state="on: nothing you say is stored; off: back to normal")
@@ -123,8 +135,8 @@ class MemoriesMixin(MixinMeta):
         (self.memory_service.incognito.add if on else self.memory_service.incognito.discard)(ctx.author.id)
         await reply(
             ctx,
-            "🕶️ Incognito is on: nothing you say is stored until you turn it off."
+            _("🕶️ Incognito is on: nothing you say is stored until you turn it off.")
             if on
-            else "Incognito is off.",
+            else _("Incognito is off."),
             ephemeral=True,
         )

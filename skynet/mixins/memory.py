@@ -23,6 +23,7 @@ from ..engine.memory.tool import REMEMBER_SCHEMA, remember_tool
 from ..engine.memory.vector import BackendConfig
 from ..engine.settings import ModelRef
 from ..engine.tools.registry import Tool, ToolContext
+from ..i18n import _
 from ..settings_store import CHANNEL, GUILD
 
 
@@ -63,7 +64,7 @@ class MemoryMixin(MixinMeta):
             parameters=schema["parameters"],
             handler=handler,
             timeout=20.0,
-            status=lambda arguments: "🧠 Remembering that…",
+            status=lambda arguments: _("🧠 Remembering that…"),
         )
 
     def _default_embedding(self) -> ModelRef:

@@ -18,6 +18,7 @@ from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.memory import ConversationMemory
 from ..engine.memory import policy as window_policy
+from ..i18n import _
 from ..settings_store import GUILD
 from .common import (
     ScopeChoice,
@@ -35,7 +36,7 @@ class MemoryAdminMixin(MixinMeta):
         self, ctx: commands.Context, channel: Optional[discord.TextChannel]
     ) -> discord.abc.Messageable:
         if channel is not None and (ctx.guild is None or channel.guild.id != ctx.guild.id):
-            raise InvalidValue("Pick a channel of this server.")
+            raise InvalidValue(_("Pick a channel of this server."))
         return channel or ctx.channel
 
     @AIGroup.ai.group(name="memory")
@@ -54,11 +55,11 @@ class MemoryAdminMixin(MixinMeta):
         memory: ConversationMemory = self.memory
         turns, summary = memory.turns(key), memory.summary(key)
         if not turns and not summary:
-            await reply(ctx, "Nothing is remembered in that conversation.")
+            await reply(ctx, _("Nothing is remembered in that conversation."))
             return
-        lines = [f"**Remembered conversation** ({len(turns)} messages)"]
+        lines = [_("**Remembered conversation** ({count} messages)").format(count=len(turns))]
         if summary:
-            lines.append(f"**Summary of older messages:** {summary}")
+            lines.append(_("**Summary of older messages:** {summary}").format(summary=summary))
         lines += [turn_line(t) for t in turns]
         await send_pages(ctx, "\n".join(lines))
 
@@ -71,9 +72,12 @@ class MemoryAdminMixin(MixinMeta):
         await require_admin(ctx)
         dropped = self.memory.clear(conversation_key(self._target(ctx, channel)))
         await self.memory_service.windows.flush()
-        await reply(
-            ctx, f"Cleared {dropped} remembered message{'s' if dropped != 1 else ''} and the summary."
+        cleared = (
+            _("Cleared {count} remembered message and the summary.")
+            if dropped == 1
+            else _("Cleared {count} remembered messages and the summary.")
         )
+        await reply(ctx, cleared.format(count=dropped))
 
     @ai_memory.command(name="stats")
     async def ai_memory_stats(self, ctx: commands.Context) -> None:
@@ -88,26 +92,48 @@ class MemoryAdminMixin(MixinMeta):
         held = [k for k in keys if self.memory.turns(k)]
         turns = sum(len(self.memory.turns(k)) for k in held)
         lines = [
-            f"**Conversations remembered:** {len(held)} ({turns} messages; "
-            f"{sum(1 for k in held if self.memory.summary(k))} with a summary)",
-            f"**Storage of conversations:** `windows.sqlite3` in the cog's data folder, saved at most once a second "
-            f"({service.windows.writes} writes since load)",
-            f"**Long-term memory:** {service.options.backend.describe()}; embeddings `{service.embedding_model()}`",
+            _(
+                "**Conversations remembered:** {conversations} ({messages} messages; {summaries} with a summary)"
+            ).format(
+                conversations=len(held),
+                messages=turns,
+                summaries=sum(1 for k in held if self.memory.summary(k)),
+            ),
+            _(
+                "**Storage of conversations:** `windows.sqlite3` in the cog's data folder, saved at most once a "
+                "second ({writes} writes since load)"
+            ).format(writes=service.windows.writes),
+            _("**Long-term memory:** {backend}; embeddings `{model}`").format(
+                backend=service.options.backend.label(), model=service.embedding_model()
+            ),
         ]
         try:
             counts = await service.memory_stats(ctx.guild.id if ctx.guild else None)
             lines.append(
-                f"**Stored here:** {counts['memories']} memories, {counts['document_chunks']} document passages"
+                _("**Stored here:** {memories} memories, {passages} document passages").format(
+                    memories=counts["memories"], passages=counts["document_chunks"]
+                )
             )
         except InvalidValue:
             raise
         except Exception as exc:  # MemoryUnavailable: say so, but show the rest
-            lines.append(f"**Long-term memory unavailable:** {getattr(exc, 'message', type(exc).__name__)}")
+            lines.append(
+                _("**Long-term memory unavailable:** {reason}").format(
+                    reason=getattr(exc, "message", type(exc).__name__)
+                )
+            )
         policy = self._window_policy(conversation_key(ctx.channel))
+        policy_line = (
+            _("**Policy in this channel:** {messages} messages, {tokens} tokens, {age} — compaction on")
+            if service.options.compaction
+            else _("**Policy in this channel:** {messages} messages, {tokens} tokens, {age} — compaction off")
+        )
         lines.append(
-            f"**Policy in this channel:** {policy.max_turns} messages, {policy.max_tokens} tokens, "
-            f"{window_policy.describe('age', policy.max_age_seconds)} — compaction "
-            f"{'on' if service.options.compaction else 'off'}"
+            policy_line.format(
+                messages=policy.max_turns,
+                tokens=policy.max_tokens,
+                age=window_policy.describe("age", policy.max_age_seconds),
+            )
         )
         await send_pages(ctx, "\n".join(lines))
 
@@ -138,7 +164,9 @@ class MemoryAdminMixin(MixinMeta):
         payload = io.BytesIO(json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
         name = f"skynet-memory-{getattr(target, 'id', 'dm')}.json"
         await reply(
-            ctx, f"{len(data['turns'])} messages exported.", file=discord.File(payload, filename=name)
+            ctx,
+            _("{count} messages exported.").format(count=len(data["turns"])),
+            file=discord.File(payload, filename=name),
         )
 
     @ai_memory.command(name="policy")
@@ -163,16 +191,23 @@ class MemoryAdminMixin(MixinMeta):
             policy = self._window_policy(conversation_key(ctx.channel))
             await reply(
                 ctx,
-                f"In this channel: **{policy.max_turns}** messages, **{policy.max_tokens}** tokens, "
-                f"forgotten after **{window_policy.describe('age', policy.max_age_seconds)}**.",
+                _(
+                    "In this channel: **{messages}** messages, **{tokens}** tokens, forgotten after **{age}**."
+                ).format(
+                    messages=policy.max_turns,
+                    tokens=policy.max_tokens,
+                    age=window_policy.describe("age", policy.max_age_seconds),
+                ),
             )
             return
         if scope == "global":
-            raise InvalidValue("Memory policies are set per server or channel.")
+            raise InvalidValue(_("Memory policies are set per server or channel."))
         name = window_policy.parse_kind(kind)
         if value is None:
             raise InvalidValue(
-                f"Give a value, e.g. `[p]ai memory policy {name} {'12h' if name == 'age' else 30}`."
+                _("Give a value, e.g. `[p]ai memory policy {kind} {example}`.").format(
+                    kind=name, example="12h" if name == "age" else 30
+                )
             )
         parsed = (
             None if value.strip().lower() in ("default", "reset") else window_policy.parse_value(name, value)
@@ -190,15 +225,22 @@ class MemoryAdminMixin(MixinMeta):
             stored[name] = parsed
         await group.memory_policy.set(stored)
         self._policies[(target.kind, target.id)] = stored
-        shown = "the default" if parsed is None else f"`{window_policy.describe(name, parsed)}`"
-        await reply(ctx, f"Memory `{name}` for {scope_label(target.kind)} set to {shown}.")
+        if parsed is None:
+            shown = _("Memory `{kind}` for {scope} set to the default.").format(
+                kind=name, scope=scope_label(target.kind)
+            )
+        else:
+            shown = _("Memory `{kind}` for {scope} set to `{value}`.").format(
+                kind=name, scope=scope_label(target.kind), value=window_policy.describe(name, parsed)
+            )
+        await reply(ctx, shown)
 
     @ai_memory.command(name="purge")
     @app_commands.describe(member="Whose memories and documents to remove")
     async def ai_memory_purge(self, ctx: commands.Context, member: discord.Member) -> None:
         """Remove everything a member stored in this server: memories, documents, conversation turns."""
         if ctx.guild is None:
-            raise InvalidValue("Run this in the server.")
+            raise InvalidValue(_("Run this in the server."))
         await require_admin(ctx)
         turns = 0
         for channel in ctx.guild.text_channels:
@@ -207,5 +249,7 @@ class MemoryAdminMixin(MixinMeta):
         removed = await self.memory_service.purge_member(ctx.guild.id, member.id)
         await reply(
             ctx,
-            f"Removed {removed} stored memories/passages and {turns} conversation messages of {member.display_name}.",
+            _(
+                "Removed {removed} stored memories/passages and {turns} conversation messages of {member}."
+            ).format(removed=removed, turns=turns, member=member.display_name),
         )

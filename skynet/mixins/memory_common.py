@@ -9,6 +9,7 @@ from redbot.core.utils.chat_formatting import pagify
 
 from ..engine.events import ChatEvent, TextDelta
 from ..engine.memory import Turn
+from ..i18n import _
 from .common import (
     NotAllowed,
     is_server_admin,
@@ -35,7 +36,7 @@ def short(text: str, limit: int = 300) -> str:
 
 
 def turn_line(turn: Turn) -> str:
-    who = turn.name if turn.role == "user" else "assistant"
+    who = turn.name if turn.role == "user" else _("assistant")
     return f"**{who}** ({when(turn.at)}): {short(turn.content)}"
 
 
@@ -57,9 +58,9 @@ async def require_admin(ctx: commands.Context) -> None:
     if ctx.guild is None:
         return  # in DMs the conversation is the member's own
     if not await is_server_admin(ctx):
-        raise NotAllowed("Only server admins (or members with Manage Server) can do this.")
+        raise NotAllowed(_("Only server admins (or members with Manage Server) can do this."))
 
 
 async def require_owner(ctx: commands.Context) -> None:
     if not await ctx.bot.is_owner(ctx.author):
-        raise NotAllowed("Only the bot owner can change where memory is stored.")
+        raise NotAllowed(_("Only the bot owner can change where memory is stored."))

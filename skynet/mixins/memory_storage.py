@@ -14,6 +14,7 @@ from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.memory.vector import BackendConfig
 from ..engine.settings import ModelRef, parse_model_ref
+from ..i18n import _
 from .common import (
     reply,
 )
@@ -63,21 +64,27 @@ class MemoryStorageMixin(MixinMeta):
         """
         service = self.memory_service
         if action == "show":
-            status = (
-                f"unavailable ({service.unavailable})"
-                if service.unavailable
-                else ("connected" if service.store is not None else "not opened yet (opens at first use)")
-            )
-            await reply(ctx, f"Long-term memory: {service.options.backend.describe()} — {status}.")
+            backend_label = service.options.backend.label()
+            if service.unavailable:
+                shown = _("Long-term memory: {backend} — unavailable ({reason}).").format(
+                    backend=backend_label, reason=service.unavailable
+                )
+            elif service.store is not None:
+                shown = _("Long-term memory: {backend} — connected.").format(backend=backend_label)
+            else:
+                shown = _("Long-term memory: {backend} — not opened yet (opens at first use).").format(
+                    backend=backend_label
+                )
+            await reply(ctx, shown)
             return
         await require_owner(ctx)
         if action == "server":
             if not host:
                 raise InvalidValue(
-                    "Give the server's host (and port), e.g. `[p]ai memory backend server localhost 8000`."
+                    _("Give the server's host (and port), e.g. `[p]ai memory backend server localhost 8000`.")
                 )
             if port is not None and not (1 <= port <= 65535):
-                raise InvalidValue("The port must be between 1 and 65535.")
+                raise InvalidValue(_("The port must be between 1 and 65535."))
             backend = BackendConfig("server", host.strip(), port or 8000, bool(ssl))
         else:
             backend = BackendConfig()
@@ -85,10 +92,12 @@ class MemoryStorageMixin(MixinMeta):
         await self._save_memory_options()
         try:
             await service.ensure_open()
-            status = "connected"
+            shown = _("Long-term memory now uses {backend} — connected.").format(backend=backend.label())
         except Exception as exc:
-            status = f"but it can't be reached yet: {getattr(exc, 'message', type(exc).__name__)}"
-        await reply(ctx, f"Long-term memory now uses {backend.describe()} — {status}.")
+            shown = _("Long-term memory now uses {backend} — but it can't be reached yet: {reason}.").format(
+                backend=backend.label(), reason=getattr(exc, "message", type(exc).__name__)
+            )
+        await reply(ctx, shown)
 
     @MemoryAdminMixin.ai_memory.command(name="embeddings")
     @app_commands.describe(model="endpoint:model, or `default`")
@@ -100,7 +109,7 @@ class MemoryStorageMixin(MixinMeta):
             await require_owner(ctx)
             service.options.embedding_model = None if model.lower() == "default" else self._model_ref(model)
             await self._save_memory_options()
-        await reply(ctx, f"Embeddings model: `{service.embedding_model()}`.")
+        await reply(ctx, _("Embeddings model: `{model}`.").format(model=service.embedding_model()))
 
     @MemoryAdminMixin.ai_memory.command(name="compaction")
     @app_commands.describe(state="on or off", model="endpoint:model for summaries (default: the chat model)")
@@ -115,6 +124,8 @@ class MemoryStorageMixin(MixinMeta):
         if model is not None:
             service.options.compaction_model = None if model.lower() == "default" else self._model_ref(model)
         await self._save_memory_options()
-        chosen = service.options.compaction_model or "the conversation's chat model"
-        await reply(ctx, f"Compaction is {state}" + (f", with `{chosen}`." if state == "on" else "."))
-
+        if state == "on":
+            chosen = service.options.compaction_model or _("the conversation's chat model")
+            await reply(ctx, _("Compaction is on, with `{model}`.").format(model=chosen))
+        else:
+            await reply(ctx, _("Compaction is off."))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from ..errors import InvalidValue
+from ..i18n import _
 
 MAX_BYTES = 5 * 1024 * 1024  # an attachment larger than this is refused before it is read
 MAX_CHUNKS = 1500  # ~1 MB of text: a bigger document would crowd out everything else
@@ -19,7 +20,6 @@ CHUNK_CHARS = 900
 OVERLAP_CHARS = 150
 TEXT_TYPES = (".txt", ".md", ".markdown", ".rst", ".text")
 PDF_TYPES = (".pdf",)
-SUPPORTED = "text (.txt), markdown (.md) and PDF (.pdf)"
 EXTENSIONS = {"text": ".txt", "markdown": ".md", "pdf": ".pdf"}
 KIND_BY_EXTENSION = (("pdf", PDF_TYPES), ("markdown", (".md", ".markdown")))
 
@@ -38,11 +38,16 @@ def check_document(name: str, size: int) -> None:
     """Refuse unsupported types and oversized files before downloading them."""
     lower = name.lower()
     if not lower.endswith(TEXT_TYPES + PDF_TYPES):
-        raise DocumentRefused(f"`{name}` isn't a supported document. I can read {SUPPORTED} files.")
+        raise DocumentRefused(
+            _(
+                "`{name}` isn't a supported document. I can read text (.txt), markdown (.md) and PDF (.pdf) files."
+            ).format(name=name)
+        )
     if size > MAX_BYTES:
         raise DocumentRefused(
-            f"`{name}` is {size / 1048576:.1f} MB; documents can be at most {MAX_BYTES // 1048576} MB. "
-            "Split it into smaller files."
+            _(
+                "`{name}` is {size} MB; documents can be at most {limit} MB. Split it into smaller files."
+            ).format(name=name, size=f"{size / 1048576:.1f}", limit=MAX_BYTES // 1048576)
         )
 
 
@@ -58,21 +63,30 @@ def parse_document(name: str, data: bytes, kind: Optional[str] = None) -> List[C
     sections = _pdf_sections(name, data) if kind == "pdf" else _text_sections(name, data, kind == "markdown")
     chunks = [Chunk(section, piece) for section, text in sections for piece in split_with_overlap(text)]
     if not chunks:
-        raise DocumentRefused(f"`{name}` has no text I can read.")
+        raise DocumentRefused(_("`{name}` has no text I can read.").format(name=name))
     if len(chunks) > MAX_CHUNKS:
         raise DocumentRefused(
-            f"`{name}` is too long ({len(chunks)} parts; the limit is {MAX_CHUNKS}). Split it into smaller files."
+            _(
+                "`{name}` is too long ({parts} parts; the limit is {limit}). Split it into smaller files."
+            ).format(name=name, parts=len(chunks), limit=MAX_CHUNKS)
         )
     return chunks
 
 
 def _text_sections(name: str, data: bytes, markdown: bool) -> List[Tuple[str, str]]:
     if b"\x00" in data[:8192]:
-        raise DocumentRefused(f"`{name}` looks like a binary file, not text. I can read {SUPPORTED} files.")
+        raise DocumentRefused(
+            _(
+                "`{name}` looks like a binary file, not text. I can read text (.txt), markdown (.md) and PDF (.pdf) "
+                "files."
+            ).format(name=name)
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DocumentRefused(f"`{name}` isn't UTF-8 text. Save it as UTF-8 and try again.") from None
+        raise DocumentRefused(
+            _("`{name}` isn't UTF-8 text. Save it as UTF-8 and try again.").format(name=name)
+        ) from None
     if markdown:
         return _markdown_sections(text)
     return [("text", text)]
@@ -109,14 +123,18 @@ def _pdf_sections(name: str, data: bytes) -> List[Tuple[str, str]]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentRefused(f"`{name}` is password-protected. Upload an unprotected copy.")
+            raise DocumentRefused(
+                _("`{name}` is password-protected. Upload an unprotected copy.").format(name=name)
+            )
         return [(f"page {n}", page.extract_text() or "") for n, page in enumerate(reader.pages, 1)]
     except DocumentRefused:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
-            raise DocumentRefused(f"`{name}` is password-protected. Upload an unprotected copy.") from None
-        raise DocumentRefused(f"`{name}` isn't a readable PDF.") from None
+            raise DocumentRefused(
+                _("`{name}` is password-protected. Upload an unprotected copy.").format(name=name)
+            ) from None
+        raise DocumentRefused(_("`{name}` isn't a readable PDF.").format(name=name)) from None
 
 
 def split_with_overlap(text: str, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> List[str]:

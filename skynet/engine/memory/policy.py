@@ -11,6 +11,7 @@ import re
 from typing import Any, Dict, Mapping, Sequence
 
 from ..errors import InvalidValue
+from ..i18n import _
 from .windows import WindowPolicy
 
 MESSAGES, TOKENS, AGE = "messages", "tokens", "age"
@@ -24,7 +25,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 def parse_kind(text: str) -> str:
     kind = text.strip().lower()
     if kind not in KINDS:
-        raise InvalidValue("The policy is one of `messages`, `tokens` or `age`.")
+        raise InvalidValue(_("The policy is one of `messages`, `tokens` or `age`."))
     return kind
 
 
@@ -35,12 +36,12 @@ def parse_value(kind: str, text: str) -> int:
     if kind == AGE:
         match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw]?)", text)
         value = int(float(match.group(1)) * _UNITS[match.group(2) or "s"]) if match else None
-        allowed = "between 1m and 90d, e.g. `30m`, `12h` or `7d`"
+        refusal = _("`{kind}` must be between 1m and 90d, e.g. `30m`, `12h` or `7d`.")
     else:
         value = int(text) if text.isdigit() else None
-        allowed = f"a whole number from {low} to {high}"
+        refusal = _("`{kind}` must be a whole number from {low} to {high}.")
     if value is None or not (low <= value <= high):
-        raise InvalidValue(f"`{kind}` must be {allowed}.")
+        raise InvalidValue(refusal.format(kind=kind, low=low, high=high))
     return value
 
 

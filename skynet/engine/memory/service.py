@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..errors import InvalidValue, SkynetError
+from ..i18n import _
 from ..providers.registry import ProviderRegistry
 from ..settings import ModelRef
 from ..tokens import TokenCounter
@@ -196,9 +197,11 @@ class MemoryService:
 
     def _unavailable_error(self) -> MemoryUnavailable:
         return MemoryUnavailable(
-            "Long-term memory is unavailable right now (its store could not be opened), so I can't "
-            "remember or search memories. Chat still works. The bot owner can check "
-            "`[p]ai memory backend show` and the bot's log."
+            _(
+                "Long-term memory is unavailable right now (its store could not be opened), so I can't "
+                "remember or search memories. Chat still works. The bot owner can check "
+                "`[p]ai memory backend show` and the bot's log."
+            )
         )
 
     def embedding_model(self) -> ModelRef:
@@ -216,8 +219,10 @@ class MemoryService:
             model = self.embedding_model()
             log.warning("Embedding with %s failed: %s: %s", model, type(exc).__name__, str(exc)[:200])
             raise MemoryUnavailable(
-                f"The embeddings model `{model}` didn't answer, so I can't store or search memories right now. "
-                "Please try again later; the bot owner can pick another with `[p]ai memory embeddings`."
+                _(
+                    "The embeddings model `{model}` didn't answer, so I can't store or search memories right now. "
+                    "Please try again later; the bot owner can pick another with `[p]ai memory embeddings`."
+                ).format(model=model)
             ) from None
 
     async def _ready(self) -> Tuple[VectorStore, str]:
@@ -229,11 +234,13 @@ class MemoryService:
     def check_memory_text(self, text: str) -> str:
         text = " ".join(text.split())
         if not text:
-            raise InvalidValue("Tell me what to remember, e.g. `[p]ai remember I prefer metric units`.")
+            raise InvalidValue(_("Tell me what to remember, e.g. `[p]ai remember I prefer metric units`."))
         if len(text) > MAX_MEMORY_CHARS:
             raise InvalidValue(
-                f"That is {len(text)} characters; a memory can be at most {MAX_MEMORY_CHARS}. "
-                "Keep the fact short, or add a long text as a document with `[p]ai docs add`."
+                _(
+                    "That is {length} characters; a memory can be at most {limit}. "
+                    "Keep the fact short, or add a long text as a document with `[p]ai docs add`."
+                ).format(length=len(text), limit=MAX_MEMORY_CHARS)
             )
         return text
 
@@ -250,7 +257,7 @@ class MemoryService:
         """Store one fact. The ``remember`` tool and ``[p]ai remember`` both end here."""
         if user_id in self.incognito:
             raise InvalidValue(
-                "You are in incognito mode, so I'm not storing anything. `[p]ai incognito off` ends it."
+                _("You are in incognito mode, so I'm not storing anything. `[p]ai incognito off` ends it.")
             )
         text = self.check_memory_text(text)
         store, model = await self._ready()
@@ -258,8 +265,10 @@ class MemoryService:
         mine = scoping.own_memories(user_id)
         if await store.count(mine, place) >= MAX_MEMORIES_PER_MEMBER:
             raise MemoryCapReached(
-                f"You have {MAX_MEMORIES_PER_MEMBER} memories here, the most I keep per member. "
-                "Forget some with `[p]ai memories forget <id>` (see `[p]ai memories list`) first."
+                _(
+                    "You have {limit} memories here, the most I keep per member. "
+                    "Forget some with `[p]ai memories forget <id>` (see `[p]ai memories list`) first."
+                ).format(limit=MAX_MEMORIES_PER_MEMBER)
             )
         [vector] = await self._embed([text])
         meta: Dict[str, Any] = {
@@ -318,8 +327,10 @@ class MemoryService:
         store, model = await self._ready()
         if len(await self.list_documents(guild_id)) >= MAX_DOCUMENTS_PER_SERVER:
             raise MemoryCapReached(
-                f"This server has {MAX_DOCUMENTS_PER_SERVER} documents, the most I keep. "
-                "Remove one with `[p]ai docs remove <id>` first."
+                _(
+                    "This server has {limit} documents, the most I keep. "
+                    "Remove one with `[p]ai docs remove <id>` first."
+                ).format(limit=MAX_DOCUMENTS_PER_SERVER)
             )
         chunks: List[Chunk] = await asyncio.to_thread(parse_document, name, data, kind)
         vectors = await self._embed([f"{name} › {c.section}\n{c.text}" for c in chunks])

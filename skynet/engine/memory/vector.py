@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ..i18n import _
 from . import chroma_worker
 from .chroma_worker import HEADER, ChromaOps, encode_frame
 
@@ -40,10 +41,21 @@ class BackendConfig:
     port: int = 8000
     ssl: bool = False
 
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
+
     def describe(self) -> str:
+        """For the log (always English)."""
         if self.kind == "local":
             return "embedded chromadb in the cog's data folder"
-        return f"Chroma server at {'https' if self.ssl else 'http'}://{self.host}:{self.port}"
+        return f"Chroma server at {self.url}"
+
+    def label(self) -> str:
+        """:meth:`describe` in the reader's language, for replies."""
+        if self.kind == "local":
+            return _("embedded chromadb in the cog's data folder")
+        return _("Chroma server at {url}").format(url=self.url)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import unquote, urlsplit
 
+from ..i18n import _
 from ..tools.backends.reader import read_html
 from ..tools.guard import UrlGuard
 from ..tools.registry import ToolError
@@ -44,8 +45,9 @@ async def fetch_document(guard: UrlGuard, url: str, max_bytes: int = MAX_BYTES) 
     except ToolError as exc:
         if exc.kind == "too_large":
             raise DocumentRefused(
-                f"That document is larger than {max_bytes // 1048576} MB, the most I keep. "
-                "Split it into smaller files."
+                _(
+                    "That document is larger than {limit} MB, the most I keep. Split it into smaller files."
+                ).format(limit=max_bytes // 1048576)
             ) from None
         raise
     name, kind, body = name_from_url(page.url), page.content_type, page.body
@@ -61,7 +63,9 @@ async def fetch_document(guard: UrlGuard, url: str, max_bytes: int = MAX_BYTES) 
     if kind.startswith("text/") or not kind:
         return WebDocument(name, body, "text")  # binary data is refused when it is parsed
     raise DocumentRefused(
-        f"That page is `{kind[:60]}`, not a document. I can read text, markdown, HTML and PDF pages."
+        _("That page is `{type}`, not a document. I can read text, markdown, HTML and PDF pages.").format(
+            type=kind[:60]
+        )
     )
 
 
