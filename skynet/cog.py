@@ -179,6 +179,6 @@ class Skynet(
             name = ctx.command.qualified_name if ctx.command else "?"
             detail = self.redactor.redact(f"{name}: {type(original).__name__}: {original}")
             self.engine.errors.record(
-                "command_failed", f"`{name}` failed.", detail, getattr(ctx.guild, "id", None)
+                "command_failed", _("`{name}` failed.").format(name=name), detail, getattr(ctx.guild, "id", None)
             )
         await self.bot.on_command_error(ctx, error, unhandled_by_cog=True)

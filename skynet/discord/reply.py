@@ -21,6 +21,7 @@ from typing import Any, AsyncGenerator, Awaitable, Callable, List, Optional
 import discord
 
 from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
+from ..engine.i18n import _
 from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
 from .split import DISCORD_LIMIT, IncrementalSplitter
 from .style import error_text
@@ -28,10 +29,26 @@ from .style import error_text
 log = logging.getLogger("red.skynet.reply")
 
 NO_MENTIONS = discord.AllowedMentions.none()
-EMPTY_ANSWER = "*(The model returned an empty answer.)*"
-LENGTH_NOTE = "*(The answer stopped at the `max_tokens` limit.)*"
 MAX_RATE_LIMIT_RETRIES = 5
 DEFAULT_RETRY_AFTER = 1.0
+
+
+# The notes a reply can end with, translated when shown (in the locale of the reply's server).
+def empty_answer_note() -> str:
+    return _("*(The model returned an empty answer.)*")
+
+
+def length_note() -> str:
+    return _("*(The answer stopped at the `max_tokens` limit.)*")
+
+
+def restarted_note() -> str:
+    return _("⚠️ The assistant restarted before this answer was complete. Please ask again.")
+
+
+# The English texts, for code and tests that compare with them (shown text uses the functions).
+EMPTY_ANSWER = "*(The model returned an empty answer.)*"
+LENGTH_NOTE = "*(The answer stopped at the `max_tokens` limit.)*"
 RESTARTED_NOTE = "⚠️ The assistant restarted before this answer was complete. Please ask again."
 
 # Sends one message; ``first`` is True for the first message of the reply.
@@ -125,7 +142,7 @@ class ReplyStreamer:
         if note:
             self.append(("\n\n" if has_text else "") + note)
         elif not has_text:
-            self.append(EMPTY_ANSWER)
+            self.append(empty_answer_note())
         self._closing = True
         self._dirty.set()
         self._pacer.hurry(self)  # an intermediate edit waiting for its slot is now the final one
@@ -180,7 +197,7 @@ class ReplyStreamer:
 
     async def _show(self, index: int, priority: int) -> bool:
         """Send or edit message ``index`` with its latest content; False if the reply is broken."""
-        for _ in range(MAX_RATE_LIMIT_RETRIES + 1):
+        for _attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             await self._pacer.acquire(self._channel_id, priority, owner=self)
             # More text may have arrived while waiting for the slot: show the latest (the split
             # is prefix-stable, so this chunk still exists and only grew).
@@ -256,11 +273,11 @@ async def stream_reply(
             elif isinstance(event, Done):
                 done = event
                 if event.finish_reason == "length":
-                    note = LENGTH_NOTE
+                    note = length_note()
                 elif event.fallback:
                     note = f"-# ↪ {event.fallback}"
     except asyncio.CancelledError:  # the cog is unloading or reloading
-        note = RESTARTED_NOTE
+        note = restarted_note()
         raise
     finally:
         await events.aclose()  # after a break: stop the engine (and its provider stream) now

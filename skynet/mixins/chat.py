@@ -13,6 +13,7 @@ from ..abc import MixinMeta
 from ..discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from ..engine.chat import ChatRequest
 from ..engine.memory import Turn
+from ..i18n import _
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
 from .common import conversation_key, reply, resolve_here, settings_channel_id
 from .group import AIGroup
@@ -90,9 +91,10 @@ class ChatMixin(MixinMeta):
     async def ai_forget(self, ctx: commands.Context) -> None:
         """Forget the recent conversation here, so the next question starts fresh."""
         dropped = self.memory.clear(conversation_key(ctx.channel))
-        await reply(
-            ctx,
-            f"Forgot {dropped} message{'s' if dropped != 1 else ''} of conversation here."
-            if dropped
-            else "There was nothing to forget here.",
-        )
+        if not dropped:
+            text = _("There was nothing to forget here.")
+        elif dropped == 1:
+            text = _("Forgot 1 message of conversation here.")
+        else:
+            text = _("Forgot {count} messages of conversation here.").format(count=dropped)
+        await reply(ctx, text)

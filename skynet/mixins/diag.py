@@ -12,15 +12,20 @@ from ..abc import MixinMeta
 from ..engine.diag.probe import probe_all, probe_endpoint
 from ..engine.diag.report import DiagReport, render
 from ..engine.diag.versions import versions
-from ..engine.settings import SCOPE_LABELS
-from .common import reply, resolve_here
+from ..i18n import _
+from .common import reply, resolve_here, scope_label
 from .group import AIGroup
 
 # Cog attributes other capabilities may add; shown when present (``getattr``: works before they exist).
 BACKEND_ATTRIBUTES = (
-    ("Tools", ("tools", "tool_registry")),
-    ("Long-term memory", ("vectors", "vector_store", "long_term_memory", "recall")),
+    ("tools", ("tools", "tool_registry")),
+    ("memory", ("vectors", "vector_store", "long_term_memory", "recall")),
 )
+
+
+def backend_label(kind: str) -> str:
+    """The name a backend is listed under in the report (translated when shown)."""
+    return {"tools": _("Tools"), "memory": _("Long-term memory"), "prices": _("Prices")}.get(kind, kind)
 
 
 def describe_backend(obj: object) -> str:
@@ -43,7 +48,7 @@ def backends(cog: object) -> Dict[str, str]:
         for attribute in attributes:
             obj = getattr(cog, attribute, None)
             if obj is not None:
-                found[label] = describe_backend(obj)
+                found[backend_label(label)] = describe_backend(obj)
                 break
     return found
 
@@ -51,21 +56,25 @@ def backends(cog: object) -> Dict[str, str]:
 def price_source(cog: object) -> str:
     table = getattr(cog, "price_table", None)
     if table is None:
-        return "owner overrides, then the built-in table"
+        return _("owner overrides, then the built-in table")
     if table.loaded:
-        return (
-            f"owner overrides, then genai-prices {table.version() or ''}".rstrip()
-            + ", then the built-in table"
+        if table.version():
+            return _("owner overrides, then genai-prices {version}, then the built-in table").format(
+                version=table.version()
+            )
+        return _("owner overrides, then genai-prices, then the built-in table")
+    if table.error:
+        return _("owner overrides, then the built-in table (genai-prices unavailable: {error})").format(
+            error=table.error
         )
-    reason = f" (genai-prices unavailable: {table.error})" if table.error else " (genai-prices still loading)"
-    return "owner overrides, then the built-in table" + reason
+    return _("owner overrides, then the built-in table (genai-prices still loading)")
 
 
 def storage_backend() -> str:
     try:
         return str(data_manager.storage_type())
     except Exception:  # Red not fully configured (should not happen in a running bot)
-        return "unknown"
+        return _("unknown")
 
 
 class DiagMixin(MixinMeta):
@@ -96,9 +105,9 @@ class DiagMixin(MixinMeta):
             report = DiagReport(
                 owner=is_owner,
                 model=str(here.model),
-                model_source=SCOPE_LABELS.get(here.model_source, here.model_source),
+                model_source=scope_label(here.model_source),
                 params={k: v for k, v in here.params.items() if k != "system_prompt"},
-                param_sources={k: SCOPE_LABELS.get(v, v) for k, v in here.sources.items()},
+                param_sources={k: scope_label(v) for k, v in here.sources.items()},
                 endpoints=endpoints,
                 errors=self.engine.errors.recent(guild_id, everywhere=is_owner),
             )
@@ -107,7 +116,7 @@ class DiagMixin(MixinMeta):
                 report.storage = storage_backend()
                 report.last_flush = getattr(self.usage, "last_flush", None)
                 report.backends = backends(self)
-                report.backends["Prices"] = price_source(self)
+                report.backends[backend_label("prices")] = price_source(self)
         text = render(report, ctx.clean_prefix)
         for page in pagify(text, delims=["\n"], page_length=1900):
             await reply(ctx, page, ephemeral=True)

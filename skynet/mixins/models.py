@@ -15,6 +15,7 @@ from ..abc import MixinMeta
 from ..engine.attachments.vision import supports_vision
 from ..engine.errors import InvalidValue, SkynetError
 from ..engine.settings import ModelRef, parse_model_ref
+from ..i18n import _
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
 from .common import ScopeChoice, reply, resolve_here, scope_label, settings_channel_id, writable_scope
 from .group import AIGroup
@@ -52,26 +53,43 @@ class ModelsMixin(MixinMeta):
         async with ctx.typing():
             models = [m for m in await self._fetch_models(endpoint) if needle in m.lower()]
         if not models:
-            await reply(ctx, f"No models on **{endpoint}**" + (f" match `{query}`." if needle else "."))
+            if needle:
+                text = _("No models on **{endpoint}** match `{query}`.").format(endpoint=endpoint, query=query)
+            else:
+                text = _("No models on **{endpoint}**.").format(endpoint=endpoint)
+            await reply(ctx, text)
             return
-        header = f"**{len(models)} model{'s' if len(models) != 1 else ''} on {endpoint}**\n"
+        if len(models) == 1:
+            header = _("**1 model on {endpoint}**").format(endpoint=endpoint) + "\n"
+        else:
+            header = _("**{count} models on {endpoint}**").format(count=len(models), endpoint=endpoint) + "\n"
         pages = list(pagify(", ".join(f"`{m}`" for m in models), delims=[", "], page_length=1800))
         for index, page in enumerate(pages[:MAX_LIST_PAGES]):
             await reply(ctx, (header if index == 0 else "") + page)
         if len(pages) > MAX_LIST_PAGES:
-            await reply(ctx, f"…and more. Narrow it down with `{ctx.clean_prefix}ai model list <text>`.")
+            await reply(
+                ctx, _("…and more. Narrow it down with `[p]ai model list <text>`.").replace("[p]", ctx.clean_prefix)
+            )
 
     @ai_model.command(name="show")
     async def ai_model_show(self, ctx: commands.Context) -> None:
         """Show which model answers here, and where that choice comes from."""
         resolved = resolve_here(self.settings, ctx.channel)
-        lines = [f"Model here: `{resolved.model}` (from {scope_label(resolved.model_source)})."]
+        lines = [
+            _("Model here: `{model}` (from {source}).").format(
+                model=resolved.model, source=scope_label(resolved.model_source)
+            )
+        ]
         scopes = [Scope(GLOBAL)]
         if ctx.guild:
             scopes = [Scope(CHANNEL, settings_channel_id(ctx.channel)), Scope(GUILD, ctx.guild.id), *scopes]
         for scope in scopes:
             model = self.settings.layer(scope).model
-            lines.append(f"- {scope_label(scope.kind).capitalize()}: {f'`{model}`' if model else 'not set'}")
+            lines.append(
+                _("- {scope}: {model}").format(
+                    scope=scope_label(scope.kind).capitalize(), model=f"`{model}`" if model else _("not set")
+                )
+            )
         await reply(ctx, "\n".join(lines))
 
     @ai_model.command(name="set")
@@ -95,22 +113,34 @@ class ModelsMixin(MixinMeta):
                         self._fetch_models(ref.endpoint, refresh=True), VERIFY_WAIT
                     )
         except (SkynetError, asyncio.TimeoutError) as exc:
-            reason = exc.message if isinstance(exc, SkynetError) else "the provider did not answer in time"
-            warning = f"\n(I couldn't check that the model exists: {reason.replace('[p]', ctx.clean_prefix)})"
+            reason = exc.message if isinstance(exc, SkynetError) else _("the provider did not answer in time")
+            warning = "\n" + _("(I couldn't check that the model exists: {reason})").format(
+                reason=reason.replace("[p]", ctx.clean_prefix)
+            )
         else:
             if ref.name not in available:
                 close = difflib.get_close_matches(ref.name, available, n=3)
                 hint = (
-                    f" Did you mean {humanize_list([f'`{c}`' for c in close], style='or')}?" if close else ""
+                    " " + _("Did you mean {models}?").format(
+                        models=humanize_list([f"`{c}`" for c in close], style="or")
+                    )
+                    if close
+                    else ""
                 )
-                prefix, colon, _ = ref.name.partition(":")
+                prefix, colon, _rest = ref.name.partition(":")
                 if colon and prefix not in self.providers.endpoints:
-                    hint += f" (There is no endpoint called `{prefix}` either: see `[p]ai provider list`.)"
+                    hint += " " + _(
+                        "(There is no endpoint called `{endpoint}` either: see `[p]ai provider list`.)"
+                    ).format(endpoint=prefix)
                 raise InvalidValue(
-                    f"**{ref.endpoint}** has no model `{ref.name}`.{hint} See `[p]ai model list`."
+                    _("**{endpoint}** has no model `{model}`.{hint} See `[p]ai model list`.").format(
+                        endpoint=ref.endpoint, model=ref.name, hint=hint
+                    )
                 )
         await self.settings.set_model(target, ref)
-        await reply(ctx, f"Model for {scope_label(target.kind)} set to `{ref}`.{warning}")
+        await reply(
+            ctx, _("Model for {scope} set to `{model}`.").format(scope=scope_label(target.kind), model=ref) + warning
+        )
 
     @ai_model.command(name="reset")
     @app_commands.describe(scope="Which setting to remove (default: this server)")
@@ -119,7 +149,10 @@ class ModelsMixin(MixinMeta):
         target = await writable_scope(ctx, scope)
         await self.settings.set_model(target, None)
         await reply(
-            ctx, f"Model for {scope_label(target.kind)} reset. Model here is now `{self._here(ctx)}`."
+            ctx,
+            _("Model for {scope} reset. Model here is now `{model}`.").format(
+                scope=scope_label(target.kind), model=self._here(ctx)
+            ),
         )
 
     @ai_model.command(name="vision")
@@ -135,14 +168,25 @@ class ModelsMixin(MixinMeta):
         """
         choice = {"on": True, "off": False, "auto": None}.get(mode.strip().lower(), "bad")
         if choice == "bad":
-            raise InvalidValue("Write `on`, `off` or `auto` after the model.")
+            raise InvalidValue(_("Write `on`, `off` or `auto` after the model."))
         ref = parse_model_ref(model, list(self.providers.endpoints), self._here(ctx).endpoint)
         self.providers.get(ref.endpoint)  # refuses unknown endpoints
         await self.settings.set_vision(f"{ref.endpoint}:{ref.name}".lower(), choice)
         self.refresh_providers()
         sees = supports_vision(ref.endpoint, ref.name, self.engine.vision_overrides)
-        verdict = {True: "can see images", False: "can't see images", None: "unknown (images are sent)"}
-        await reply(ctx, f"`{ref}`: {verdict[sees]}{' (by its name)' if choice is None else ''}.")
+        if choice is None:  # "auto": the name table decided
+            verdict = {
+                True: _("`{model}`: can see images (by its name)."),
+                False: _("`{model}`: can't see images (by its name)."),
+                None: _("`{model}`: unknown (images are sent) (by its name)."),
+            }
+        else:
+            verdict = {
+                True: _("`{model}`: can see images."),
+                False: _("`{model}`: can't see images."),
+                None: _("`{model}`: unknown (images are sent)."),
+            }
+        await reply(ctx, verdict[sees].format(model=ref))
 
     @ai_model_set.autocomplete("model")
     async def _model_autocomplete(

@@ -11,6 +11,7 @@ from redbot.core.utils.chat_formatting import box
 
 from ..abc import MixinMeta
 from ..engine.params import DEFAULT_SYSTEM_PROMPT, PARAMS, SYSTEM_PROMPT, spec_for
+from ..i18n import _
 from .common import ScopeChoice, reply, resolve_here, scope_label, writable_scope
 from .group import AIGroup
 
@@ -34,9 +35,9 @@ class ParamsMixin(MixinMeta):
             if name in resolved.params:
                 value, source = _shown(resolved.params[name]), scope_label(resolved.sources[name])
             elif name == SYSTEM_PROMPT:
-                value, source = _shown(DEFAULT_SYSTEM_PROMPT), "default"
+                value, source = _shown(DEFAULT_SYSTEM_PROMPT), scope_label("default")
             else:
-                value, source = "provider default", "-"
+                value, source = _("provider default"), "-"
             rows.append(f"{name:<18} {value}  [{source}]")
         help_lines = "\n".join(f"- `{n}`: {s.allowed}. {s.help}" for n, s in PARAMS.items())
         await reply(ctx, box("\n".join(rows)) + "\n" + help_lines)
@@ -56,7 +57,12 @@ class ParamsMixin(MixinMeta):
         parsed = spec.parse(value)
         target = await writable_scope(ctx, scope)
         await self.settings.set_param(target, spec.name, parsed)
-        await reply(ctx, f"`{spec.name}` for {scope_label(target.kind)} set to `{_shown(parsed, 200)}`.")
+        await reply(
+            ctx,
+            _("`{name}` for {scope} set to `{value}`.").format(
+                name=spec.name, scope=scope_label(target.kind), value=_shown(parsed, 200)
+            ),
+        )
 
     @ai_params.command(name="reset")
     @app_commands.describe(
@@ -71,9 +77,10 @@ class ParamsMixin(MixinMeta):
         removed = await self.settings.reset_params(target, spec.name if spec else None)
         where = scope_label(target.kind)
         if not removed:
-            await reply(ctx, f"Nothing to reset for {where}.")
+            await reply(ctx, _("Nothing to reset for {scope}.").format(scope=where))
         else:
-            await reply(ctx, f"Reset {', '.join(f'`{n}`' for n in removed)} for {where}.")
+            names = ", ".join(f"`{n}`" for n in removed)
+            await reply(ctx, _("Reset {names} for {scope}.").format(names=names, scope=where))
 
     @ai_params_set.autocomplete("name")
     @ai_params_reset.autocomplete("name")

@@ -11,6 +11,7 @@ from redbot.core import commands
 from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.pricing_table import PriceTable, infer_provider
+from ..i18n import _
 from ..settings_store import GLOBAL, Scope
 from .common import reply
 from .providers import ProvidersMixin
@@ -68,8 +69,10 @@ class PricingSourceMixin(MixinMeta):
             choice = provider_id.strip().lower()
             if choice not in (AUTO, NONE) and not self.price_table.has_provider(choice):
                 raise InvalidValue(
-                    f"The price table has no provider `{choice}`. Use an id such as `openai`, "
-                    "`openrouter`, `groq`, `deepseek`, `together`, `mistral`, or `auto` / `none`."
+                    _(
+                        "The price table has no provider `{provider}`. Use an id such as `openai`, "
+                        "`openrouter`, `groq`, `deepseek`, `together`, `mistral`, or `auto` / `none`."
+                    ).format(provider=choice)
                 )
             mapping = self._pricing_map()
             if choice == AUTO:
@@ -79,14 +82,18 @@ class PricingSourceMixin(MixinMeta):
             await self.settings._set(Scope(GLOBAL), PRICING_PROVIDERS, mapping)
             self.apply_price_table()
         current = self.pricing_provider(endpoint)
-        how = "set by the owner" if endpoint in self._pricing_map() else "inferred from its URL"
+        how = _("set by the owner") if endpoint in self._pricing_map() else _("inferred from its URL")
         if current:
-            text = f"Prices for **{endpoint}** come from the `{current}` table ({how})."
-        else:
-            text = (
-                f"**{endpoint}** is not priced from the table ({how}); only `[p]ai pricing set` "
-                "overrides and the built-in OpenAI prices apply."
+            text = _("Prices for **{endpoint}** come from the `{provider}` table ({how}).").format(
+                endpoint=endpoint, provider=current, how=how
             )
+        else:
+            text = _(
+                "**{endpoint}** is not priced from the table ({how}); only `[p]ai pricing set` "
+                "overrides and the built-in OpenAI prices apply."
+            ).format(endpoint=endpoint, how=how)
         if not self.price_table.loaded and self.price_table.error:
-            text += " (The genai-prices table is not available here: " + self.price_table.error + ")"
+            text += " " + _("(The genai-prices table is not available here: {error})").format(
+                error=self.price_table.error
+            )
         await reply(ctx, text.replace("[p]", ctx.clean_prefix))

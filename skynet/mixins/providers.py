@@ -17,6 +17,7 @@ from ..engine.providers.base import (
     check_endpoint_name,
     check_timeout,
 )
+from ..i18n import _
 from .common import reply, scope_label
 from .group import AIGroup
 
@@ -39,16 +40,26 @@ class ProvidersMixin(MixinMeta):
         lines = []
         for name, endpoint in sorted(self.providers.endpoints.items()):
             key = await self._key_is_set(endpoint)
-            key_text = {None: "no key needed", True: f"key set (`{endpoint.token_service}`)"}.get(
-                key, f"**no key** — `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`"
-            )
+            if key is None:
+                key_text = _("no key needed")
+            elif key:
+                key_text = _("key set (`{service}`)").format(service=endpoint.token_service)
+            else:
+                key_text = _("**no key** — `[p]set api {service} api_key,<key>`").format(
+                    service=endpoint.token_service
+                ).replace("[p]", ctx.clean_prefix)
             breaker = self.engine.reliability.circuits.get(name)
             circuit = f" · {breaker.describe()}" if breaker.failures else ""  # healthy: say nothing
             lines.append(
-                f"**{name}** — <{endpoint.base_url}> · {key_text} · timeout {endpoint.timeout:g}s{circuit}"
+                _("**{name}** — <{url}> · {key} · timeout {seconds}s{circuit}").format(
+                    name=name, url=endpoint.base_url, key=key_text, seconds=f"{endpoint.timeout:g}",
+                    circuit=circuit,
+                )
             )
         await reply(
-            ctx, "\n".join(lines) or f"No endpoints. Add one with `{ctx.clean_prefix}ai provider add`."
+            ctx,
+            "\n".join(lines)
+            or _("No endpoints. Add one with `[p]ai provider add`.").replace("[p]", ctx.clean_prefix),
         )
 
     @ai_provider.command(name="add")
@@ -72,13 +83,18 @@ class ProvidersMixin(MixinMeta):
         )
         await self.settings.set_endpoint(endpoint)
         self.refresh_providers()
-        message = f"Endpoint **{name}** {'updated' if old else 'added'}: <{endpoint.base_url}>."
+        if old:
+            message = _("Endpoint **{name}** updated: <{url}>.").format(name=name, url=endpoint.base_url)
+        else:
+            message = _("Endpoint **{name}** added: <{url}>.").format(name=name, url=endpoint.base_url)
         if await self._key_is_set(endpoint) is False:
-            message += (
-                f"\nSet its key with `{ctx.clean_prefix}set api {endpoint.token_service} api_key,<key>`."
+            message += "\n" + _("Set its key with `[p]set api {service} api_key,<key>`.").format(
+                service=endpoint.token_service
             )
-        message += f"\nUse it with `{ctx.clean_prefix}ai model set {name}:<model>`; check it with `{ctx.clean_prefix}ai provider test {name}`."
-        await reply(ctx, message)
+        message += "\n" + _(
+            "Use it with `[p]ai model set {name}:<model>`; check it with `[p]ai provider test {name}`."
+        ).format(name=name)
+        await reply(ctx, message.replace("[p]", ctx.clean_prefix))
 
     @ai_provider.command(name="remove")
     async def ai_provider_remove(self, ctx: commands.Context, name: str) -> None:
@@ -88,12 +104,14 @@ class ProvidersMixin(MixinMeta):
         if users:
             where = ", ".join(sorted({scope_label(scope.kind) for scope in users}))
             raise InvalidValue(
-                f"**{name}** is still used by the model setting of {len(users)} scope(s) ({where}). "
-                "Choose another model there first with `[p]ai model set`."
+                _(
+                    "**{name}** is still used by the model setting of {count} scope(s) ({where}). "
+                    "Choose another model there first with `[p]ai model set`."
+                ).format(name=name, count=len(users), where=where)
             )
         await self.settings.remove_endpoint(name)
         self.refresh_providers()
-        await reply(ctx, f"Endpoint **{name}** removed.")
+        await reply(ctx, _("Endpoint **{name}** removed.").format(name=name))
 
     @ai_provider.command(name="timeout")
     async def ai_provider_timeout(self, ctx: commands.Context, name: str, seconds: float) -> None:
@@ -102,7 +120,7 @@ class ProvidersMixin(MixinMeta):
         endpoint = Endpoint(old.name, old.base_url, old.token_service, check_timeout(seconds))
         await self.settings.set_endpoint(endpoint)
         self.refresh_providers()
-        await reply(ctx, f"Timeout for **{name}** set to {seconds:g} seconds.")
+        await reply(ctx, _("Timeout for **{name}** set to {seconds} seconds.").format(name=name, seconds=f"{seconds:g}"))
 
     @ai_provider.command(name="test")
     async def ai_provider_test(self, ctx: commands.Context, name: str) -> None:
@@ -122,7 +140,11 @@ class ProvidersMixin(MixinMeta):
         breaker = self.engine.reliability.circuits.get(name)
         was = breaker.describe() if breaker.failures else ""
         breaker.record_success()  # it answers: let requests through again
-        closed = f"\n(Was: {was}; the circuit is closed again.)" if was else ""
+        closed = "\n" + _("(Was: {state}; the circuit is closed again.)").format(state=was) if was else ""
         await reply(
-            ctx, f"✅ **{name}** answered in {elapsed:.0f} ms and offers {len(models)} model(s).{closed}"
+            ctx,
+            _("✅ **{name}** answered in {ms} ms and offers {count} model(s).").format(
+                name=name, ms=f"{elapsed:.0f}", count=len(models)
+            )
+            + closed,
         )

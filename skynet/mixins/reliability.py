@@ -10,6 +10,7 @@ from redbot.core import commands
 from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.settings import ModelRef, parse_model_ref
+from ..i18n import _
 from .common import ScopeChoice, reply, resolve_here, scope_label, writable_scope
 from .models import ModelsMixin
 
@@ -22,15 +23,17 @@ def parse_fallbacks(text: str, endpoints: List[str], default_endpoint: str) -> O
     if [w.lower() for w in words] == ["none"]:
         return None
     if not words:
-        raise InvalidValue("Name at least one model, e.g. `groq:llama-3.1-8b-instant`, or `none`.")
+        raise InvalidValue(_("Name at least one model, e.g. `groq:llama-3.1-8b-instant`, or `none`."))
     if len(words) > MAX_FALLBACKS:
-        raise InvalidValue(f"A fallback chain has at most {MAX_FALLBACKS} models.")
+        raise InvalidValue(_("A fallback chain has at most {count} models.").format(count=MAX_FALLBACKS))
     chain: List[ModelRef] = []
     for word in words:
         prefix = word.partition(":")[0]
         if ":" in word and prefix not in endpoints:
             raise InvalidValue(
-                f"There is no endpoint `{prefix[:40]}`. Write `endpoint:model`; see `[p]ai provider list`."
+                _("There is no endpoint `{endpoint}`. Write `endpoint:model`; see `[p]ai provider list`.").format(
+                    endpoint=prefix[:40]
+                )
             )
         ref = parse_model_ref(word, endpoints, default_endpoint)
         if ref not in chain:
@@ -54,18 +57,18 @@ class ReliabilityMixin(MixinMeta):
         """
         here = resolve_here(self.settings, ctx.channel)
         if models is None:
-            chain = ", then ".join(f"`{ref}`" for ref in here.fallbacks) or "none"
-            await reply(
-                ctx,
-                f"Fallbacks here: {chain} (from {scope_label(here.fallbacks_source)}). "
-                f"Set them with `{ctx.clean_prefix}ai model fallbacks [scope] <endpoint:model> …`.",
-            )
+            chain = _(", then ").join(f"`{ref}`" for ref in here.fallbacks) or _("none")
+            text = _(
+                "Fallbacks here: {chain} (from {source}). "
+                "Set them with `[p]ai model fallbacks [scope] <endpoint:model> …`."
+            ).format(chain=chain, source=scope_label(here.fallbacks_source))
+            await reply(ctx, text.replace("[p]", ctx.clean_prefix))
             return
         target = await writable_scope(ctx, scope)
         chain = parse_fallbacks(models, list(self.providers.endpoints), here.model.endpoint)
         await self.settings.set_fallbacks(target, chain)
         if chain is None:
-            await reply(ctx, f"Fallbacks for {scope_label(target.kind)} removed.")
+            await reply(ctx, _("Fallbacks for {scope} removed.").format(scope=scope_label(target.kind)))
             return
-        listed = ", then ".join(f"`{ref}`" for ref in chain)
-        await reply(ctx, f"Fallbacks for {scope_label(target.kind)}: {listed}.")
+        listed = _(", then ").join(f"`{ref}`" for ref in chain)
+        await reply(ctx, _("Fallbacks for {scope}: {models}.").format(scope=scope_label(target.kind), models=listed))

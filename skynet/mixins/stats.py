@@ -12,6 +12,7 @@ from ..abc import MixinMeta
 from ..engine.accounting import Counters
 from ..engine.errors import InvalidValue
 from ..engine.pricing import Price, format_cost, parse_price
+from ..i18n import _
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
 from .common import reply, resolve_here
 from .group import AIGroup
@@ -20,17 +21,24 @@ from .group import AIGroup
 def describe(label: str, counters: Counters) -> str:
     """One line of usage: requests, tokens, estimated cost, and what the figures rest on."""
     priced = counters.requests - counters.unpriced_requests
-    cost = f"~{format_cost(counters.cost_usd)}" if priced > 0 or not counters.requests else "cost unknown"
-    line = (
-        f"**{label}:** {humanize_number(counters.requests)} request{'s' if counters.requests != 1 else ''} · "
-        f"{humanize_number(counters.total_tokens)} tokens ({humanize_number(counters.prompt_tokens)} in / "
-        f"{humanize_number(counters.completion_tokens)} out) · {cost}"
+    cost = f"~{format_cost(counters.cost_usd)}" if priced > 0 or not counters.requests else _("cost unknown")
+    if counters.requests == 1:
+        requests = _("{count} request").format(count=humanize_number(counters.requests))
+    else:
+        requests = _("{count} requests").format(count=humanize_number(counters.requests))
+    line = _("**{label}:** {requests} · {tokens} tokens ({prompt} in / {completion} out) · {cost}").format(
+        label=label,
+        requests=requests,
+        tokens=humanize_number(counters.total_tokens),
+        prompt=humanize_number(counters.prompt_tokens),
+        completion=humanize_number(counters.completion_tokens),
+        cost=cost,
     )
     notes = []
     if counters.estimated_requests:
-        notes.append(f"tokens of {counters.estimated_requests} counted locally")
+        notes.append(_("tokens of {count} counted locally").format(count=counters.estimated_requests))
     if counters.unpriced_requests and priced > 0:
-        notes.append(f"{counters.unpriced_requests} without a known price")
+        notes.append(_("{count} without a known price").format(count=counters.unpriced_requests))
     return line + (f" ({'; '.join(notes)})" if notes else "")
 
 
@@ -42,18 +50,20 @@ class StatsMixin(MixinMeta):
         if ctx.guild:
             lines.append(
                 describe(
-                    "You, in this server", await self.usage.totals(member_scope(ctx.guild.id, ctx.author.id))
+                    _("You, in this server"), await self.usage.totals(member_scope(ctx.guild.id, ctx.author.id))
                 )
             )
-            lines.append(describe("This server", await self.usage.totals(guild_scope(ctx.guild.id))))
+            lines.append(describe(_("This server"), await self.usage.totals(guild_scope(ctx.guild.id))))
             if self.governance.rules(ctx.guild.id).budgets.active:
                 lines.extend(self.budget_lines(ctx.author))
         else:
-            lines.append(describe("You, in DMs", await self.usage.totals(user_scope(ctx.author.id))))
+            lines.append(describe(_("You, in DMs"), await self.usage.totals(user_scope(ctx.author.id))))
         if await ctx.bot.is_owner(ctx.author):
-            lines.append(describe("Everywhere (owner only)", await self.usage.totals(global_scope())))
+            lines.append(describe(_("Everywhere (owner only)"), await self.usage.totals(global_scope())))
         lines.append(
-            f"-# Costs are estimates from a pricing table the bot owner can edit (`{ctx.clean_prefix}ai pricing`)."
+            _("-# Costs are estimates from a pricing table the bot owner can edit (`[p]ai pricing`).").replace(
+                "[p]", ctx.clean_prefix
+            )
         )
         await reply(ctx, "\n".join(lines), ephemeral=True)
 
@@ -68,24 +78,22 @@ class StatsMixin(MixinMeta):
         prices = self.engine.prices
         model = resolve_here(self.settings, ctx.channel).model
         price = prices.price_for(model.name)
-        lines = [
-            f"Model here: `{model}` — "
-            + (
-                f"${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens "
-                f"({prices.source(model.name)})"
-                if price
-                else "no known price (cost shows as unknown)"
+        if price:
+            line = _("Model here: `{model}` — ${input} in / ${output} out per 1M tokens ({source})").format(
+                model=model,
+                input=f"{price.input_per_million:g}",
+                output=f"{price.output_per_million:g}",
+                source=prices.source(model.name),
             )
-        ]
+        else:
+            line = _("Model here: `{model}` — no known price (cost shows as unknown)").format(model=model)
+        lines = [line]
         overrides = self.settings.price_overrides()
         if overrides:
-            lines.append(
-                "Overrides: "
-                + ", ".join(
-                    f"`{m}` ${p.input_per_million:g}/${p.output_per_million:g}"
-                    for m, p in sorted(overrides.items())
-                )
+            listed = ", ".join(
+                f"`{m}` ${p.input_per_million:g}/${p.output_per_million:g}" for m, p in sorted(overrides.items())
             )
+            lines.append(_("Overrides: {prices}").format(prices=listed))
         await reply(ctx, "\n".join(lines))
 
     @ai_pricing.command(name="set")
@@ -106,14 +114,16 @@ class StatsMixin(MixinMeta):
         self.refresh_providers()
         await reply(
             ctx,
-            f"Price for `{model}` set to ${price.input_per_million:g} in / ${price.output_per_million:g} out per 1M tokens.",
+            _("Price for `{model}` set to ${input} in / ${output} out per 1M tokens.").format(
+                model=model, input=f"{price.input_per_million:g}", output=f"{price.output_per_million:g}"
+            ),
         )
 
     @ai_pricing.command(name="reset")
     async def ai_pricing_reset(self, ctx: commands.Context, model: str) -> None:
         """Remove an override; the built-in price (if any) applies again."""
         if model.strip().lower() not in self.settings.price_overrides():
-            raise InvalidValue(f"There is no price override for `{model}`.")
+            raise InvalidValue(_("There is no price override for `{model}`.").format(model=model))
         await self.settings.set_price(model.strip().lower(), None)
         self.refresh_providers()
-        await reply(ctx, f"Price override for `{model}` removed.")
+        await reply(ctx, _("Price override for `{model}` removed.").format(model=model))
