@@ -21,16 +21,17 @@ from ..engine.governance.governor import Admission, Remaining, Ticket
 from ..engine.governance.numbers import parse_number
 from ..engine.governance.policy import (
     CHANNEL,
-    LEVEL_LABELS,
     MEMBER,
     ROLE,
     SERVER,
     check_tool_name,
     decide_tool,
+    level_label,
     with_rule,
 )
 from ..engine.governance.rules import GuildRules
 from ..engine.tokens import IMAGE_INPUT_TOKENS
+from ..i18n import _
 from .common import NotAllowed, is_server_admin, reply, settings_channel_id
 from .group import AIGroup
 from .targets import find_channel, find_member, find_role, find_target
@@ -43,15 +44,15 @@ NONE_WORDS = ("none", "off", "remove")
 
 def parse_amount(text: str, unit: str) -> float:
     if unit == USD:
-        return parse_number(text, what="A USD budget", minimum=0, maximum=MAX_USD_BUDGET)
-    return parse_number(text, what="A token budget", minimum=0, maximum=MAX_TOKENS_BUDGET, integer=True)
+        return parse_number(text, what=_("A USD budget"), minimum=0, maximum=MAX_USD_BUDGET)
+    return parse_number(text, what=_("A token budget"), minimum=0, maximum=MAX_TOKENS_BUDGET, integer=True)
 
 
 async def require_admin(ctx: commands.Context) -> discord.Guild:
     if ctx.guild is None:
-        raise NotAllowed("This works inside a server.")
+        raise NotAllowed(_("This works inside a server."))
     if not await is_server_admin(ctx):
-        raise NotAllowed("Only server admins (or members with Manage Server) can change this.")
+        raise NotAllowed(_("Only server admins (or members with Manage Server) can change this."))
     return ctx.guild
 
 
@@ -68,7 +69,17 @@ def _system_tokens(count: Callable[[str], int], prompt: str) -> int:
 
 
 def describe_rate(rate: Optional[Rate]) -> str:
-    return rate.describe() if rate else "no limit"
+    return rate.describe() if rate else _("no limit")
+
+
+def source_label(source: str) -> str:
+    """Where a listening setting comes from ("channel" or "server"), as shown in replies."""
+    labels = {"channel": _("channel"), "server": _("server")}
+    return labels.get(source, source)
+
+
+def on_off(state: bool) -> str:
+    return _("on") if state else _("off")
 
 
 class GovernanceMixin(MixinMeta):
@@ -107,7 +118,9 @@ class GovernanceMixin(MixinMeta):
             role_ids=tuple(r.id for r in member.roles) if member is not None else (),
             channel_id=request.channel_id,
         )
-        return None if decision.allowed else f"{decision.reason}, so I can't use it for you here."
+        if decision.allowed:
+            return None
+        return _("{reason}, so I can't use it for you here.").format(reason=decision.reason)
 
     def prompt_estimate(self, request: ChatRequest) -> int:
         """The prompt's tokens, from the counts memory already holds (re-encoding the window for
@@ -140,22 +153,32 @@ class GovernanceMixin(MixinMeta):
         rules = self.governance.rules(member.guild.id)
         budgets = rules.budgets
         if budgets.bypass_roles.intersection(r.id for r in member.roles) or member.id in self.bot.owner_ids:
-            return [f"**Budget of {member.display_name}:** unlimited (bypass role or bot owner)"]
-        lines = [f"**Budget of {member.display_name}:** {self.remaining_for(member).describe()}"]
+            return [
+                _("**Budget of {member}:** unlimited (bypass role or bot owner)").format(
+                    member=member.display_name
+                )
+            ]
+        lines = [
+            _("**Budget of {member}:** {budget}").format(
+                member=member.display_name, budget=self.remaining_for(member).describe()
+            )
+        ]
         if budgets.server_amount is not None:
             lines.append(
-                f"**Server total:** {self.governor.server_remaining(budgets, member.guild.id).describe()}"
+                _("**Server total:** {budget}").format(
+                    budget=self.governor.server_remaining(budgets, member.guild.id).describe()
+                )
             )
         return lines
 
     async def _member_or_self(self, ctx: commands.Context, text: Optional[str]) -> discord.Member:
         if ctx.guild is None:
-            raise NotAllowed("Budgets and policies apply inside a server.")
+            raise NotAllowed(_("Budgets and policies apply inside a server."))
         if not text:
             return ctx.author
         member = find_member(ctx.guild, text)
         if member.id != ctx.author.id and not await is_server_admin(ctx):
-            raise NotAllowed("You can see your own budget and policy; only admins can see other members'.")
+            raise NotAllowed(_("You can see your own budget and policy; only admins can see other members'."))
         return member
 
     # -- budget
@@ -172,17 +195,20 @@ class GovernanceMixin(MixinMeta):
         budgets = self.governance.rules(ctx.guild.id).budgets
         lines = self.budget_lines(target)
         if budgets.member_amount is not None:
-            lines.append(f"Server default per member: {format_amount(budgets.member_amount, budgets.unit)}")
-        if budgets.roles:
             lines.append(
-                "Role budgets: "
-                + ", ".join(
-                    f"<@&{r}> {format_amount(a, budgets.unit)}" for r, a in list(budgets.roles.items())[:20]
+                _("Server default per member: {amount}").format(
+                    amount=format_amount(budgets.member_amount, budgets.unit)
                 )
             )
+        if budgets.roles:
+            roles = ", ".join(
+                f"<@&{r}> {format_amount(a, budgets.unit)}" for r, a in list(budgets.roles.items())[:20]
+            )
+            lines.append(_("Role budgets: {roles}").format(roles=roles))
         if budgets.bypass_roles:
-            lines.append("Bypass roles: " + ", ".join(f"<@&{r}>" for r in budgets.bypass_roles))
-        lines.append(f"-# Days start at {budgets.reset_hour:02d}:00 UTC.")
+            roles = ", ".join(f"<@&{r}>" for r in budgets.bypass_roles)
+            lines.append(_("Bypass roles: {roles}").format(roles=roles))
+        lines.append(_("-# Days start at {hour}:00 UTC.").format(hour=f"{budgets.reset_hour:02d}"))
         await reply(ctx, "\n".join(lines)[:2000], ephemeral=True)
 
     @ai_budget.command(name="set")
@@ -204,7 +230,7 @@ class GovernanceMixin(MixinMeta):
         """
         guild = await require_admin(ctx)
         value = None if amount.strip().lower() in NONE_WORDS else parse_amount(amount, unit)
-        cleared: List[str] = []
+        cleared: List[bool] = []
 
         def edit(data: Dict[str, Any]) -> None:
             budget = data.setdefault("budget", {})
@@ -212,19 +238,26 @@ class GovernanceMixin(MixinMeta):
                 budget["server"], budget["server_unit"] = value, unit
                 return
             if (budget.get("unit") or TOKENS) != unit and (budget.get("roles") or budget.get("members")):
-                cleared.append("role and member budgets (they were in another unit)")
+                cleared.append(True)
                 budget["roles"], budget["members"] = {}, {}
             budget["member"], budget["unit"] = value, unit
 
         await self.governance.update(guild.id, edit)
-        whom = "the whole server" if who == "server" else "each member"
-        text = (
-            f"Daily budget of {whom} removed."
-            if value is None
-            else f"Daily budget of {whom} set to {format_amount(value, unit)}."
-        )
+        if who == "server":
+            text = (
+                _("Daily budget of the whole server removed.")
+                if value is None
+                else _("Daily budget of the whole server set to {amount}.")
+            )
+        else:
+            text = (
+                _("Daily budget of each member removed.")
+                if value is None
+                else _("Daily budget of each member set to {amount}.")
+            )
+        text = text.format(amount=format_amount(value, unit) if value is not None else "")
         if cleared:
-            text += f" Cleared {cleared[0]}."
+            text += " " + _("Cleared role and member budgets (they were in another unit).")
         await reply(ctx, text)
 
     async def _set_override(
@@ -239,16 +272,23 @@ class GovernanceMixin(MixinMeta):
             if value is None:
                 table.pop(str(target_id), None)
             elif str(target_id) not in table and len(table) >= MAX_OVERRIDES:
-                raise InvalidValue(f"A server can have at most {MAX_OVERRIDES:,} {key} budgets.")
+                text = (
+                    _("A server can have at most {count} roles budgets.")
+                    if key == "roles"
+                    else _("A server can have at most {count} members budgets.")
+                )
+                raise InvalidValue(text.format(count=f"{MAX_OVERRIDES:,}"))
             else:
                 table[str(target_id)] = value
 
         await self.governance.update(guild.id, edit)
         await reply(
             ctx,
-            f"Budget of {label} removed; the next rule applies."
+            _("Budget of {target} removed; the next rule applies.").format(target=label)
             if value is None
-            else f"Daily budget of {label} set to {format_amount(value, unit)}.",
+            else _("Daily budget of {target} set to {amount}.").format(
+                target=label, amount=format_amount(value, unit)
+            ),
         )
 
     @ai_budget.command(name="role")
@@ -259,7 +299,7 @@ class GovernanceMixin(MixinMeta):
         """Give a role its own daily budget per member (a member with several roles gets the highest)."""
         guild = await require_admin(ctx)
         found = find_role(guild, role)
-        await self._set_override(ctx, "roles", found.id, f"role {found.mention}", amount)
+        await self._set_override(ctx, "roles", found.id, _("role {role}").format(role=found.mention), amount)
 
     @ai_budget.command(name="member")
     @app_commands.describe(
@@ -276,11 +316,11 @@ class GovernanceMixin(MixinMeta):
     async def ai_budget_resethour(self, ctx: commands.Context, hour: str) -> None:
         """Set the UTC hour at which daily budgets start over."""
         guild = await require_admin(ctx)
-        value = parse_number(hour, what="The reset hour", minimum=0, maximum=23, integer=True)
+        value = parse_number(hour, what=_("The reset hour"), minimum=0, maximum=23, integer=True)
         await self.governance.update(
             guild.id, lambda d: d.setdefault("budget", {}).__setitem__("reset_hour", value)
         )
-        await reply(ctx, f"Daily budgets now start over at {value:02d}:00 UTC.")
+        await reply(ctx, _("Daily budgets now start over at {hour}:00 UTC.").format(hour=f"{value:02d}"))
 
     @ai_budget.command(name="bypass")
     @app_commands.describe(action="add, remove or list", role="A role of this server")
@@ -291,17 +331,24 @@ class GovernanceMixin(MixinMeta):
         guild = await require_admin(ctx)
         current = set(self.governance.rules(guild.id).budgets.bypass_roles)
         if action == "list":
-            await reply(ctx, "Bypass roles: " + (", ".join(f"<@&{r}>" for r in current) or "none"))
+            roles = ", ".join(f"<@&{r}>" for r in current) or _("none")
+            await reply(ctx, _("Bypass roles: {roles}").format(roles=roles))
             return
         if not role:
-            raise InvalidValue(f"Say which role, e.g. `[p]ai budget bypass {action} @Staff`.")
+            raise InvalidValue(
+                _("Say which role, e.g. `[p]ai budget bypass {action} @Staff`.").format(action=action)
+            )
         found = find_role(guild, role)
         (current.add if action == "add" else current.discard)(found.id)
         await self.governance.update(
             guild.id, lambda d: d.setdefault("budget", {}).__setitem__("bypass", sorted(current))
         )
-        verb = "now skips" if action == "add" else "no longer skips"
-        await reply(ctx, f"{found.mention} {verb} budgets and rate limits.")
+        text = (
+            _("{role} now skips budgets and rate limits.")
+            if action == "add"
+            else _("{role} no longer skips budgets and rate limits.")
+        )
+        await reply(ctx, text.format(role=found.mention))
 
     # -- rate limits
 
@@ -313,22 +360,28 @@ class GovernanceMixin(MixinMeta):
     async def ai_ratelimit_show(self, ctx: commands.Context) -> None:
         """Show the rate limits of this server."""
         if ctx.guild is None:
-            raise NotAllowed("Rate limits apply inside a server.")
+            raise NotAllowed(_("Rate limits apply inside a server."))
         rates = self.governance.rules(ctx.guild.id).rates
         await reply(
             ctx,
-            f"**Each member:** {describe_rate(rates.member)}\n**Whole server:** {describe_rate(rates.server)}",
+            _("**Each member:** {member}\n**Whole server:** {server}").format(
+                member=describe_rate(rates.member), server=describe_rate(rates.server)
+            ),
         )
 
     async def _set_rate(self, ctx: commands.Context, who: str, requests: str, seconds: str) -> None:
         guild = await require_admin(ctx)
-        count = parse_number(requests, what="Requests", minimum=1, maximum=MAX_RATE_REQUESTS, integer=True)
-        window = parse_number(seconds, what="The window in seconds", minimum=1, maximum=MAX_RATE_SECONDS)
+        count = parse_number(requests, what=_("Requests"), minimum=1, maximum=MAX_RATE_REQUESTS, integer=True)
+        window = parse_number(seconds, what=_("The window in seconds"), minimum=1, maximum=MAX_RATE_SECONDS)
         await self.governance.update(
             guild.id, lambda d: d.setdefault("ratelimit", {}).__setitem__(who, [count, window])
         )
-        whom = "each member" if who == "user" else "the whole server"
-        await reply(ctx, f"Rate limit of {whom} set to {Rate(count, window).describe()}.")
+        text = (
+            _("Rate limit of each member set to {rate}.")
+            if who == "user"
+            else _("Rate limit of the whole server set to {rate}.")
+        )
+        await reply(ctx, text.format(rate=Rate(count, window).describe()))
 
     @ai_ratelimit.command(name="user")
     @app_commands.describe(requests="Requests allowed (1-10000)", seconds="Per this many seconds (1-86400)")
@@ -347,7 +400,7 @@ class GovernanceMixin(MixinMeta):
         """Remove both rate limits."""
         guild = await require_admin(ctx)
         await self.governance.update(guild.id, lambda d: d.pop("ratelimit", None))
-        await reply(ctx, "Rate limits removed.")
+        await reply(ctx, _("Rate limits removed."))
 
     # -- tool policies
 
@@ -376,7 +429,7 @@ class GovernanceMixin(MixinMeta):
         guild = await require_admin(ctx)
         name = check_tool_name(tool, self.tool_service.registry.names())
         if target is None:
-            level, target_id, label = SERVER, None, "the whole server"
+            level, target_id, label = SERVER, None, _("the whole server")
         else:
             found = find_target(guild, target)
             if isinstance(found, discord.Member):
@@ -392,9 +445,12 @@ class GovernanceMixin(MixinMeta):
 
         await self.governance.update(guild.id, edit)
         if action == "inherit":
-            await reply(ctx, f"Removed the rule for `{name}` on {label}; the next level decides.")
+            text = _("Removed the rule for `{tool}` on {target}; the next level decides.")
+        elif action == "allow":
+            text = _("`{tool}` is now allowed for {target}.")
         else:
-            await reply(ctx, f"`{name}` is now {'allowed' if action == 'allow' else 'denied'} for {label}.")
+            text = _("`{tool}` is now denied for {target}.")
+        await reply(ctx, text.format(tool=name, target=label))
 
     @ai_policy.command(name="show")
     @app_commands.describe(member="Whose policy (default: yours)", channel="Where (default: here)")
@@ -417,19 +473,38 @@ class GovernanceMixin(MixinMeta):
         context, context_from = listen.context_in(cid)
         cooldown, cooldown_from = listen.cooldown_in(cid)
         listed = listen.channel_listed(cid)
+        listening = (
+            _("Listening: `{mode}` ({mode_source}) · context listening {context} ({context_source})")
+            if listed
+            else _(
+                "Listening: `{mode}` ({mode_source}) — but this channel is excluded by the server's "
+                "channel list · context listening {context} ({context_source})"
+            )
+        )
         lines = [
-            f"**Policy for {member.display_name} in {channel.mention}**",
-            f"Listening: `{mode}` ({mode_from})"
-            + ("" if listed else " — but this channel is excluded by the server's channel list")
-            + f" · context listening {'on' if context else 'off'} ({context_from})",
-            f"Cooldowns: channel {cooldown:g} s ({cooldown_from}) · member {listen.user_cooldown:g} s (server)",
-            f"Rate limits: member {describe_rate(rules.rates.member)} · server {describe_rate(rules.rates.server)}",
+            _("**Policy for {member} in {channel}**").format(
+                member=member.display_name, channel=channel.mention
+            ),
+            listening.format(
+                mode=mode,
+                mode_source=source_label(mode_from),
+                context=on_off(context),
+                context_source=source_label(context_from),
+            ),
+            _("Cooldowns: channel {cooldown} s ({source}) · member {member} s (server)").format(
+                cooldown=f"{cooldown:g}",
+                source=source_label(cooldown_from),
+                member=f"{listen.user_cooldown:g}",
+            ),
+            _("Rate limits: member {member} · server {server}").format(
+                member=describe_rate(rules.rates.member), server=describe_rate(rules.rates.server)
+            ),
             *self.budget_lines(member),
-            "Tools:",
+            _("Tools:"),
         ]
         roles = tuple(r.id for r in member.roles)
         for tool in self.tool_service.registry.names():
             decision = decide_tool(rules.tools, tool, user_id=member.id, role_ids=roles, channel_id=cid)
             mark = "✅" if decision.allowed else "⛔"
-            lines.append(f"{mark} `{tool}` — {decision.reason} ({LEVEL_LABELS[decision.level]})")
+            lines.append(f"{mark} `{tool}` — {decision.reason} ({level_label(decision.level)})")
         return lines

@@ -24,8 +24,9 @@ from ..engine.governance.errors import GovernanceRefusal
 from ..engine.governance.listening import MAX_COOLDOWN, MAX_KEYWORD_CHARS, MAX_KEYWORDS, MODES, Heard
 from ..engine.governance.numbers import parse_number
 from ..engine.memory import ASSISTANT, USER, Turn
+from ..i18n import _
 from .common import conversation_key, reply, settings_channel_id, writable_scope
-from .governance import require_admin
+from .governance import on_off, require_admin, source_label
 from .group import AIGroup
 from .targets import find_channel
 
@@ -206,22 +207,36 @@ class ListenMixin(MixinMeta):
     async def ai_listen_show(self, ctx: commands.Context) -> None:
         """Show how the assistant listens here and in this server."""
         if ctx.guild is None:
-            raise InvalidValue("Listening works in servers; in DMs use `[p]ai chat`.")
+            raise InvalidValue(_("Listening works in servers; in DMs use `[p]ai chat`."))
         listen = self.governance.rules(ctx.guild.id).listen
         cid = settings_channel_id(ctx.channel)
         mode, mode_from = listen.mode_in(cid)
         context, context_from = listen.context_in(cid)
         cooldown, cooldown_from = listen.cooldown_in(cid)
         lines = [
-            f"**Mode here:** `{mode}` ({mode_from}) · server default `{listen.mode}`",
-            f"**Context listening here:** {'on' if context else 'off'} ({context_from})",
-            f"**Cooldown here:** {cooldown:g} s ({cooldown_from}) · per member {listen.user_cooldown:g} s",
-            "**Keywords:** " + (", ".join(f"`{k}`" for k in listen.keywords) or "none"),
-            "**Allowed channels:** " + (", ".join(f"<#{c}>" for c in listen.allow) or "all"),
-            "**Denied channels:** " + (", ".join(f"<#{c}>" for c in listen.deny) or "none"),
+            _("**Mode here:** `{mode}` ({source}) · server default `{default}`").format(
+                mode=mode, source=source_label(mode_from), default=listen.mode
+            ),
+            _("**Context listening here:** {state} ({source})").format(
+                state=on_off(context), source=source_label(context_from)
+            ),
+            _("**Cooldown here:** {cooldown} s ({source}) · per member {member} s").format(
+                cooldown=f"{cooldown:g}",
+                source=source_label(cooldown_from),
+                member=f"{listen.user_cooldown:g}",
+            ),
+            _("**Keywords:** {keywords}").format(
+                keywords=", ".join(f"`{k}`" for k in listen.keywords) or _("none")
+            ),
+            _("**Allowed channels:** {channels}").format(
+                channels=", ".join(f"<#{c}>" for c in listen.allow) or _("all")
+            ),
+            _("**Denied channels:** {channels}").format(
+                channels=", ".join(f"<#{c}>" for c in listen.deny) or _("none")
+            ),
         ]
         if not listen.channel_listed(cid):
-            lines.append("-# This channel is excluded by the channel lists: nothing is answered here.")
+            lines.append(_("-# This channel is excluded by the channel lists: nothing is answered here."))
         await reply(ctx, "\n".join(lines)[:2000])
 
     async def _set_listen(self, ctx: commands.Context, scope: Optional[str], key: str, value: Any) -> str:
@@ -236,7 +251,7 @@ class ListenMixin(MixinMeta):
                 listen[key] = value
 
         await self.governance.update(guild.id, edit)
-        return "this channel" if target.kind == "channel" else "this server"
+        return _("this channel") if target.kind == "channel" else _("this server")
 
     @ai_listen.command(name="mode")
     @app_commands.describe(scope="server (default) or channel", mode="off, mention, keyword or all")
@@ -252,9 +267,9 @@ class ListenMixin(MixinMeta):
         appears (`[p]ai listen keywords`). `all`: every message.
         """
         if mode not in MODES:
-            raise InvalidValue("The mode must be `off`, `mention`, `keyword` or `all`.")
+            raise InvalidValue(_("The mode must be `off`, `mention`, `keyword` or `all`."))
         where = await self._set_listen(ctx, scope, "mode", mode)
-        await reply(ctx, f"Listening mode for {where} set to `{mode}`.")
+        await reply(ctx, _("Listening mode for {where} set to `{mode}`.").format(where=where, mode=mode))
 
     @ai_listen.command(name="context")
     @app_commands.describe(scope="server (default) or channel", state="on or off")
@@ -263,7 +278,12 @@ class ListenMixin(MixinMeta):
     ) -> None:
         """Remember messages the assistant does not answer, so it can follow the conversation."""
         where = await self._set_listen(ctx, scope, "context", state == "on")
-        await reply(ctx, f"Context listening for {where} is {state}.")
+        text = (
+            _("Context listening for {where} is on.")
+            if state == "on"
+            else _("Context listening for {where} is off.")
+        )
+        await reply(ctx, text.format(where=where))
 
     @ai_listen.command(name="cooldown")
     @app_commands.describe(scope="server (default) or channel", seconds="0 to 86400")
@@ -271,17 +291,20 @@ class ListenMixin(MixinMeta):
         self, ctx: commands.Context, scope: Optional[ListenScope], seconds: str
     ) -> None:
         """Minimum time between passive answers in one channel."""
-        value = parse_number(seconds, what="The cooldown in seconds", minimum=0, maximum=MAX_COOLDOWN)
+        value = parse_number(seconds, what=_("The cooldown in seconds"), minimum=0, maximum=MAX_COOLDOWN)
         where = await self._set_listen(ctx, scope, "cooldown", value)
-        await reply(ctx, f"Channel cooldown for {where} set to {value:g} s.")
+        await reply(
+            ctx,
+            _("Channel cooldown for {where} set to {seconds} s.").format(where=where, seconds=f"{value:g}"),
+        )
 
     @ai_listen.command(name="usercooldown")
     @app_commands.describe(seconds="0 to 86400")
     async def ai_listen_usercooldown(self, ctx: commands.Context, seconds: str) -> None:
         """Minimum time between passive answers to one member."""
-        value = parse_number(seconds, what="The cooldown in seconds", minimum=0, maximum=MAX_COOLDOWN)
+        value = parse_number(seconds, what=_("The cooldown in seconds"), minimum=0, maximum=MAX_COOLDOWN)
         await self._set_listen(ctx, "server", "user_cooldown", value)
-        await reply(ctx, f"Member cooldown set to {value:g} s.")
+        await reply(ctx, _("Member cooldown set to {seconds} s.").format(seconds=f"{value:g}"))
 
     @ai_listen.command(name="keywords")
     @app_commands.describe(action="add, remove or list", words="Words, separated by spaces")
@@ -290,30 +313,43 @@ class ListenMixin(MixinMeta):
     ) -> None:
         """Keywords that make the assistant answer in `keyword` mode (whole words, any case)."""
         if ctx.guild is None:
-            raise InvalidValue("Keywords belong to a server.")
+            raise InvalidValue(_("Keywords belong to a server."))
         current = list(self.governance.rules(ctx.guild.id).listen.keywords)
         if action == "list":
-            await reply(ctx, "Keywords: " + (", ".join(f"`{k}`" for k in current) or "none"))
+            await reply(
+                ctx,
+                _("Keywords: {keywords}").format(keywords=", ".join(f"`{k}`" for k in current) or _("none")),
+            )
             return
         await require_admin(ctx)
         given = [w.strip().lower() for w in words.split() if w.strip()]
         if not given:
-            raise InvalidValue(f"Give one or more words, e.g. `[p]ai listen keywords {action} skynet robot`.")
+            raise InvalidValue(
+                _("Give one or more words, e.g. `[p]ai listen keywords {action} skynet robot`.").format(
+                    action=action
+                )
+            )
         for word in given:
             if len(word) > MAX_KEYWORD_CHARS or not word.isprintable():
-                raise InvalidValue(f"A keyword has at most {MAX_KEYWORD_CHARS} printable characters.")
+                raise InvalidValue(
+                    _("A keyword has at most {count} printable characters.").format(count=MAX_KEYWORD_CHARS)
+                )
         if action == "add":
             updated = current + [w for w in dict.fromkeys(given) if w not in current]
         else:
             updated = [k for k in current if k not in given]
         if len(updated) > MAX_KEYWORDS:
             raise InvalidValue(
-                f"A server can have at most {MAX_KEYWORDS} keywords (this would make {len(updated)})."
+                _("A server can have at most {count} keywords (this would make {total}).").format(
+                    count=MAX_KEYWORDS, total=len(updated)
+                )
             )
         await self.governance.update(
             ctx.guild.id, lambda d: d.setdefault("listen", {}).__setitem__("keywords", updated)
         )
-        await reply(ctx, "Keywords: " + (", ".join(f"`{k}`" for k in updated) or "none"))
+        await reply(
+            ctx, _("Keywords: {keywords}").format(keywords=", ".join(f"`{k}`" for k in updated) or _("none"))
+        )
 
     @ai_listen.command(name="channels")
     @app_commands.describe(action="allow, deny, clear or show", channel="A channel of this server")
@@ -331,7 +367,9 @@ class ListenMixin(MixinMeta):
         guild = await require_admin(ctx)
         found = find_channel(guild, channel) if channel else None
         if action in ("allow", "deny") and found is None:
-            raise InvalidValue(f"Say which channel, e.g. `[p]ai listen channels {action} #general`.")
+            raise InvalidValue(
+                _("Say which channel, e.g. `[p]ai listen channels {action} #general`.").format(action=action)
+            )
         cid = settings_channel_id(found) if found else None
 
         def edit(data: Dict[str, Any]) -> None:
@@ -350,12 +388,12 @@ class ListenMixin(MixinMeta):
         await self.governance.update(guild.id, edit)
         if action == "clear":
             text = (
-                f"Removed <#{cid}> from the channel lists."
+                _("Removed {channel} from the channel lists.")
                 if cid
-                else "Channel lists cleared: listening everywhere."
+                else _("Channel lists cleared: listening everywhere.")
             )
         elif action == "allow":
-            text = f"<#{cid}> is allowed. With an allow list, only allowed channels are listened to."
+            text = _("{channel} is allowed. With an allow list, only allowed channels are listened to.")
         else:
-            text = f"<#{cid}> is denied: the assistant never answers passively there."
-        await reply(ctx, text)
+            text = _("{channel} is denied: the assistant never answers passively there.")
+        await reply(ctx, text.format(channel=f"<#{cid}>"))

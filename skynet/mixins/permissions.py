@@ -10,6 +10,8 @@ from typing import Optional
 
 from redbot.core import commands
 
+from ..i18n import _
+
 ADMIN_PREDICATES = ("admin_or_permissions", "admin", "guildowner_or_permissions", "mod_or_permissions")
 
 
@@ -56,18 +58,22 @@ def refusal(ctx: commands.Context, error: Exception) -> Optional[str]:
         return None
     name = f"`{command.qualified_name}`"
     if isinstance(error, commands.NotOwner):
-        return f"Only the bot owner can use {name}."
+        return _("Only the bot owner can use {command}.").format(command=name)
     if isinstance(error, commands.MissingPermissions):
         missing = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the {missing} permission to use {name}."
+        return _("You need the {permissions} permission to use {command}.").format(
+            permissions=missing, command=name
+        )
     if isinstance(error, commands.NoPrivateMessage):
-        return f"{name} only works inside a server."
+        return _("{command} only works inside a server.").format(command=name)
     if isinstance(error, commands.CheckFailure) and not isinstance(error, commands.BotMissingPermissions):
         needs = _needs(command)
         if needs == "owner":
-            return f"Only the bot owner can use {name}."
+            return _("Only the bot owner can use {command}.").format(command=name)
         if needs == "admin":
-            return f"Only server admins (or members with Manage Server) can use {name}."
+            return _("Only server admins (or members with Manage Server) can use {command}.").format(
+                command=name
+            )
         return None  # some other check (cooldown-like, a cog's own): leave it to Red
     return None
 

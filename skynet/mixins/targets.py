@@ -8,6 +8,7 @@ from typing import Optional, Tuple, Union
 import discord
 
 from ..engine.errors import InvalidValue
+from ..i18n import _
 
 _ID = re.compile(r"^(?:<(#|@&|@!?)(\d{15,21})>|(\d{15,21}))$")
 
@@ -30,7 +31,11 @@ def find_channel(guild: discord.Guild, text: str) -> discord.abc.GuildChannel:
     if channel is None and ident is None:
         channel = discord.utils.get(guild.text_channels, name=text.strip().lstrip("#"))
     if channel is None:
-        raise InvalidValue(f"`{_shown(text)}` isn't a channel of this server. Mention one, like #general.")
+        raise InvalidValue(
+            _("`{text}` isn't a channel of this server. Mention one, like #general.").format(
+                text=_shown(text)
+            )
+        )
     return channel
 
 
@@ -41,7 +46,9 @@ def find_role(guild: discord.Guild, text: str) -> discord.Role:
         role = discord.utils.get(guild.roles, name=text.strip().lstrip("@"))
     if role is None:
         raise InvalidValue(
-            f"`{_shown(text)}` isn't a role of this server. Mention one or give its exact name."
+            _("`{text}` isn't a role of this server. Mention one or give its exact name.").format(
+                text=_shown(text)
+            )
         )
     return role
 
@@ -53,7 +60,9 @@ def find_member(guild: discord.Guild, text: str) -> discord.Member:
         member = guild.get_member_named(text.strip().lstrip("@"))
     if member is None:
         raise InvalidValue(
-            f"`{_shown(text)}` isn't a member of this server. Mention them or give their name."
+            _("`{text}` isn't a member of this server. Mention them or give their name.").format(
+                text=_shown(text)
+            )
         )
     return member
 
@@ -73,5 +82,7 @@ def find_target(guild: discord.Guild, text: str) -> Target:
         except InvalidValue:
             continue
     raise InvalidValue(
-        f"`{_shown(text)}` isn't a channel, role or member of this server. Mention one, like #general or @role."
+        _(
+            "`{text}` isn't a channel, role or member of this server. Mention one, like #general or @role."
+        ).format(text=_shown(text))
     )

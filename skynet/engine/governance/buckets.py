@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Hashable, Optional, Tuple
 
+from ..i18n import _
+
 MAX_BUCKETS = 200_000  # idle full buckets are dropped beyond this (they hold no information)
 
 
@@ -19,7 +21,12 @@ class Rate:
     seconds: float
 
     def describe(self) -> str:
-        return f"{self.requests} request{'s' if self.requests != 1 else ''} per {self.seconds:g} s"
+        text = (
+            _("{count} request per {seconds} s")
+            if self.requests == 1
+            else _("{count} requests per {seconds} s")
+        )
+        return text.format(count=self.requests, seconds=f"{self.seconds:g}")
 
 
 class Buckets:

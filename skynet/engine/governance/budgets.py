@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Hashable, Mapping, Optional, Tuple
 
+from ..i18n import _
 from ..pricing import format_cost
 
 TOKENS, USD = "tokens", "usd"
@@ -24,7 +25,7 @@ DAY = 86_400
 def format_amount(amount: float, unit: str) -> str:
     if unit == USD:
         return format_cost(amount)
-    return f"{int(round(amount)):,} tokens"
+    return _("{amount} tokens").format(amount=f"{int(round(amount)):,}")
 
 
 def period_start(now: float, reset_hour: int) -> float:
@@ -57,14 +58,14 @@ class BudgetRules:
     def member_limit(self, user_id: int, role_ids: Tuple[int, ...]) -> Tuple[Optional[float], str]:
         """The member's daily budget and where it comes from: member ▸ highest role ▸ server default."""
         if user_id in self.members:
-            return self.members[user_id], "member override"
+            return self.members[user_id], _("member override")
         amounts = [(self.roles[r], r) for r in role_ids if r in self.roles]
         if amounts:
             amount, role = max(amounts)
-            return amount, f"role <@&{role}>"
+            return amount, _("role {role}").format(role=f"<@&{role}>")
         if self.member_amount is not None:
-            return self.member_amount, "server default"
-        return None, "no budget"
+            return self.member_amount, _("server default")
+        return None, _("no budget")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import AsyncGenerator, Callable, List, Optional, Tuple
 
 from ..events import ChatEvent, Usage
+from ..i18n import _
 from ..pricing import PriceBook
 from .buckets import Buckets, Rate
 from .budgets import DAY, USD, BudgetLedger, BudgetRules, Reservation, format_amount, period_start
@@ -50,10 +51,12 @@ class Remaining:
 
     def describe(self) -> str:
         if self.limit is None:
-            return "no daily budget"
-        return (
-            f"{format_amount(self.left, self.unit)} of {format_amount(self.limit, self.unit)} left today "
-            f"({self.source}); resets {discord_time(self.resets_at)}"
+            return _("no daily budget")
+        return _("{left} of {limit} left today ({source}); resets {when}").format(
+            left=format_amount(self.left, self.unit),
+            limit=format_amount(self.limit, self.unit),
+            source=self.source,
+            when=discord_time(self.resets_at),
         )
 
 
@@ -124,25 +127,27 @@ class Governor:
     # -- rate limits
 
     def _take_rates(self, rules: GuildRules, request: Admission) -> List[Tuple[tuple, Rate]]:
-        checks = []
+        checks: List[Tuple[tuple, Rate]] = []
         if rules.rates.member is not None:
-            checks.append(
-                (("member", request.guild_id, request.user_id), rules.rates.member, "for each member")
-            )
+            checks.append((("member", request.guild_id, request.user_id), rules.rates.member))
         if rules.rates.server is not None:
-            checks.append((("guild", request.guild_id), rules.rates.server, "for this server"))
-        for key, rate, whom in checks:
+            checks.append((("guild", request.guild_id), rules.rates.server))
+        for key, rate in checks:
             retry = self.buckets.retry_at(key, rate)
             if retry is not None:
+                text = (
+                    _("Too many requests: the limit is {rate} for each member. Try again {when}.")
+                    if key[0] == "member"
+                    else _("Too many requests: the limit is {rate} for this server. Try again {when}.")
+                )
                 raise RateLimited(
-                    f"Too many requests: the limit is {rate.describe()} {whom}. "
-                    f"Try again {discord_time(retry + 1)}.",
+                    text.format(rate=rate.describe(), when=discord_time(retry + 1)),
                     limit="member rate" if key[0] == "member" else "server rate",
                     resets_at=retry,
                 )
-        for key, rate, _ in checks:
+        for key, rate in checks:
             self.buckets.take(key, rate)
-        return [(key, rate) for key, rate, _ in checks]
+        return checks
 
     # -- budgets
 
@@ -165,7 +170,7 @@ class Governor:
     def server_remaining(self, budgets: BudgetRules, guild_id: int) -> Remaining:
         spent = self.ledger.spent(("guild", guild_id), budgets.reset_hour).in_unit(budgets.server_unit)
         return Remaining(
-            budgets.server_amount, budgets.server_unit, spent, "server total", self.resets_at(budgets)
+            budgets.server_amount, budgets.server_unit, spent, _("server total"), self.resets_at(budgets)
         )
 
     def resets_at(self, budgets: BudgetRules) -> float:
@@ -177,21 +182,33 @@ class Governor:
         tokens, usd = self.estimate(request, usd=USD in (budgets.unit, budgets.server_unit))
         member = self.remaining(budgets, request.guild_id, request.user_id, request.role_ids)
         server = self.server_remaining(budgets, request.guild_id)
-        for left, whose in ((member, "Your daily AI budget here"), (server, "This server's daily AI budget")):
+        for left, limit in ((member, "member budget"), (server, "server budget")):
             if left.limit is None:
                 continue
             if left.unit == USD and usd is None:
                 raise BudgetExhausted(
-                    f"⚠️ Budgets here are in USD, but `{request.model}` has no known price, so its cost "
-                    "can't be checked. The bot owner can set one with `[p]ai pricing set`.",
+                    _(
+                        "⚠️ Budgets here are in USD, but `{model}` has no known price, so its cost "
+                        "can't be checked. The bot owner can set one with `[p]ai pricing set`."
+                    ).format(model=request.model),
                     limit="price",
                     resets_at=left.resets_at,
                 )
             if left.left <= 0:
+                text = (
+                    _("Your daily AI budget here is used up: {zero} of {limit} left. It resets {when}.")
+                    if limit == "member budget"
+                    else _(
+                        "This server's daily AI budget is used up: {zero} of {limit} left. It resets {when}."
+                    )
+                )
                 raise BudgetExhausted(
-                    f"{whose} is used up: {format_amount(0, left.unit)} of "
-                    f"{format_amount(left.limit, left.unit)} left. It resets {discord_time(left.resets_at)}.",
-                    limit="member budget" if whose.startswith("Your") else "server budget",
+                    text.format(
+                        zero=format_amount(0, left.unit),
+                        limit=format_amount(left.limit, left.unit),
+                        when=discord_time(left.resets_at),
+                    ),
+                    limit=limit,
                     resets_at=left.resets_at,
                 )
         keys = [("member", request.guild_id, request.user_id), ("guild", request.guild_id)]

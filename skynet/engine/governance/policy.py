@@ -11,19 +11,25 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence
 
 from ..errors import InvalidValue
+from ..i18n import _
 
 ALLOW, DENY, INHERIT = "allow", "deny", "inherit"
 MEMBER, ROLE, CHANNEL, SERVER, DEFAULT = "member", "role", "channel", "server", "default"
-LEVEL_LABELS = {
-    MEMBER: "member rule",
-    ROLE: "role rule",
-    CHANNEL: "channel rule",
-    SERVER: "server rule",
-    DEFAULT: "default",
-}
+
+
+def level_label(level: str) -> str:
+    """Where a decision comes from, as shown in ``policy show``."""
+    labels = {
+        MEMBER: _("member rule"),
+        ROLE: _("role rule"),
+        CHANNEL: _("channel rule"),
+        SERVER: _("server rule"),
+        DEFAULT: _("default"),
+    }
+    return labels.get(level, level)
+
 
 Rules = Mapping[str, str]  # tool -> allow | deny
-DONE = {ALLOW: "allowed", DENY: "denied"}
 
 
 @dataclass(frozen=True)
@@ -63,21 +69,44 @@ def decide_tool(
     """The decision for ``tool``, with the level it comes from and a sentence saying why."""
     rule = policies.members.get(user_id, {}).get(tool)
     if rule:
-        return ToolDecision(rule == ALLOW, MEMBER, f"`{tool}` is {DONE[rule]} for this member")
+        text = (
+            _("`{tool}` is allowed for this member")
+            if rule == ALLOW
+            else _("`{tool}` is denied for this member")
+        )
+        return ToolDecision(rule == ALLOW, MEMBER, text.format(tool=tool))
     role_rules = [(r, policies.roles[r][tool]) for r in role_ids if tool in policies.roles.get(r, {})]
     if role_rules:
         denying = [r for r, action in role_rules if action == DENY]
         if denying:
-            return ToolDecision(False, ROLE, f"`{tool}` is denied for role <@&{denying[0]}>")
-        return ToolDecision(True, ROLE, f"`{tool}` is allowed for role <@&{role_rules[0][0]}>")
+            return ToolDecision(
+                False,
+                ROLE,
+                _("`{tool}` is denied for role {role}").format(tool=tool, role=f"<@&{denying[0]}>"),
+            )
+        return ToolDecision(
+            True,
+            ROLE,
+            _("`{tool}` is allowed for role {role}").format(tool=tool, role=f"<@&{role_rules[0][0]}>"),
+        )
     if channel_id is not None:
         rule = policies.channels.get(channel_id, {}).get(tool)
         if rule:
-            return ToolDecision(rule == ALLOW, CHANNEL, f"`{tool}` is {DONE[rule]} in <#{channel_id}>")
+            text = (
+                _("`{tool}` is allowed in {channel}")
+                if rule == ALLOW
+                else _("`{tool}` is denied in {channel}")
+            )
+            return ToolDecision(rule == ALLOW, CHANNEL, text.format(tool=tool, channel=f"<#{channel_id}>"))
     rule = policies.server.get(tool)
     if rule:
-        return ToolDecision(rule == ALLOW, SERVER, f"`{tool}` is {DONE[rule]} for the whole server")
-    return ToolDecision(True, DEFAULT, f"no rule for `{tool}`: allowed by default")
+        text = (
+            _("`{tool}` is allowed for the whole server")
+            if rule == ALLOW
+            else _("`{tool}` is denied for the whole server")
+        )
+        return ToolDecision(rule == ALLOW, SERVER, text.format(tool=tool))
+    return ToolDecision(True, DEFAULT, _("no rule for `{tool}`: allowed by default").format(tool=tool))
 
 
 def check_tool_name(name: str, known: Sequence[str]) -> str:
@@ -85,7 +114,9 @@ def check_tool_name(name: str, known: Sequence[str]) -> str:
     cleaned = str(name).strip().lower()
     if cleaned not in known:
         raise InvalidValue(
-            f"There is no tool called `{str(name)[:40]}`. Known tools: {', '.join(f'`{t}`' for t in known)}."
+            _("There is no tool called `{name}`. Known tools: {tools}.").format(
+                name=str(name)[:40], tools=", ".join(f"`{t}`" for t in known)
+            )
         )
     return cleaned
 
@@ -95,7 +126,7 @@ def with_rule(
 ) -> Dict[str, Any]:
     """A copy of the stored policies (JSON shape) with one rule set (``inherit`` removes it)."""
     if action not in (ALLOW, DENY, INHERIT):
-        raise InvalidValue("The action must be `allow`, `deny` or `inherit`.")
+        raise InvalidValue(_("The action must be `allow`, `deny` or `inherit`."))
     data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in (data or {}).items()}
     if level == SERVER:
         rules = dict(data.get("server") or {})
