@@ -99,7 +99,7 @@ class ProviderRegistry:
 
         Dropping a client is safe while it streams: the connection pool is shared, not closed.
         """
-        for name, (endpoint, _) in list(self._clients.items()):
+        for name, (endpoint, _client) in list(self._clients.items()):
             if endpoint.token_service == service:
                 del self._clients[name]
 

@@ -119,7 +119,7 @@ class Reliability:
                     while True:
                         pending = asyncio.ensure_future(iterator.__anext__())
                         if not shown and not announced:
-                            done, _ = await asyncio.wait({pending}, timeout=policy.status_after)
+                            done, _waiting = await asyncio.wait({pending}, timeout=policy.status_after)
                             if not done:  # no feedback for a while: say we are still waiting
                                 announced = True
                                 yield Status(_("⏳ Waiting for **{endpoint}** to answer…").format(endpoint=endpoint))
