@@ -126,9 +126,9 @@ class ChatEngine:
             tokens = self.counter.count(request.text)
             if tokens > self.limits.max_input_tokens:
                 raise InputTooLong(
-                    _("Your message is too long ({tokens} tokens; the limit is {limit}). Please shorten it.").format(
-                        tokens=tokens, limit=self.limits.max_input_tokens
-                    )
+                    _(
+                        "Your message is too long ({tokens} tokens; the limit is {limit}). Please shorten it."
+                    ).format(tokens=tokens, limit=self.limits.max_input_tokens)
                 )
             recalled = None
             if self.memory_service is not None:
@@ -241,7 +241,9 @@ class ChatEngine:
             others = ", ".join(f"`{ref}`" for ref in tried if ref != f"{endpoint}:{name}")
             failure = type(failure)(
                 failure.kind,
-                _("{message} (Fallbacks tried too: {others}.)").format(message=failure.message, others=others),
+                _("{message} (Fallbacks tried too: {others}.)").format(
+                    message=failure.message, others=others
+                ),
                 failure.detail,
             )
         if failure.kind == "unexpected":

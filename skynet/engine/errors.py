@@ -185,9 +185,9 @@ def explain(
         if exc.code == "insufficient_quota":
             return friendly(
                 "quota",
-                _("The **{endpoint}** account is out of credit. The bot owner needs to check its billing.").format(
-                    endpoint=endpoint
-                ),
+                _(
+                    "The **{endpoint}** account is out of credit. The bot owner needs to check its billing."
+                ).format(endpoint=endpoint),
             )
         return friendly(
             "rate_limited",
@@ -243,14 +243,16 @@ def explain(
     if isinstance(exc, (openai.APIConnectionError, httpx.ConnectError, ConnectionError)):
         return friendly(
             "provider_down",
-            _("Couldn't reach **{endpoint}**; it may be down. Please try again later.").format(endpoint=endpoint),
+            _("Couldn't reach **{endpoint}**; it may be down. Please try again later.").format(
+                endpoint=endpoint
+            ),
         )
     if isinstance(exc, (StreamCut, httpx.RemoteProtocolError, httpx.ReadError, json.JSONDecodeError)):
         return friendly(
             "stream_cut",
-            _("The connection to **{endpoint}** broke off before the answer was complete. Please try again.").format(
-                endpoint=endpoint
-            ),
+            _(
+                "The connection to **{endpoint}** broke off before the answer was complete. Please try again."
+            ).format(endpoint=endpoint),
         )
     if isinstance(exc, openai.APIStatusError):
         return friendly(

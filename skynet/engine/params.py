@@ -70,7 +70,9 @@ class ParamSpec:
         if self.kind is str:
             if not text:
                 raise InvalidValue(
-                    _("`{name}` can't be empty; use `reset` to go back to the default.").format(name=self.name)
+                    _("`{name}` can't be empty; use `reset` to go back to the default.").format(
+                        name=self.name
+                    )
                 )
             if len(text) > MAX_SYSTEM_PROMPT_CHARS:
                 raise InvalidValue(
@@ -89,7 +91,9 @@ class ParamSpec:
             ) from None
         if self.kind is int:
             if not number.is_integer():
-                raise InvalidValue(_("`{name}` must be {allowed}.").format(name=self.name, allowed=self.allowed))
+                raise InvalidValue(
+                    _("`{name}` must be {allowed}.").format(name=self.name, allowed=self.allowed)
+                )
             value: ParamValue = int(number)
         else:
             value = number

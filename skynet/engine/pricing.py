@@ -209,7 +209,9 @@ def parse_price(text: str) -> float:
         value = float(cleaned)
     except ValueError:
         raise ValueError(
-            _("{value} is not a number. Give the USD price per 1M tokens, e.g. `2.50`.").format(value=repr(text))
+            _("{value} is not a number. Give the USD price per 1M tokens, e.g. `2.50`.").format(
+                value=repr(text)
+            )
         ) from None
     if not math.isfinite(value):
         raise ValueError(_("The price must be a regular number, not infinity or NaN."))

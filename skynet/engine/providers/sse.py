@@ -63,9 +63,11 @@ class ChunkReader:
         error = chunk.get("error")
         if error:
             message = error.get("message") if isinstance(error, dict) else error
-            text = " ".join(str(message or "no details").split())[:200]
+            text = " ".join(str(message or _("no details")).split())[:200]
             raise ProviderStreamError(
-                _("**{endpoint}** stopped with an error: {reason}").format(endpoint=self.endpoint, reason=text)
+                _("**{endpoint}** stopped with an error: {reason}").format(
+                    endpoint=self.endpoint, reason=text
+                )
             )
         usage = chunk.get("usage")
         if usage:

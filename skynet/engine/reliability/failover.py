@@ -24,7 +24,6 @@ Attempt = Callable[[str, str], AsyncIterator[StreamPart]]  # (endpoint, model) -
 Sleep = Callable[[float], Awaitable[None]]
 
 
-
 def because(endpoint: str, kind: str) -> str:
     """Why ``endpoint`` was given up, as the end of "answered by … because …" (kind: a verdict's)."""
     reasons = {
@@ -122,7 +121,9 @@ class Reliability:
                             done, _waiting = await asyncio.wait({pending}, timeout=policy.status_after)
                             if not done:  # no feedback for a while: say we are still waiting
                                 announced = True
-                                yield Status(_("⏳ Waiting for **{endpoint}** to answer…").format(endpoint=endpoint))
+                                yield Status(
+                                    _("⏳ Waiting for **{endpoint}** to answer…").format(endpoint=endpoint)
+                                )
                         try:
                             part = await pending
                         except StopAsyncIteration:
