@@ -13,6 +13,7 @@ from .attachments.vision import VisionUnsupported, image_marker, supports_vision
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
 from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
+from .i18n import _
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .pricing import PriceBook
 from .providers.base import Finish, TokenUsage
@@ -125,8 +126,9 @@ class ChatEngine:
             tokens = self.counter.count(request.text)
             if tokens > self.limits.max_input_tokens:
                 raise InputTooLong(
-                    f"Your message is too long ({tokens} tokens; the limit is {self.limits.max_input_tokens}). "
-                    "Please shorten it."
+                    _(
+                        "Your message is too long ({tokens} tokens; the limit is {limit}). Please shorten it."
+                    ).format(tokens=tokens, limit=self.limits.max_input_tokens)
                 )
             recalled = None
             if self.memory_service is not None:
@@ -147,7 +149,9 @@ class ChatEngine:
                         yield part
                     elif isinstance(part, Trying):
                         answered = (part.endpoint, part.model)
-                        fallback = f"answered by {part.endpoint}:{part.model} because {part.because}"
+                        fallback = _("answered by {model} because {reason}").format(
+                            model=f"{part.endpoint}:{part.model}", reason=part.because
+                        )
                     elif isinstance(part, TokenUsage):
                         reported = part
                     elif isinstance(part, Finish):
@@ -236,7 +240,11 @@ class ChatEngine:
         if len(tried) > 1:
             others = ", ".join(f"`{ref}`" for ref in tried if ref != f"{endpoint}:{name}")
             failure = type(failure)(
-                failure.kind, f"{failure.message} (Fallbacks tried too: {others}.)", failure.detail
+                failure.kind,
+                _("{message} (Fallbacks tried too: {others}.)").format(
+                    message=failure.message, others=others
+                ),
+                failure.detail,
             )
         if failure.kind == "unexpected":
             log.error(

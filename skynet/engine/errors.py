@@ -15,6 +15,8 @@ from typing import Iterable, Optional, Set
 import httpx
 import openai
 
+from .i18n import _
+
 
 class SkynetError(Exception):
     """An error whose message is already safe and friendly enough to show to a user."""
@@ -155,7 +157,6 @@ def explain(
     exc: BaseException, *, endpoint: str, model: str, redactor: Redactor, service: Optional[str] = None
 ) -> FriendlyError:
     """Map any exception raised while answering to a :class:`FriendlyError`."""
-    where = f"**{endpoint}**"
     service = service or endpoint
     detail = redactor.redact(f"{endpoint}:{model}: {type(exc).__name__}: {exc}")
 
@@ -167,28 +168,40 @@ def explain(
     if isinstance(exc, openai.AuthenticationError) or isinstance(exc, openai.PermissionDeniedError):
         return friendly(
             "bad_key",
-            f"{where} rejected the API key. The bot owner can set a valid one with "
-            f"`[p]set api {service} api_key,<key>`.",
+            _(
+                "**{endpoint}** rejected the API key. The bot owner can set a valid one with "
+                "`[p]set api {service} api_key,<key>`."
+            ).format(endpoint=endpoint, service=service),
         )
     if isinstance(exc, openai.NotFoundError):
         return friendly(
             "unknown_model",
-            f"The model `{model}` isn't available on {where}. "
-            "See `[p]ai model list` and choose another with `[p]ai model set`.",
+            _(
+                "The model `{model}` isn't available on **{endpoint}**. "
+                "See `[p]ai model list` and choose another with `[p]ai model set`."
+            ).format(model=model, endpoint=endpoint),
         )
     if isinstance(exc, openai.RateLimitError):
         if exc.code == "insufficient_quota":
             return friendly(
-                "quota", f"The {where} account is out of credit. The bot owner needs to check its billing."
+                "quota",
+                _(
+                    "The **{endpoint}** account is out of credit. The bot owner needs to check its billing."
+                ).format(endpoint=endpoint),
             )
         return friendly(
-            "rate_limited", f"{where} is rate-limiting requests right now. Please try again in a minute."
+            "rate_limited",
+            _("**{endpoint}** is rate-limiting requests right now. Please try again in a minute.").format(
+                endpoint=endpoint
+            ),
         )
     if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException, asyncio.TimeoutError)):
         return friendly(
             "timeout",
-            f"{where} took too long to answer. Please try again; the bot owner can raise the limit "
-            f"with `[p]ai provider timeout {endpoint} <seconds>`.",
+            _(
+                "**{endpoint}** took too long to answer. Please try again; the bot owner can raise the limit "
+                "with `[p]ai provider timeout {endpoint} <seconds>`."
+            ).format(endpoint=endpoint),
         )
     if isinstance(exc, openai.BadRequestError):
         text = _provider_message(exc)
@@ -199,7 +212,10 @@ def explain(
         ):
             return friendly(
                 "context_too_long",
-                f"This conversation is too long for `{model}`. Send a shorter message, or start fresh with `[p]ai forget`.",
+                _(
+                    "This conversation is too long for `{model}`. Send a shorter message, "
+                    "or start fresh with `[p]ai forget`."
+                ).format(model=model),
             )
         if _about_images(exc):
             return friendly("vision_unsupported", _vision_notice(model))
@@ -211,24 +227,40 @@ def explain(
                 redactor=redactor,
                 service=service,
             )
-        return friendly("bad_request", f"{where} refused the request: {_short(text)}")
+        return friendly(
+            "bad_request",
+            _("**{endpoint}** refused the request: {reason}").format(endpoint=endpoint, reason=_short(text)),
+        )
     if isinstance(exc, openai.InternalServerError) or (
         isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
     ):
         return friendly(
-            "provider_down", f"{where} is having problems (error {exc.status_code}). Please try again later."
+            "provider_down",
+            _("**{endpoint}** is having problems (error {status}). Please try again later.").format(
+                endpoint=endpoint, status=exc.status_code
+            ),
         )
     if isinstance(exc, (openai.APIConnectionError, httpx.ConnectError, ConnectionError)):
-        return friendly("provider_down", f"Couldn't reach {where}; it may be down. Please try again later.")
+        return friendly(
+            "provider_down",
+            _("Couldn't reach **{endpoint}**; it may be down. Please try again later.").format(
+                endpoint=endpoint
+            ),
+        )
     if isinstance(exc, (StreamCut, httpx.RemoteProtocolError, httpx.ReadError, json.JSONDecodeError)):
         return friendly(
             "stream_cut",
-            f"The connection to {where} broke off before the answer was complete. Please try again.",
+            _(
+                "The connection to **{endpoint}** broke off before the answer was complete. Please try again."
+            ).format(endpoint=endpoint),
         )
     if isinstance(exc, openai.APIStatusError):
         return friendly(
-            "bad_request", f"{where} answered with error {exc.status_code}: {_short(_provider_message(exc))}"
+            "bad_request",
+            _("**{endpoint}** answered with error {status}: {reason}").format(
+                endpoint=endpoint, status=exc.status_code, reason=_short(_provider_message(exc))
+            ),
         )
     return friendly(
-        "unexpected", "Something went wrong while answering. The error was logged for the bot owner."
+        "unexpected", _("Something went wrong while answering. The error was logged for the bot owner.")
     )

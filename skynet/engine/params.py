@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Union
 
 from .errors import InvalidValue
+from .i18n import _
 
 ParamValue = Union[float, int, str]
 
@@ -25,47 +26,83 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+def param_help(name: str) -> str:
+    """A line of help for parameter ``name``, in the reader's language (shown by the param list)."""
+    texts = {
+        "temperature": _("Randomness: lower is more focused, higher more creative."),
+        "top_p": _("Nucleus sampling: only consider the top share of probability mass."),
+        "max_tokens": _("Longest reply, in tokens."),
+        "presence_penalty": _("Positive values push the model towards new topics."),
+        "frequency_penalty": _("Positive values discourage repeating the same words."),
+        SYSTEM_PROMPT: _("Instructions the model follows in every conversation."),
+    }
+    return texts.get(name, "")
+
+
 @dataclass(frozen=True)
 class ParamSpec:
-    """One settable parameter: its type, its bounds and a line of help."""
+    """One settable parameter: its type and its bounds; ``help`` is its line of help."""
 
     name: str
     kind: type
     minimum: Optional[float] = None
     maximum: Optional[float] = None
-    help: str = ""
+
+    @property
+    def help(self) -> str:
+        """A line of help, translated when shown."""
+        return param_help(self.name)
 
     @property
     def allowed(self) -> str:
         """The allowed values, as a user would read them."""
         if self.kind is str:
-            return f"text of at most {MAX_SYSTEM_PROMPT_CHARS} characters"
-        kind = "a whole number" if self.kind is int else "a number"
-        return f"{kind} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
+            return _("text of at most {limit} characters").format(limit=MAX_SYSTEM_PROMPT_CHARS)
+        if self.kind is int:
+            return _("a whole number from {low} to {high}").format(
+                low=_fmt(self.minimum), high=_fmt(self.maximum)
+            )
+        return _("a number from {low} to {high}").format(low=_fmt(self.minimum), high=_fmt(self.maximum))
 
     def parse(self, text: str) -> ParamValue:
         """Parse and validate an owner-typed value; raise ``InvalidValue`` naming the range."""
         text = text.strip()
         if self.kind is str:
             if not text:
-                raise InvalidValue(f"`{self.name}` can't be empty; use `reset` to go back to the default.")
+                raise InvalidValue(
+                    _("`{name}` can't be empty; use `reset` to go back to the default.").format(
+                        name=self.name
+                    )
+                )
             if len(text) > MAX_SYSTEM_PROMPT_CHARS:
                 raise InvalidValue(
-                    f"`{self.name}` is {len(text)} characters long; the limit is {MAX_SYSTEM_PROMPT_CHARS}."
+                    _("`{name}` is {length} characters long; the limit is {limit}.").format(
+                        name=self.name, length=len(text), limit=MAX_SYSTEM_PROMPT_CHARS
+                    )
                 )
             return text
         try:
             number = float(text)
         except ValueError:
-            raise InvalidValue(f"`{text[:50]}` is not valid for `{self.name}`: use {self.allowed}.") from None
+            raise InvalidValue(
+                _("`{value}` is not valid for `{name}`: use {allowed}.").format(
+                    value=text[:50], name=self.name, allowed=self.allowed
+                )
+            ) from None
         if self.kind is int:
             if not number.is_integer():
-                raise InvalidValue(f"`{self.name}` must be {self.allowed}.")
+                raise InvalidValue(
+                    _("`{name}` must be {allowed}.").format(name=self.name, allowed=self.allowed)
+                )
             value: ParamValue = int(number)
         else:
             value = number
         if not math.isfinite(number) or not (self.minimum <= number <= self.maximum):
-            raise InvalidValue(f"`{self.name}` must be {self.allowed}; got `{text[:50]}`.")
+            raise InvalidValue(
+                _("`{name}` must be {allowed}; got `{value}`.").format(
+                    name=self.name, allowed=self.allowed, value=text[:50]
+                )
+            )
         return value
 
 
@@ -76,16 +113,12 @@ def _fmt(value: Optional[float]) -> str:
 PARAMS: Dict[str, ParamSpec] = {
     spec.name: spec
     for spec in (
-        ParamSpec("temperature", float, 0.0, 2.0, "Randomness: lower is more focused, higher more creative."),
-        ParamSpec(
-            "top_p", float, 0.0, 1.0, "Nucleus sampling: only consider the top share of probability mass."
-        ),
-        ParamSpec("max_tokens", int, 1, 128000, "Longest reply, in tokens."),
-        ParamSpec("presence_penalty", float, -2.0, 2.0, "Positive values push the model towards new topics."),
-        ParamSpec(
-            "frequency_penalty", float, -2.0, 2.0, "Positive values discourage repeating the same words."
-        ),
-        ParamSpec(SYSTEM_PROMPT, str, help="Instructions the model follows in every conversation."),
+        ParamSpec("temperature", float, 0.0, 2.0),
+        ParamSpec("top_p", float, 0.0, 1.0),
+        ParamSpec("max_tokens", int, 1, 128000),
+        ParamSpec("presence_penalty", float, -2.0, 2.0),
+        ParamSpec("frequency_penalty", float, -2.0, 2.0),
+        ParamSpec(SYSTEM_PROMPT, str),
     )
 }
 
@@ -96,7 +129,9 @@ def spec_for(name: str) -> ParamSpec:
         return PARAMS[name.strip().lower()]
     except KeyError:
         raise InvalidValue(
-            f"There is no parameter `{name[:50]}`. Choose one of: {', '.join(PARAMS)}."
+            _("There is no parameter `{name}`. Choose one of: {names}.").format(
+                name=name[:50], names=", ".join(PARAMS)
+            )
         ) from None
 
 

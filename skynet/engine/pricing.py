@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Dict, Mapping, Optional, Sequence, Tuple
 
+from .i18n import _
+
 if TYPE_CHECKING:
     from .pricing_table import PriceTable
 
@@ -180,7 +182,7 @@ class PriceBook:
 def format_cost(usd: Optional[float]) -> str:
     """Human-readable USD: ``$12.35``, ``$0.50``, ``$0.0012``, ``<$0.0001``, ``unknown``."""
     if usd is None or not math.isfinite(usd):
-        return "unknown"
+        return _("unknown")
     if usd < 0:
         return "-" + format_cost(-usd)
     if usd == 0:
@@ -207,15 +209,19 @@ def parse_price(text: str) -> float:
         value = float(cleaned)
     except ValueError:
         raise ValueError(
-            f"{text!r} is not a number. Give the USD price per 1M tokens, e.g. `2.50`."
+            _("{value} is not a number. Give the USD price per 1M tokens, e.g. `2.50`.").format(
+                value=repr(text)
+            )
         ) from None
     if not math.isfinite(value):
-        raise ValueError("The price must be a regular number, not infinity or NaN.")
+        raise ValueError(_("The price must be a regular number, not infinity or NaN."))
     if value < 0:
-        raise ValueError("The price can't be negative.")
+        raise ValueError(_("The price can't be negative."))
     if value > MAX_PRICE_PER_MILLION:
         raise ValueError(
-            f"That's over ${MAX_PRICE_PER_MILLION:,.0f} per 1M tokens; "
-            "prices are per million tokens, not per token. Please check the value."
+            _(
+                "That's over {limit} per 1M tokens; "
+                "prices are per million tokens, not per token. Please check the value."
+            ).format(limit=f"${MAX_PRICE_PER_MILLION:,.0f}")
         )
     return value

@@ -7,19 +7,44 @@ for one request and remembers where every value came from, so ``show`` commands 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 from .errors import InvalidValue
+from .i18n import _
 from .params import DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT
 
 DEFAULT_SCOPE = "default"
-# Ordered from most to least specific; labels are what users read.
-SCOPE_LABELS = {
-    "channel": "this channel",
-    "guild": "this server",
-    "global": "global",
-    DEFAULT_SCOPE: "default",
-}
+# Ordered from most to least specific.
+SCOPES = ("channel", "guild", "global", DEFAULT_SCOPE)
+
+
+def scope_label(scope: str) -> str:
+    """What users read for a scope ("this server"...), in their language; unknown scopes as is."""
+    labels = {
+        "channel": _("this channel"),
+        "guild": _("this server"),
+        "global": _("global"),
+        DEFAULT_SCOPE: _("default"),
+    }
+    return labels.get(scope, scope)
+
+
+class _ScopeLabels(Mapping[str, str]):
+    """``SCOPE_LABELS[scope]``: the label translated when it is read, not when the cog loaded."""
+
+    def __getitem__(self, scope: str) -> str:
+        if scope not in SCOPES:
+            raise KeyError(scope)
+        return scope_label(scope)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SCOPES)
+
+    def __len__(self) -> int:
+        return len(SCOPES)
+
+
+SCOPE_LABELS: Mapping[str, str] = _ScopeLabels()
 
 
 @dataclass(frozen=True)
@@ -50,7 +75,7 @@ def parse_model_ref(text: str, endpoints: Sequence[str], default_endpoint: str) 
     """
     text = text.strip()
     if not text or len(text) > 200 or any(ch.isspace() for ch in text):
-        raise InvalidValue("A model name is one word such as `gpt-4o-mini` or `openai:gpt-4o-mini`.")
+        raise InvalidValue(_("A model name is one word such as `gpt-4o-mini` or `openai:gpt-4o-mini`."))
     prefix, sep, rest = text.partition(":")
     if sep and prefix in endpoints and rest:
         return ModelRef(prefix, rest)

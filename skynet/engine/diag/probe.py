@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, List, Optional
 
 from ..errors import MissingKey
-from ..providers.registry import ProviderRegistry
+from ..i18n import _
+from ..providers.registry import ProviderRegistry, missing_key_message
 
 PROBE_TIMEOUT = 5.0  # seconds per endpoint; all endpoints are probed concurrently
 
@@ -40,15 +41,12 @@ async def probe_endpoint(
     start = clock()
     try:
         if key_set is False:
-            raise MissingKey(
-                f"No API key is set for **{name}**. The bot owner can set one with "
-                f"`[p]set api {endpoint.token_service} api_key,<key>`."
-            )
+            raise MissingKey(missing_key_message(name, endpoint.token_service))
         provider = await registry.provider(name)
         models = await asyncio.wait_for(provider.list_models(), timeout)
     except Exception as exc:  # any failure is a finding, explained the way users see it
         if isinstance(exc, asyncio.TimeoutError):
-            problem = f"No answer within {timeout:g} s."
+            problem = _("No answer within {seconds} s.").format(seconds=f"{timeout:g}")
         else:
             problem = registry.explain(exc, name).message
         return EndpointStatus(

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
+from ..i18n import _
 from .errorlog import ErrorRecord
 from .probe import EndpointStatus
 
@@ -31,10 +32,10 @@ class DiagReport:
 def _ago(at: float, now: float) -> str:
     seconds = max(0, int(now - at))
     if seconds < 120:
-        return f"{seconds} s ago"
+        return _("{count} s ago").format(count=seconds)
     if seconds < 7200:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h ago"
+        return _("{count} min ago").format(count=seconds // 60)
+    return _("{count} h ago").format(count=seconds // 3600)
 
 
 def _clock(at: float) -> str:
@@ -48,55 +49,66 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 def endpoint_line(status: EndpointStatus, owner: bool, prefix: str) -> str:
     if status.key_set is None:
-        key = "no key needed"
+        key = _("no key needed")
     elif status.key_set:
-        key = f"key set (`{status.token_service}`)"
+        key = _("key set (`{service}`)").format(service=status.token_service)
     else:
-        key = f"**no key** (`{prefix}set api {status.token_service} api_key,<key>`)"
+        key = _("**no key** (`[p]set api {service} api_key,<key>`)").format(service=status.token_service)
+        key = key.replace("[p]", prefix)
     where = f" <{status.base_url}>" if owner else ""
     if status.reachable:
-        state = f"✅ reachable, {status.latency_ms:.0f} ms, {status.models} models"
+        state = _("✅ reachable, {latency} ms, {models} models").format(
+            latency=f"{status.latency_ms:.0f}", models=status.models
+        )
     else:
-        state = "❌ " + _one_line((status.problem or "unreachable").replace("[p]", prefix))
+        state = "❌ " + _one_line((status.problem or _("unreachable")).replace("[p]", prefix))
     return f"• **{status.name}**{where} · {key} · {state}"
 
 
 def render(report: DiagReport, prefix: str = "[p]") -> str:
     """The report as Markdown; the caller pagifies it (it can exceed 2000 characters)."""
-    lines: List[str] = ["## skynet diagnostics"]
+    lines: List[str] = [_("## skynet diagnostics")]
     if report.owner and report.versions:
-        lines.append("**Versions:** " + " · ".join(f"{k} {v}" for k, v in report.versions.items()))
+        versions = " · ".join(f"{k} {v}" for k, v in report.versions.items())
+        lines.append(_("**Versions:** {versions}").format(versions=versions))
     if report.owner and report.storage:
-        lines.append(f"**Config backend:** {report.storage}")
+        lines.append(_("**Config backend:** {backend}").format(backend=report.storage))
     if report.owner:
         flush = (
             f"{_clock(report.last_flush)} ({_ago(report.last_flush, report.now)})"
             if report.last_flush
-            else "not yet since the cog loaded"
+            else _("not yet since the cog loaded")
         )
-        lines.append(f"**Usage counters last stored:** {flush}")
+        lines.append(_("**Usage counters last stored:** {when}").format(when=flush))
     for name, backend in report.backends.items():
         lines.append(f"**{name}:** {backend}")
-    lines.append(f"**Model here:** `{report.model}` (from {report.model_source})")
+    lines.append(
+        _("**Model here:** `{model}` (from {source})").format(model=report.model, source=report.model_source)
+    )
     if report.params:
         shown = ", ".join(
-            f"{name}={_one_line(repr(value), 60)} ({report.param_sources.get(name, 'default')})"
+            f"{name}={_one_line(repr(value), 60)} ({report.param_sources.get(name) or _('default')})"
             for name, value in sorted(report.params.items())
         )
-        lines.append(f"**Parameters here:** {shown}")
+        lines.append(_("**Parameters here:** {params}").format(params=shown))
     else:
-        lines.append("**Parameters here:** provider defaults")
-    lines.append("**Endpoints:**" if report.endpoints else "**Endpoints:** none configured")
+        lines.append(_("**Parameters here:** provider defaults"))
+    lines.append(_("**Endpoints:**") if report.endpoints else _("**Endpoints:** none configured"))
     lines.extend(endpoint_line(s, report.owner, prefix) for s in report.endpoints)
-    scope = "everywhere" if report.owner else "in this server"
     if report.errors:
-        lines.append(f"**Last {len(report.errors)} errors ({scope}), newest first:**")
+        if report.owner:
+            heading = _("**Last {count} errors (everywhere), newest first:**")
+        else:
+            heading = _("**Last {count} errors (in this server), newest first:**")
+        lines.append(heading.format(count=len(report.errors)))
         for record in report.errors:
             text = record.detail if report.owner and record.detail else record.message
             lines.append(
                 f"• {_clock(record.at)} ({_ago(record.at, report.now)}) `{record.kind}`: "
                 f"{_one_line(text.replace('[p]', prefix))}"
             )
+    elif report.owner:
+        lines.append(_("**Recent errors (everywhere):** none since the cog loaded"))
     else:
-        lines.append(f"**Recent errors ({scope}):** none since the cog loaded")
+        lines.append(_("**Recent errors (in this server):** none since the cog loaded"))
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Dict, Optional
 
+from ..i18n import _
+
 # (label, distribution name)
 LIBRARIES = (
     ("Red", "Red-DiscordBot"),
@@ -37,12 +39,12 @@ def cog_version(root: Path = COG_ROOT) -> str:
             return found.group(1)
     except OSError:
         pass
-    return distribution_version("skynet-cog") or "unknown"
+    return distribution_version("skynet-cog") or _("unknown")
 
 
 def versions() -> Dict[str, str]:
     """``{"skynet": "0.1.0", "Red": "3.5.24", ...}``; ``"not installed"`` for a missing library."""
     found = {"skynet": cog_version()}
     for label, dist in LIBRARIES:
-        found[label] = distribution_version(dist) or "not installed"
+        found[label] = distribution_version(dist) or _("not installed")
     return found

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from ..errors import InvalidValue
 from ..events import TextDelta
+from ..i18n import _
 
 Message = Mapping[str, Any]
 
@@ -46,7 +47,7 @@ class Endpoint:
 def check_endpoint_name(name: str) -> str:
     name = name.strip().lower()
     if not (1 <= len(name) <= 32) or not all(ch.isalnum() or ch in "-_" for ch in name):
-        raise InvalidValue("An endpoint name is 1-32 letters, digits, `-` or `_` (e.g. `ollama`).")
+        raise InvalidValue(_("An endpoint name is 1-32 letters, digits, `-` or `_` (e.g. `ollama`)."))
     return name
 
 
@@ -57,21 +58,29 @@ def check_base_url(url: str) -> str:
     url = url.strip().rstrip("/")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidValue(
-            f"That base URL is {len(url)} characters long; the limit is {MAX_URL_LENGTH}. "
-            "Use the endpoint's API root, e.g. `https://api.groq.com/openai/v1`."
+            _(
+                "That base URL is {length} characters long; the limit is {limit}. "
+                "Use the endpoint's API root, e.g. `https://api.groq.com/openai/v1`."
+            ).format(length=len(url), limit=MAX_URL_LENGTH)
         )
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InvalidValue(
-            "The base URL must start with http:// or https://, e.g. `https://api.groq.com/openai/v1` "
-            "or `http://localhost:11434/v1`."
+            _(
+                "The base URL must start with http:// or https://, e.g. `https://api.groq.com/openai/v1` "
+                "or `http://localhost:11434/v1`."
+            )
         )
     return url
 
 
 def check_timeout(seconds: float) -> float:
     if not (MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
-        raise InvalidValue(f"The timeout must be between {MIN_TIMEOUT:g} and {MAX_TIMEOUT:g} seconds.")
+        raise InvalidValue(
+            _("The timeout must be between {low} and {high} seconds.").format(
+                low=f"{MIN_TIMEOUT:g}", high=f"{MAX_TIMEOUT:g}"
+            )
+        )
     return seconds
 
 

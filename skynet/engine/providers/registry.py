@@ -8,11 +8,19 @@ from typing import Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
 import openai
 
 from ..errors import FriendlyError, MissingKey, Redactor, UnknownEndpoint, explain
+from ..i18n import _
 from .base import ChatProvider, Endpoint
 from .openai_compat import OpenAICompatibleProvider
 
 KeyLookup = Callable[[str], Awaitable[Optional[str]]]
 ProviderFactory = Callable[..., ChatProvider]  # (endpoint, api_key, *, http_client) -> provider
+
+
+def missing_key_message(endpoint: str, service: str) -> str:
+    return _(
+        "No API key is set for **{endpoint}**. The bot owner can set one with "
+        "`[p]set api {service} api_key,<key>`."
+    ).format(endpoint=endpoint, service=service)
 
 
 class ProviderRegistry:
@@ -56,10 +64,12 @@ class ProviderRegistry:
         try:
             return self._endpoints[name]
         except KeyError:
-            known = ", ".join(f"`{n}`" for n in self._endpoints) or "none"
+            known = ", ".join(f"`{n}`" for n in self._endpoints) or _("none")
             raise UnknownEndpoint(
-                f"There is no provider endpoint called `{name}` (configured: {known}). "
-                "The bot owner can add one with `[p]ai provider add`."
+                _(
+                    "There is no provider endpoint called `{name}` (configured: {known}). "
+                    "The bot owner can add one with `[p]ai provider add`."
+                ).format(name=name, known=known)
             ) from None
 
     async def provider(self, name: str) -> ChatProvider:
@@ -72,10 +82,7 @@ class ProviderRegistry:
         if endpoint.token_service:
             key = await self._key_lookup(endpoint.token_service)
             if not key:
-                raise MissingKey(
-                    f"No API key is set for **{endpoint.name}**. The bot owner can set one with "
-                    f"`[p]set api {endpoint.token_service} api_key,<key>`."
-                )
+                raise MissingKey(missing_key_message(endpoint.name, endpoint.token_service))
             self._redactor.add(key)
         client = self._factory(endpoint, key, http_client=self._http)
         self._clients[name] = (endpoint, client)
@@ -92,7 +99,7 @@ class ProviderRegistry:
 
         Dropping a client is safe while it streams: the connection pool is shared, not closed.
         """
-        for name, (endpoint, _) in list(self._clients.items()):
+        for name, (endpoint, _client) in list(self._clients.items()):
             if endpoint.token_service == service:
                 del self._clients[name]
 

@@ -20,6 +20,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Dict, List, Optional
 
 from ..errors import NotOpenAICompatible, SkynetError, StreamCut
 from ..events import TextDelta
+from ..i18n import _
 from .base import Finish, StreamPart, TokenUsage, ToolCallRequest
 
 try:  # orjson comes with Red; the stdlib decoder is the (slower) fallback
@@ -62,8 +63,12 @@ class ChunkReader:
         error = chunk.get("error")
         if error:
             message = error.get("message") if isinstance(error, dict) else error
-            text = " ".join(str(message or "no details").split())[:200]
-            raise ProviderStreamError(f"**{self.endpoint}** stopped with an error: {text}")
+            text = " ".join(str(message or _("no details")).split())[:200]
+            raise ProviderStreamError(
+                _("**{endpoint}** stopped with an error: {reason}").format(
+                    endpoint=self.endpoint, reason=text
+                )
+            )
         usage = chunk.get("usage")
         if usage:
             out.append(
@@ -175,8 +180,8 @@ def _check_sse(head: bytes, endpoint: str, base_url: str) -> None:
 
 def not_openai_message(endpoint: str, base_url: Optional[str]) -> str:
     where = f"**{endpoint}** (<{base_url}>)" if base_url else f"**{endpoint}**"
-    return (
-        f"{where} does not speak the OpenAI API: it answered with something that is not an "
+    return _(
+        "{where} does not speak the OpenAI API: it answered with something that is not an "
         "OpenAI-style stream (a web page?). Check the base URL: it usually ends in `/v1` "
-        f"(fix it with `[p]ai provider add {endpoint} <base_url> [service]`)."
-    )
+        "(fix it with `[p]ai provider add {endpoint} <base_url> [service]`)."
+    ).format(where=where, endpoint=endpoint)

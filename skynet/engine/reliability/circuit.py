@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict
 
 from ..errors import SkynetError
+from ..i18n import _
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
@@ -63,10 +64,14 @@ class CircuitBreaker:
     def describe(self) -> str:
         state = self.state
         if state == CLOSED:
-            return "circuit closed" + (f" ({self.failures} recent failure(s))" if self.failures else "")
+            if self.failures:
+                return _("circuit closed ({failures} recent failure(s))").format(failures=self.failures)
+            return _("circuit closed")
         if state == OPEN:
-            return f"circuit **open** after {self.failures} failures (retry in {self.retry_in():.0f} s)"
-        return "circuit half-open (the next request tests it)"
+            return _("circuit **open** after {failures} failures (retry in {seconds} s)").format(
+                failures=self.failures, seconds=f"{self.retry_in():.0f}"
+            )
+        return _("circuit half-open (the next request tests it)")
 
 
 class Circuits:

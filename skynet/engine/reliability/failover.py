@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import AsyncIterator, Awaitable, Callable, List, Optional, Sequence, Tuple, Union
 
 from ..events import Status, TextDelta
+from ..i18n import _
 from ..providers.base import Finish, StreamPart
 from .circuit import OPEN, CircuitOpen, Circuits
 from .retry import RetryPolicy, Verdict, classify
@@ -22,15 +23,19 @@ from .retry import RetryPolicy, Verdict, classify
 Attempt = Callable[[str, str], AsyncIterator[StreamPart]]  # (endpoint, model) -> parts
 Sleep = Callable[[float], Awaitable[None]]
 
-BECAUSE = {
-    "rate_limited": "was rate-limiting requests",
-    "quota": "was out of credit",
-    "provider_down": "was unavailable",
-    "timeout": "did not answer in time",
-    "circuit_open": "was unavailable",
-    "missing_key": "has no API key set",
-    "stream_cut": "broke off",
-}
+
+def because(endpoint: str, kind: str) -> str:
+    """Why ``endpoint`` was given up, as the end of "answered by … because …" (kind: a verdict's)."""
+    reasons = {
+        "rate_limited": _("{endpoint} was rate-limiting requests"),
+        "quota": _("{endpoint} was out of credit"),
+        "provider_down": _("{endpoint} was unavailable"),
+        "timeout": _("{endpoint} did not answer in time"),
+        "circuit_open": _("{endpoint} was unavailable"),
+        "missing_key": _("{endpoint} has no API key set"),
+        "stream_cut": _("{endpoint} broke off"),
+    }
+    return reasons.get(kind, _("{endpoint} failed")).format(endpoint=endpoint)
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,12 @@ class AttemptFailed(Exception):
 
 
 def busy_status(endpoint: str, verdict: Verdict, wait: float) -> str:
+    seconds = f"{wait:.0f}"
     if verdict.kind == "rate_limited":
-        return f"⏳ The provider is busy, retrying in {wait:.0f} s…"
-    return f"⏳ **{endpoint}** is having trouble, retrying in {wait:.0f} s…"
+        return _("⏳ The provider is busy, retrying in {seconds} s…").format(seconds=seconds)
+    return _("⏳ **{endpoint}** is having trouble, retrying in {seconds} s…").format(
+        endpoint=endpoint, seconds=seconds
+    )
 
 
 @dataclass
@@ -82,15 +90,17 @@ class Reliability:
         for position, (endpoint, model) in enumerate(chain):
             if position and last is not None:
                 verdict = classify(last[2])
-                yield Trying(endpoint, model, f"{last[0]} {BECAUSE.get(verdict.kind, 'failed')}")
+                yield Trying(endpoint, model, because(last[0], verdict.kind))
             breaker = self.circuits.get(endpoint)
             if not breaker.allow():
                 last = (
                     endpoint,
                     model,
                     CircuitOpen(
-                        f"**{endpoint}** failed repeatedly, so requests to it are paused for "
-                        f"{breaker.retry_in():.0f} s. Please try again then."
+                        _(
+                            "**{endpoint}** failed repeatedly, so requests to it are paused for "
+                            "{seconds} s. Please try again then."
+                        ).format(endpoint=endpoint, seconds=f"{breaker.retry_in():.0f}")
                     ),
                 )
                 tried.append(f"{endpoint}:{model}")
@@ -108,10 +118,12 @@ class Reliability:
                     while True:
                         pending = asyncio.ensure_future(iterator.__anext__())
                         if not shown and not announced:
-                            done, _ = await asyncio.wait({pending}, timeout=policy.status_after)
+                            done, _waiting = await asyncio.wait({pending}, timeout=policy.status_after)
                             if not done:  # no feedback for a while: say we are still waiting
                                 announced = True
-                                yield Status(f"⏳ Waiting for **{endpoint}** to answer…")
+                                yield Status(
+                                    _("⏳ Waiting for **{endpoint}** to answer…").format(endpoint=endpoint)
+                                )
                         try:
                             part = await pending
                         except StopAsyncIteration:
