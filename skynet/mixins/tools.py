@@ -19,7 +19,7 @@ from redbot.core.utils.chat_formatting import box, pagify
 from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.periodic import PeriodicFlush
-from ..engine.tools.builtins import builtin_tools
+from ..engine.tools.builtins import builtin_tools, for_members
 from ..engine.tools.guard import UrlGuard
 from ..engine.tools.loop import DEFAULT_STEPS, MAX_STEPS, ToolLoop, run_direct
 from ..engine.tools.registry import Handler, Tool, ToolContext, namespaced
@@ -375,7 +375,7 @@ class ToolsMixin(MixinMeta):
             result = await run_direct(self.tool_loop, tool, arguments, request)
         if not result.ok:
             raise InvalidValue(result.content)
-        return self.redactor.redact(result.content)
+        return for_members(self.redactor.redact(result.content))
 
     @AIGroup.ai.command(name="search")
     @app_commands.describe(query="What to search the web for")

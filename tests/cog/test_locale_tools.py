@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import AsyncIterator
 
 import pytest
+from aiohttp import web
 from conftest import owner, say, text_of
 
 from skynet_dev.fake_search import FakeBackends
@@ -18,6 +19,20 @@ from skynet_dev.mock_openai import MockOpenAI, Reply
 async def search() -> AsyncIterator[FakeBackends]:
     async with FakeBackends() as server:
         yield server
+
+
+@pytest.fixture
+async def empty_searxng() -> AsyncIterator[str]:
+    """A SearXNG that finds nothing."""
+    app = web.Application()
+    app.router.add_get("/search", lambda request: web.json_response({"query": "", "results": []}))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
 
 
 @pytest.fixture
@@ -75,6 +90,20 @@ async def test_engine_refusals_and_status_line_in_french(
     # What the model reads stays English: the tool descriptions it was offered.
     offered = {t["function"]["name"]: t["function"]["description"] for t in provider.chat_requests[0]["tools"]}
     assert offered["web_search"].startswith("Search the web.")
+
+
+@pytest.mark.discord_bursts  # the script types commands faster than people do
+async def test_search_backend_answers_in_french(
+    french: RedHarness, search: FakeBackends, empty_searxng: str
+) -> None:
+    await owner(french, "!ai tools enable web_search")
+    await owner(french, f"!set api searxng api_url,{search.url}")
+    search.mode = "error"
+    refused = text_of(await say(french, "!ai search searx"))
+    assert refused == "⚠️ Le service searxng a répondu avec l'erreur 500."
+    await owner(french, f"!set api searxng api_url,{empty_searxng}")
+    # Another user than the one above (whose cooldown may still run).
+    assert text_of(await owner(french, "!ai search nothing at all")) == "Aucun résultat."
 
 
 async def test_a_fresh_bot_answers_in_english_again(bot: RedHarness) -> None:

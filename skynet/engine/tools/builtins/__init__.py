@@ -50,6 +50,16 @@ def format_documents(docs: List[Document], limit: int = PAGE_CHARS) -> str:
     return "\n\n---\n\n".join(format_document(doc, share) for doc in docs)
 
 
+def for_members(result: str) -> str:
+    """A tool result shown by a direct command (``[p]ai search`` …): the fixed texts written for the
+    model ("No results.") in the reader's locale; results with content are shown as they are."""
+    if result == format_hits([]):
+        return _("No results.")
+    if result == format_documents([]):
+        return _("No pages were crawled.")
+    return result
+
+
 def _quoted(text: Any, limit: int = 80) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -175,4 +185,4 @@ def builtin_tools(service: ToolService) -> List[Tool]:
     ]
 
 
-__all__ = ["builtin_tools", "format_hits", "format_document", "format_documents", "ToolError"]
+__all__ = ["builtin_tools", "for_members", "format_hits", "format_document", "format_documents", "ToolError"]
