@@ -133,12 +133,13 @@ class ToolsMixin(MixinMeta):
         enabled_by_default: bool = False,
         status: Optional[Callable[[Dict[str, Any]], str]] = None,
         available: Optional[Callable[[], bool]] = None,
-        needs: Optional[str] = None,
+        needs: Union[str, Callable[[], str], None] = None,
     ) -> str:
         """Add a tool the assistant can call; returns its registered name ``<cog>__<name>``.
 
         ``handler(arguments: dict, context: ToolContext) -> str`` is awaited with validated arguments.
         Registering the same name again replaces the tool. Call ``unregister_tool`` in ``cog_unload``.
+        ``needs`` may be a function returning the text, so it is translated each time it is shown.
         """
         owner = cog if isinstance(cog, str) else cog.qualified_name
         full = namespaced(owner, name)
