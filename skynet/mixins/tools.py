@@ -158,7 +158,9 @@ class ToolsMixin(MixinMeta):
         )
         existing = self.tool_service.registry.get(full)
         if existing is not None and existing.owner != owner:
-            raise InvalidValue(_("The tool name `{name}` is taken by {owner}.").format(name=full, owner=existing.owner))
+            raise InvalidValue(
+                _("The tool name `{name}` is taken by {owner}.").format(name=full, owner=existing.owner)
+            )
         self.tool_service.registry.add(tool, replace=True)
         return full
 
