@@ -19,12 +19,13 @@ from redbot.core.utils.chat_formatting import box, pagify
 from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.periodic import PeriodicFlush
-from ..engine.tools.builtins import builtin_tools
+from ..engine.tools.builtins import builtin_tools, for_members
 from ..engine.tools.guard import UrlGuard
 from ..engine.tools.loop import DEFAULT_STEPS, MAX_STEPS, ToolLoop, run_direct
 from ..engine.tools.registry import Handler, Tool, ToolContext, namespaced
 from ..engine.tools.service import SERVICES, ToolService
 from ..engine.tools.switches import ALL, enabled_names, is_enabled
+from ..i18n import _
 from .common import ScopeChoice, reply, scope_label, settings_channel_id, writable_scope
 from .group import AIGroup
 
@@ -44,7 +45,7 @@ async def _pages(ctx: commands.Context, text: str, *, limit: int = 6) -> None:
     for _index, page in enumerate(pages[:limit]):
         await reply(ctx, page)
     if len(pages) > limit:
-        await reply(ctx, f"*(…{len(pages) - limit} more page(s) not shown.)*")
+        await reply(ctx, _("*(…{count} more page(s) not shown.)*").format(count=len(pages) - limit))
 
 
 class ToolsMixin(MixinMeta):
@@ -112,7 +113,9 @@ class ToolsMixin(MixinMeta):
         """Checked when each call runs: the tool must be switched on here and allowed by policy."""
         tool = self.tool_service.registry.get(name)
         if tool is None or not is_enabled(tool, self._switch_layers(request))[0]:
-            return f"The tool `{name}` is disabled here; an admin can turn it on with `[p]ai tools enable {name}`."
+            return _(
+                "The tool `{name}` is disabled here; an admin can turn it on with `[p]ai tools enable {name}`."
+            ).format(name=name)
         return self.tool_refusal(name, request)
 
     # -- public API for other cogs ---------------------------------------------------------------
@@ -130,12 +133,13 @@ class ToolsMixin(MixinMeta):
         enabled_by_default: bool = False,
         status: Optional[Callable[[Dict[str, Any]], str]] = None,
         available: Optional[Callable[[], bool]] = None,
-        needs: Optional[str] = None,
+        needs: Union[str, Callable[[], str], None] = None,
     ) -> str:
         """Add a tool the assistant can call; returns its registered name ``<cog>__<name>``.
 
         ``handler(arguments: dict, context: ToolContext) -> str`` is awaited with validated arguments.
         Registering the same name again replaces the tool. Call ``unregister_tool`` in ``cog_unload``.
+        ``needs`` may be a function returning the text, so it is translated each time it is shown.
         """
         owner = cog if isinstance(cog, str) else cog.qualified_name
         full = namespaced(owner, name)
@@ -154,7 +158,9 @@ class ToolsMixin(MixinMeta):
         )
         existing = self.tool_service.registry.get(full)
         if existing is not None and existing.owner != owner:
-            raise InvalidValue(f"The tool name `{full}` is taken by {existing.owner}.")
+            raise InvalidValue(
+                _("The tool name `{name}` is taken by {owner}.").format(name=full, owner=existing.owner)
+            )
         self.tool_service.registry.add(tool, replace=True)
         return full
 
@@ -173,7 +179,9 @@ class ToolsMixin(MixinMeta):
         tool = self.tool_service.registry.get(name.strip())
         if tool is None:
             raise InvalidValue(
-                f"There is no tool `{name[:64]}`. Tools: {', '.join(self.tool_service.registry.names())}."
+                _("There is no tool `{name}`. Tools: {tools}.").format(
+                    name=name[:64], tools=", ".join(self.tool_service.registry.names())
+                )
             )
         return tool
 
@@ -194,15 +202,20 @@ class ToolsMixin(MixinMeta):
         lines = []
         for tool in self.tool_service.registry.all():
             on, index = is_enabled(tool, layers)
-            source = scope_label(scopes[index]) if index is not None else "default"
-            state = "✅ on" if on else "⛔ off"
-            line = f"**{tool.name}** {state} ({source})"
+            source = scope_label(scopes[index] if index is not None else "default")
+            state = _("✅ on") if on else _("⛔ off")
             if not tool.available():
-                line += f": not offered until the owner sets up {tool.needs}"
+                line = _("**{name}** {state} ({source}): not offered until the owner sets up {needs}").format(
+                    name=tool.name, state=state, source=source, needs=tool.needs_text()
+                )
             elif tool.owner != "skynet":
-                line += f", from the {tool.owner} cog"
+                line = _("**{name}** {state} ({source}), from the {cog} cog").format(
+                    name=tool.name, state=state, source=source, cog=tool.owner
+                )
+            else:
+                line = f"**{tool.name}** {state} ({source})"
             lines.append(line + f"\n  {tool.description[:150]}")
-        lines.append("\nTurn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool).")
+        lines.append("\n" + _("Turn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool)."))
         await _pages(ctx, "\n".join(lines).replace("[p]", ctx.clean_prefix))
 
     @ai_tools.command(name="info")
@@ -211,20 +224,31 @@ class ToolsMixin(MixinMeta):
         """Show one tool: what it does, its arguments, limits, and its numbers."""
         found = self._tool_or_error(tool)
         stats = self.tool_service.telemetry.stats(found.name)
-        on, _ = is_enabled(found, self._here_layers(ctx))
+        on, _layer = is_enabled(found, self._here_layers(ctx))
         args = (
             ", ".join(
                 f"`{k}`{'*' if k in found.parameters.get('required', ()) else ''}"
                 for k in found.parameters.get("properties", {})
             )
-            or "none"
+            or _("none")
         )
-        text = (
-            f"**{found.name}** ({'on' if on else 'off'} here; from {found.owner})\n{found.description}\n"
-            f"Arguments: {args} (* = required)\nTimeout {found.timeout:g} s, cooldown {found.cooldown:g} s per user\n"
-            f"Available: {'yes' if found.available() else 'no, needs ' + str(found.needs)}\n"
-            f"Calls {stats.calls}, successes {stats.successes}, failures {sum(stats.failures.values())}"
+        header = _("**{name}** (on here; from {owner})") if on else _("**{name}** (off here; from {owner})")
+        available = _("yes") if found.available() else _("no, needs {needs}").format(needs=found.needs_text())
+        details = _(
+            "Arguments: {arguments} (* = required)\n"
+            "Timeout {timeout} s, cooldown {cooldown} s per user\n"
+            "Available: {available}\n"
+            "Calls {calls}, successes {successes}, failures {failures}"
+        ).format(
+            arguments=args,
+            timeout=f"{found.timeout:g}",
+            cooldown=f"{found.cooldown:g}",
+            available=available,
+            calls=stats.calls,
+            successes=stats.successes,
+            failures=sum(stats.failures.values()),
         )
+        text = f"{header.format(name=found.name, owner=found.owner)}\n{found.description}\n{details}"
         await reply(ctx, text.replace("[p]", ctx.clean_prefix)[:2000])
 
     async def _switch(self, ctx: commands.Context, scope: Optional[str], tool: str, on: bool) -> None:
@@ -232,12 +256,16 @@ class ToolsMixin(MixinMeta):
         name = tool.strip().lower() if tool.strip().lower() == ALL else self._tool_or_error(tool).name
         # `all` replaces every switch at that scope; a tool's own switch keeps the others.
         await self.settings.set_tool_switch(target, name, on, only=name == ALL)
-        what = "Every tool" if name == ALL else f"`{name}`"
-        note = ""
+        if name == ALL:
+            done = _("Every tool is now on for {scope}.") if on else _("Every tool is now off for {scope}.")
+        else:
+            done = _("`{tool}` is now on for {scope}.") if on else _("`{tool}` is now off for {scope}.")
+        text = done.format(tool=name, scope=scope_label(target.kind))
         found = self.tool_service.registry.get(name)
         if on and found is not None and not found.available():
-            note = f" It is offered once the owner sets up {found.needs}.".replace("[p]", ctx.clean_prefix)
-        await reply(ctx, f"{what} is now {'on' if on else 'off'} for {scope_label(target.kind)}.{note}")
+            note = _("It is offered once the owner sets up {needs}.").format(needs=found.needs_text())
+            text += " " + note.replace("[p]", ctx.clean_prefix)
+        await reply(ctx, text)
 
     @ai_tools.command(name="enable")
     @app_commands.describe(tool="Tool name, or `all`", scope="Where (default: this server)")
@@ -255,7 +283,7 @@ class ToolsMixin(MixinMeta):
     async def ai_tools_stats(self, ctx: commands.Context) -> None:
         """Calls, failures, latency and cooldowns of every tool since install."""
         telemetry = self.tool_service.telemetry
-        rows = [f"{'tool':<18}{'calls':>6}{'ok':>6}{'p50':>8}{'p95':>8}  failures / cooldown"]
+        rows = [f"{_('tool'):<18}{_('calls'):>6}{_('ok'):>6}{'p50':>8}{'p95':>8}  {_('failures / cooldown')}"]
         errors = []
         for name, stats in sorted(telemetry.all().items()):
             tool = self.tool_service.registry.get(name)
@@ -270,9 +298,9 @@ class ToolsMixin(MixinMeta):
             if stats.last_error:
                 errors.append(f"- `{name}`: {self.redactor.redact(stats.last_error)[:150]}")
         if len(rows) == 1:
-            await reply(ctx, "No tool has been used yet.")
+            await reply(ctx, _("No tool has been used yet."))
             return
-        text = box("\n".join(rows)) + ("\nLast errors:\n" + "\n".join(errors) if errors else "")
+        text = box("\n".join(rows)) + ("\n" + _("Last errors:") + "\n" + "\n".join(errors) if errors else "")
         await _pages(ctx, text)
 
     @ai_tools.command(name="schema")
@@ -294,25 +322,28 @@ class ToolsMixin(MixinMeta):
         kind, name = kind.lower().strip(), name.lower().strip()
         options = {"search": self.tool_service.search_backends, "scrape": self.tool_service.scrape_backends}
         if kind not in options:
-            raise InvalidValue("Choose `search` or `scrape`, e.g. `[p]ai tools backend search searxng`.")
+            raise InvalidValue(_("Choose `search` or `scrape`, e.g. `[p]ai tools backend search searxng`."))
         if name != "auto" and name not in options[kind]:
-            raise InvalidValue(f"The {kind} backends are: {', '.join(options[kind])}, or `auto`.")
+            raise InvalidValue(
+                _("The {kind} backends are: {names}, or `auto`.").format(kind=kind, names=", ".join(options[kind]))
+            )
         value = None if name == "auto" else name
         await self.settings.set_tool_config(kind, value)
         self.tool_service.choice[kind] = value
-        note = ""
+        text = _("The {kind} backend is now `{name}`.").format(kind=kind, name=name)
         if value and not options[kind][value].available():
-            note = f" It isn't set up yet: {options[kind][value].needs}.".replace("[p]", ctx.clean_prefix)
-        await reply(ctx, f"The {kind} backend is now `{name}`.{note}")
+            note = _("It isn't set up yet: {needs}.").format(needs=options[kind][value].needs)
+            text += " " + note.replace("[p]", ctx.clean_prefix)
+        await reply(ctx, text)
 
     @ai_tools.command(name="steps")
     @commands.is_owner()
     async def ai_tools_steps(self, ctx: commands.Context, steps: int) -> None:
         """Set how many rounds of tool calls one answer may use (1-10, default 5). Owner."""
         if not 1 <= steps <= MAX_STEPS:
-            raise InvalidValue(f"The step limit must be between 1 and {MAX_STEPS}.")
+            raise InvalidValue(_("The step limit must be between 1 and {maximum}.").format(maximum=MAX_STEPS))
         await self.settings.set_tool_config("steps", steps)
-        await reply(ctx, f"One answer may now use up to {steps} rounds of tool calls.")
+        await reply(ctx, _("One answer may now use up to {steps} rounds of tool calls.").format(steps=steps))
 
     @ai_tools.command(name="allow")
     @commands.is_owner()
@@ -325,11 +356,12 @@ class ToolsMixin(MixinMeta):
         if host:
             entry = host.strip().lower()
             if not re.fullmatch(r"[a-z0-9_.:\[\]-]{1,260}", entry):
-                raise InvalidValue("Give a host name or `host:port`, e.g. `wiki.internal:8080`.")
+                raise InvalidValue(_("Give a host name or `host:port`, e.g. `wiki.internal:8080`."))
             allow.remove(entry) if entry in allow else allow.append(entry)
             await self.settings.set_tool_config("allow", allow)
             self.tool_service.guard.allow = tuple(allow)
-        await reply(ctx, "Allowed hosts: " + (", ".join(f"`{a}`" for a in allow) or "none") + ".")
+        hosts = ", ".join(f"`{a}`" for a in allow) or _("none")
+        await reply(ctx, _("Allowed hosts: {hosts}.").format(hosts=hosts))
 
     # -- direct use, without the model ----------------------------------------------------------
 
@@ -337,14 +369,16 @@ class ToolsMixin(MixinMeta):
         tool = self._tool_or_error(name)
         if not tool.available():
             raise InvalidValue(
-                f"`{name}` isn't set up: the bot owner needs {tool.needs}.".replace("[p]", ctx.clean_prefix)
+                _("`{name}` isn't set up: the bot owner needs {needs}.")
+                .format(name=name, needs=tool.needs_text())
+                .replace("[p]", ctx.clean_prefix)
             )
         request = self.chat_request(ctx.author, ctx.channel, "")
         async with ctx.typing():
             result = await run_direct(self.tool_loop, tool, arguments, request)
         if not result.ok:
             raise InvalidValue(result.content)
-        return self.redactor.redact(result.content)
+        return for_members(self.redactor.redact(result.content))
 
     @AIGroup.ai.command(name="search")
     @app_commands.describe(query="What to search the web for")
@@ -363,7 +397,7 @@ class ToolsMixin(MixinMeta):
     async def ai_crawl(self, ctx: commands.Context, url: str, max_pages: int = 5) -> None:
         """Read several pages of one website (needs Firecrawl)."""
         if not 1 <= max_pages <= 20:
-            raise InvalidValue("`max_pages` must be between 1 and 20.")
+            raise InvalidValue(_("`max_pages` must be between 1 and 20."))
         await _pages(
             ctx,
             _links(await self._direct(ctx, "crawl", {"url": url[:2001], "max_pages": max_pages})),

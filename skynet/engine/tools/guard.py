@@ -28,6 +28,7 @@ import aiohttp
 import yarl
 from aiohttp.abc import AbstractResolver
 
+from ..i18n import _
 from .registry import ToolError
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -78,7 +79,16 @@ class Refused(ToolError):
         super().__init__(message, kind)
 
 
-PRIVATE = "That address is on a private network; I can't fetch it."
+def private_refusal() -> Refused:
+    return Refused(_("That address is on a private network; I can't fetch it."), "private_address")
+
+
+def malformed_refusal() -> Refused:
+    return Refused(_("That address is malformed; I can't fetch it."), "bad_url")
+
+
+def invalid_host_refusal() -> Refused:
+    return Refused(_("That host name isn't valid."), "bad_url")
 
 
 def parse_ip(host: str) -> Optional[IPAddress]:
@@ -98,14 +108,14 @@ def parse_ip(host: str) -> Optional[IPAddress]:
             numbers.append(int(part[2:] or "0", 16))
         elif len(part) > 1 and part.startswith("0"):
             if not re.fullmatch(r"[0-7]+", part):
-                raise Refused("That address is malformed; I can't fetch it.", "bad_url")
+                raise malformed_refusal()
             numbers.append(int(part, 8))
         else:
             numbers.append(int(part))
     # inet_aton: the last part fills the remaining bytes (127.1 = 127.0.0.1)
     value, head = 0, numbers[:-1]
     if any(n > 255 for n in head) or numbers[-1] >= 256 ** (5 - len(numbers)):
-        raise Refused("That address is malformed; I can't fetch it.", "bad_url")
+        raise malformed_refusal()
     for n in head:
         value = value * 256 + n
     value = value * 256 ** (5 - len(numbers)) + numbers[-1]
@@ -189,43 +199,45 @@ class UrlGuard:
         """Refuse ``url`` unless it is a public http(s) address on an allowed port."""
         url = url.strip()
         if len(url) > MAX_URL_CHARS:
-            raise Refused(f"That URL is too long (over {MAX_URL_CHARS} characters).", "bad_url")
+            raise Refused(_("That URL is too long (over {limit} characters).").format(limit=MAX_URL_CHARS), "bad_url")
         if any(ord(ch) < 33 or ch == "\\" for ch in url):  # parsers disagree on these
-            raise Refused("That URL contains spaces, control characters or backslashes.", "bad_url")
+            raise Refused(_("That URL contains spaces, control characters or backslashes."), "bad_url")
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
-            raise Refused("That isn't a valid URL.", "bad_url") from None
+            raise Refused(_("That isn't a valid URL."), "bad_url") from None
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS:
-            raise Refused("Only http:// and https:// addresses can be fetched.", "bad_url")
+            raise Refused(_("Only http:// and https:// addresses can be fetched."), "bad_url")
         host = (parts.hostname or "").rstrip(".").lower()
         if host and not host.isascii():
             try:
                 host = host.encode("idna").decode("ascii")
             except UnicodeError:
-                raise Refused("That host name isn't valid.", "bad_url") from None
+                raise invalid_host_refusal() from None
         if not host:
-            raise Refused("That URL has no host name.", "bad_url")
+            raise Refused(_("That URL has no host name."), "bad_url")
         if parts.username is not None or parts.password is not None:
-            raise Refused("URLs with a user name or password can't be fetched.", "bad_url")
+            raise Refused(_("URLs with a user name or password can't be fetched."), "bad_url")
         port = port if port is not None else DEFAULT_PORTS[scheme]
         default_port = port == DEFAULT_PORTS[scheme]
         allow_listed = self._allow_listed(host, port, default_port)
         if not default_port and not allow_listed:
             raise Refused(
-                f"Port {port} isn't allowed; only the standard web ports can be fetched "
-                "(the bot owner can allow a host and port).",
+                _(
+                    "Port {port} isn't allowed; only the standard web ports can be fetched "
+                    "(the bot owner can allow a host and port)."
+                ).format(port=port),
                 "bad_port",
             )
         literal = parse_ip(host)
         if literal is not None:
             if not allow_listed and not is_public(literal):
-                raise Refused(PRIVATE, "private_address")
+                raise private_refusal()
             return Target(url, scheme, host, port, (str(literal),), allow_listed)
         if not re.fullmatch(r"[a-z0-9_.-]+", host) or ".." in host or len(host) > 253:
-            raise Refused("That host name isn't valid.", "bad_url")
+            raise invalid_host_refusal()
         addresses = await self.vetted(host, allow_listed=allow_listed)
         return Target(url, scheme, host, port, addresses, allow_listed)
 
@@ -252,11 +264,11 @@ class UrlGuard:
             self._dns[host] = cached
             if len(self._dns) > 5000:
                 self._dns.pop(next(iter(self._dns)))
-        _, addresses, problem = cached
+        _expires, addresses, problem = cached
         if problem == "unresolvable":
-            raise Refused("I couldn't find that host name (it doesn't resolve).", "unresolvable")
+            raise Refused(_("I couldn't find that host name (it doesn't resolve)."), "unresolvable")
         if problem == "private" and not allow_listed:
-            raise Refused(PRIVATE, "private_address")
+            raise private_refusal()
         return addresses
 
     # -- fetching ---------------------------------------------------------------------------------
@@ -277,7 +289,7 @@ class UrlGuard:
                 self._fetch(url, accept_binary, max_bytes or self.max_bytes), self.timeout
             )
         except asyncio.TimeoutError:
-            raise ToolError("The page took too long to load.", "timeout") from None
+            raise ToolError(_("The page took too long to load."), "timeout") from None
 
     async def _fetch(self, url: str, accept_binary: bool, max_bytes: int) -> Page:
         session = self._get_session()
@@ -286,7 +298,7 @@ class UrlGuard:
             # aiohttp parses the URL again (yarl): it must agree on where the connection goes.
             parsed = yarl.URL(target.url, encoded=False)
             if (parsed.raw_host or "").rstrip(".").lower() != target.host or (parsed.port != target.port):
-                raise Refused("That URL is ambiguous; I can't fetch it.", "bad_url")
+                raise Refused(_("That URL is ambiguous; I can't fetch it."), "bad_url")
             try:
                 async with session.get(
                     target.url, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=self.timeout)
@@ -296,7 +308,9 @@ class UrlGuard:
                         continue
                     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
                     if not accept_binary and content_type and not content_type.startswith(TEXT_TYPES):
-                        raise ToolError(f"That page isn't text (it is `{content_type[:60]}`).", "binary")
+                        raise ToolError(
+                            _("That page isn't text (it is `{type}`).").format(type=content_type[:60]), "binary"
+                        )
                     length = response.headers.get("Content-Length")
                     if length and length.isdigit() and int(length) > max_bytes:
                         raise ToolError(self._too_big(max_bytes), "too_large")
@@ -306,20 +320,26 @@ class UrlGuard:
                         if len(body) > max_bytes:
                             raise ToolError(self._too_big(max_bytes), "too_large")
                     if response.status >= 400:
-                        raise ToolError(f"The page answered with HTTP {response.status}.", "http_error")
+                        raise ToolError(
+                            _("The page answered with HTTP {status}.").format(status=response.status), "http_error"
+                        )
                     return Page(
                         str(response.url), response.status, content_type, bytes(body), response.charset
                     )
             except asyncio.TimeoutError:  # aiohttp's read timeouts are ClientErrors too
-                raise ToolError("The page took too long to load.", "timeout") from None
+                raise ToolError(_("The page took too long to load."), "timeout") from None
             except (aiohttp.ClientError, OSError) as exc:
                 if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, Refused):
                     raise exc.os_error from None
-                raise ToolError("I couldn't connect to that page.", "connect_error") from None
-        raise ToolError(f"That page redirects more than {self.max_redirects} times.", "redirect_loop")
+                raise ToolError(_("I couldn't connect to that page."), "connect_error") from None
+        raise ToolError(
+            _("That page redirects more than {count} times.").format(count=self.max_redirects), "redirect_loop"
+        )
 
     def _too_big(self, max_bytes: int) -> str:
-        return f"That page is larger than {max_bytes // (1024 * 1024) or 1} MB; I stopped reading it."
+        return _("That page is larger than {size} MB; I stopped reading it.").format(
+            size=max_bytes // (1024 * 1024) or 1
+        )
 
     async def aclose(self) -> None:
         if self._session is not None:

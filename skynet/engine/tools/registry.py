@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..errors import InvalidValue, SkynetError
+from ..i18n import _
 
 
 class ToolError(SkynetError):
@@ -41,8 +42,9 @@ class Tool:
     """One tool the model can call.
 
     ``parameters`` is the JSON schema of its arguments (an object). ``needs`` names what must be
-    configured before the tool is offered (e.g. ``"a search backend"``); ``available`` says whether
-    it is, and is evaluated from in-memory state only (no I/O on the hot path).
+    configured before the tool is offered (e.g. ``"a search backend"``), as text or as a function
+    returning it in the current locale; ``available`` says whether it is, and is evaluated from
+    in-memory state only (no I/O on the hot path).
     """
 
     name: str
@@ -51,7 +53,7 @@ class Tool:
     handler: Handler
     timeout: float = 30.0
     cooldown: float = 0.0  # seconds between two calls by the same user
-    needs: Optional[str] = None
+    needs: Union[str, Callable[[], str], None] = None
     available: Callable[[], bool] = lambda: True
     status: Optional[StatusText] = None
     owner: str = "skynet"  # the cog that registered it
@@ -73,7 +75,11 @@ class Tool:
                 return self.status(arguments)
             except Exception:  # a status line must never break a call
                 pass
-        return f"🛠️ Using `{self.name}`…"
+        return _("🛠️ Using `{name}`…").format(name=self.name)
+
+    def needs_text(self) -> Optional[str]:
+        """What must be set up before the tool is offered, in the locale of the reader."""
+        return self.needs() if callable(self.needs) else self.needs
 
 
 class ToolRegistry:
@@ -84,11 +90,11 @@ class ToolRegistry:
 
     def add(self, tool: Tool, *, replace: bool = False) -> Tool:
         if not NAME_RE.match(tool.name):
-            raise InvalidValue("A tool name is 1-64 letters, digits, `_` or `-`.")
+            raise InvalidValue(_("A tool name is 1-64 letters, digits, `_` or `-`."))
         if tool.parameters.get("type") != "object":
-            raise InvalidValue("A tool's parameters must be a JSON schema of type `object`.")
+            raise InvalidValue(_("A tool's parameters must be a JSON schema of type `object`."))
         if tool.name in self._tools and not replace:
-            raise InvalidValue(f"A tool named `{tool.name}` is already registered.")
+            raise InvalidValue(_("A tool named `{name}` is already registered.").format(name=tool.name))
         self._tools[tool.name] = tool
         return tool
 
@@ -125,12 +131,13 @@ def parse_arguments(raw: str) -> Dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ToolError(
-            f"The arguments are not valid JSON ({exc.msg}). Send a JSON object.", "bad_arguments"
+            _("The arguments are not valid JSON ({problem}). Send a JSON object.").format(problem=exc.msg),
+            "bad_arguments",
         ) from None
     except RecursionError:
-        raise ToolError("The arguments are nested too deeply.", "bad_arguments") from None
+        raise ToolError(_("The arguments are nested too deeply."), "bad_arguments") from None
     if not isinstance(value, dict):
-        raise ToolError("The arguments must be a JSON object.", "bad_arguments")
+        raise ToolError(_("The arguments must be a JSON object."), "bad_arguments")
     return value
 
 
@@ -149,8 +156,9 @@ def validate(value: Any, schema: Mapping[str, Any], path: str = "arguments") -> 
     """Check ``value`` against ``schema`` (type, required, properties, additionalProperties, enum,
     min/max length, minimum/maximum, items, min/maxItems); raise ``ToolError`` naming the problem."""
 
-    def fail(problem: str) -> None:
-        raise ToolError(f"`{path}` {problem}", "bad_arguments")
+    def fail(problem: str, **values: Any) -> None:
+        """``problem`` is a whole sentence about the field ``{field}`` (translated by the caller)."""
+        raise ToolError(problem.format(field=path, **values), "bad_arguments")
 
     kind = schema.get("type")
     if kind is not None:
@@ -165,24 +173,24 @@ def validate(value: Any, schema: Mapping[str, Any], path: str = "arguments") -> 
                 ok = True
                 break
         if not ok:
-            fail(f"must be of type {' or '.join(kinds)}.")
+            fail(_("`{field}` must be of type {types}."), types=_(" or ").join(kinds))
     if "enum" in schema and value not in schema["enum"]:
-        fail(f"must be one of {', '.join(map(str, schema['enum']))}.")
+        fail(_("`{field}` must be one of {values}."), values=", ".join(map(str, schema["enum"])))
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0):
-            fail(f"must be at least {schema['minLength']} characters.")
+            fail(_("`{field}` must be at least {count} characters."), count=schema["minLength"])
         if "maxLength" in schema and len(value) > schema["maxLength"]:
-            fail(f"must be at most {schema['maxLength']} characters.")
+            fail(_("`{field}` must be at most {count} characters."), count=schema["maxLength"])
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
-            fail(f"must be at least {schema['minimum']}.")
+            fail(_("`{field}` must be at least {minimum}."), minimum=schema["minimum"])
         if "maximum" in schema and value > schema["maximum"]:
-            fail(f"must be at most {schema['maximum']}.")
+            fail(_("`{field}` must be at most {maximum}."), maximum=schema["maximum"])
     if isinstance(value, list):
         if len(value) < schema.get("minItems", 0):
-            fail(f"needs at least {schema['minItems']} items.")
+            fail(_("`{field}` needs at least {count} items."), count=schema["minItems"])
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            fail(f"allows at most {schema['maxItems']} items.")
+            fail(_("`{field}` allows at most {count} items."), count=schema["maxItems"])
         if isinstance(schema.get("items"), Mapping):
             for index, item in enumerate(value):
                 validate(item, schema["items"], f"{path}[{index}]")
@@ -190,13 +198,13 @@ def validate(value: Any, schema: Mapping[str, Any], path: str = "arguments") -> 
         properties: Mapping[str, Any] = schema.get("properties", {})
         for name in schema.get("required", ()):
             if name not in value:
-                fail(f"is missing the required field `{name}`.")
+                fail(_("`{field}` is missing the required field `{name}`."), name=name)
         extra = schema.get("additionalProperties", True)
         for name, item in value.items():
             if name in properties:
                 validate(item, properties[name], f"{name}" if path == "arguments" else f"{path}.{name}")
             elif extra is False:
-                fail(f"has an unknown field `{str(name)[:40]}`.")
+                fail(_("`{field}` has an unknown field `{name}`."), name=str(name)[:40])
 
 
 def apply_defaults(value: Dict[str, Any], schema: Mapping[str, Any]) -> Dict[str, Any]:

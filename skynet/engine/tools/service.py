@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Protocol
 
+from ..i18n import _
 from .backends.base import BackendHttp, Document, SearchHit
 from .backends.firecrawl import Firecrawl
 from .backends.reader import PageReader
@@ -76,8 +77,9 @@ class ToolService:
         backend = self.search_backend()
         if backend is None:
             raise ToolError(
-                "No search backend is set up. The bot owner can set one: "
-                + "; ".join(b.needs for b in self.search_backends.values()),
+                _("No search backend is set up. The bot owner can set one: {options}").format(
+                    options="; ".join(b.needs for b in self.search_backends.values())
+                ),
                 "missing_key",
             )
         return await backend.search(query, max(1, min(10, limit)))
@@ -87,7 +89,7 @@ class ToolService:
 
     async def crawl(self, url: str, max_pages: int = 5, max_depth: int = 2) -> List[Document]:
         if not self.firecrawl.available():
-            raise ToolError(f"Crawling needs Firecrawl: {self.firecrawl.needs}.", "missing_key")
+            raise ToolError(_("Crawling needs Firecrawl: {needs}.").format(needs=self.firecrawl.needs), "missing_key")
         return await self.firecrawl.crawl(url.strip(), max(1, min(20, max_pages)), max(1, min(3, max_depth)))
 
     async def aclose(self) -> None:
@@ -98,7 +100,10 @@ class ToolService:
 def check_query(query: str) -> str:
     query = " ".join(query.split())
     if not query:
-        raise ToolError("The search query is empty.", "bad_arguments")
+        raise ToolError(_("The search query is empty."), "bad_arguments")
     if len(query) > MAX_QUERY_CHARS:
-        raise ToolError(f"The search query is too long (over {MAX_QUERY_CHARS} characters).", "bad_arguments")
+        raise ToolError(
+            _("The search query is too long (over {limit} characters).").format(limit=MAX_QUERY_CHARS),
+            "bad_arguments",
+        )
     return query

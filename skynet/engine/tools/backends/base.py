@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import aiohttp
 
+from ...i18n import _
 from ..registry import ToolError
 
 # The service's tokens as set with ``[p]set api <service> api_key,… api_url,…`` (cached in memory).
@@ -70,31 +71,39 @@ class BackendHttp:
                 raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
                 status = response.status
         except asyncio.TimeoutError:
-            raise ToolError(f"The {service} service took too long to answer.", "timeout") from None
+            raise ToolError(_("The {service} service took too long to answer.").format(service=service), "timeout") from None
         except (aiohttp.ClientError, OSError):
-            raise ToolError(f"Couldn't reach the {service} service.", "backend_down") from None
+            raise ToolError(_("Couldn't reach the {service} service.").format(service=service), "backend_down") from None
         if len(raw) > MAX_RESPONSE_BYTES:
-            raise ToolError(f"The {service} service sent too much data.", "backend_error")
+            raise ToolError(_("The {service} service sent too much data.").format(service=service), "backend_error")
         try:
             data = json.loads(raw)
         except ValueError:
             data = None
         if status in (401, 403):
             raise ToolError(
-                f"The {service} service rejected the API key; the bot owner can set one with "
-                f"`[p]set api {service} api_key,<key>`.",
+                _(
+                    "The {service} service rejected the API key; the bot owner can set one with "
+                    "`[p]set api {service} api_key,<key>`."
+                ).format(service=service),
                 "bad_key",
             )
         if status == 429:
             raise ToolError(
-                f"The {service} service is rate-limiting requests; try again later.", "rate_limited"
+                _("The {service} service is rate-limiting requests; try again later.").format(service=service),
+                "rate_limited",
             )
         if status == 402:
-            raise ToolError(f"The {service} account is out of credit.", "quota")
+            raise ToolError(_("The {service} account is out of credit.").format(service=service), "quota")
         if status >= 400:
-            raise ToolError(f"The {service} service answered with error {status}.", "backend_error")
+            raise ToolError(
+                _("The {service} service answered with error {status}.").format(service=service, status=status),
+                "backend_error",
+            )
         if data is None:
-            raise ToolError(f"The {service} service sent an answer that isn't valid JSON.", "malformed")
+            raise ToolError(
+                _("The {service} service sent an answer that isn't valid JSON.").format(service=service), "malformed"
+            )
         return data
 
     async def aclose(self) -> None:
@@ -118,7 +127,9 @@ def text_field(item: Mapping[str, Any], *names: str) -> str:
 
 def hits_from(items: Any, service: str, title: str, url: str, snippet: str, limit: int) -> List[SearchHit]:
     if not isinstance(items, list):
-        raise ToolError(f"The {service} service sent results in an unexpected shape.", "malformed")
+        raise ToolError(
+            _("The {service} service sent results in an unexpected shape.").format(service=service), "malformed"
+        )
     hits = []
     for item in items:
         if isinstance(item, Mapping) and isinstance(item.get(url), str):

@@ -10,6 +10,7 @@ import asyncio
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
 
+from ...i18n import _
 from ..registry import ToolError
 from .base import BackendHttp, Document, SearchHit, Tokens, base_url, hits_from, text_field
 
@@ -21,7 +22,11 @@ CRAWL_DEADLINE = 90.0
 
 class Firecrawl:
     name = SERVICE
-    needs = "`[p]set api firecrawl api_key,<key>` (or `api_url,…` for a self-hosted Firecrawl)"
+
+    @property
+    def needs(self) -> str:
+        """What the owner sets up for Firecrawl, in the reader's locale."""
+        return _("`[p]set api firecrawl api_key,<key>` (or `api_url,…` for a self-hosted Firecrawl)")
 
     def __init__(
         self,
@@ -45,20 +50,20 @@ class Firecrawl:
     def _root_and_headers(self) -> tuple:
         tokens = self._tokens(SERVICE)
         if not (tokens.get("api_key") or tokens.get("api_url")):
-            raise ToolError(f"Firecrawl isn't set up: {self.needs}.", "missing_key")
+            raise ToolError(_("Firecrawl isn't set up: {needs}.").format(needs=self.needs), "missing_key")
         headers = {"Authorization": f"Bearer {tokens['api_key']}"} if tokens.get("api_key") else {}
         return base_url(tokens, DEFAULT_URL), headers
 
     async def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Mapping[str, Any]:
         root, headers = self._root_and_headers()
         if path.startswith(("http://", "https://")) and not path.startswith(root + "/"):
-            raise ToolError("The firecrawl service pointed elsewhere; stopping.", "malformed")
+            raise ToolError(_("The firecrawl service pointed elsewhere; stopping."), "malformed")
         url = path if path.startswith(root + "/") else f"{root}{path}"
         data = await self._http.json(SERVICE, method, url, body=body, headers=headers)
         if not isinstance(data, Mapping):
-            raise ToolError("The firecrawl service sent an unexpected answer.", "malformed")
+            raise ToolError(_("The firecrawl service sent an unexpected answer."), "malformed")
         if data.get("success") is False:
-            raise ToolError("The firecrawl service couldn't do that.", "backend_error")
+            raise ToolError(_("The firecrawl service couldn't do that."), "backend_error")
         return data
 
     async def search(self, query: str, limit: int) -> List[SearchHit]:
@@ -86,7 +91,7 @@ class Firecrawl:
         )
         job = started.get("id")
         if not isinstance(job, str) or not job.replace("-", "").isalnum():
-            raise ToolError("The firecrawl service didn't start the crawl.", "malformed")
+            raise ToolError(_("The firecrawl service didn't start the crawl."), "malformed")
         deadline = time.monotonic() + self.deadline
         documents: List[Document] = []
         next_path: Optional[str] = f"/v1/crawl/{job}"
@@ -94,7 +99,7 @@ class Firecrawl:
             status = await self._call("GET", next_path)
             state = status.get("status")
             if state == "failed":
-                raise ToolError("The crawl failed.", "backend_error")
+                raise ToolError(_("The crawl failed."), "backend_error")
             if state == "completed":
                 documents += [
                     _document(item, url) for item in status.get("data") or [] if isinstance(item, Mapping)
@@ -105,13 +110,13 @@ class Firecrawl:
                     continue
                 return documents[:max_pages]
             if time.monotonic() > deadline:
-                raise ToolError("The crawl took too long; try fewer pages.", "timeout")
+                raise ToolError(_("The crawl took too long; try fewer pages."), "timeout")
             await asyncio.sleep(self.poll)
 
 
 def _document(item: Any, fallback_url: str) -> Document:
     if not isinstance(item, Mapping):
-        raise ToolError("The firecrawl service sent an unexpected answer.", "malformed")
+        raise ToolError(_("The firecrawl service sent an unexpected answer."), "malformed")
     metadata = item.get("metadata") if isinstance(item.get("metadata"), Mapping) else {}
     url = text_field(metadata, "sourceURL", "url") or fallback_url
     return Document(url, text_field(metadata, "title") or url, text_field(item, "markdown"))

@@ -8,6 +8,7 @@ import html
 import re
 from typing import Optional, Tuple
 
+from ...i18n import _
 from ..guard import UrlGuard
 from ..registry import ToolError
 from .base import Document
@@ -59,5 +60,5 @@ class PageReader:
         else:
             text, title = page.text, None
         if not text.strip():
-            raise ToolError("I couldn't find any readable text on that page.", "empty")
+            raise ToolError(_("I couldn't find any readable text on that page."), "empty")
         return Document(page.url, title or page.url, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
+from ...i18n import _
 from ..registry import ToolError
 from .base import BackendHttp, SearchHit, Tokens, base_url, hits_from
 
@@ -25,11 +26,11 @@ class SearxngSearch:
         tokens = self._tokens(SERVICE)
         root = base_url(tokens, None)
         if not root:
-            raise ToolError(f"SearXNG needs its address: {self.needs}.", "missing_key")
+            raise ToolError(_("SearXNG needs its address: {needs}.").format(needs=self.needs), "missing_key")
         headers = {"Authorization": f"Bearer {tokens['api_key']}"} if tokens.get("api_key") else None
         data = await self._http.json(
             SERVICE, "GET", f"{root}/search", params={"q": query, "format": "json"}, headers=headers
         )
         if not isinstance(data, dict):
-            raise ToolError("The searxng service sent an unexpected answer.", "malformed")
+            raise ToolError(_("The searxng service sent an unexpected answer."), "malformed")
         return hits_from(data.get("results", []), SERVICE, "title", "url", "content", limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
+from ...i18n import _
 from ..registry import ToolError
 from .base import BackendHttp, SearchHit, Tokens, base_url, hits_from
 
@@ -26,15 +27,15 @@ class SerpApiSearch:
         tokens = self._tokens(SERVICE)
         key = tokens.get("api_key")
         if not key:
-            raise ToolError(f"SerpAPI needs a key: {self.needs}.", "missing_key")
+            raise ToolError(_("SerpAPI needs a key: {needs}.").format(needs=self.needs), "missing_key")
         url = f"{base_url(tokens, DEFAULT_URL)}/search.json"
         params = {"engine": "google", "q": query, "num": str(limit), "api_key": key}
         data = await self._http.json(SERVICE, "GET", url, params=params)
         if not isinstance(data, dict):
-            raise ToolError("The serpapi service sent an unexpected answer.", "malformed")
+            raise ToolError(_("The serpapi service sent an unexpected answer."), "malformed")
         if data.get("error") and not data.get("organic_results"):
             error = str(data["error"])
             if "hasn't returned any results" in error:
                 return []
-            raise ToolError("The serpapi service reported an error.", "backend_error")
+            raise ToolError(_("The serpapi service reported an error."), "backend_error")
         return hits_from(data.get("organic_results", []), SERVICE, "title", "link", "snippet", limit)

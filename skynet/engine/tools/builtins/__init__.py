@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Sequence
 
+from ...i18n import _
 from ..backends.base import Document, SearchHit
 from ..registry import Tool, ToolContext, ToolError, object_schema
 from ..service import MAX_QUERY_CHARS, ToolService
@@ -26,6 +27,9 @@ QUERY_SCHEMA = {
 PAGE_CHARS = 6000  # of one page's text in a tool result (the loop caps the whole result too)
 
 
+# Tool results and descriptions are for the model: they stay English in every locale.
+
+
 def format_hits(hits: Sequence[SearchHit]) -> str:
     if not hits:
         return "No results."
@@ -44,6 +48,16 @@ def format_documents(docs: List[Document], limit: int = PAGE_CHARS) -> str:
         return "No pages were crawled."
     share = max(500, limit // len(docs))
     return "\n\n---\n\n".join(format_document(doc, share) for doc in docs)
+
+
+def for_members(result: str) -> str:
+    """A tool result shown by a direct command (``[p]ai search`` …): the fixed texts written for the
+    model ("No results.") in the reader's locale; results with content are shown as they are."""
+    if result == format_hits([]):
+        return _("No results.")
+    if result == format_documents([]):
+        return _("No pages were crawled.")
+    return result
 
 
 def _quoted(text: Any, limit: int = 80) -> str:
@@ -74,7 +88,13 @@ def builtin_tools(service: ToolService) -> List[Tool]:
     async def calculator(args: Dict[str, Any], ctx: ToolContext) -> str:
         return f"{args['expression']} = {format_number(calculate(args['expression']))}"
 
-    search_needs = "a search backend: " + " or ".join(b.needs for b in service.search_backends.values())
+    def search_needs() -> str:
+        options = _(" or ").join(b.needs for b in service.search_backends.values())
+        return _("a search backend: {options}").format(options=options)
+
+    def firecrawl_needs() -> str:
+        return service.firecrawl.needs
+
     return [
         Tool(
             "web_search",
@@ -92,7 +112,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             cooldown=2,
             needs=search_needs,
             available=lambda: service.search_backend() is not None,
-            status=lambda a: f"🔎 Searching the web for “{_quoted(a.get('query', ''))}”…",
+            status=lambda a: _("🔎 Searching the web for “{query}”…").format(query=_quoted(a.get("query", ""))),
         ),
         Tool(
             "scrape",
@@ -101,7 +121,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             scrape,
             timeout=30,
             cooldown=2,
-            status=lambda a: f"📄 Reading <{_quoted(a.get('url', ''), 120)}>…",
+            status=lambda a: _("📄 Reading <{url}>…").format(url=_quoted(a.get("url", ""), 120)),
         ),
         Tool(
             "crawl",
@@ -117,9 +137,9 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             crawl,
             timeout=120,
             cooldown=30,
-            needs=service.firecrawl.needs,
+            needs=firecrawl_needs,
             available=service.firecrawl.available,
-            status=lambda a: f"🕸️ Crawling <{_quoted(a.get('url', ''), 120)}>…",
+            status=lambda a: _("🕸️ Crawling <{url}>…").format(url=_quoted(a.get("url", ""), 120)),
         ),
         Tool(
             "autosearch",
@@ -142,7 +162,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             cooldown=10,
             needs=search_needs,
             available=lambda: service.search_backend() is not None,
-            status=lambda a: f"🔎 Researching “{_quoted(a.get('query', ''))}”…",
+            status=lambda a: _("🔎 Researching “{query}”…").format(query=_quoted(a.get("query", ""))),
         ),
         Tool(
             "ping",
@@ -150,7 +170,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             object_schema({}),
             ping,
             timeout=5,
-            status=lambda a: "🏓 Pinging…",
+            status=lambda a: _("🏓 Pinging…"),
         ),
         Tool(
             "calculator",
@@ -160,9 +180,9 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             ),
             calculator,
             timeout=5,
-            status=lambda a: f"🧮 Calculating `{_quoted(a.get('expression', ''), 60)}`…",
+            status=lambda a: _("🧮 Calculating `{expression}`…").format(expression=_quoted(a.get("expression", ""), 60)),
         ),
     ]
 
 
-__all__ = ["builtin_tools", "format_hits", "format_document", "format_documents", "ToolError"]
+__all__ = ["builtin_tools", "for_members", "format_hits", "format_document", "format_documents", "ToolError"]

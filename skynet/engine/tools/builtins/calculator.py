@@ -7,6 +7,7 @@ import math
 import operator
 from typing import Any, Callable, Dict
 
+from ...i18n import _
 from ..registry import ToolError
 
 MAX_EXPRESSION = 200
@@ -44,17 +45,17 @@ _CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
 def calculate(expression: str) -> float:
     expression = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
     if not expression or len(expression) > MAX_EXPRESSION:
-        raise ToolError(f"Give an expression of 1-{MAX_EXPRESSION} characters.", "bad_arguments")
+        raise ToolError(_("Give an expression of 1-{limit} characters.").format(limit=MAX_EXPRESSION), "bad_arguments")
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError:
-        raise ToolError("That isn't an arithmetic expression.", "bad_arguments") from None
+        raise ToolError(_("That isn't an arithmetic expression."), "bad_arguments") from None
     try:
         return _eval(tree.body)
     except ZeroDivisionError:
-        raise ToolError("Division by zero.", "bad_arguments") from None
+        raise ToolError(_("Division by zero."), "bad_arguments") from None
     except (OverflowError, ValueError, TypeError) as exc:
-        raise ToolError(f"Can't compute that: {exc}.", "bad_arguments") from None
+        raise ToolError(_("Can't compute that: {problem}.").format(problem=exc), "bad_arguments") from None
 
 
 def _eval(node: ast.AST) -> Any:
@@ -85,7 +86,7 @@ def _eval(node: ast.AST) -> Any:
     ):
         return _FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args))
     raise ToolError(
-        "Only numbers, + - * / // % ** and functions like sqrt, log, sin are allowed.", "bad_arguments"
+        _("Only numbers, + - * / // % ** and functions like sqrt, log, sin are allowed."), "bad_arguments"
     )
 
 
