@@ -5,9 +5,10 @@ member's own instructions) into the request's settings.
 
 from __future__ import annotations
 
+import asyncio
 import zoneinfo
 from dataclasses import replace
-from typing import Dict, Literal, Optional, Tuple
+from typing import Dict, Literal, Optional, Sequence, Tuple
 
 import discord
 from discord import app_commands
@@ -18,7 +19,8 @@ from ..abc import MixinMeta
 from ..discord.variables import prompt_variables
 from ..discord.webhooks import ChannelWebhooks, persona_sender
 from ..engine.attachments import MAX_FILES, AttachmentInfo, AttachmentRefused, check, inline
-from ..engine.attachments.vision import MAX_IMAGES
+from ..engine.attachments.images import prepare_image_async
+from ..engine.attachments.vision import MAX_IMAGE_BYTES, MAX_IMAGES, supports_vision
 from ..engine.errors import SkynetError
 from ..engine.params import SYSTEM_PROMPT
 from ..engine.personas import MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
@@ -26,6 +28,7 @@ from ..engine.personas.personas import (
     PersonaError,
 )
 from ..engine.settings import ModelRef, ResolvedSettings
+from ..i18n import _
 from ..personas_store import USER, PersonaStore
 from ..settings_store import CHANNEL, GLOBAL, GUILD
 from .common import reply, settings_channel_id, writable_scope
@@ -90,28 +93,54 @@ class PromptingMixin(MixinMeta):
             use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
         )
 
-    async def with_attachments(self, ctx: commands.Context, text: str) -> Tuple[str, Tuple[str, ...]]:
-        """``text`` with the text files attached to the command message inlined, and the URLs of
-        the images attached to it or to the message it replies to (at most 4, the message's own
-        first). Prefix commands and the listener only: slash commands carry no attachments here."""
+    async def with_attachments(
+        self, ctx: commands.Context, text: str
+    ) -> Tuple[str, Tuple[discord.Attachment, ...]]:
+        """``text`` with the text files attached to the command message inlined, and the images
+        attached to it or to the message it replies to (at most 4, the message's own first), still
+        to be read by :meth:`image_inputs`. Prefix commands and the listener only: slash commands
+        carry no attachments here."""
         if ctx.interaction is not None or ctx.message is None:
             return text, ()
         files = list(ctx.message.attachments)
         if len(files) > MAX_FILES:
-            raise AttachmentRefused(f"Attach at most {MAX_FILES} files to one message.")
+            raise AttachmentRefused(_("Attach at most {count} files to one message.").format(count=MAX_FILES))
         infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
         for info in infos:
             check(info)  # every file is checked before anything is downloaded
-        images = [f.url for f, info in zip(files, infos) if info.is_image and not info.is_text]
+        images = [f for f, info in zip(files, infos) if info.is_image and not info.is_text]
         for attachment, info in zip(files, infos):
             if not (info.is_image and not info.is_text):
                 text = inline(text, info, await attachment.read())
         parent = await self._replied_message(ctx.message) if len(images) < MAX_IMAGES else None
         for attachment in parent.attachments if parent is not None else ():
             info = AttachmentInfo(attachment.filename, attachment.size, attachment.content_type)
-            if info.is_vision_image and not info.is_text and len(images) < MAX_IMAGES:
-                images.append(attachment.url)  # the replied-to message's other files are not read
+            if (
+                info.is_vision_image
+                and not info.is_text
+                and info.size <= MAX_IMAGE_BYTES
+                and len(images) < MAX_IMAGES
+            ):
+                images.append(attachment)  # the replied-to message's other files are not read
         return text, tuple(images)
+
+    async def image_inputs(self, images: Sequence[discord.Attachment], model: ModelRef) -> Tuple[str, ...]:
+        """The images as data URLs, downscaled to the vision limits (decoded in worker threads).
+
+        For a model known not to see images nothing is downloaded: their URLs are passed on and the
+        engine answers with its notice before any provider call."""
+        if supports_vision(model.endpoint, model.name, self.engine.vision_overrides) is False:
+            return tuple(image.url for image in images)
+        try:
+            raws = await asyncio.gather(*(image.read() for image in images))
+        except discord.HTTPException:
+            raise AttachmentRefused(
+                _("I couldn't download your images from Discord, so your message was not sent. Try again.")
+            ) from None
+        prepared = await asyncio.gather(
+            *(prepare_image_async(raw, image.filename) for raw, image in zip(raws, images))
+        )
+        return tuple(image.data_url for image in prepared)
 
     async def _replied_message(self, message: discord.Message) -> Optional[discord.Message]:
         """The message ``message`` replies to: from the gateway payload, the cache, or fetched."""

@@ -1,8 +1,9 @@
 """Files members attach to a chat message: which are read, and how they are put in the question.
 
 Text-like files (up to 200 kB) are inlined after the message with their filename, in a code block.
-PNG, JPEG, GIF and WebP images (up to 20 MB) go to vision models by URL (see :mod:`.vision`);
-every other type is refused with a clear message. The message's own token limit still applies to
+PNG, JPEG, GIF and WebP images (up to 20 MB) go to vision models as data URLs, downscaled to the
+vision limits (see :mod:`.images` and :mod:`.vision`); every other type is refused with a clear
+message. The message's own token limit still applies to
 the inlined text.
 """
 

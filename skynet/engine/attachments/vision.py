@@ -1,7 +1,8 @@
 """Images for vision models: which models can see them, and how a question carries them.
 
-Images travel as OpenAI content parts that point at the image's URL (Discord's attachment URL), so
-nothing is downloaded or re-encoded here; the provider fetches and resizes them itself.
+Images travel as OpenAI ``image_url`` content parts holding data URLs made by :mod:`.images`
+(decoded, downscaled, re-encoded); for a model known not to see images nothing is downloaded and
+the member gets :func:`vision_notice` instead.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def mentions_images(provider_message: str) -> bool:
 
 
 def user_content(text: str, images: Sequence[str]) -> Any:
-    """The user turn's ``content``: the plain text, or content parts when images come with it."""
+    """The user turn's ``content``: the plain text, or content parts when images (data URLs or URLs)
+    come with it."""
     if not images:
         return text
     parts: List[Dict[str, Any]] = [{"type": "text", "text": text}]
