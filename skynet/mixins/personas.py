@@ -20,6 +20,7 @@ from redbot.core.utils.chat_formatting import pagify
 from ..abc import MixinMeta
 from ..engine.params import PARAMS
 from ..engine.personas import BUILTIN_PERSONAS, Persona
+from ..engine.personas.avatars import MAX_AVATAR_BYTES, check_avatar_bytes, check_avatar_link
 from ..engine.personas.cards import MAX_CARD_BYTES, card_to_persona, load_card, persona_to_card
 from ..engine.personas.personas import (
     EDITABLE_FIELDS,
@@ -27,19 +28,18 @@ from ..engine.personas.personas import (
     MAX_DISPLAY_NAME_CHARS,
     MAX_GREETING_CHARS,
     PersonaError,
-    check_avatar_url,
     check_name,
     check_prompt,
     check_text,
 )
 from ..engine.settings import parse_model_ref
+from ..i18n import _
 from ..personas_store import USER, PersonaStore
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
 from .common import ScopeChoice, reply, settings_channel_id, writable_scope
 from .group import AIGroup
 
 StoreChoice = Literal["server", "global"]
-MAX_AVATAR_BYTES = 8 * 1024 * 1024
 IMPORT_TTL = 300.0
 
 
@@ -189,7 +189,7 @@ class PersonasMixin(MixinMeta):
                 "greeting", None if clear else check_text("greeting", value, MAX_GREETING_CHARS)
             )
         elif field == "avatar":
-            persona = persona.with_field("avatar_url", None if clear else check_avatar_url(value))
+            persona = persona.with_field("avatar_url", None if clear else await self._checked_avatar_link(ctx, value))
         elif field == "model":
             if clear:
                 persona = persona.with_field("model", None)
@@ -270,15 +270,24 @@ class PersonasMixin(MixinMeta):
             if not kind.startswith("image/") and not image.filename.lower().endswith(
                 (".png", ".jpg", ".jpeg", ".gif", ".webp")
             ):
-                raise PersonaError("An avatar must be an image (PNG, JPEG, GIF or WebP).")
+                raise PersonaError(_("An avatar must be an image (PNG, JPEG, GIF or WebP)."))
             if image.size > MAX_AVATAR_BYTES:
-                raise PersonaError("That image is over 8 MB; choose a smaller one.")
+                raise PersonaError(_("That image is over 8 MB; choose a smaller one."))
+            await check_avatar_bytes(await image.read())  # a renamed or damaged file is refused
             url = image.url
-        if not url:
-            raise PersonaError("Give an `https://` image link or attach an image.")
-        persona = persona.with_field("avatar_url", url if image is not None else check_avatar_url(url))
+        elif url:
+            url = await self._checked_avatar_link(ctx, url)
+        else:
+            raise PersonaError(_("Give an `https://` image link or attach an image."))
+        persona = persona.with_field("avatar_url", url)
         await self.personas.save(guild_id, persona, new=False)
-        await reply(ctx, f"Persona `{persona.name}` has a new avatar.")
+        await reply(ctx, _("Persona `{name}` has a new avatar.").format(name=persona.name))
+
+    async def _checked_avatar_link(self, ctx: commands.Context, url: str) -> str:
+        """``url`` once the URL guard fetched it and it is an image of at most 8 MB."""
+        if ctx.interaction is not None:
+            await ctx.defer()  # the download may take longer than an interaction's 3 seconds
+        return await check_avatar_link(self.tool_service.guard, url)
 
     @ai_persona.command(name="import")
     @app_commands.describe(

@@ -17,7 +17,7 @@ MAX_DISPLAY_NAME_CHARS = 80  # Discord's limit for webhook names
 MAX_PERSONAS_PER_SERVER = 100
 MAX_MYPROMPT_CHARS = 500
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-AVATAR_PATTERN = re.compile(r"^https://\S+$")
+AVATAR_PATTERN = re.compile(r"^https?://\S+$", re.IGNORECASE)
 # Fields ``[p]ai persona edit`` can change; model and parameters are the preset.
 EDITABLE_FIELDS = (
     "description",
@@ -143,7 +143,7 @@ def check_avatar_url(url: Optional[str]) -> Optional[str]:
     url = (url or "").strip() or None
     if url is not None and (len(url) > 2000 or not AVATAR_PATTERN.match(url)):
         raise PersonaError(
-            "An avatar is an `https://` link to an image (or attach the image to the command)."
+            "An avatar is an `https://` (or `http://`) link to an image (or attach the image to the command)."
         )
     return url
 
