@@ -189,7 +189,9 @@ class PersonasMixin(MixinMeta):
                 "greeting", None if clear else check_text("greeting", value, MAX_GREETING_CHARS)
             )
         elif field == "avatar":
-            persona = persona.with_field("avatar_url", None if clear else await self._checked_avatar_link(ctx, value))
+            persona = persona.with_field(
+                "avatar_url", None if clear else await self._checked_avatar_link(ctx, value)
+            )
         elif field == "model":
             if clear:
                 persona = persona.with_field("model", None)

@@ -40,7 +40,9 @@ async def shown_avatar(red: RedHarness) -> str:
 
 async def test_a_link_to_an_image_is_fetched_and_saved(bot, images):
     link = f"{images.url}/face.png"
-    assert "Persona `guide` has a new avatar." in text_of(await admin(bot, f"!ai persona avatar guide {link}"))
+    assert "Persona `guide` has a new avatar." in text_of(
+        await admin(bot, f"!ai persona avatar guide {link}")
+    )
     assert images.requests == ["/face.png"]
     assert await shown_avatar(bot) == f"Avatar: <{link}>"
 
@@ -77,7 +79,9 @@ async def test_private_addresses_are_refused_also_after_a_redirect(bot, images):
 
 
 async def test_edit_avatar_checks_the_link_too(bot, images):
-    assert "`avatar` updated" in text_of(await admin(bot, f"!ai persona edit guide avatar {images.url}/face.png"))
+    assert "`avatar` updated" in text_of(
+        await admin(bot, f"!ai persona edit guide avatar {images.url}/face.png")
+    )
     reply = text_of(await admin(bot, f"!ai persona edit guide avatar {images.url}/notes.txt"))
     assert "isn't an image" in reply, reply
     assert await shown_avatar(bot) == f"Avatar: <{images.url}/face.png>"

@@ -52,9 +52,9 @@ async def check_avatar_link(guard: UrlGuard, url: str) -> str:
         if exc.kind == "too_large":
             raise PersonaError(_("The image at that link is over 8 MB; choose a smaller one.")) from None
         raise PersonaError(
-            _("I couldn't download the avatar from that link ({reason}). Check that it opens in a browser.").format(
-                reason=str(exc).rstrip(".")
-            )
+            _(
+                "I couldn't download the avatar from that link ({reason}). Check that it opens in a browser."
+            ).format(reason=str(exc).rstrip("."))
         ) from None
     try:
         await check_avatar_bytes(page.body)
