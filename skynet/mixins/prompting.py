@@ -193,11 +193,11 @@ class PromptingMixin(MixinMeta):
             return
         if not dm["enabled"]:
             raise DMsClosed(
-                "The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead."
+                _("The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead.")
             )
         if dm["shared_server"] and not getattr(author, "mutual_guilds", None):
             raise DMsClosed(
-                "Chatting in DMs needs a server you share with the bot. Join one, then try again."
+                _("Chatting in DMs needs a server you share with the bot. Join one, then try again.")
             )
 
     # -- /ai variables, /ai timezone, /ai myprompt, /ai dm --------------------------------------
@@ -219,10 +219,9 @@ class PromptingMixin(MixinMeta):
         lines = []
         for name, value in variables.items():
             shown = " ".join(value.split())
-            lines.append(
-                f"`{{{name}}}` → {shown[:80] + ('…' if len(shown) > 80 else '') if shown else '(empty)'}"
-            )
-        text = "Prompt variables (write them in a persona or system prompt):\n" + "\n".join(lines)
+            value = shown[:80] + ("…" if len(shown) > 80 else "") if shown else _("(empty)")
+            lines.append(f"`{{{name}}}` → {value}")
+        text = _("Prompt variables (write them in a persona or system prompt):") + "\n" + "\n".join(lines)
         for page in pagify(text, page_length=1900):
             await reply(ctx, page)
 
@@ -232,17 +231,22 @@ class PromptingMixin(MixinMeta):
     async def ai_timezone(self, ctx: commands.Context, zone: Optional[str] = None) -> None:
         """Show or set the server's time zone for `{date}`, `{time}` and friends (default UTC)."""
         if zone is None:
-            await reply(ctx, f"This server's time zone is `{self.personas.timezone(ctx.guild.id)}`.")
+            await reply(
+                ctx,
+                _("This server's time zone is `{zone}`.").format(zone=self.personas.timezone(ctx.guild.id)),
+            )
             return
         await writable_scope(ctx, "server")
         try:
             zoneinfo.ZoneInfo(zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise PersonaError(
-                f"`{zone[:50]}` is not a time zone. Use a name like `Europe/Paris` or `UTC`."
+                _("`{zone}` is not a time zone. Use a name like `Europe/Paris` or `UTC`.").format(
+                    zone=zone[:50]
+                )
             ) from None
         await self.personas.set_timezone(ctx.guild.id, zone)
-        await reply(ctx, f"This server's time zone is now `{zone}`.")
+        await reply(ctx, _("This server's time zone is now `{zone}`.").format(zone=zone))
 
     @AIGroup.ai.command(name="myprompt")
     @app_commands.describe(action="show, set or clear", text="Your instructions (up to 500 characters)")
@@ -260,22 +264,29 @@ class PromptingMixin(MixinMeta):
         if action == "show":
             current = self.personas.myprompt(ctx.author.id)
             await reply(
-                ctx, f"Your instructions:\n>>> {current}" if current else "You have no instructions set."
+                ctx,
+                _("Your instructions:\n>>> {text}").format(text=current)
+                if current
+                else _("You have no instructions set."),
             )
             return
         if action == "clear":
             await self.personas.set_myprompt(ctx.author.id, None)
-            await reply(ctx, "Your instructions are cleared.")
+            await reply(ctx, _("Your instructions are cleared."))
             return
         text = (text or "").strip()
         if not text:
-            raise PersonaError("Write your instructions after `set`, e.g. `[p]ai myprompt set Call me Sam.`")
+            raise PersonaError(
+                _("Write your instructions after `set`, e.g. `[p]ai myprompt set Call me Sam.`")
+            )
         if len(text) > MAX_MYPROMPT_CHARS:
             raise PersonaError(
-                f"Your instructions are {len(text)} characters long; the limit is {MAX_MYPROMPT_CHARS}."
+                _("Your instructions are {length} characters long; the limit is {limit}.").format(
+                    length=len(text), limit=MAX_MYPROMPT_CHARS
+                )
             )
         await self.personas.set_myprompt(ctx.author.id, text)
-        await reply(ctx, "Saved. The assistant will follow your instructions in all your requests.")
+        await reply(ctx, _("Saved. The assistant will follow your instructions in all your requests."))
 
     @AIGroup.ai.command(name="dm", with_app_command=False)  # owner-only; slash `ai` is full (25)
     @commands.is_owner()
@@ -291,11 +302,19 @@ class PromptingMixin(MixinMeta):
             await self.personas.set_dm(enabled=action == "on")
         elif action == "shared":
             if value is None:
-                raise PersonaError("Say `on` or `off` after `shared`.")
+                raise PersonaError(_("Say `on` or `off` after `shared`."))
             await self.personas.set_dm(shared_server=value == "on")
         dm = self.personas.dm
-        await reply(
-            ctx,
-            f"Chatting in DMs is {'on' if dm['enabled'] else 'off'}"
-            + (" (members must share a server with the bot)." if dm["shared_server"] else "."),
-        )
+        if dm["enabled"]:
+            state = (
+                _("Chatting in DMs is on (members must share a server with the bot).")
+                if dm["shared_server"]
+                else _("Chatting in DMs is on.")
+            )
+        else:
+            state = (
+                _("Chatting in DMs is off (members must share a server with the bot).")
+                if dm["shared_server"]
+                else _("Chatting in DMs is off.")
+            )
+        await reply(ctx, state)

@@ -11,6 +11,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import SkynetError
+from ..i18n import _
 
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # OpenAI's limit per image (Discord allows larger uploads)
@@ -37,7 +38,9 @@ class VisionUnsupported(SkynetError):
 
 
 def supports_vision(
-    endpoint: str, model: str, overrides: Mapping[str, bool] = {}  # noqa: B006 (read only)
+    endpoint: str,
+    model: str,
+    overrides: Mapping[str, bool] = {},  # noqa: B006 (read only)
 ) -> Optional[bool]:
     """True/False when the owner's override or the model's name says whether it takes images,
     None when unknown. ``overrides``: ``"endpoint:model"`` in lower case -> bool."""
@@ -53,10 +56,10 @@ def supports_vision(
 
 def vision_notice(model: str) -> str:
     """What a member is told when the model can't see the images they sent."""
-    return (
-        f"The model `{model}` can't see images. Ask again without the image, or have an admin pick a "
+    return _(
+        "The model `{model}` can't see images. Ask again without the image, or have an admin pick a "
         "vision model (e.g. `gpt-4o-mini`) with `[p]ai model set <model>`."
-    )
+    ).format(model=model)
 
 
 def mentions_images(provider_message: str) -> bool:
