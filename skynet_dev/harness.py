@@ -466,6 +466,8 @@ class RedHarness:
         self._interactions: Dict[str, _Interaction] = {}  # by token
         self.channel_webhooks: Dict[str, dict] = {}  # channel webhooks the bot created, by token
         self.deny_webhooks = False  # create_webhook answers 403 (the bot lacks Manage Webhooks)
+        # Every channel-webhook request: (method, webhook's channel id, thread_id query param or None).
+        self.webhook_requests: List[Tuple[str, int, Optional[int]]] = []
         self._command_ids: Dict[str, int] = {}
         self._preexisting_tasks: Set[asyncio.Task] = set()  # before start(): never cancelled by close()
         self._baseline_tasks: Set[asyncio.Task] = set()  # after start(): never waited for by settle()
@@ -892,6 +894,43 @@ class RedHarness:
         finally:
             if waiter in self._event_waiters:
                 self._event_waiters.remove(waiter)
+
+    def make_thread(self, name: str, parent: Optional[discord.TextChannel] = None) -> discord.Thread:
+        """A public thread in ``parent`` (default: ``channel``), as Discord's THREAD_CREATE would
+        make it: a real ``discord.Thread`` registered in the guild, so messages sent in it (``say(...,
+        channel=thread)``) are dispatched with ``message.channel`` the thread, ``bot.get_channel``
+        finds it, and the bot's sends and edits in it are recorded under its id."""
+        parent = parent or self.channel
+        everyone = parent.guild.default_role
+        if not everyone.permissions.send_messages_in_threads:
+            # dpytest's @everyone predates thread permissions; Discord's default grants these, and
+            # without them a thread's implicit permissions deny sending (so Red ignores commands).
+            threads = discord.Permissions(send_messages_in_threads=True, create_public_threads=True)
+            dpy_backend.update_role(everyone, permissions=everyone.permissions.value | threads.value)
+        thread_id = dpy_factories.make_id()
+        data = {
+            "id": str(thread_id),
+            "guild_id": str(parent.guild.id),
+            "parent_id": str(parent.id),
+            "owner_id": str(self.member.id),
+            "name": name,
+            "type": discord.ChannelType.public_thread.value,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": discord.utils.utcnow().isoformat(),
+                "locked": False,
+            },
+        }
+        thread = discord.Thread(guild=parent.guild, state=self.bot._connection, data=data)
+        parent.guild._add_thread(thread)
+        dpy_backend._cur_config.messages.setdefault(thread_id, [])  # dpytest's history store
+        return thread
 
     def messages(self, channel: Union[None, int, discord.abc.Snowflake] = None) -> List[BotMessage]:
         """The bot's messages in ``channel`` (default: ``channel``), in order, as they are now.
@@ -1334,6 +1373,8 @@ class RedHarness:
             raise _http_error(discord.NotFound, 404, 10015, "Unknown Webhook")
         channel_id = int(params.get("thread_id") or hook["channel_id"])
         method, path = route.method, route.path
+        thread_id = params.get("thread_id")
+        self.webhook_requests.append((method, int(hook["channel_id"]), int(thread_id) if thread_id else None))
         if path == "/webhooks/{webhook_id}/{webhook_token}" and method == "POST":
             channel = self.bot.get_channel(channel_id)
             content = body.get("content") or ""

@@ -51,8 +51,8 @@ class ChatMixin(MixinMeta):
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
-        if images:
-            request = replace(request, images=images)
+        if images:  # read, downscaled and encoded as data URLs (off the event loop)
+            request = replace(request, images=await self.image_inputs(images, request.settings.model))
         ticket = self.admit(ctx.author, ctx.channel, request)  # budgets and rate limits, or a refusal
 
         async def send(content: str, first: bool) -> discord.Message:

@@ -20,6 +20,7 @@ from redbot.core.utils.chat_formatting import pagify
 from ..abc import MixinMeta
 from ..engine.params import PARAMS
 from ..engine.personas import BUILTIN_PERSONAS, Persona
+from ..engine.personas.avatars import MAX_AVATAR_BYTES, check_avatar_bytes, check_avatar_link
 from ..engine.personas.cards import MAX_CARD_BYTES, card_to_persona, load_card, persona_to_card
 from ..engine.personas.personas import (
     EDITABLE_FIELDS,
@@ -27,19 +28,19 @@ from ..engine.personas.personas import (
     MAX_DISPLAY_NAME_CHARS,
     MAX_GREETING_CHARS,
     PersonaError,
-    check_avatar_url,
+    builtin_description,
     check_name,
     check_prompt,
     check_text,
 )
 from ..engine.settings import parse_model_ref
+from ..i18n import _
 from ..personas_store import USER, PersonaStore
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
 from .common import ScopeChoice, reply, settings_channel_id, writable_scope
 from .group import AIGroup
 
 StoreChoice = Literal["server", "global"]
-MAX_AVATAR_BYTES = 8 * 1024 * 1024
 IMPORT_TTL = 300.0
 
 
@@ -50,8 +51,9 @@ class PendingImport:
     at: float
 
 
-def _where(guild_id: Optional[int]) -> str:
-    return "this server" if guild_id else "global"
+def _store_label(where: str) -> str:
+    """Where a persona lives, as shown in lists: built-in, server or global."""
+    return {"built-in": _("built-in"), GUILD: _("server"), GLOBAL: _("global")}.get(where, where)
 
 
 class PersonasMixin(MixinMeta):
@@ -64,7 +66,7 @@ class PersonasMixin(MixinMeta):
         """The guild id whose personas a command writes (None = global), after a permission check."""
         choice = choice or ("server" if ctx.guild else "global")
         if choice == "channel":
-            raise PersonaError("Personas are stored per server or globally; use `server` or `global`.")
+            raise PersonaError(_("Personas are stored per server or globally; use `server` or `global`."))
         scope = await writable_scope(ctx, choice)
         return scope.id if scope.kind == GUILD else None
 
@@ -73,7 +75,10 @@ class PersonasMixin(MixinMeta):
         key = name.strip().lower()
         if key in BUILTIN_PERSONAS:
             raise PersonaError(
-                f"`{key}` is built in and can't be changed. Create your own with `[p]ai persona create <name> <prompt>`."
+                _(
+                    "`{name}` is built in and can't be changed. Create your own with "
+                    "`[p]ai persona create <name> <prompt>`."
+                ).format(name=key)
             )
         if ctx.guild is not None and key in self.personas.stored(ctx.guild.id):
             await writable_scope(ctx, "server")
@@ -81,30 +86,38 @@ class PersonasMixin(MixinMeta):
         if key in self.personas.stored(None):
             await writable_scope(ctx, "global")
             return None, self.personas.stored(None)[key]
-        raise PersonaError(f"There is no persona `{name[:40]}` here. See `[p]ai persona list`.")
+        raise PersonaError(
+            _("There is no persona `{name}` here. See `[p]ai persona list`.").format(name=name[:40])
+        )
 
     def _visible(self, ctx: commands.Context, name: str) -> Persona:
         persona = self.personas.find(ctx.guild.id if ctx.guild else None, name)
         if persona is None:
-            raise PersonaError(f"There is no persona `{name[:40]}` here. See `[p]ai persona list`.")
+            raise PersonaError(
+                _("There is no persona `{name}` here. See `[p]ai persona list`.").format(name=name[:40])
+            )
         return persona
 
     def _describe(self, persona: Persona, where: str) -> str:
         lines = [f"**{persona.name}** ({where})"]
-        if persona.description:
-            lines.append(persona.description)
+        description = builtin_description(persona)
+        if description:
+            lines.append(description)
         if persona.display_name:
-            lines.append(f"Display name: {persona.display_name}")
+            lines.append(_("Display name: {name}").format(name=persona.display_name))
         if persona.avatar_url:
-            lines.append(f"Avatar: <{persona.avatar_url}>")
+            lines.append(_("Avatar: <{url}>").format(url=persona.avatar_url))
         if persona.model:
-            lines.append(f"Model: `{persona.model['endpoint']}:{persona.model['name']}`")
+            model = f"{persona.model['endpoint']}:{persona.model['name']}"
+            lines.append(_("Model: `{model}`").format(model=model))
         if persona.params:
-            lines.append("Parameters: " + ", ".join(f"`{k}={v}`" for k, v in persona.params.items()))
+            params = ", ".join(f"`{k}={v}`" for k, v in persona.params.items())
+            lines.append(_("Parameters: {params}").format(params=params))
         if persona.greeting:
-            lines.append(f"Greeting: {persona.greeting[:300]}")
+            lines.append(_("Greeting: {greeting}").format(greeting=persona.greeting[:300]))
         prompt = persona.system_prompt
-        lines.append("Prompt:\n>>> " + (prompt if len(prompt) <= 1200 else prompt[:1199] + "…"))
+        shown = prompt if len(prompt) <= 1200 else prompt[:1199] + "…"
+        lines.append(_("Prompt:\n>>> {prompt}").format(prompt=shown))
         return "\n".join(lines)
 
     # -- /ai persona --------------------------------------------------------------------------
@@ -121,11 +134,15 @@ class PersonasMixin(MixinMeta):
         active = self.personas.active(guild_id, channel_id, ctx.author.id)
         rows = []
         for key, (persona, where) in sorted(self.personas.available(guild_id).items()):
-            marker = " ← active" if active and active.persona.key == key else ""
-            label = {GUILD: "server", GLOBAL: "global"}.get(where, where)
-            rows.append(f"- `{persona.name}` [{label}] {persona.description[:100]}{marker}")
-        head = "Personas here" + ("" if active else " (none active: the configured system prompt is used)")
-        text = f"{head}:\n" + "\n".join(rows) + "\nUse one with `[p]ai persona use <name>`."
+            marker = " " + _("← active") if active and active.persona.key == key else ""
+            label = _store_label(where)
+            rows.append(f"- `{persona.name}` [{label}] {builtin_description(persona)[:100]}{marker}")
+        head = (
+            _("Personas here:")
+            if active
+            else _("Personas here (none active: the configured system prompt is used):")
+        )
+        text = f"{head}\n" + "\n".join(rows) + "\n" + _("Use one with `[p]ai persona use <name>`.")
         for page in pagify(text.replace("[p]", ctx.clean_prefix), page_length=1900):
             await reply(ctx, page)
 
@@ -135,9 +152,7 @@ class PersonasMixin(MixinMeta):
         """Show a persona's description, preset and full prompt."""
         persona = self._visible(ctx, name)
         where = self.personas.available(ctx.guild.id if ctx.guild else None)[persona.key][1]
-        for page in pagify(
-            self._describe(persona, {GUILD: "server", GLOBAL: "global"}.get(where, where)), page_length=1900
-        ):
+        for page in pagify(self._describe(persona, _store_label(where)), page_length=1900):
             await reply(ctx, page)
 
     @ai_persona.command(name="create")
@@ -155,10 +170,12 @@ class PersonasMixin(MixinMeta):
         guild_id = await self._store_for(ctx, scope)
         persona = Persona(name=check_name(name), system_prompt=check_prompt(prompt))
         await self.personas.save(guild_id, persona, new=True)
-        await reply(
-            ctx,
-            f"Created persona `{persona.name}` for {_where(guild_id)}. Use it with `{ctx.clean_prefix}ai persona use {persona.name}`.",
+        created = (
+            _("Created persona `{name}` for this server. Use it with `{prefix}ai persona use {name}`.")
+            if guild_id
+            else _("Created persona `{name}` for global. Use it with `{prefix}ai persona use {name}`.")
         )
+        await reply(ctx, created.format(name=persona.name, prefix=ctx.clean_prefix))
 
     @ai_persona.command(name="edit")
     @app_commands.describe(
@@ -171,7 +188,9 @@ class PersonasMixin(MixinMeta):
         field = field.strip().lower()
         if field not in EDITABLE_FIELDS:
             raise PersonaError(
-                f"`{field[:30]}` can't be edited. Choose one of: {', '.join(EDITABLE_FIELDS)}."
+                _("`{field}` can't be edited. Choose one of: {fields}.").format(
+                    field=field[:30], fields=", ".join(EDITABLE_FIELDS)
+                )
             )
         clear = value.strip().lower() == "none"
         if field == "prompt":
@@ -189,7 +208,9 @@ class PersonasMixin(MixinMeta):
                 "greeting", None if clear else check_text("greeting", value, MAX_GREETING_CHARS)
             )
         elif field == "avatar":
-            persona = persona.with_field("avatar_url", None if clear else check_avatar_url(value))
+            persona = persona.with_field(
+                "avatar_url", None if clear else await self._checked_avatar_link(ctx, value)
+            )
         elif field == "model":
             if clear:
                 persona = persona.with_field("model", None)
@@ -205,7 +226,10 @@ class PersonasMixin(MixinMeta):
                 params[field] = PARAMS[field].parse(value)
             persona = persona.with_field("params", params)
         await self.personas.save(guild_id, persona, new=False)
-        await reply(ctx, f"Persona `{persona.name}`: `{field}` {'cleared' if clear else 'updated'}.")
+        done = (
+            _("Persona `{name}`: `{field}` cleared.") if clear else _("Persona `{name}`: `{field}` updated.")
+        )
+        await reply(ctx, done.format(name=persona.name, field=field))
 
     @ai_persona.command(name="delete")
     @app_commands.describe(name="The persona to delete")
@@ -213,7 +237,12 @@ class PersonasMixin(MixinMeta):
         """Delete a persona of this server (admins) or a global one (owner)."""
         guild_id, persona = await self._owned(ctx, name)
         await self.personas.delete(guild_id, persona.key)
-        await reply(ctx, f"Deleted persona `{persona.name}` from {_where(guild_id)}.")
+        deleted = (
+            _("Deleted persona `{name}` from this server.")
+            if guild_id
+            else _("Deleted persona `{name}` from global.")
+        )
+        await reply(ctx, deleted.format(name=persona.name))
 
     @ai_persona.command(name="use")
     @app_commands.describe(
@@ -231,15 +260,21 @@ class PersonasMixin(MixinMeta):
             target = await writable_scope(ctx, scope)
         if name.strip().lower() == "none":
             await self.personas.choose(target, None)
-            await reply(ctx, f"No persona chosen for {self._scope_text(target)} any more.")
+            await reply(
+                ctx, _("No persona chosen for {where} any more.").format(where=self._scope_text(target))
+            )
             return
         persona = self._visible(ctx, name)
         if target.kind == GLOBAL and self.personas.find(None, persona.key) is None:
             raise PersonaError(
-                f"`{persona.name}` is a server persona; only built-in and global personas can be the global default."
+                _(
+                    "`{name}` is a server persona; only built-in and global personas can be the global default."
+                ).format(name=persona.name)
             )
         await self.personas.choose(target, persona.key)
-        text = f"Persona `{persona.name}` is now active for {self._scope_text(target)}."
+        text = _("Persona `{name}` is now active for {where}.").format(
+            name=persona.name, where=self._scope_text(target)
+        )
         if persona.greeting:
             text += f"\n\n{persona.display_name or persona.name}: {persona.greeting}"
         await reply(ctx, text[:2000])
@@ -247,10 +282,10 @@ class PersonasMixin(MixinMeta):
     @staticmethod
     def _scope_text(scope: Scope) -> str:
         return {
-            USER: "your DMs",
-            CHANNEL: "this channel",
-            GUILD: "this server",
-            GLOBAL: "everywhere (global default)",
+            USER: _("your DMs"),
+            CHANNEL: _("this channel"),
+            GUILD: _("this server"),
+            GLOBAL: _("everywhere (global default)"),
         }[scope.kind]
 
     @ai_persona.command(name="avatar")
@@ -270,15 +305,24 @@ class PersonasMixin(MixinMeta):
             if not kind.startswith("image/") and not image.filename.lower().endswith(
                 (".png", ".jpg", ".jpeg", ".gif", ".webp")
             ):
-                raise PersonaError("An avatar must be an image (PNG, JPEG, GIF or WebP).")
+                raise PersonaError(_("An avatar must be an image (PNG, JPEG, GIF or WebP)."))
             if image.size > MAX_AVATAR_BYTES:
-                raise PersonaError("That image is over 8 MB; choose a smaller one.")
+                raise PersonaError(_("That image is over 8 MB; choose a smaller one."))
+            await check_avatar_bytes(await image.read())  # a renamed or damaged file is refused
             url = image.url
-        if not url:
-            raise PersonaError("Give an `https://` image link or attach an image.")
-        persona = persona.with_field("avatar_url", url if image is not None else check_avatar_url(url))
+        elif url:
+            url = await self._checked_avatar_link(ctx, url)
+        else:
+            raise PersonaError(_("Give an `https://` image link or attach an image."))
+        persona = persona.with_field("avatar_url", url)
         await self.personas.save(guild_id, persona, new=False)
-        await reply(ctx, f"Persona `{persona.name}` has a new avatar.")
+        await reply(ctx, _("Persona `{name}` has a new avatar.").format(name=persona.name))
+
+    async def _checked_avatar_link(self, ctx: commands.Context, url: str) -> str:
+        """``url`` once the URL guard fetched it and it is an image of at most 8 MB."""
+        if ctx.interaction is not None:
+            await ctx.defer()  # the download may take longer than an interaction's 3 seconds
+        return await check_avatar_link(self.tool_service.guard, url)
 
     @ai_persona.command(name="import")
     @app_commands.describe(
@@ -300,28 +344,39 @@ class PersonasMixin(MixinMeta):
             pending = self._pending_imports.pop(key, None)
             if pending is None or time.monotonic() - pending.at > IMPORT_TTL:
                 raise PersonaError(
-                    "There is no card waiting to be saved. Attach one to `[p]ai persona import`."
+                    _("There is no card waiting to be saved. Attach one to `[p]ai persona import`.")
                 )
             if action == "cancel":
-                await reply(ctx, "Import cancelled.")
+                await reply(ctx, _("Import cancelled."))
                 return
             await self._store_for(ctx, "server" if pending.guild_id else "global")
             await self.personas.save(pending.guild_id, pending.persona, new=True)
-            await reply(ctx, f"Imported persona `{pending.persona.name}` for {_where(pending.guild_id)}.")
+            imported = (
+                _("Imported persona `{name}` for this server.")
+                if pending.guild_id
+                else _("Imported persona `{name}` for global.")
+            )
+            await reply(ctx, imported.format(name=pending.persona.name))
             return
         guild_id = await self._store_for(ctx, scope)
         card = card or (ctx.message.attachments[0] if ctx.message and ctx.message.attachments else None)
         if card is None:
-            raise PersonaError("Attach a character card (.json or .png) to `[p]ai persona import`.")
+            raise PersonaError(_("Attach a character card (.json or .png) to `[p]ai persona import`."))
         if card.size > MAX_CARD_BYTES:
-            raise PersonaError(f"That file is {card.size // 1024} kB; character cards are limited to 1 MB.")
+            raise PersonaError(
+                _("That file is {size} kB; character cards are limited to 1 MB.").format(
+                    size=card.size // 1024
+                )
+            )
         persona = card_to_persona(load_card(await card.read(), card.filename))
         check_name(persona.name, taken=self.personas.stored(guild_id))
         self._pending_imports[key] = PendingImport(persona, guild_id, time.monotonic())
-        preview = self._describe(persona, f"preview, for {_where(guild_id)}")
-        tail = (
-            f"\n\nSave it with `{ctx.clean_prefix}ai persona import confirm` (or `cancel`) within 5 minutes."
+        preview = self._describe(
+            persona, _("preview, for this server") if guild_id else _("preview, for global")
         )
+        tail = "\n\n" + _(
+            "Save it with `{prefix}ai persona import confirm` (or `cancel`) within 5 minutes."
+        ).format(prefix=ctx.clean_prefix)
         await reply(ctx, (preview[: 2000 - len(tail)]) + tail)
 
     @ai_persona.command(name="export")
@@ -332,6 +387,6 @@ class PersonasMixin(MixinMeta):
         data = json.dumps(persona_to_card(persona), indent=2).encode("utf-8")
         await reply(
             ctx,
-            f"Persona `{persona.name}` as a V2 character card:",
+            _("Persona `{name}` as a V2 character card:").format(name=persona.name),
             file=discord.File(io.BytesIO(data), filename=f"{persona.name}.json"),
         )

@@ -5,9 +5,10 @@ member's own instructions) into the request's settings.
 
 from __future__ import annotations
 
+import asyncio
 import zoneinfo
 from dataclasses import replace
-from typing import Dict, Literal, Optional, Tuple
+from typing import Dict, Literal, Optional, Sequence, Tuple
 
 import discord
 from discord import app_commands
@@ -18,7 +19,8 @@ from ..abc import MixinMeta
 from ..discord.variables import prompt_variables
 from ..discord.webhooks import ChannelWebhooks, persona_sender
 from ..engine.attachments import MAX_FILES, AttachmentInfo, AttachmentRefused, check, inline
-from ..engine.attachments.vision import MAX_IMAGES
+from ..engine.attachments.images import prepare_image_async
+from ..engine.attachments.vision import MAX_IMAGE_BYTES, MAX_IMAGES, supports_vision
 from ..engine.errors import SkynetError
 from ..engine.params import SYSTEM_PROMPT
 from ..engine.personas import MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
@@ -26,6 +28,7 @@ from ..engine.personas.personas import (
     PersonaError,
 )
 from ..engine.settings import ModelRef, ResolvedSettings
+from ..i18n import _
 from ..personas_store import USER, PersonaStore
 from ..settings_store import CHANNEL, GLOBAL, GUILD
 from .common import reply, settings_channel_id, writable_scope
@@ -90,28 +93,54 @@ class PromptingMixin(MixinMeta):
             use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
         )
 
-    async def with_attachments(self, ctx: commands.Context, text: str) -> Tuple[str, Tuple[str, ...]]:
-        """``text`` with the text files attached to the command message inlined, and the URLs of
-        the images attached to it or to the message it replies to (at most 4, the message's own
-        first). Prefix commands and the listener only: slash commands carry no attachments here."""
+    async def with_attachments(
+        self, ctx: commands.Context, text: str
+    ) -> Tuple[str, Tuple[discord.Attachment, ...]]:
+        """``text`` with the text files attached to the command message inlined, and the images
+        attached to it or to the message it replies to (at most 4, the message's own first), still
+        to be read by :meth:`image_inputs`. Prefix commands and the listener only: slash commands
+        carry no attachments here."""
         if ctx.interaction is not None or ctx.message is None:
             return text, ()
         files = list(ctx.message.attachments)
         if len(files) > MAX_FILES:
-            raise AttachmentRefused(f"Attach at most {MAX_FILES} files to one message.")
+            raise AttachmentRefused(_("Attach at most {count} files to one message.").format(count=MAX_FILES))
         infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
         for info in infos:
             check(info)  # every file is checked before anything is downloaded
-        images = [f.url for f, info in zip(files, infos) if info.is_image and not info.is_text]
+        images = [f for f, info in zip(files, infos) if info.is_image and not info.is_text]
         for attachment, info in zip(files, infos):
             if not (info.is_image and not info.is_text):
                 text = inline(text, info, await attachment.read())
         parent = await self._replied_message(ctx.message) if len(images) < MAX_IMAGES else None
         for attachment in parent.attachments if parent is not None else ():
             info = AttachmentInfo(attachment.filename, attachment.size, attachment.content_type)
-            if info.is_vision_image and not info.is_text and len(images) < MAX_IMAGES:
-                images.append(attachment.url)  # the replied-to message's other files are not read
+            if (
+                info.is_vision_image
+                and not info.is_text
+                and info.size <= MAX_IMAGE_BYTES
+                and len(images) < MAX_IMAGES
+            ):
+                images.append(attachment)  # the replied-to message's other files are not read
         return text, tuple(images)
+
+    async def image_inputs(self, images: Sequence[discord.Attachment], model: ModelRef) -> Tuple[str, ...]:
+        """The images as data URLs, downscaled to the vision limits (decoded in worker threads).
+
+        For a model known not to see images nothing is downloaded: their URLs are passed on and the
+        engine answers with its notice before any provider call."""
+        if supports_vision(model.endpoint, model.name, self.engine.vision_overrides) is False:
+            return tuple(image.url for image in images)
+        try:
+            raws = await asyncio.gather(*(image.read() for image in images))
+        except discord.HTTPException:
+            raise AttachmentRefused(
+                _("I couldn't download your images from Discord, so your message was not sent. Try again.")
+            ) from None
+        prepared = await asyncio.gather(
+            *(prepare_image_async(raw, image.filename) for raw, image in zip(raws, images))
+        )
+        return tuple(image.data_url for image in prepared)
 
     async def _replied_message(self, message: discord.Message) -> Optional[discord.Message]:
         """The message ``message`` replies to: from the gateway payload, the cache, or fetched."""
@@ -164,11 +193,11 @@ class PromptingMixin(MixinMeta):
             return
         if not dm["enabled"]:
             raise DMsClosed(
-                "The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead."
+                _("The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead.")
             )
         if dm["shared_server"] and not getattr(author, "mutual_guilds", None):
             raise DMsClosed(
-                "Chatting in DMs needs a server you share with the bot. Join one, then try again."
+                _("Chatting in DMs needs a server you share with the bot. Join one, then try again.")
             )
 
     # -- /ai variables, /ai timezone, /ai myprompt, /ai dm --------------------------------------
@@ -190,10 +219,9 @@ class PromptingMixin(MixinMeta):
         lines = []
         for name, value in variables.items():
             shown = " ".join(value.split())
-            lines.append(
-                f"`{{{name}}}` → {shown[:80] + ('…' if len(shown) > 80 else '') if shown else '(empty)'}"
-            )
-        text = "Prompt variables (write them in a persona or system prompt):\n" + "\n".join(lines)
+            value = shown[:80] + ("…" if len(shown) > 80 else "") if shown else _("(empty)")
+            lines.append(f"`{{{name}}}` → {value}")
+        text = _("Prompt variables (write them in a persona or system prompt):") + "\n" + "\n".join(lines)
         for page in pagify(text, page_length=1900):
             await reply(ctx, page)
 
@@ -203,17 +231,22 @@ class PromptingMixin(MixinMeta):
     async def ai_timezone(self, ctx: commands.Context, zone: Optional[str] = None) -> None:
         """Show or set the server's time zone for `{date}`, `{time}` and friends (default UTC)."""
         if zone is None:
-            await reply(ctx, f"This server's time zone is `{self.personas.timezone(ctx.guild.id)}`.")
+            await reply(
+                ctx,
+                _("This server's time zone is `{zone}`.").format(zone=self.personas.timezone(ctx.guild.id)),
+            )
             return
         await writable_scope(ctx, "server")
         try:
             zoneinfo.ZoneInfo(zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise PersonaError(
-                f"`{zone[:50]}` is not a time zone. Use a name like `Europe/Paris` or `UTC`."
+                _("`{zone}` is not a time zone. Use a name like `Europe/Paris` or `UTC`.").format(
+                    zone=zone[:50]
+                )
             ) from None
         await self.personas.set_timezone(ctx.guild.id, zone)
-        await reply(ctx, f"This server's time zone is now `{zone}`.")
+        await reply(ctx, _("This server's time zone is now `{zone}`.").format(zone=zone))
 
     @AIGroup.ai.command(name="myprompt")
     @app_commands.describe(action="show, set or clear", text="Your instructions (up to 500 characters)")
@@ -231,22 +264,29 @@ class PromptingMixin(MixinMeta):
         if action == "show":
             current = self.personas.myprompt(ctx.author.id)
             await reply(
-                ctx, f"Your instructions:\n>>> {current}" if current else "You have no instructions set."
+                ctx,
+                _("Your instructions:\n>>> {text}").format(text=current)
+                if current
+                else _("You have no instructions set."),
             )
             return
         if action == "clear":
             await self.personas.set_myprompt(ctx.author.id, None)
-            await reply(ctx, "Your instructions are cleared.")
+            await reply(ctx, _("Your instructions are cleared."))
             return
         text = (text or "").strip()
         if not text:
-            raise PersonaError("Write your instructions after `set`, e.g. `[p]ai myprompt set Call me Sam.`")
+            raise PersonaError(
+                _("Write your instructions after `set`, e.g. `[p]ai myprompt set Call me Sam.`")
+            )
         if len(text) > MAX_MYPROMPT_CHARS:
             raise PersonaError(
-                f"Your instructions are {len(text)} characters long; the limit is {MAX_MYPROMPT_CHARS}."
+                _("Your instructions are {length} characters long; the limit is {limit}.").format(
+                    length=len(text), limit=MAX_MYPROMPT_CHARS
+                )
             )
         await self.personas.set_myprompt(ctx.author.id, text)
-        await reply(ctx, "Saved. The assistant will follow your instructions in all your requests.")
+        await reply(ctx, _("Saved. The assistant will follow your instructions in all your requests."))
 
     @AIGroup.ai.command(name="dm", with_app_command=False)  # owner-only; slash `ai` is full (25)
     @commands.is_owner()
@@ -262,11 +302,19 @@ class PromptingMixin(MixinMeta):
             await self.personas.set_dm(enabled=action == "on")
         elif action == "shared":
             if value is None:
-                raise PersonaError("Say `on` or `off` after `shared`.")
+                raise PersonaError(_("Say `on` or `off` after `shared`."))
             await self.personas.set_dm(shared_server=value == "on")
         dm = self.personas.dm
-        await reply(
-            ctx,
-            f"Chatting in DMs is {'on' if dm['enabled'] else 'off'}"
-            + (" (members must share a server with the bot)." if dm["shared_server"] else "."),
-        )
+        if dm["enabled"]:
+            state = (
+                _("Chatting in DMs is on (members must share a server with the bot).")
+                if dm["shared_server"]
+                else _("Chatting in DMs is on.")
+            )
+        else:
+            state = (
+                _("Chatting in DMs is off (members must share a server with the bot).")
+                if dm["shared_server"]
+                else _("Chatting in DMs is off.")
+            )
+        await reply(ctx, state)

@@ -20,6 +20,7 @@ from discord.ext.test import runner as dpy_runner
 
 from skynet.engine.personas.cards import png_with_card
 from skynet.engine.personas.variables import PLACEHOLDER
+from skynet_dev.fake_images import FakeImages
 from skynet_dev.harness import BotMessage, RedHarness
 from skynet_dev.mock_openai import Reply
 
@@ -72,6 +73,17 @@ async def with_attachment(
     await dpy_runner.run_all_events()
     await red.settle()
     return [m for m in red.messages() if m.id not in before]
+
+
+async def avatar_link(red: RedHarness, persona: str = "guide") -> str:
+    """Give ``persona`` an avatar link to a local image server (allow-listed by the owner, as the
+    URL guard refuses 127.0.0.1 otherwise); returns the link."""
+    async with FakeImages() as images:
+        await owner(red, f"!ai tools allow {images.host}")
+        link = f"{images.url}/face.png"
+        assert "new avatar" in text_of(await admin(red, f"!ai persona avatar {persona} {link}"))
+        await owner(red, f"!ai tools allow {images.host}")  # toggled off again
+    return link
 
 
 def tiny_png() -> bytes:
@@ -222,12 +234,12 @@ async def test_edit_show_delete_and_greeting(bot, provider):
     await admin(bot, "!ai persona edit guide description Shows people around.")
     await admin(bot, "!ai persona edit guide display_name Tour Guide")
     await admin(bot, "!ai persona edit guide greeting Hello, {user_display}!")
-    await admin(bot, "!ai persona avatar guide https://example.com/guide.png")
+    link = await avatar_link(bot)
     shown = text_of(await say(bot, "!ai persona show guide"))
     for part in (
         "Shows people around.",
         "Tour Guide",
-        "https://example.com/guide.png",
+        link,
         "You guide visitors.",
     ):
         assert part in shown, shown
@@ -536,7 +548,7 @@ async def persona_with_identity(red: RedHarness, *, manage_webhooks: bool = True
         grant_manage_webhooks(red)
     await admin(red, "!ai persona create guide You guide visitors.")
     await admin(red, "!ai persona edit guide display_name Tour Guide")
-    await admin(red, "!ai persona avatar guide https://example.com/guide.png")
+    await avatar_link(red)
     await admin(red, "!ai persona use guide")
 
 
@@ -555,7 +567,7 @@ async def test_replies_stream_through_one_reused_webhook_under_the_persona(bot, 
     first = events[0]
     assert first.kind == "send"
     assert first.payload["username"] == "Tour Guide"
-    assert first.payload["avatar_url"] == "https://example.com/guide.png"
+    assert first.payload["avatar_url"].endswith("/face.png")
     assert first.allowed_mentions == {"parse": []} or first.allowed_mentions.get("parse") == []
     assert any(e.kind == "edit" for e in events)  # streamed by editing the webhook message
     assert {e.message_id for e in events} == {first.message_id}

@@ -1,9 +1,12 @@
 """Images for vision models: attached to ``[p]ai chat`` or to the message it replies to, they reach
-the provider as ``image_url`` content parts with the Discord attachment URL (at most 4); a model
-known not to see images gets a clear notice and no request is made; memory keeps only text."""
+the provider as ``image_url`` content parts holding data URLs, downscaled to the vision limits
+(at most 4); a file that does not decode is refused and nothing is sent; a model known not to see
+images gets a clear notice and no request is made; memory keeps only text."""
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -11,15 +14,25 @@ from conftest import text_of
 from discord.ext.test import backend as dpy_backend
 from discord.ext.test import factories as dpy_factories
 from discord.ext.test import runner as dpy_runner
+from PIL import Image
 
 from skynet_dev.harness import BotMessage, RedHarness
 from skynet_dev.mock_openai import Reply
 
 
-def png(tmp_path: Path, name: str) -> Path:
+def png(tmp_path: Path, name: str, size=(64, 48), color="red") -> Path:
+    """A real image file (its format from the file's suffix)."""
     path = tmp_path / name
-    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    Image.new("RGB", size, color).save(path)
     return path
+
+
+def decoded(data_url: str) -> Image.Image:
+    head, payload = data_url.split(",", 1)
+    assert head.startswith("data:image/") and head.endswith(";base64"), head
+    image = Image.open(io.BytesIO(base64.b64decode(payload)))
+    image.load()
+    return image
 
 
 async def chat(
@@ -54,14 +67,43 @@ def image_urls(content: Any) -> List[str]:
     return [p["image_url"]["url"] for p in content if p["type"] == "image_url"]
 
 
-async def test_an_image_reaches_the_model_as_an_image_url_part(bot, provider, tmp_path):
+async def test_an_image_reaches_the_model_as_a_data_url_part(bot, provider, tmp_path):
     image = png(tmp_path, "cat.png")
     provider.script(Reply.text("A cat."))
     reply = text_of(await chat(bot, "what is this?", image))
     assert "A cat." in reply, (reply, bot.last_error)
     content = sent_content(provider)
     assert content[0] == {"type": "text", "text": "member: what is this?"}
-    assert image_urls(content) == [image.absolute().as_uri()]  # the attachment's URL
+    [url] = image_urls(content)
+    assert url.startswith("data:image/png;base64,")  # a small PNG stays PNG
+    assert decoded(url).size == (64, 48)
+
+
+async def test_a_large_photo_is_sent_downscaled_to_the_vision_limits(bot, provider, tmp_path):
+    import os
+
+    path = tmp_path / "holiday.png"  # 3000x2000 of noise: a 17 MB PNG, like a camera photo
+    Image.frombytes("RGB", (3000, 2000), os.urandom(3000 * 2000 * 3)).save(path, compress_level=1)
+    provider.script(Reply.text("A beach."))
+    reply = text_of(await chat(bot, "where is this?", path))
+    assert "A beach." in reply, (reply, bot.last_error)
+    [url] = image_urls(sent_content(provider))
+    image = decoded(url)
+    assert url.startswith("data:image/jpeg;base64,") and image.format == "JPEG"
+    assert image.size == (1152, 768)  # within 2048x2048, shorter side 768, aspect kept
+    assert len(url) < path.stat().st_size / 10
+
+
+async def test_an_image_that_does_not_decode_is_refused_and_nothing_is_sent(bot, provider, tmp_path):
+    broken = tmp_path / "cat.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # claims to be a PNG
+    reply = text_of(await chat(bot, "what is this?", broken))
+    assert "`cat.png` is not a readable image" in reply, reply
+    assert "your message was not sent" in reply
+    assert provider.chat_requests == []
+    # Nothing else is lost: the same question with a good image goes through.
+    provider.script(Reply.text("A cat."))
+    assert "A cat." in text_of(await chat(bot, "what is this?", png(tmp_path, "good.png")))
 
 
 async def test_text_files_and_images_together(bot, provider, tmp_path):
@@ -107,7 +149,8 @@ async def test_memory_keeps_text_and_a_marker_never_the_image(bot, provider, tmp
 
 
 async def test_images_on_the_replied_to_message_are_included_up_to_four(bot, provider, tmp_path):
-    shared = [png(tmp_path, f"shared{i}.png") for i in range(3)]
+    colors = ["blue", "lime", "yellow"]
+    shared = [png(tmp_path, f"shared{i}.png", color=c) for i, c in enumerate(colors)]
     parent = dpy_backend.make_message(
         "look at these", bot.member, bot.channel, attachments=[dpy_backend.make_attachment(p) for p in shared]
     )
@@ -119,7 +162,9 @@ async def test_images_on_the_replied_to_message_are_included_up_to_four(bot, pro
     reply = text_of(await chat(bot, "which is best?", own, reply_to=parent_data))
     assert "Four pictures." in reply, (reply, bot.last_error)
     urls = image_urls(sent_content(provider))
-    assert urls == [own.absolute().as_uri()] + [p.absolute().as_uri() for p in shared]
+    assert len(urls) == 4 and all(url.startswith("data:image/png;base64,") for url in urls)
+    shown = [decoded(url).convert("RGB").getpixel((0, 0)) for url in urls]
+    assert shown == [Image.new("RGB", (1, 1), c).getpixel((0, 0)) for c in ["red", *colors]]
     # Five in total: the message's own come first, the replied-to ones fill up to four.
     provider.script(Reply.text("ok"))
     await chat(bot, "and now?", own, png(tmp_path, "mine2.png"), reply_to=parent_data)

@@ -1,8 +1,9 @@
 """Files members attach to a chat message: which are read, and how they are put in the question.
 
 Text-like files (up to 200 kB) are inlined after the message with their filename, in a code block.
-PNG, JPEG, GIF and WebP images (up to 20 MB) go to vision models by URL (see :mod:`.vision`);
-every other type is refused with a clear message. The message's own token limit still applies to
+PNG, JPEG, GIF and WebP images (up to 20 MB) go to vision models as data URLs, downscaled to the
+vision limits (see :mod:`.images` and :mod:`.vision`); every other type is refused with a clear
+message. The message's own token limit still applies to
 the inlined text.
 """
 
@@ -13,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Optional
 
 from ..errors import SkynetError
+from ..i18n import _
 from .vision import IMAGE_SUFFIXES as VISION_SUFFIXES
 from .vision import IMAGE_TYPES, MAX_IMAGE_BYTES
 
@@ -62,16 +64,28 @@ def check(info: AttachmentInfo) -> None:
     name = info.filename[:60]
     if info.is_image and not info.is_text:
         if not info.is_vision_image:
-            raise AttachmentRefused(f"I can look at PNG, JPEG, GIF and WebP images; `{name}` isn't one.")
+            raise AttachmentRefused(
+                _("I can look at PNG, JPEG, GIF and WebP images; `{name}` isn't one.").format(name=name)
+            )
         if info.size > MAX_IMAGE_BYTES:
-            raise AttachmentRefused(f"`{name}` is {info.size // (1024 * 1024)} MB; images are sent up to 20 MB.")
+            raise AttachmentRefused(
+                _("`{name}` is {size} MB; images are sent up to 20 MB.").format(
+                    name=name, size=info.size // (1024 * 1024)
+                )
+            )
         return
     if not info.is_text:
         raise AttachmentRefused(
-            f"I can only read text files (.txt, .md, .py, .json, .csv…); `{name}` isn't one."
+            _("I can only read text files (.txt, .md, .py, .json, .csv…); `{name}` isn't one.").format(
+                name=name
+            )
         )
     if info.size > MAX_TEXT_BYTES:
-        raise AttachmentRefused(f"`{name}` is {info.size // 1024} kB; text files are read up to 200 kB.")
+        raise AttachmentRefused(
+            _("`{name}` is {size} kB; text files are read up to 200 kB.").format(
+                name=name, size=info.size // 1024
+            )
+        )
 
 
 def inline(text: str, info: AttachmentInfo, raw: bytes) -> str:
@@ -79,7 +93,9 @@ def inline(text: str, info: AttachmentInfo, raw: bytes) -> str:
     try:
         body = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise AttachmentRefused(f"`{info.filename[:60]}` is not UTF-8 text, so I can't read it.") from None
+        raise AttachmentRefused(
+            _("`{name}` is not UTF-8 text, so I can't read it.").format(name=info.filename[:60])
+        ) from None
     fence = "````" if "```" in body else "```"
     language = info.suffix.lstrip(".")
     return f"{text}\n\nAttached file `{info.filename}`:\n{fence}{language}\n{body.rstrip()}\n{fence}"

@@ -1,7 +1,8 @@
 """Images for vision models: which models can see them, and how a question carries them.
 
-Images travel as OpenAI content parts that point at the image's URL (Discord's attachment URL), so
-nothing is downloaded or re-encoded here; the provider fetches and resizes them itself.
+Images travel as OpenAI ``image_url`` content parts holding data URLs made by :mod:`.images`
+(decoded, downscaled, re-encoded); for a model known not to see images nothing is downloaded and
+the member gets :func:`vision_notice` instead.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import SkynetError
+from ..i18n import _
 
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # OpenAI's limit per image (Discord allows larger uploads)
@@ -36,7 +38,9 @@ class VisionUnsupported(SkynetError):
 
 
 def supports_vision(
-    endpoint: str, model: str, overrides: Mapping[str, bool] = {}  # noqa: B006 (read only)
+    endpoint: str,
+    model: str,
+    overrides: Mapping[str, bool] = {},  # noqa: B006 (read only)
 ) -> Optional[bool]:
     """True/False when the owner's override or the model's name says whether it takes images,
     None when unknown. ``overrides``: ``"endpoint:model"`` in lower case -> bool."""
@@ -52,10 +56,10 @@ def supports_vision(
 
 def vision_notice(model: str) -> str:
     """What a member is told when the model can't see the images they sent."""
-    return (
-        f"The model `{model}` can't see images. Ask again without the image, or have an admin pick a "
+    return _(
+        "The model `{model}` can't see images. Ask again without the image, or have an admin pick a "
         "vision model (e.g. `gpt-4o-mini`) with `[p]ai model set <model>`."
-    )
+    ).format(model=model)
 
 
 def mentions_images(provider_message: str) -> bool:
@@ -65,7 +69,8 @@ def mentions_images(provider_message: str) -> bool:
 
 
 def user_content(text: str, images: Sequence[str]) -> Any:
-    """The user turn's ``content``: the plain text, or content parts when images come with it."""
+    """The user turn's ``content``: the plain text, or content parts when images (data URLs or URLs)
+    come with it."""
     if not images:
         return text
     parts: List[Dict[str, Any]] = [{"type": "text", "text": text}]

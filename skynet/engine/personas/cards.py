@@ -14,6 +14,7 @@ import struct
 import zlib
 from typing import Any, Dict, Iterator, Mapping, Tuple
 
+from ..i18n import _
 from .personas import (
     MAX_DESCRIPTION_CHARS,
     MAX_DISPLAY_NAME_CHARS,
@@ -37,39 +38,45 @@ class CardError(PersonaError):
 def load_card(raw: bytes, filename: str = "") -> Dict[str, Any]:
     """The card's JSON object from the bytes of a ``.json`` or ``.png`` file."""
     if len(raw) > MAX_CARD_BYTES:
-        raise CardError(f"That file is {len(raw) // 1024} kB; character cards are limited to 1 MB.")
+        raise CardError(
+            _("That file is {size} kB; character cards are limited to 1 MB.").format(size=len(raw) // 1024)
+        )
     if raw.startswith(PNG_SIGNATURE):
         text = _chara_from_png(raw)
     else:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise CardError("That file is neither a PNG nor a UTF-8 JSON character card.") from None
+            raise CardError(_("That file is neither a PNG nor a UTF-8 JSON character card.")) from None
     try:
         card = json.loads(text)
     except (ValueError, RecursionError):
-        raise CardError("The character card is not valid JSON.") from None
+        raise CardError(_("The character card is not valid JSON.")) from None
     if not isinstance(card, dict) or card.get("spec") != SPEC or not isinstance(card.get("data"), dict):
-        raise CardError(f'Only V2 character cards are supported (`"spec": "{SPEC}"` with a `data` object).')
+        raise CardError(
+            _('Only V2 character cards are supported (`"spec": "{spec}"` with a `data` object).').format(
+                spec=SPEC
+            )
+        )
     return card
 
 
 def png_chunks(raw: bytes) -> Iterator[Tuple[bytes, bytes]]:
     """(type, data) of every chunk; ``CardError`` on truncation or a bad checksum."""
     if not raw.startswith(PNG_SIGNATURE):
-        raise CardError("That is not a PNG file.")
+        raise CardError(_("That is not a PNG file."))
     pos = len(PNG_SIGNATURE)
     while pos < len(raw):
         if pos + 8 > len(raw):
-            raise CardError("The PNG file is cut off (a chunk header is incomplete).")
+            raise CardError(_("The PNG file is cut off (a chunk header is incomplete)."))
         length, kind = struct.unpack(">I4s", raw[pos : pos + 8])
         end = pos + 8 + length + 4
         if end > len(raw):
-            raise CardError("The PNG file is cut off (a chunk is shorter than it says).")
+            raise CardError(_("The PNG file is cut off (a chunk is shorter than it says)."))
         data = raw[pos + 8 : pos + 8 + length]
         (crc,) = struct.unpack(">I", raw[end - 4 : end])
         if zlib.crc32(kind + data) & 0xFFFFFFFF != crc:
-            raise CardError("The PNG file is damaged (a chunk checksum is wrong).")
+            raise CardError(_("The PNG file is damaged (a chunk checksum is wrong)."))
         yield kind, data
         if kind == b"IEND":
             return
@@ -80,14 +87,14 @@ def _chara_from_png(raw: bytes) -> str:
     for kind, data in png_chunks(raw):
         if kind != b"tEXt":
             continue
-        keyword, _, text = data.partition(b"\x00")
+        keyword, _sep, text = data.partition(b"\x00")
         if keyword != b"chara":
             continue
         try:
             return base64.b64decode(text, validate=True).decode("utf-8")
         except (binascii.Error, ValueError, UnicodeDecodeError):
-            raise CardError("The card data in the PNG (`chara` chunk) is not valid base64 text.") from None
-    raise CardError("The PNG has no character card in it (no `chara` text chunk).")
+            raise CardError(_("The card data in the PNG (`chara` chunk) is not valid base64 text.")) from None
+    raise CardError(_("The PNG has no character card in it (no `chara` text chunk)."))
 
 
 def png_with_card(card: Mapping[str, Any], image: bytes) -> bytes:
@@ -114,7 +121,7 @@ def card_to_persona(card: Mapping[str, Any]) -> Persona:
     data = card["data"]
     display = _text(data, "name")[:MAX_DISPLAY_NAME_CHARS]
     if not display:
-        raise CardError("The character card has no `name`.")
+        raise CardError(_("The character card has no `name`."))
 
     def convert(text: str) -> str:
         # Card macros to skynet variables; braces a card uses otherwise stay as typed (render ignores them).
@@ -137,8 +144,10 @@ def card_to_persona(card: Mapping[str, Any]) -> Persona:
         prompt += f"\n\nExample messages:\n{examples}"  # only when it fits: examples are the first to go
     if len(prompt) > MAX_PERSONA_PROMPT_CHARS:
         raise CardError(
-            f"The card's instructions are {len(prompt)} characters long; personas are limited to "
-            f"{MAX_PERSONA_PROMPT_CHARS}. Shorten the card's description or personality."
+            _(
+                "The card's instructions are {length} characters long; personas are limited to "
+                "{limit}. Shorten the card's description or personality."
+            ).format(length=len(prompt), limit=MAX_PERSONA_PROMPT_CHARS)
         )
     summary = _text(data, "creator_notes") or _text(data, "description")
     greeting = convert(_text(data, "first_mes"))[:MAX_GREETING_CHARS] or None

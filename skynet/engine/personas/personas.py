@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, Iterable, Mapping, Optional
 
 from ..errors import InvalidValue
+from ..i18n import _
 from ..params import PARAMS, SYSTEM_PROMPT
 
 MAX_NAME_CHARS = 32
@@ -17,7 +18,7 @@ MAX_DISPLAY_NAME_CHARS = 80  # Discord's limit for webhook names
 MAX_PERSONAS_PER_SERVER = 100
 MAX_MYPROMPT_CHARS = 500
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-AVATAR_PATTERN = re.compile(r"^https://\S+$")
+AVATAR_PATTERN = re.compile(r"^https?://\S+$", re.IGNORECASE)
 # Fields ``[p]ai persona edit`` can change; model and parameters are the preset.
 EDITABLE_FIELDS = (
     "description",
@@ -108,34 +109,52 @@ def check_name(name: str, *, taken: Iterable[str] = ()) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME_CHARS:
         raise PersonaError(
-            f"A persona name is 1 to {MAX_NAME_CHARS} characters; `{name[:40]}` has {len(name)}."
+            _("A persona name is 1 to {limit} characters; `{name}` has {length}.").format(
+                limit=MAX_NAME_CHARS, name=name[:40], length=len(name)
+            )
         )
     if not NAME_PATTERN.match(name):
         raise PersonaError(
-            "A persona name is one word of letters, digits, `-` and `_` (for example `pirate`)."
+            _("A persona name is one word of letters, digits, `-` and `_` (for example `pirate`).")
         )
     if name.lower() in BUILTIN_PERSONAS or name.lower() == "none":
-        raise PersonaError(f"`{name}` is a built-in persona name; choose another name.")
+        raise PersonaError(_("`{name}` is a built-in persona name; choose another name.").format(name=name))
     if name.lower() in {t.lower() for t in taken}:
-        raise PersonaError(f"A persona named `{name}` already exists here; edit it or choose another name.")
+        raise PersonaError(
+            _("A persona named `{name}` already exists here; edit it or choose another name.").format(
+                name=name
+            )
+        )
     return name
 
 
 def check_prompt(prompt: str) -> str:
     prompt = prompt.strip()
     if not prompt:
-        raise PersonaError("A persona needs a system prompt: the instructions it follows.")
+        raise PersonaError(_("A persona needs a system prompt: the instructions it follows."))
     if len(prompt) > MAX_PERSONA_PROMPT_CHARS:
         raise PersonaError(
-            f"The prompt is {len(prompt)} characters long; the limit is {MAX_PERSONA_PROMPT_CHARS}. Shorten it."
+            _("The prompt is {length} characters long; the limit is {limit}. Shorten it.").format(
+                length=len(prompt), limit=MAX_PERSONA_PROMPT_CHARS
+            )
         )
     return prompt
+
+
+def field_label(field_name: str) -> str:
+    """A persona field's name as shown in refusals (``"display name"``...), translated."""
+    labels = {"description": _("description"), "display name": _("display name"), "greeting": _("greeting")}
+    return labels.get(field_name, field_name)
 
 
 def check_text(field_name: str, text: Optional[str], limit: int) -> Optional[str]:
     text = (text or "").strip() or None
     if text is not None and len(text) > limit:
-        raise PersonaError(f"The {field_name} is {len(text)} characters long; the limit is {limit}.")
+        raise PersonaError(
+            _("The {field} is {length} characters long; the limit is {limit}.").format(
+                field=field_label(field_name), length=len(text), limit=limit
+            )
+        )
     return text
 
 
@@ -143,7 +162,9 @@ def check_avatar_url(url: Optional[str]) -> Optional[str]:
     url = (url or "").strip() or None
     if url is not None and (len(url) > 2000 or not AVATAR_PATTERN.match(url)):
         raise PersonaError(
-            "An avatar is an `https://` link to an image (or attach the image to the command)."
+            _(
+                "An avatar is an `https://` (or `http://`) link to an image (or attach the image to the command)."
+            )
         )
     return url
 
@@ -151,8 +172,10 @@ def check_avatar_url(url: Optional[str]) -> Optional[str]:
 def check_count(existing: int) -> None:
     if existing >= MAX_PERSONAS_PER_SERVER:
         raise PersonaError(
-            f"This place already has {MAX_PERSONAS_PER_SERVER} personas, the limit. Delete one with "
-            "`[p]ai persona delete <name>` first."
+            _(
+                "This place already has {limit} personas, the limit. Delete one with "
+                "`[p]ai persona delete <name>` first."
+            ).format(limit=MAX_PERSONAS_PER_SERVER)
         )
 
 
@@ -165,9 +188,21 @@ def validate(persona: Persona) -> Persona:
     check_avatar_url(persona.avatar_url)
     for name, value in persona.params.items():
         if name not in PARAMS or name == SYSTEM_PROMPT:
-            raise PersonaError(f"`{name}` is not a parameter a persona can preset.")
+            raise PersonaError(_("`{name}` is not a parameter a persona can preset.").format(name=name))
         PARAMS[name].parse(str(value))
     return persona
+
+
+def builtin_description(persona: Persona) -> str:
+    """The persona's description as shown to members: a built-in one's in their language."""
+    if not persona.builtin:
+        return persona.description
+    descriptions = {
+        "assistant": _("A neutral, helpful assistant (the default voice)."),
+        "concise": _("Short, direct answers."),
+        "teacher": _("Explains step by step and checks understanding."),
+    }
+    return descriptions.get(persona.key, persona.description)
 
 
 def compose_system_prompt(base: str, own_instructions: Optional[str]) -> str:
