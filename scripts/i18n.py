@@ -10,7 +10,9 @@
 
 ``update`` keeps every translation whose English text still exists, adds the new texts with an
 empty translation, and drops the ones the code no longer uses. Translations waiting in
-``i18n/<locale>/*.po`` (work in progress kept apart, e.g. one file per area) are merged in too.
+``i18n/<locale>/*.po`` (work in progress kept apart, e.g. one file per area, made by ``todo``)
+are merged in too, over the .po's own; delete those work files once merged, so later edits of the
+.po are not overwritten by them.
 """
 
 from __future__ import annotations
