@@ -21,6 +21,7 @@ from ..engine.governance.governor import Admission, Remaining, Ticket
 from ..engine.governance.numbers import parse_number
 from ..engine.governance.policy import (
     CHANNEL,
+    DEFAULT,
     MEMBER,
     ROLE,
     SERVER,
@@ -506,5 +507,7 @@ class GovernanceMixin(MixinMeta):
         for tool in self.tool_service.registry.names():
             decision = decide_tool(rules.tools, tool, user_id=member.id, role_ids=roles, channel_id=cid)
             mark = "✅" if decision.allowed else "⛔"
-            lines.append(f"{mark} `{tool}` — {decision.reason} ({level_label(decision.level)})")
+            # "no rule: allowed by default" already says where the answer comes from.
+            source = "" if decision.level == DEFAULT else f" ({level_label(decision.level)})"
+            lines.append(f"{mark} `{tool}` — {decision.reason}{source}")
         return lines

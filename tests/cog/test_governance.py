@@ -187,7 +187,7 @@ async def test_tool_policies_and_policy_show(bot, provider):
     shown = text_of(await say(bot, "!ai policy show"))
     assert "⛔ `web_search` — `web_search` is denied for the whole server (server rule)" in shown
     assert "⛔ `scrape` — `scrape` is denied for this member (member rule)" in shown
-    assert "✅ `calculator` — no rule for `calculator`: allowed by default (default)" in shown
+    assert "✅ `calculator` — no rule for `calculator`: allowed by default\n" in shown
     assert "Listening: `off` (server)" in shown
     there = text_of(await say(bot, f"!ai policy show {bot.member.mention} {other.mention}"))
     assert f"`web_search` is allowed in <#{other.id}> (channel rule)" in there

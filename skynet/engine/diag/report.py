@@ -81,7 +81,7 @@ def render(report: DiagReport, prefix: str = "[p]") -> str:
         )
         lines.append(_("**Usage counters last stored:** {when}").format(when=flush))
     for name, backend in report.backends.items():
-        lines.append(f"**{name}:** {backend}")
+        lines.append(_("**{label}:** {backend}").format(label=name, backend=backend))
     lines.append(
         _("**Model here:** `{model}` (from {source})").format(model=report.model, source=report.model_source)
     )
