@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("chromadb", "pypdf", "fitz", "pdfminer", "trafilatura", "genai_prices", "torch", "numpy")
+HEAVY = ("chromadb", "pypdf", "fitz", "pdfminer", "trafilatura", "genai_prices", "torch", "numpy", "PIL")
 
 
 async def measure_once() -> dict:

@@ -23,12 +23,13 @@ import base64
 import io
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Tuple
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING, Optional, Tuple
 
 from ..errors import SkynetError
 from ..i18n import _
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_SIDE = 2048  # fit in MAX_SIDE x MAX_SIDE...
 MAX_SHORT_SIDE = 768  # ...then the shorter side at most this
@@ -89,13 +90,16 @@ def _unreadable(name: str) -> ImageUnreadable:
     )
 
 
-def _has_alpha(image: Image.Image) -> bool:
+def _has_alpha(image: "Image.Image") -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
 def prepare_image(raw: bytes, name: str) -> PreparedImage:
     """Decode ``raw`` (the file ``name``), keep its first frame, downscale it to the vision limits
     and re-encode it. Raises :class:`ImageUnreadable` if it is not a decodable image."""
+    # Pillow is imported on first use (in the worker thread): it would add to every `[p]load skynet`.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below

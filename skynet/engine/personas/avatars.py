@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import io
 
-from PIL import Image
-
 from ..attachments.images import sniff_image
 from ..i18n import _
 from ..tools.guard import Refused, UrlGuard
@@ -24,6 +22,8 @@ MAX_AVATAR_BYTES = 8 * 1024 * 1024
 
 
 def _decodes(data: bytes) -> bool:
+    from PIL import Image  # imported on first use: it would add to every `[p]load skynet`
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()  # reads the whole file's structure without keeping the pixels
