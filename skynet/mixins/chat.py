@@ -51,8 +51,8 @@ class ChatMixin(MixinMeta):
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
-        if images:  # read, downscaled and encoded as data URLs (off the event loop)
-            request = replace(request, images=await self.image_inputs(images, request.settings.model))
+        if images:  # their links for now: admission counts them before any is downloaded
+            request = replace(request, images=tuple(image.url for image in images))
         ticket = self.admit(ctx.author, ctx.channel, request)  # budgets and rate limits, or a refusal
 
         async def send(content: str, first: bool) -> discord.Message:
@@ -65,6 +65,8 @@ class ChatMixin(MixinMeta):
 
         with self.inflight.track():  # unload ends the reply with a note and posts nothing more
             try:
+                if images:  # read, downscaled and encoded as data URLs (off the event loop)
+                    request = replace(request, images=await self.image_inputs(images, request.settings.model))
                 if ctx.interaction is not None:
                     await ctx.typing()  # acknowledges the slash command ("is thinking...")
                 # For a prefix command the streamer shows typing, through the pacer, until text is visible.

@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import pytest
 from conftest import text_of
 from discord.ext.test import backend as dpy_backend
 from discord.ext.test import factories as dpy_factories
@@ -104,6 +105,36 @@ async def test_an_image_that_does_not_decode_is_refused_and_nothing_is_sent(bot,
     # Nothing else is lost: the same question with a good image goes through.
     provider.script(Reply.text("A cat."))
     assert "A cat." in text_of(await chat(bot, "what is this?", png(tmp_path, "good.png")))
+
+
+@pytest.mark.discord_bursts  # the setup and the four requests come faster than people type
+async def test_admission_comes_before_any_image_is_read_and_a_refused_image_costs_nothing(
+    bot, provider, tmp_path
+):
+    broken = tmp_path / "cat.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    await bot.say("!ai budget set user 100000", author=bot.admin)
+    await bot.say("!ai ratelimit user 2 3600", author=bot.admin)
+    await bot.settle()
+    # A refused image refunds its budget reservation (the attempt still counts for the rate limit:
+    # reading and decoding images is work the limit protects).
+    assert "is not a readable image" in text_of(await chat(bot, "what is this?", broken))
+    shown = text_of(await bot_says(bot, "!ai budget show"))
+    assert "100,000 tokens of 100,000 tokens left" in shown, shown
+    provider.script(Reply.text("A cat."))
+    assert "A cat." in text_of(await chat(bot, "and this?", png(tmp_path, "good.png")))
+    # Over the limit: refused before the images are downloaded or decoded, so the member sees the
+    # rate limit, not the broken file.
+    refused = text_of(await chat(bot, "again?", broken))
+    assert refused.startswith("⚠️ Too many requests"), refused
+    assert len(provider.chat_requests) == 1
+
+
+async def bot_says(red: RedHarness, content: str) -> List[BotMessage]:
+    before = {m.id for m in red.messages()}
+    await red.say(content, author=red.member)
+    await red.settle()
+    return [m for m in red.messages() if m.id not in before]
 
 
 async def test_text_files_and_images_together(bot, provider, tmp_path):
