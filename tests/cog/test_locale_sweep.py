@@ -14,6 +14,7 @@ import pytest
 from conftest import owner, say, text_of
 
 from skynet_dev.harness import RedHarness
+from skynet_dev.mock_openai import Reply
 
 FRENCH = Path(__file__).resolve().parents[2] / "skynet" / "locales" / "fr-FR.po"
 
@@ -86,3 +87,13 @@ async def test_a_french_server_sees_no_english_sentence_of_skynets(bot):
     assert "Modèle ici" in shown and "Seul le propriétaire du bot" in shown, shown[:500]
     english = sorted(piece for piece in english_sentences() if piece in shown)
     assert not english, f"English shown in a French server: {english}"
+
+
+@pytest.mark.discord_bursts
+async def test_a_passive_reply_fails_in_french_too(bot, provider):
+    """Passive replies start from Red's message event, not a command: the locale must follow."""
+    assert text_of(await owner(bot, "!set locale fr-FR"))
+    await owner(bot, "!ai listen mode all")
+    provider.script(Reply.error(401))
+    shown = text_of(await say(bot, "bonjour tout le monde"))
+    assert shown.startswith("⚠️ **mock** a refusé la clé API."), shown
