@@ -13,7 +13,7 @@ Rules for every user-facing string (checked by ``tests/test_i18n.py``):
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 Translate = Callable[[str], str]
 
@@ -22,15 +22,27 @@ def _identity(text: str) -> str:
     return text
 
 
+def _plain_number(value: int) -> str:
+    return f"{value:,}"
+
+
 _translate: Translate = _identity
+_number: Callable[[int], str] = _plain_number
 
 
-def install(translate: Translate) -> None:
-    """Route every engine translation through ``translate`` (Red's ``Translator``)."""
-    global _translate
+def install(translate: Translate, number: Optional[Callable[[int], str]] = None) -> None:
+    """Route every engine translation through ``translate`` (Red's ``Translator``), and number
+    formatting through ``number`` (Red's locale-aware ``humanize_number``)."""
+    global _translate, _number
     _translate = translate
+    _number = number or _plain_number
 
 
 def _(text: str) -> str:
     """The text in the locale of the current context (the server's, set by Red per command)."""
     return _translate(text)
+
+
+def number(value: int) -> str:
+    """``value`` with the digit grouping of the current context's locale ("1,000", "1 000")."""
+    return _number(value)

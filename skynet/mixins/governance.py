@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Literal, Optional
 import discord
 from discord import app_commands
 from redbot.core import commands
+from redbot.core.utils.chat_formatting import humanize_number
 
 from ..abc import MixinMeta
 from ..engine.chat import ChatRequest
@@ -278,7 +279,7 @@ class GovernanceMixin(MixinMeta):
                     if key == "roles"
                     else _("A server can have at most {count} members budgets.")
                 )
-                raise InvalidValue(text.format(count=f"{MAX_OVERRIDES:,}"))
+                raise InvalidValue(text.format(count=humanize_number(MAX_OVERRIDES)))
             else:
                 table[str(target_id)] = value
 

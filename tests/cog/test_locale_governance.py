@@ -25,9 +25,11 @@ async def test_budgets_and_their_refusals_in_french(bot, provider, cog):
     assert text_of(await say(bot, "!ai budget set user 100", author=bot.admin)) == (
         "Budget quotidien de chaque membre fixé à 100 jetons."
     )
-    # A number that isn't one: the sentence is built from French pieces, placeholders kept.
+    # A number that isn't one: the sentence is built from French pieces, placeholders kept, and
+    # numbers grouped the French way (narrow no-break spaces).
     assert text_of(await say(bot, "!ai budget set user beaucoup", author=bot.admin)) == (
-        "⚠️ Un budget en jetons doit être un nombre entier de 0 à 1,000,000,000 ; `beaucoup` n'en est pas un."
+        "⚠️ Un budget en jetons doit être un nombre entier de 0 à 1\u202f000\u202f000\u202f000 ; "
+        "`beaucoup` n'en est pas un."
     )
     # A member spends the budget; the next question is refused in French, with when it resets.
     await say(bot, "!ai params set max_tokens 20", author=bot.admin)

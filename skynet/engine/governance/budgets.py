@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Hashable, Mapping, Optional, Tuple
 
-from ..i18n import _
+from ..i18n import _, number
 from ..pricing import format_cost
 
 TOKENS, USD = "tokens", "usd"
@@ -25,7 +25,7 @@ DAY = 86_400
 def format_amount(amount: float, unit: str) -> str:
     if unit == USD:
         return format_cost(amount)
-    return _("{amount} tokens").format(amount=f"{int(round(amount)):,}")
+    return _("{amount} tokens").format(amount=number(int(round(amount))))
 
 
 def period_start(now: float, reset_hour: int) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..errors import InvalidValue
-from ..i18n import _
+from ..i18n import _, number
 
 
 def parse_number(text: str, *, what: str, minimum: float, maximum: float, integer: bool = False) -> float:
@@ -40,7 +40,7 @@ def parse_number(text: str, *, what: str, minimum: float, maximum: float, intege
 
 
 def _fmt(value: float) -> str:
-    return f"{int(value):,}" if value == int(value) else f"{value:,}"
+    return number(int(value)) if value == int(value) else f"{value:,}"
 
 
 def _shown(text: str) -> str:
