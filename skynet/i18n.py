@@ -8,12 +8,21 @@ error raised deep in the engine is shown in the server's locale.
 
 from __future__ import annotations
 
-from redbot.core.i18n import Translator
+from redbot.core.i18n import Translator, get_babel_locale
 from redbot.core.utils.chat_formatting import humanize_number
 
 from .engine import i18n as engine_i18n
 
 _ = Translator("Skynet", __file__)
-engine_i18n.install(_, humanize_number)
 
-__all__ = ["_"]
+
+def _is_one(count: int) -> bool:
+    """The current locale's plural rule (CLDR, through babel): French counts 0 as singular."""
+    return get_babel_locale().plural_form(count) == "one"
+
+
+engine_i18n.install(_, humanize_number, _is_one)
+
+plural = engine_i18n.plural
+
+__all__ = ["_", "plural"]

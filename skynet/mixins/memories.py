@@ -10,7 +10,7 @@ from redbot.core import commands
 
 from ..abc import MixinMeta
 from ..engine.memory.vector import Record
-from ..i18n import _
+from ..i18n import _, plural
 from .common import (
     conversation_key,
     reply,
@@ -40,10 +40,8 @@ class MemoriesMixin(MixinMeta):
         """Forget your messages (and the answers to them) in this conversation."""
         dropped = self.memory.forget_user_in(conversation_key(ctx.channel), ctx.author.id)
         await self.memory_service.windows.flush()
-        forgot = (
-            _("Forgot {count} message of yours here.")
-            if dropped == 1
-            else _("Forgot {count} messages of yours here.")
+        forgot = plural(
+            dropped, _("Forgot {count} message of yours here."), _("Forgot {count} messages of yours here.")
         )
         await reply(ctx, forgot.format(count=dropped), ephemeral=True)
 
@@ -119,7 +117,7 @@ class MemoriesMixin(MixinMeta):
                 ctx, _("No memory of yours here has that id; see `ai memories list`."), ephemeral=True
             )
             return
-        forgot = _("Forgot {count} memory.") if removed == 1 else _("Forgot {count} memories.")
+        forgot = plural(removed, _("Forgot {count} memory."), _("Forgot {count} memories."))
         await reply(ctx, forgot.format(count=removed), ephemeral=True)
 
     @staticmethod

@@ -18,7 +18,7 @@ from ..abc import MixinMeta
 from ..engine.errors import InvalidValue
 from ..engine.memory import ConversationMemory
 from ..engine.memory import policy as window_policy
-from ..i18n import _
+from ..i18n import _, plural
 from ..settings_store import GUILD
 from .common import (
     ScopeChoice,
@@ -72,10 +72,10 @@ class MemoryAdminMixin(MixinMeta):
         await require_admin(ctx)
         dropped = self.memory.clear(conversation_key(self._target(ctx, channel)))
         await self.memory_service.windows.flush()
-        cleared = (
-            _("Cleared {count} remembered message and the summary.")
-            if dropped == 1
-            else _("Cleared {count} remembered messages and the summary.")
+        cleared = plural(
+            dropped,
+            _("Cleared {count} remembered message and the summary."),
+            _("Cleared {count} remembered messages and the summary."),
         )
         await reply(ctx, cleared.format(count=dropped))
 

@@ -12,7 +12,7 @@ from ..abc import MixinMeta
 from ..engine.accounting import Counters
 from ..engine.errors import InvalidValue
 from ..engine.pricing import Price, format_cost, parse_price
-from ..i18n import _
+from ..i18n import _, plural
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
 from .common import reply, resolve_here
 from .group import AIGroup
@@ -22,10 +22,9 @@ def describe(label: str, counters: Counters) -> str:
     """One line of usage: requests, tokens, estimated cost, and what the figures rest on."""
     priced = counters.requests - counters.unpriced_requests
     cost = f"~{format_cost(counters.cost_usd)}" if priced > 0 or not counters.requests else _("cost unknown")
-    if counters.requests == 1:
-        requests = _("{count} request").format(count=humanize_number(counters.requests))
-    else:
-        requests = _("{count} requests").format(count=humanize_number(counters.requests))
+    requests = plural(counters.requests, _("{count} request"), _("{count} requests")).format(
+        count=humanize_number(counters.requests)
+    )
     line = _("**{label}:** {requests} · {tokens} tokens ({prompt} in / {completion} out) · {cost}").format(
         label=label,
         requests=requests,

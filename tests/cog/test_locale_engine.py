@@ -65,7 +65,7 @@ async def test_parameter_refusals_and_help_are_in_french(bot):
 
     shown = text_of(await owner(bot, "!ai params show"))
     assert (
-        "- `max_tokens`: un nombre entier de 1 à 128000. Longueur maximale d'une réponse, en tokens." in shown
+        "- `max_tokens`: un nombre entier de 1 à 128000. Longueur maximale d'une réponse, en jetons." in shown
     )
 
 

@@ -43,7 +43,7 @@ async def test_memory_commands_answer_in_the_servers_language(mem, tmp_path: Pat
         "Mémoire `messages` pour ce salon réglée sur `40`."
     )
     assert await say(mem, "!ai memory policy", author=mem.admin) == (
-        "Dans ce salon : **40** messages, **3000** tokens, oubliés après **6h**."
+        "Dans ce salon : **40** messages, **3000** jetons, oubliés après **6h**."
     )
     assert await say(mem, "!ai history view") == "Je ne me souviens de rien de ce que vous avez dit ici."
 

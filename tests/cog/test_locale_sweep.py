@@ -85,6 +85,7 @@ async def test_a_french_server_sees_no_english_sentence_of_skynets(bot):
     await say(bot, "!ai pricing show")  # a member: told who may use it
     shown = "\n".join(shown_text(bot, before))
     assert "Modèle ici" in shown and "Seul le propriétaire du bot" in shown, shown[:500]
+    assert "**Ce serveur :** 0 requête · " in shown, shown  # French counts 0 as singular
     english = sorted(piece for piece in english_sentences() if piece in shown)
     assert not english, f"English shown in a French server: {english}"
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Hashable, Optional, Tuple
 
-from ..i18n import _
+from ..i18n import _, plural
 
 MAX_BUCKETS = 200_000  # idle full buckets are dropped beyond this (they hold no information)
 
@@ -21,11 +21,7 @@ class Rate:
     seconds: float
 
     def describe(self) -> str:
-        text = (
-            _("{count} request per {seconds} s")
-            if self.requests == 1
-            else _("{count} requests per {seconds} s")
-        )
+        text = plural(self.requests, _("{count} request per {seconds} s"), _("{count} requests per {seconds} s"))
         return text.format(count=self.requests, seconds=f"{self.seconds:g}")
 
 
