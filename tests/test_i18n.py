@@ -166,3 +166,30 @@ def test_shipped_language_is_complete_and_well_formed(po_path: Path) -> None:
         elif msgid.count("[p]") != msgstr.count("[p]") or msgid.count("`") != msgstr.count("`"):
             problems.append(f"commands or code marks differ: {msgid[:50]!r} -> {msgstr[:50]!r}")
     assert not problems, f"{po_path.name}: {len(problems)} problems\n" + "\n".join(problems[:40])
+
+
+def test_nothing_is_translated_at_import_time() -> None:
+    """A ``_()`` outside a function runs once, at import, in the load-time locale: every server
+    would then see that text in the bot's default language whatever its own."""
+    frozen = []
+    for path in i18n_script.sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        inside_functions = set()
+        for node in ast.walk(tree):
+            # The body only: decorators and default values run at import.
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.body
+            elif isinstance(node, ast.Lambda):
+                body = [node.body]
+            else:
+                continue
+            inside_functions.update(id(child) for statement in body for child in ast.walk(statement))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_"
+                and id(node) not in inside_functions
+            ):
+                frozen.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not frozen, "translated at import time (move into the function that shows it):\n" + "\n".join(frozen)
