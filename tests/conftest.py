@@ -110,6 +110,20 @@ def cog(bot: RedHarness):
     return bot.bot.get_cog("Skynet")
 
 
+EMBED = "text-embedding-3-small"  # the embeddings model the local provider serves for memory tests
+
+
+@pytest.fixture
+def mem(bot: RedHarness, provider: MockOpenAI, cog) -> RedHarness:
+    """skynet with embeddings on the local provider; replies need not wait a second apart."""
+    from skynet.discord.pacing import Pacer
+
+    provider.models.append(EMBED)
+    provider.embeddings = "words"
+    cog.pacer = Pacer(channel_interval=0.0)
+    return bot
+
+
 # ---------------------------------------------------------------------------------------------
 # Config backends: the tests of CONFIG_BACKED_MODULES run on Red's JSON driver and on its
 # PostgreSQL driver against a real local PostgreSQL (pgserver), started once per session.

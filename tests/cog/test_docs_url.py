@@ -13,10 +13,8 @@ import pytest
 from aiohttp import web
 from conftest import owner, say, text_of
 
-from skynet.discord.pacing import Pacer
 from skynet.engine.memory.documents import MAX_BYTES
 
-EMBED = "text-embedding-3-small"
 pytestmark = pytest.mark.discord_bursts  # the script types commands faster than people do
 
 HANDBOOK = "Guests park their bicycles behind the library, next to the blue door."
@@ -101,15 +99,6 @@ class Pages:
 async def pages() -> AsyncIterator[Pages]:
     async with Pages() as server:
         yield server
-
-
-@pytest.fixture
-def mem(bot, provider, cog):
-    """skynet with embeddings on the local provider; replies need not wait a second apart."""
-    provider.models.append(EMBED)
-    provider.embeddings = "words"
-    cog.pacer = Pacer(channel_interval=0.0)
-    return bot
 
 
 async def add(red, url: str) -> str:

@@ -10,21 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import owner, text_of
 
-from skynet.discord.pacing import Pacer
-
 # The owner and the admin type faster than people do: only message bodies are checked here.
 pytestmark = pytest.mark.discord_bursts
-
-EMBED = "text-embedding-3-small"
-
-
-@pytest.fixture
-def mem(bot, provider, cog):
-    """skynet with embeddings on the local provider, as in test_memory.py."""
-    provider.models.append(EMBED)
-    provider.embeddings = "words"
-    cog.pacer = Pacer(channel_interval=0.0)
-    return bot
 
 
 async def say(red, content: str, **kwargs) -> str:

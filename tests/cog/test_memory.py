@@ -15,7 +15,7 @@ from urllib.request import url2pathname
 
 import discord
 import pytest
-from conftest import owner, text_of
+from conftest import EMBED, owner, text_of
 from discord.ext.test import backend as dpy_backend
 from redbot.core.data_manager import cog_data_path
 
@@ -25,18 +25,6 @@ from skynet_dev.mock_openai import Reply
 # Members and admins here type faster than people do: Discord's message rates are tested in
 # test_streaming.py and test_discord_limits.py; here only message bodies are checked.
 pytestmark = pytest.mark.discord_bursts
-
-EMBED = "text-embedding-3-small"
-
-
-@pytest.fixture
-def mem(bot, provider, cog):
-    """skynet with embeddings on the local provider; replies need not wait a second apart."""
-    provider.models.append(EMBED)
-    provider.embeddings = "words"
-    cog.pacer = Pacer(channel_interval=0.0)
-    return bot
-
 
 async def say(red, content: str, *, channel=None, **kwargs):
     """Like conftest's ``say``, in any channel (DMs, other servers), with attachments."""
