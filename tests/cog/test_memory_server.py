@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 from conftest import owner, text_of
-from test_memory import chat, mem, remember, say, system_block, the_cog  # noqa: F401  (fixture)
+from test_memory import chat, remember, say, system_block, the_cog
 
 from skynet.discord.pacing import Pacer
 
