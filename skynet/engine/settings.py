@@ -7,7 +7,7 @@ for one request and remembers where every value came from, so ``show`` commands 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from .errors import InvalidValue
 from .i18n import _
@@ -27,24 +27,6 @@ def scope_label(scope: str) -> str:
         DEFAULT_SCOPE: _("default"),
     }
     return labels.get(scope, scope)
-
-
-class _ScopeLabels(Mapping[str, str]):
-    """``SCOPE_LABELS[scope]``: the label translated when it is read, not when the cog loaded."""
-
-    def __getitem__(self, scope: str) -> str:
-        if scope not in SCOPES:
-            raise KeyError(scope)
-        return scope_label(scope)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(SCOPES)
-
-    def __len__(self) -> int:
-        return len(SCOPES)
-
-
-SCOPE_LABELS: Mapping[str, str] = _ScopeLabels()
 
 
 @dataclass(frozen=True)

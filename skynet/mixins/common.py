@@ -10,7 +10,10 @@ from redbot.core.utils.chat_formatting import pagify
 
 from ..discord.reply import NO_MENTIONS
 from ..engine.errors import SkynetError
-from ..engine.settings import ResolvedSettings
+from ..engine.settings import (
+    ResolvedSettings,
+    scope_label,  # noqa: F401  (the mixins take it from here with the scopes)
+)
 from ..i18n import _
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope, SettingsStore
 
@@ -85,11 +88,3 @@ async def writable_scope(ctx: commands.Context, choice: Optional[str]) -> Scope:
     if choice == "channel":
         return Scope(CHANNEL, settings_channel_id(ctx.channel))
     return Scope(GUILD, ctx.guild.id)
-
-
-def scope_label(kind: str) -> str:
-    """Where a setting comes from, as shown in replies ("this server", "default"...)."""
-    labels = {
-        "default": _("default"), GUILD: _("this server"), CHANNEL: _("this channel"), GLOBAL: _("global"),
-    }
-    return labels.get(kind, kind)
