@@ -46,11 +46,6 @@ def restarted_note() -> str:
     return _("⚠️ The assistant restarted before this answer was complete. Please ask again.")
 
 
-# The English texts, for code and tests that compare with them (shown text uses the functions).
-EMPTY_ANSWER = "*(The model returned an empty answer.)*"
-LENGTH_NOTE = "*(The answer stopped at the `max_tokens` limit.)*"
-RESTARTED_NOTE = "⚠️ The assistant restarted before this answer was complete. Please ask again."
-
 # Sends one message; ``first`` is True for the first message of the reply.
 Send = Callable[[str, bool], Awaitable[discord.Message]]
 

@@ -13,7 +13,7 @@ from conftest import KEY, owner, say, text_of
 from test_chat import ask, unused_port
 
 from skynet.discord.pacing import Pacer
-from skynet.discord.reply import RESTARTED_NOTE
+from skynet.discord.reply import restarted_note
 from skynet.engine.reliability import RetryPolicy
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
@@ -232,7 +232,7 @@ async def test_unload_ends_the_reply_at_once_with_a_restart_note(bot, provider, 
 
     mine = [e for e in bot.events[start:] if e.kind in ("send", "edit") and "skynet" not in (e.content or "")]
     final = bot._messages[mine[-1].message_id].content
-    assert final.endswith(RESTARTED_NOTE), [(e.kind, e.content) for e in bot.events[start:]]
+    assert final.endswith(restarted_note()), [(e.kind, e.content) for e in bot.events[start:]]
     assert "Couldn't reach" not in final and "broke off" not in final
     if phase == "mid_stream":
         assert final.startswith(PARTIAL[:3])
