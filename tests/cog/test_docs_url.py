@@ -14,6 +14,7 @@ from aiohttp import web
 from conftest import owner, say, text_of
 
 from skynet.engine.memory.documents import MAX_BYTES
+from skynet_dev.samples import make_pdf
 
 pytestmark = pytest.mark.discord_bursts  # the script types commands faster than people do
 
@@ -25,34 +26,6 @@ ARTICLE = """<html><head><title>Club Rules</title></head><body>
 <p>Lockers are emptied every Sunday evening by the caretaker, so members must take their
 belongings home before the weekend ends. Padlocks left on lockers are cut off on Monday morning.</p>
 </article><footer>Copyright the club</footer></body></html>"""
-
-
-def make_pdf(pages: List[str]) -> bytes:
-    """A minimal PDF with one line of text per page (as tests/engine/test_memory_engine.py)."""
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    kids = []
-    for text in pages:
-        stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET"
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents {len(objects)} 0 R "
-            "/Resources << /Font << /F1 3 0 R >> >> >>"
-        )
-        kids.append(f"{len(objects)} 0 R")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    out, offsets = b"%PDF-1.4\n", []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n{body}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
 
 
 class Pages:

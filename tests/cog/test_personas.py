@@ -5,10 +5,8 @@ prompt the provider actually received, or what the member sees."""
 from __future__ import annotations
 
 import json
-import struct
 import urllib.parse
 import urllib.request
-import zlib
 from pathlib import Path
 from typing import List, Optional
 
@@ -23,6 +21,7 @@ from skynet.engine.personas.variables import PLACEHOLDER
 from skynet_dev.fake_images import FakeImages
 from skynet_dev.harness import BotMessage, RedHarness
 from skynet_dev.mock_openai import Reply
+from skynet_dev.samples import tiny_png
 
 # Members and admins here type faster than people do: Discord's message rates are tested in
 # test_streaming.py and test_discord_limits.py; here only message bodies are checked.
@@ -84,22 +83,6 @@ async def avatar_link(red: RedHarness, persona: str = "guide") -> str:
         assert "new avatar" in text_of(await admin(red, f"!ai persona avatar {persona} {link}"))
         await owner(red, f"!ai tools allow {images.host}")  # toggled off again
     return link
-
-
-def tiny_png() -> bytes:
-    """A valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 CARD = {

@@ -25,6 +25,7 @@ from skynet.engine.providers.base import Endpoint
 from skynet.engine.providers.registry import ProviderRegistry
 from skynet.engine.settings import ModelRef
 from skynet_dev.mock_openai import MockOpenAI, Reply
+from skynet_dev.samples import make_pdf
 
 
 class Clock:
@@ -211,33 +212,3 @@ def test_pdf_text_and_encrypted_pdf():
         ("page 1", "Page one talks about llamas."),
         ("page 2", "Page two about alpacas."),
     ]
-
-
-def make_pdf(pages):
-    """A minimal PDF with one line of text per page (hand-written objects, no extra library)."""
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        None,
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    kids = []
-    for text in pages:
-        stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET"
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-        content = len(objects)
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents {content} 0 R "
-            "/Resources << /Font << /F1 3 0 R >> >> >>"
-        )
-        kids.append(f"{len(objects)} 0 R")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n{body}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out

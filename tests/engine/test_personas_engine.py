@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import struct
-import zlib
 
 import pytest
 
@@ -21,6 +19,7 @@ from skynet.engine.personas.cards import (
 )
 from skynet.engine.personas.personas import PersonaError, check_name, check_prompt, validate
 from skynet.engine.personas.variables import LazyVariables
+from skynet_dev.samples import png_chunk, tiny_png
 
 VALUES = {"user": "Sam", "server": "Guild {user}", "date": "2026-11-27"}
 
@@ -110,28 +109,11 @@ CARD = {
 }
 
 
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_card_from_json_and_png():
     persona = card_to_persona(load_card(json.dumps(CARD).encode()))
     assert persona.name == "Ada" and persona.display_name == "Ada"
     assert "Ada helps {user_display}." in persona.system_prompt
-    png = png_with_card(CARD, _png())
+    png = png_with_card(CARD, tiny_png())
     assert [kind for kind, _ in png_chunks(png)] == [b"IHDR", b"IDAT", b"tEXt", b"IEND"]
     assert card_to_persona(load_card(png)) == persona
 
@@ -154,15 +136,12 @@ def test_bad_cards(raw, message):
 
 def test_png_with_bad_base64_or_without_a_card():
     payload = b"chara\x00***"
-    chunk = (
-        struct.pack(">I", len(payload)) + b"tEXt" + payload + struct.pack(">I", zlib.crc32(b"tEXt" + payload))
-    )
-    png = _png()
-    broken = png[:-12] + chunk + png[-12:]
+    png = tiny_png()
+    broken = png[:-12] + png_chunk(b"tEXt", payload) + png[-12:]
     with pytest.raises(CardError, match="base64"):
         load_card(broken)
     with pytest.raises(CardError, match="no character card"):
-        load_card(_png())
+        load_card(tiny_png())
 
 
 def test_too_long_card_is_refused_and_examples_dropped_first():
