@@ -60,6 +60,18 @@ class MixinMeta(ABC):
     def tool_refusal(self, tool: str, request) -> Optional[str]:
         """Governance: why ``tool`` may not run for this request's member and channel, or None."""
 
+    @abstractmethod
+    def check_dm_allowed(self, author) -> None:
+        """DMs: refuse a member the owner's switches keep out of DMs."""
+
+    @abstractmethod
+    async def store_budget(self, scope_id: int, total: bool, amount: str, unit: str):
+        """Governance: store a daily budget of a server (or of DMs); returns (amount, cleared)."""
+
+    @abstractmethod
+    async def store_rate(self, scope_id: int, who: str, requests: str, seconds: str):
+        """Governance: store a rate limit of a server (or of DMs); returns the ``Rate``."""
+
 
 class CompositeMetaClass(type(commands.Cog), type(ABC)):
     """Lets the cog combine Red's Cog metaclass with the ABC of its mixins."""

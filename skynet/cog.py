@@ -35,6 +35,7 @@ from .mixins.chat import ChatMixin
 from .mixins.common import reply
 from .mixins.data import DataMixin
 from .mixins.diag import DiagMixin
+from .mixins.dms import DMsMixin
 from .mixins.documents import DocumentsMixin
 from .mixins.governance import GovernanceMixin
 from .mixins.group import AIGroup
@@ -67,6 +68,7 @@ class Skynet(
     ParamsMixin,
     PersonasMixin,
     PromptingMixin,
+    DMsMixin,
     ProvidersMixin,
     ReliabilityMixin,
     StatsMixin,

@@ -85,3 +85,6 @@ GLOBAL_DEFAULTS.update(personas={}, persona=None, dm={"enabled": True, "shared_s
 GUILD_DEFAULTS.update(personas={}, persona=None, timezone="UTC")
 CHANNEL_DEFAULTS.update(persona=None)
 USER_DEFAULTS.update(myprompt=None, persona=None)
+# Budgets and rate limits in DMs, set by the owner: the same shapes as a server's governance and
+# budget_usage (skynet/governance_store.py).
+GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})

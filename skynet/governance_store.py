@@ -3,6 +3,8 @@
 Settings live in one dict per server (see :mod:`skynet.engine.governance.rules`); every write
 goes to Config and rebuilds that server's parsed rules, so the message path only does dict
 lookups. Budget usage is kept by the engine's ledger and written in batches, like usage counters.
+The rules of DMs (scope id ``DM_SCOPE``) are stored in the global ``dm_governance`` and
+``dm_budget_usage`` values.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Callable, Dict
 from redbot.core import Config
 
 from .engine.governance.budgets import BudgetLedger
-from .engine.governance.rules import GuildRules, parse_rules
+from .engine.governance.rules import DM_SCOPE, GuildRules, parse_rules
 from .engine.periodic import PeriodicFlush
 
 log = logging.getLogger("red.skynet.governance")
@@ -34,16 +36,32 @@ class GovernanceStore:
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
-        for guild_id, data in (await self._config.all_guilds()).items():
+        stored = list((await self._config.all_guilds()).items())
+        stored.append(
+            (
+                DM_SCOPE,
+                {
+                    "governance": await self._config.dm_governance(),
+                    "budget_usage": await self._config.dm_budget_usage(),
+                },
+            )
+        )
+        for scope_id, data in stored:
             governance = data.get("governance") or {}
             if governance:
-                self._data[guild_id] = governance
-                self._rules[guild_id] = parse_rules(governance)
+                self._data[scope_id] = governance
+                self._rules[scope_id] = parse_rules(governance)
             if data.get("budget_usage"):
-                self._ledger.load(guild_id, data["budget_usage"])
+                self._ledger.load(scope_id, data["budget_usage"])
+
+    def _value(self, scope_id: int, name: str):
+        """The Config value ``name`` of a server, or its global ``dm_`` twin for DMs."""
+        if scope_id == DM_SCOPE:
+            return getattr(self._config, f"dm_{name}")
+        return getattr(self._config.guild_from_id(scope_id), name)
 
     def rules(self, guild_id: int) -> GuildRules:
-        """The parsed rules of a server (no I/O)."""
+        """The parsed rules of a server, or of DMs for ``DM_SCOPE`` (no I/O)."""
         return self._rules.get(guild_id, NO_RULES)
 
     def data(self, guild_id: int) -> Dict[str, Any]:
@@ -55,7 +73,7 @@ class GovernanceStore:
         data = self.data(guild_id)
         edit(data)
         rules = parse_rules(data)  # a broken shape fails here, before anything is stored
-        await self._config.guild_from_id(guild_id).governance.set(data)
+        await self._value(guild_id, "governance").set(data)
         self._data[guild_id], self._rules[guild_id] = data, rules
         return rules
 
@@ -66,7 +84,7 @@ class GovernanceStore:
             dirty, self._ledger.dirty = self._ledger.dirty, set()
             for guild_id in dirty:
                 try:
-                    await self._config.guild_from_id(guild_id).budget_usage.set(self._ledger.dump(guild_id))
+                    await self._value(guild_id, "budget_usage").set(self._ledger.dump(guild_id))
                 except Exception:
                     log.exception("Could not store budget usage; will retry.")
                     self._ledger.dirty.add(guild_id)

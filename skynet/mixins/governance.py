@@ -6,7 +6,7 @@ Admins (Red admin, Manage Server, owner) change these; every member can see thei
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Literal, Optional
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple
 
 import discord
 from discord import app_commands
@@ -31,7 +31,7 @@ from ..engine.governance.policy import (
     level_label,
     with_rule,
 )
-from ..engine.governance.rules import GuildRules
+from ..engine.governance.rules import DM_SCOPE, GuildRules
 from ..engine.tokens import IMAGE_INPUT_TOKENS
 from ..i18n import _
 from .common import NotAllowed, is_server_admin, reply, settings_channel_id
@@ -70,6 +70,13 @@ def _system_tokens(count: Callable[[str], int], prompt: str) -> int:
     return _SYSTEM_COUNTS[prompt]
 
 
+def budget_scope(user: discord.abc.User, guild: Optional[discord.Guild]) -> Tuple[int, Tuple[int, ...]]:
+    """The scope whose budgets apply (``guild``'s, or DMs' for None) and ``user``'s roles there."""
+    if guild is None:
+        return DM_SCOPE, ()
+    return guild.id, tuple(r.id for r in getattr(user, "roles", ()))
+
+
 def describe_rate(rate: Optional[Rate]) -> str:
     return rate.describe() if rate else _("no limit")
 
@@ -91,15 +98,15 @@ class GovernanceMixin(MixinMeta):
         self, author: discord.abc.User, channel: discord.abc.Messageable, request: ChatRequest
     ) -> Ticket:
         """Check rate limits and reserve budget for ``request``; raises a refusal that says why."""
-        guild = getattr(channel, "guild", None)
-        rules = self.governance.rules(guild.id) if guild is not None else None
-        if rules is None or not rules.limits_anything:
+        scope_id, role_ids = budget_scope(author, getattr(channel, "guild", None))  # DMs: the owner's limits
+        rules = self.governance.rules(scope_id)
+        if not rules.limits_anything:
             return Ticket(None, None, request.settings.model.name)
         max_tokens = request.settings.params.get("max_tokens")
         admission = Admission(
-            guild_id=guild.id,
+            guild_id=scope_id,
             user_id=author.id,
-            role_ids=tuple(r.id for r in getattr(author, "roles", ())),
+            role_ids=role_ids,
             model=request.settings.model.name,
             prompt_tokens=self.prompt_estimate(request),
             max_tokens=int(max_tokens) if max_tokens else None,
@@ -145,31 +152,33 @@ class GovernanceMixin(MixinMeta):
             + IMAGE_INPUT_TOKENS * len(request.images)
         )
 
-    def remaining_for(self, member: discord.Member) -> Remaining:
-        rules = self.governance.rules(member.guild.id)
-        return self.governor.remaining(
-            rules.budgets, member.guild.id, member.id, tuple(r.id for r in member.roles)
-        )
+    def remaining_for(self, user: discord.abc.User, guild: Optional[discord.Guild]) -> Remaining:
+        """``user``'s budget today in ``guild``, or in DMs for None."""
+        scope_id, role_ids = budget_scope(user, guild)
+        budgets = self.governance.rules(scope_id).budgets
+        return self.governor.remaining(budgets, scope_id, user.id, role_ids)
 
-    def budget_lines(self, member: discord.Member) -> List[str]:
-        rules = self.governance.rules(member.guild.id)
-        budgets = rules.budgets
-        if budgets.bypass_roles.intersection(r.id for r in member.roles) or member.id in self.bot.owner_ids:
+    def budget_lines(self, user: discord.abc.User, guild: Optional[discord.Guild]) -> List[str]:
+        """What is left today for ``user`` in ``guild``, or in DMs for None."""
+        scope_id, role_ids = budget_scope(user, guild)
+        budgets = self.governance.rules(scope_id).budgets
+        if budgets.bypass_roles.intersection(role_ids) or user.id in self.bot.owner_ids:
             return [
                 _("**Budget of {member}:** unlimited (bypass role or bot owner)").format(
-                    member=member.display_name
+                    member=user.display_name
                 )
             ]
         lines = [
             _("**Budget of {member}:** {budget}").format(
-                member=member.display_name, budget=self.remaining_for(member).describe()
+                member=user.display_name, budget=self.remaining_for(user, guild).describe()
             )
         ]
         if budgets.server_amount is not None:
+            total = self.governor.server_remaining(budgets, scope_id).describe()
             lines.append(
-                _("**Server total:** {budget}").format(
-                    budget=self.governor.server_remaining(budgets, member.guild.id).describe()
-                )
+                _("**All DMs together:** {budget}").format(budget=total)
+                if scope_id == DM_SCOPE
+                else _("**Server total:** {budget}").format(budget=total)
             )
         return lines
 
@@ -193,9 +202,13 @@ class GovernanceMixin(MixinMeta):
     @app_commands.describe(member="Whose budget (default: yours; others' for admins)")
     async def ai_budget_show(self, ctx: commands.Context, member: Optional[str] = None) -> None:
         """Show how much of the daily budget is left and when it resets."""
+        if ctx.guild is None:  # DMs: the member's own budget under the owner's limits for DMs
+            lines = [*self.budget_lines(ctx.author, None), self.reset_line(DM_SCOPE)]
+            await reply(ctx, "\n".join(lines), ephemeral=True)
+            return
         target = await self._member_or_self(ctx, member)
         budgets = self.governance.rules(ctx.guild.id).budgets
-        lines = self.budget_lines(target)
+        lines = self.budget_lines(target, ctx.guild)
         if budgets.member_amount is not None:
             lines.append(
                 _("Server default per member: {amount}").format(
@@ -210,8 +223,12 @@ class GovernanceMixin(MixinMeta):
         if budgets.bypass_roles:
             roles = ", ".join(f"<@&{r}>" for r in budgets.bypass_roles)
             lines.append(_("Bypass roles: {roles}").format(roles=roles))
-        lines.append(_("-# Days start at {hour}:00 UTC.").format(hour=f"{budgets.reset_hour:02d}"))
+        lines.append(self.reset_line(ctx.guild.id))
         await reply(ctx, "\n".join(lines)[:2000], ephemeral=True)
+
+    def reset_line(self, scope_id: int) -> str:
+        hour = self.governance.rules(scope_id).budgets.reset_hour
+        return _("-# Days start at {hour}:00 UTC.").format(hour=f"{hour:02d}")
 
     @ai_budget.command(name="set")
     @app_commands.describe(
@@ -231,20 +248,7 @@ class GovernanceMixin(MixinMeta):
         Example: `[p]ai budget set user 20000` or `[p]ai budget set server 5 usd`.
         """
         guild = await require_admin(ctx)
-        value = None if amount.strip().lower() in NONE_WORDS else parse_amount(amount, unit)
-        cleared: List[bool] = []
-
-        def edit(data: Dict[str, Any]) -> None:
-            budget = data.setdefault("budget", {})
-            if who == "server":
-                budget["server"], budget["server_unit"] = value, unit
-                return
-            if (budget.get("unit") or TOKENS) != unit and (budget.get("roles") or budget.get("members")):
-                cleared.append(True)
-                budget["roles"], budget["members"] = {}, {}
-            budget["member"], budget["unit"] = value, unit
-
-        await self.governance.update(guild.id, edit)
+        value, cleared = await self.store_budget(guild.id, who == "server", amount, unit)
         if who == "server":
             text = (
                 _("Daily budget of the whole server removed.")
@@ -261,6 +265,29 @@ class GovernanceMixin(MixinMeta):
         if cleared:
             text += " " + _("Cleared role and member budgets (they were in another unit).")
         await reply(ctx, text)
+
+    async def store_budget(
+        self, scope_id: int, total: bool, amount: str, unit: str
+    ) -> Tuple[Optional[float], bool]:
+        """Store the daily budget of each member (or the ``total`` of the server or of all DMs).
+
+        Returns the amount (None: removed) and whether role and member budgets were cleared
+        because they were in the other unit."""
+        value = None if amount.strip().lower() in NONE_WORDS else parse_amount(amount, unit)
+        cleared: List[bool] = []
+
+        def edit(data: Dict[str, Any]) -> None:
+            budget = data.setdefault("budget", {})
+            if total:
+                budget["server"], budget["server_unit"] = value, unit
+                return
+            if (budget.get("unit") or TOKENS) != unit and (budget.get("roles") or budget.get("members")):
+                cleared.append(True)
+                budget["roles"], budget["members"] = {}, {}
+            budget["member"], budget["unit"] = value, unit
+
+        await self.governance.update(scope_id, edit)
+        return value, bool(cleared)
 
     async def _set_override(
         self, ctx: commands.Context, key: str, target_id: int, label: str, amount: str
@@ -360,9 +387,11 @@ class GovernanceMixin(MixinMeta):
 
     @ai_ratelimit.command(name="show")
     async def ai_ratelimit_show(self, ctx: commands.Context) -> None:
-        """Show the rate limits of this server."""
+        """Show the rate limits of this server (in DMs: the bot owner's limit for DMs)."""
         if ctx.guild is None:
-            raise NotAllowed(_("Rate limits apply inside a server."))
+            rate = self.governance.rules(DM_SCOPE).rates.member
+            await reply(ctx, _("**Each member, in DMs:** {rate}").format(rate=describe_rate(rate)))
+            return
         rates = self.governance.rules(ctx.guild.id).rates
         await reply(
             ctx,
@@ -373,17 +402,22 @@ class GovernanceMixin(MixinMeta):
 
     async def _set_rate(self, ctx: commands.Context, who: str, requests: str, seconds: str) -> None:
         guild = await require_admin(ctx)
-        count = parse_number(requests, what=_("Requests"), minimum=1, maximum=MAX_RATE_REQUESTS, integer=True)
-        window = parse_number(seconds, what=_("The window in seconds"), minimum=1, maximum=MAX_RATE_SECONDS)
-        await self.governance.update(
-            guild.id, lambda d: d.setdefault("ratelimit", {}).__setitem__(who, [count, window])
-        )
+        rate = await self.store_rate(guild.id, who, requests, seconds)
         text = (
             _("Rate limit of each member set to {rate}.")
             if who == "user"
             else _("Rate limit of the whole server set to {rate}.")
         )
-        await reply(ctx, text.format(rate=Rate(count, window).describe()))
+        await reply(ctx, text.format(rate=rate.describe()))
+
+    async def store_rate(self, scope_id: int, who: str, requests: str, seconds: str) -> Rate:
+        """Store the rate limit of each member (``user``) or of everyone together (``server``)."""
+        count = parse_number(requests, what=_("Requests"), minimum=1, maximum=MAX_RATE_REQUESTS, integer=True)
+        window = parse_number(seconds, what=_("The window in seconds"), minimum=1, maximum=MAX_RATE_SECONDS)
+        await self.governance.update(
+            scope_id, lambda d: d.setdefault("ratelimit", {}).__setitem__(who, [count, window])
+        )
+        return Rate(count, window)
 
     @ai_ratelimit.command(name="user")
     @app_commands.describe(requests="Requests allowed (1-10000)", seconds="Per this many seconds (1-86400)")
@@ -501,7 +535,7 @@ class GovernanceMixin(MixinMeta):
             _("Rate limits: member {member} · server {server}").format(
                 member=describe_rate(rules.rates.member), server=describe_rate(rules.rates.server)
             ),
-            *self.budget_lines(member),
+            *self.budget_lines(member, member.guild),
             _("Tools:"),
         ]
         roles = tuple(r.id for r in member.roles)

@@ -1,4 +1,4 @@
-"""``/ai variables``, ``/ai myprompt``, ``/ai timezone`` and ``/ai dm``, and the chat path's persona
+"""``/ai variables``, ``/ai myprompt`` and ``/ai timezone``, and the chat path's persona
 plumbing: :meth:`PromptingMixin.apply_persona` puts the active persona's rendered prompt (and the
 member's own instructions) into the request's settings.
 """
@@ -21,7 +21,6 @@ from ..discord.webhooks import ChannelWebhooks, persona_sender
 from ..engine.attachments import MAX_FILES, AttachmentInfo, AttachmentRefused, check, inline
 from ..engine.attachments.images import prepare_image_async
 from ..engine.attachments.vision import MAX_IMAGE_BYTES, MAX_IMAGES, supports_vision
-from ..engine.errors import SkynetError
 from ..engine.params import SYSTEM_PROMPT
 from ..engine.personas import MAX_MYPROMPT_CHARS, Persona, compose_system_prompt, render
 from ..engine.personas.personas import (
@@ -37,10 +36,6 @@ from .group import AIGroup
 # Lower rank = more specific. A persona's preset overrides values set at the scope where the
 # persona was chosen or at less specific ones; a more specific explicit setting still wins.
 RANK = {USER: 0, CHANNEL: 0, GUILD: 1, GLOBAL: 2, "default": 3}
-
-
-class DMsClosed(SkynetError):
-    kind = "dms_closed"
 
 
 class PromptingMixin(MixinMeta):
@@ -187,20 +182,7 @@ class PromptingMixin(MixinMeta):
             timezone=self.personas.timezone(guild.id if guild else None),
         )
 
-    def check_dm_allowed(self, author: discord.abc.User) -> None:
-        dm = self.personas.dm
-        if author.id in self.bot.owner_ids:
-            return
-        if not dm["enabled"]:
-            raise DMsClosed(
-                _("The bot owner has turned off chatting in DMs. Use `[p]ai chat` in a server instead.")
-            )
-        if dm["shared_server"] and not getattr(author, "mutual_guilds", None):
-            raise DMsClosed(
-                _("Chatting in DMs needs a server you share with the bot. Join one, then try again.")
-            )
-
-    # -- /ai variables, /ai timezone, /ai myprompt, /ai dm --------------------------------------
+    # -- /ai variables, /ai timezone, /ai myprompt ----------------------------------------------
 
     @AIGroup.ai.command(name="variables")
     async def ai_variables(self, ctx: commands.Context) -> None:
@@ -287,34 +269,3 @@ class PromptingMixin(MixinMeta):
             )
         await self.personas.set_myprompt(ctx.author.id, text)
         await reply(ctx, _("Saved. The assistant will follow your instructions in all your requests."))
-
-    @AIGroup.ai.command(name="dm", with_app_command=False)  # owner-only; slash `ai` is full (25)
-    @commands.is_owner()
-    @app_commands.describe(action="on, off, show, or shared (then on/off)", value="for `shared`: on or off")
-    async def ai_dm(
-        self,
-        ctx: commands.Context,
-        action: Literal["on", "off", "show", "shared"] = "show",
-        value: Optional[Literal["on", "off"]] = None,
-    ) -> None:
-        """Owner: allow or forbid chatting in DMs; `shared on` requires sharing a server with the bot."""
-        if action in ("on", "off"):
-            await self.personas.set_dm(enabled=action == "on")
-        elif action == "shared":
-            if value is None:
-                raise PersonaError(_("Say `on` or `off` after `shared`."))
-            await self.personas.set_dm(shared_server=value == "on")
-        dm = self.personas.dm
-        if dm["enabled"]:
-            state = (
-                _("Chatting in DMs is on (members must share a server with the bot).")
-                if dm["shared_server"]
-                else _("Chatting in DMs is on.")
-            )
-        else:
-            state = (
-                _("Chatting in DMs is off (members must share a server with the bot).")
-                if dm["shared_server"]
-                else _("Chatting in DMs is off.")
-            )
-        await reply(ctx, state)

@@ -11,6 +11,7 @@ from redbot.core.utils.chat_formatting import humanize_number
 from ..abc import MixinMeta
 from ..engine.accounting import Counters
 from ..engine.errors import InvalidValue
+from ..engine.governance.rules import DM_SCOPE
 from ..engine.pricing import Price, format_cost, parse_price
 from ..i18n import _, plural
 from ..usage_store import global_scope, guild_scope, member_scope, user_scope
@@ -49,20 +50,23 @@ class StatsMixin(MixinMeta):
         if ctx.guild:
             lines.append(
                 describe(
-                    _("You, in this server"), await self.usage.totals(member_scope(ctx.guild.id, ctx.author.id))
+                    _("You, in this server"),
+                    await self.usage.totals(member_scope(ctx.guild.id, ctx.author.id)),
                 )
             )
             lines.append(describe(_("This server"), await self.usage.totals(guild_scope(ctx.guild.id))))
             if self.governance.rules(ctx.guild.id).budgets.active:
-                lines.extend(self.budget_lines(ctx.author))
+                lines.extend(self.budget_lines(ctx.author, ctx.guild))
         else:
             lines.append(describe(_("You, in DMs"), await self.usage.totals(user_scope(ctx.author.id))))
+            if self.governance.rules(DM_SCOPE).budgets.active:
+                lines.extend(self.budget_lines(ctx.author, None))
         if await ctx.bot.is_owner(ctx.author):
             lines.append(describe(_("Everywhere (owner only)"), await self.usage.totals(global_scope())))
         lines.append(
-            _("-# Costs are estimates from a pricing table the bot owner can edit (`[p]ai pricing`).").replace(
-                "[p]", ctx.clean_prefix
-            )
+            _(
+                "-# Costs are estimates from a pricing table the bot owner can edit (`[p]ai pricing`)."
+            ).replace("[p]", ctx.clean_prefix)
         )
         await reply(ctx, "\n".join(lines), ephemeral=True)
 
@@ -90,7 +94,8 @@ class StatsMixin(MixinMeta):
         overrides = self.settings.price_overrides()
         if overrides:
             listed = ", ".join(
-                f"`{m}` ${p.input_per_million:g}/${p.output_per_million:g}" for m, p in sorted(overrides.items())
+                f"`{m}` ${p.input_per_million:g}/${p.output_per_million:g}"
+                for m, p in sorted(overrides.items())
             )
             lines.append(_("Overrides: {prices}").format(prices=listed))
         await reply(ctx, "\n".join(lines))

@@ -120,7 +120,7 @@ async def test_fifty_concurrent_requests_do_not_overspend(bot, provider, cog, cl
     refused = [e for e in sent if "budget here is used up" in (e.content or "")]
     assert len(answered) + len(refused) == 50
     assert len(provider.chat_requests) == len(answered) >= 1
-    spent = cog.remaining_for(bot.member).spent
+    spent = cog.remaining_for(bot.member, bot.guild).spent
     assert spent == 80 * len(answered)
     assert spent <= 1000 + 80  # over by at most one request's worth
     assert "0 tokens of 1,000 tokens left" in text_of(await say(bot, "!ai budget show"))
@@ -265,3 +265,103 @@ async def test_passive_mode_sheds_server_rate_limited_messages_silently(bot, pro
     assert len(provider.chat_requests) == 1
     # an explicit /ai chat still says why
     assert "for this server" in await chat(bot, "why not?")
+
+
+# --------------------------------------------------------------------------------------------
+# DMs: the bot owner's limits (no server, so no admins)
+# --------------------------------------------------------------------------------------------
+
+
+async def in_dm(red: RedHarness, content: str, author=None) -> str:
+    """``author`` (default: the member) writes ``content`` to the bot in a DM; the bot's answer."""
+    author = author or red.member
+    dm = await author.create_dm()
+    before = {m.id for m in red.messages(dm)}
+    await red.say(content, author=author, channel=dm)
+    await red.settle()
+    return "\n".join(m.content for m in red.messages(dm) if m.id not in before)
+
+
+async def test_owner_sets_each_members_daily_budget_in_dms(bot, provider, clock):
+    assert "each member in DMs set to 100 tokens" in text_of(await owner(bot, "!ai dm budget user 100"))
+    provider.script(usage(), usage())
+    assert await in_dm(bot, "!ai chat one") == "fine"
+    shown = await in_dm(bot, "!ai budget show")
+    assert "30 tokens of 100 tokens left today (the bot owner's limit for DMs)" in shown, shown
+    assert await in_dm(bot, "!ai chat two") == "fine"
+    refused = await in_dm(bot, "!ai chat three")
+    resets = int((clock.now // DAY + 1) * DAY)
+    assert refused == (
+        f"⚠️ Your daily AI budget in DMs is used up: 0 tokens of 100 tokens left. It resets <t:{resets}:R>."
+    )
+    assert len(provider.chat_requests) == 2
+    assert "100 tokens" in await in_dm(bot, "!ai stats")
+    # The server has no budget: the same member is not limited there; another member has their own
+    # DM budget, and the owner none.
+    provider.script(usage(), usage(), usage())
+    assert await chat(bot, "in the server") == "fine"
+    assert await in_dm(bot, "!ai chat mine", author=bot.admin) == "fine"
+    assert await in_dm(bot, "!ai chat boss", author=bot.owner) == "fine"
+    clock.now = resets + 1
+    provider.script(usage())
+    assert await in_dm(bot, "!ai chat next day") == "fine"
+    assert "removed" in text_of(await owner(bot, "!ai dm budget user none"))
+    assert "no daily budget" in await in_dm(bot, "!ai budget show")
+
+
+async def test_total_budget_of_all_dms(bot, provider, clock):
+    assert "all DMs together set to 50 tokens" in text_of(await owner(bot, "!ai dm budget total 50"))
+    provider.script(usage())
+    assert await in_dm(bot, "!ai chat one") == "fine"
+    refused = await in_dm(bot, "!ai chat two", author=bot.admin)
+    assert refused.startswith(
+        "⚠️ The daily AI budget of all DMs together is used up: 0 tokens of 50 tokens"
+    ), refused
+    assert "**All DMs together:** 0 tokens of 50 tokens left" in await in_dm(bot, "!ai budget show")
+
+
+async def test_rate_limit_in_dms(bot, provider, clock):
+    assert "each member in DMs set to 1 request per 60 s" in text_of(
+        await owner(bot, "!ai dm ratelimit 1 60")
+    )
+    assert "1 request per 60 s" in await in_dm(bot, "!ai ratelimit show")
+    assert await in_dm(bot, "!ai chat a") == "echo: member: a"
+    refused = await in_dm(bot, "!ai chat b")
+    assert refused.startswith(
+        "⚠️ Too many requests: the limit in DMs is 1 request per 60 s for each member."
+    ), refused
+    assert await chat(bot, "c") == "echo: member: c"  # servers have their own limits
+    clock.now += 61
+    assert await in_dm(bot, "!ai chat d") == "echo: member: d"
+    assert "removed" in text_of(await owner(bot, "!ai dm ratelimit off"))
+    assert await in_dm(bot, "!ai chat e") == "echo: member: e"
+    assert await in_dm(bot, "!ai chat f") == "echo: member: f"
+
+
+async def test_dm_limits_are_shown_kept_and_only_the_owner_sets_them(bot, provider, clock):
+    await owner(bot, "!ai dm budget user 2 usd")
+    await owner(bot, "!ai dm ratelimit 5 60")
+    shown = text_of(await owner(bot, "!ai dm"))
+    assert "Chatting in DMs is on." in shown
+    assert "each member in DMs: $2.00" in shown, shown
+    assert "all DMs together: none" in shown
+    assert "5 requests per 60 s" in shown
+    refused = await in_dm(bot, "!ai dm budget user 999999")
+    assert refused == "⚠️ Only the bot owner can use `ai dm budget`.", refused
+    assert "Only the bot owner" in await admin(bot, "!ai dm ratelimit off")
+    # Bad values say what is wrong and change nothing.
+    assert "A USD budget" in text_of(await owner(bot, "!ai dm budget user lots usd"))
+    assert "window in seconds" in text_of(await owner(bot, "!ai dm ratelimit 5"))
+    # Settings survive a reload (they are in Red's Config).
+    await owner(bot, "!reload skynet")
+    shown = text_of(await owner(bot, "!ai dm show"))
+    assert "each member in DMs: $2.00" in shown and "5 requests per 60 s" in shown, shown
+
+
+async def test_dm_spend_survives_a_reload(bot, provider, clock):
+    await owner(bot, "!ai dm budget user 100")
+    provider.script(usage())
+    assert await in_dm(bot, "!ai chat one") == "fine"
+    await owner(bot, "!reload skynet")
+    bot.bot.get_cog("Skynet").governor.clock = clock  # the new cog's governor, on the same day
+    assert "30 tokens of 100 tokens left" in await in_dm(bot, "!ai budget show")

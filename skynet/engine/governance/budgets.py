@@ -55,8 +55,11 @@ class BudgetRules:
             or bool(self.roles or self.members)
         )
 
-    def member_limit(self, user_id: int, role_ids: Tuple[int, ...]) -> Tuple[Optional[float], str]:
-        """The member's daily budget and where it comes from: member ▸ highest role ▸ server default."""
+    def member_limit(
+        self, user_id: int, role_ids: Tuple[int, ...], *, default_source: Optional[str] = None
+    ) -> Tuple[Optional[float], str]:
+        """The member's daily budget and where it comes from: member ▸ highest role ▸ the default
+        (``default_source`` names it; "server default" unless given)."""
         if user_id in self.members:
             return self.members[user_id], _("member override")
         amounts = [(self.roles[r], r) for r in role_ids if r in self.roles]
@@ -64,7 +67,7 @@ class BudgetRules:
             amount, role = max(amounts)
             return amount, _("role {role}").format(role=f"<@&{role}>")
         if self.member_amount is not None:
-            return self.member_amount, _("server default")
+            return self.member_amount, default_source or _("server default")
         return None, _("no budget")
 
 

@@ -17,7 +17,7 @@ from ..pricing import PriceBook
 from .buckets import Buckets, Rate
 from .budgets import DAY, USD, BudgetLedger, BudgetRules, Reservation, format_amount, period_start
 from .errors import BudgetExhausted, RateLimited, discord_time
-from .rules import GuildRules
+from .rules import DM_SCOPE, GuildRules
 
 DEFAULT_MAX_TOKENS = 1024  # the reservation's completion estimate when max_tokens is not set
 
@@ -135,11 +135,14 @@ class Governor:
         for key, rate in checks:
             retry = self.buckets.retry_at(key, rate)
             if retry is not None:
-                text = (
-                    _("Too many requests: the limit is {rate} for each member. Try again {when}.")
-                    if key[0] == "member"
-                    else _("Too many requests: the limit is {rate} for this server. Try again {when}.")
-                )
+                if key[0] != "member":
+                    text = _("Too many requests: the limit is {rate} for this server. Try again {when}.")
+                elif request.guild_id == DM_SCOPE:
+                    text = _(
+                        "Too many requests: the limit in DMs is {rate} for each member. Try again {when}."
+                    )
+                else:
+                    text = _("Too many requests: the limit is {rate} for each member. Try again {when}.")
                 raise RateLimited(
                     text.format(rate=rate.describe(), when=discord_time(retry + 1)),
                     limit="member rate" if key[0] == "member" else "server rate",
@@ -163,15 +166,15 @@ class Governor:
     def remaining(
         self, budgets: BudgetRules, guild_id: int, user_id: int, role_ids: Tuple[int, ...]
     ) -> Remaining:
-        limit, source = budgets.member_limit(user_id, role_ids)
+        default = _("the bot owner's limit for DMs") if guild_id == DM_SCOPE else None
+        limit, source = budgets.member_limit(user_id, role_ids, default_source=default)
         spent = self.ledger.spent(("member", guild_id, user_id), budgets.reset_hour).in_unit(budgets.unit)
         return Remaining(limit, budgets.unit, spent, source, self.resets_at(budgets))
 
     def server_remaining(self, budgets: BudgetRules, guild_id: int) -> Remaining:
         spent = self.ledger.spent(("guild", guild_id), budgets.reset_hour).in_unit(budgets.server_unit)
-        return Remaining(
-            budgets.server_amount, budgets.server_unit, spent, _("server total"), self.resets_at(budgets)
-        )
+        source = _("all DMs together") if guild_id == DM_SCOPE else _("server total")
+        return Remaining(budgets.server_amount, budgets.server_unit, spent, source, self.resets_at(budgets))
 
     def resets_at(self, budgets: BudgetRules) -> float:
         return period_start(self.clock(), budgets.reset_hour) + DAY
@@ -195,13 +198,7 @@ class Governor:
                     resets_at=left.resets_at,
                 )
             if left.left <= 0:
-                text = (
-                    _("Your daily AI budget here is used up: {zero} of {limit} left. It resets {when}.")
-                    if limit == "member budget"
-                    else _(
-                        "This server's daily AI budget is used up: {zero} of {limit} left. It resets {when}."
-                    )
-                )
+                text = self._exhausted_text(limit, in_dms=request.guild_id == DM_SCOPE)
                 raise BudgetExhausted(
                     text.format(
                         zero=format_amount(0, left.unit),
@@ -213,3 +210,15 @@ class Governor:
                 )
         keys = [("member", request.guild_id, request.user_id), ("guild", request.guild_id)]
         return self.ledger.reserve(tuple(keys), budgets.reset_hour, tokens, usd or 0.0)
+
+    @staticmethod
+    def _exhausted_text(limit: str, *, in_dms: bool) -> str:
+        if limit == "member budget":
+            if in_dms:
+                return _("Your daily AI budget in DMs is used up: {zero} of {limit} left. It resets {when}.")
+            return _("Your daily AI budget here is used up: {zero} of {limit} left. It resets {when}.")
+        if in_dms:
+            return _(
+                "The daily AI budget of all DMs together is used up: {zero} of {limit} left. It resets {when}."
+            )
+        return _("This server's daily AI budget is used up: {zero} of {limit} left. It resets {when}.")

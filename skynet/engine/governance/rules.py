@@ -8,6 +8,10 @@ Stored shape (all keys optional)::
                 "members": {"<id>": n}, "reset_hour", "bypass": [role ids]},
      "ratelimit": {"user": [requests, seconds], "server": [requests, seconds]},
      "tools": {"server": {tool: action}, "channels": {...}, "roles": {...}, "members": {...}}}
+
+DMs have rules of the same shape, set by the bot owner (budgets and rate limits only), kept under
+the scope id :data:`DM_SCOPE` wherever a server id would go (no Discord server has id 0): their
+"server" budget and rate are the total of all DMs together.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from .buckets import Rate
 from .budgets import TOKENS, BudgetRules
 from .listening import OFF, ChannelListen, ListenRules, keyword_pattern
 from .policy import ToolPolicies
+
+DM_SCOPE = 0
 
 
 @dataclass(frozen=True)
