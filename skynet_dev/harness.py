@@ -172,7 +172,9 @@ class _FaultResponse(_FakeResponse):
 
     def __init__(self, status: int, reason: str, retry_after: float) -> None:
         super().__init__(status, reason)
-        self.headers = {"Retry-After": f"{retry_after:g}", "X-RateLimit-Scope": "user"} if status == 429 else {}
+        self.headers = (
+            {"Retry-After": f"{retry_after:g}", "X-RateLimit-Scope": "user"} if status == 429 else {}
+        )
 
 
 def _now_iso() -> str:
@@ -746,7 +748,9 @@ class RedHarness:
         self._mark = len(self.events)
         errors_before = len(self.errors)
         files = [dpy_backend.make_attachment(Path(path)) for path in attachments] or None
-        message = dpy_backend.make_message(content, author or self.member, channel or self.channel, attachments=files)
+        message = dpy_backend.make_message(
+            content, author or self.member, channel or self.channel, attachments=files
+        )
         if wait:
             await dpy_runner.run_all_events()
             self._maybe_raise(errors_before, raise_errors)
@@ -766,7 +770,8 @@ class RedHarness:
         """Invoke an application command, e.g. ``slash("ai chat", message="hi")``.
 
         The command must be enabled and synced (``enable_slash``), as on Discord. Option values:
-        str/int/float/bool, or Member/User/Role/channel objects (sent with ``resolved`` data).
+        str/int/float/bool, Member/User/Role/channel objects, or a ``Path`` for an attachment
+        option (the member uploads that file); objects are sent with ``resolved`` data.
         Pass options whose names clash with this method's keywords (``channel``, ``author``...)
         in ``options={...}``. With ``wait`` it returns when the command's tree task and the
         dispatched events finished (not tasks it spawned: see ``settle``); ``wait=False`` as for
@@ -1208,6 +1213,13 @@ class RedHarness:
         elif isinstance(value, discord.Role):
             resolved.setdefault("roles", {})[str(value.id)] = dpy_factories.dict_from_role(value)
             option["value"] = str(value.id)
+        elif kind is discord.AppCommandOptionType.attachment:  # a file the member uploaded
+            path = Path(value)
+            uri = path.absolute().as_uri()
+            attachment = dpy_factories.make_attachment_dict(path.name, path.stat().st_size, uri, uri)
+            attachment["id"] = str(attachment["id"])
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+            option["value"] = attachment["id"]
         elif isinstance(value, discord.abc.GuildChannel):
             me = value.guild.me
             resolved.setdefault("channels", {})[str(value.id)] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Tuple
+from typing import Optional, Sequence, Tuple
 
 import discord
 from discord import app_commands
@@ -43,11 +43,19 @@ class ChatMixin(MixinMeta):
             channel_id=settings_channel_id(channel) if guild is not None else None,
         )
 
-    async def answer(self, ctx: commands.Context, text: str, *, reply_chain: Tuple[Turn, ...] = ()) -> None:
-        """Stream the engine's answer to ``text`` as a reply to ``ctx``."""
+    async def answer(
+        self,
+        ctx: commands.Context,
+        text: str,
+        *,
+        reply_chain: Tuple[Turn, ...] = (),
+        uploaded: Sequence[discord.Attachment] = (),
+    ) -> None:
+        """Stream the engine's answer to ``text`` as a reply to ``ctx`` (``uploaded``: the files
+        of a slash command's attachment option; a prefix command's come with its message)."""
         if self.inflight.closed:  # the cog is unloading: start nothing new
             return
-        text, images = await self.with_attachments(ctx, text)
+        text, images = await self.with_attachments(ctx, text, uploaded)
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
@@ -81,13 +89,20 @@ class ChatMixin(MixinMeta):
                 ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
 
     @AIGroup.ai.command(name="chat")
-    @app_commands.describe(message="What you want to ask or say")
-    async def ai_chat(self, ctx: commands.Context, *, message: str) -> None:
+    @app_commands.describe(
+        message="What you want to ask or say",
+        file="An image or a text file for the assistant to look at",
+    )
+    async def ai_chat(
+        self, ctx: commands.Context, *, message: str, file: Optional[discord.Attachment] = None
+    ) -> None:
         """Ask the AI assistant; the answer streams in as it is written.
 
         The assistant remembers the recent conversation in this channel, so you can ask follow-ups.
+        Attach images or text files to your message (up to 4) and it looks at them too.
         """
-        await self.answer(ctx, message)
+        # A prefix command's files come with its message; ``file`` is the slash command's option.
+        await self.answer(ctx, message, uploaded=(file,) if file is not None else ())
 
     @AIGroup.ai.command(name="forget")
     async def ai_forget(self, ctx: commands.Context) -> None:

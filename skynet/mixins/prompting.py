@@ -89,15 +89,16 @@ class PromptingMixin(MixinMeta):
         )
 
     async def with_attachments(
-        self, ctx: commands.Context, text: str
+        self, ctx: commands.Context, text: str, uploaded: Sequence[discord.Attachment] = ()
     ) -> Tuple[str, Tuple[discord.Attachment, ...]]:
         """``text`` with the text files attached to the command message inlined, and the images
         attached to it or to the message it replies to (at most 4, the message's own first), still
-        to be read by :meth:`image_inputs`. Prefix commands and the listener only: slash commands
-        carry no attachments here."""
+        to be read by :meth:`image_inputs`. A slash command has no message: its files are the
+        ``uploaded`` ones (its attachment option)."""
         if ctx.interaction is not None or ctx.message is None:
-            return text, ()
-        files = list(ctx.message.attachments)
+            files = list(uploaded)
+        else:
+            files = list(ctx.message.attachments)
         if len(files) > MAX_FILES:
             raise AttachmentRefused(_("Attach at most {count} files to one message.").format(count=MAX_FILES))
         infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
@@ -107,7 +108,8 @@ class PromptingMixin(MixinMeta):
         for attachment, info in zip(files, infos):
             if not (info.is_image and not info.is_text):
                 text = inline(text, info, await attachment.read())
-        parent = await self._replied_message(ctx.message) if len(images) < MAX_IMAGES else None
+        replying = ctx.interaction is None and ctx.message is not None and len(images) < MAX_IMAGES
+        parent = await self._replied_message(ctx.message) if replying else None
         for attachment in parent.attachments if parent is not None else ():
             info = AttachmentInfo(attachment.filename, attachment.size, attachment.content_type)
             if (

@@ -164,7 +164,9 @@ async def test_a_model_that_cannot_see_gets_a_clear_notice_and_no_request(bot, p
 
 async def test_a_provider_refusing_images_is_explained_the_same_way(bot, provider, tmp_path):
     # gpt-test is not in the vision table (unknown): the images are sent, the provider refuses them.
-    provider.script(Reply.error(400, message="Invalid content type. image_url is only supported by certain models."))
+    provider.script(
+        Reply.error(400, message="Invalid content type. image_url is only supported by certain models.")
+    )
     reply = text_of(await chat(bot, "what is this?", png(tmp_path, "cat.png")))
     assert "`gpt-test` can't see images" in reply, reply
     assert len(provider.chat_requests) == 1
@@ -218,3 +220,33 @@ async def owner_says(red: RedHarness, content: str) -> List[BotMessage]:
     before = {m.id for m in red.messages()}
     await red.say(content, author=red.owner)
     return [m for m in red.messages() if m.id not in before]
+
+
+async def slash_chat(red: RedHarness, text: str, file: Path) -> str:
+    """``/ai chat message:<text> file:<file>``; what the member sees once the answer is complete."""
+    before = {m.id for m in red.messages()}
+    await red.slash("ai chat", message=text, file=file)
+    await red.settle()
+    return text_of([m for m in red.messages() if m.id not in before])
+
+
+async def test_slash_chat_takes_an_image_or_a_text_file(bot, provider, tmp_path):
+    await bot.enable_slash("ai")
+    provider.script(Reply.text("A red square."))
+    reply = await slash_chat(bot, "what is this?", png(tmp_path, "square.png"))
+    assert "A red square." in reply, (reply, bot.last_error)
+    content = sent_content(provider)
+    assert content[0] == {"type": "text", "text": "member: what is this?"}
+    [url] = image_urls(content)
+    assert decoded(url).size == (64, 48)
+    notes = tmp_path / "todo.md"
+    notes.write_text("- buy milk\n")
+    provider.script(Reply.text("Milk."))
+    assert "Milk." in await slash_chat(bot, "what do I need?", notes)
+    assert "Attached file `todo.md`:\n```md\n- buy milk\n```" in sent_content(provider)
+    # A type it can't read is refused before any request, as for the prefix command.
+    binary = tmp_path / "tool.exe"
+    binary.write_bytes(b"MZ\x00\x00")
+    asked = len(provider.chat_requests)
+    assert "only read text files" in await slash_chat(bot, "run this", binary)
+    assert len(provider.chat_requests) == asked
