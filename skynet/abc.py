@@ -61,6 +61,10 @@ class MixinMeta(ABC):
         """Governance: why ``tool`` may not run for this request's member and channel, or None."""
 
     @abstractmethod
+    def switched_on(self, tool, guild_id: Optional[int], channel_id: Optional[int]):
+        """Tools: whether ``tool`` is switched on in that channel, and the scope that decided."""
+
+    @abstractmethod
     def check_dm_allowed(self, author) -> None:
         """DMs: refuse a member the owner's switches keep out of DMs."""
 

@@ -498,7 +498,9 @@ class GovernanceMixin(MixinMeta):
         where = find_channel(ctx.guild, channel) if channel else ctx.channel
         await reply(
             ctx,
-            "\n".join(self.policy_lines(self.governance.rules(ctx.guild.id), target, where))[:2000],
+            "\n".join(self.policy_lines(self.governance.rules(ctx.guild.id), target, where)).replace(
+                "[p]", ctx.clean_prefix
+            )[:2000],
             ephemeral=True,
         )
 
@@ -539,10 +541,16 @@ class GovernanceMixin(MixinMeta):
             _("Tools:"),
         ]
         roles = tuple(r.id for r in member.roles)
-        for tool in self.tool_service.registry.names():
-            decision = decide_tool(rules.tools, tool, user_id=member.id, role_ids=roles, channel_id=cid)
-            mark = "✅" if decision.allowed else "⛔"
+        for tool in self.tool_service.registry.all():
+            decision = decide_tool(rules.tools, tool.name, user_id=member.id, role_ids=roles, channel_id=cid)
+            on, switch = self.switched_on(tool, member.guild.id, cid)
+            mark = "✅" if decision.allowed and on else "⛔"
             # "no rule: allowed by default" already says where the answer comes from.
             source = "" if decision.level == DEFAULT else f" ({level_label(decision.level)})"
-            lines.append(f"{mark} `{tool}` — {decision.reason}{source}")
+            line = f"{mark} `{tool.name}` — {decision.reason}{source}"
+            if not on:  # a policy allows; the switch decides whether the tool runs at all
+                line += " · " + _("switched off here ({scope}): `[p]ai tools enable {tool}`").format(
+                    scope=switch, tool=tool.name
+                )
+            lines.append(line)
         return lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import discord
 from discord import app_commands
@@ -190,6 +190,13 @@ class ToolsMixin(MixinMeta):
         channel_id = settings_channel_id(ctx.channel) if ctx.guild else None
         return self.settings.tool_switches(guild_id, channel_id)
 
+    def switched_on(self, tool: Tool, guild_id: Optional[int], channel_id: Optional[int]) -> Tuple[bool, str]:
+        """Whether ``tool`` is switched on in that channel (DMs: None, None), and the scope that
+        decided, as users read it."""
+        on, index = is_enabled(tool, self.settings.tool_switches(guild_id, channel_id))
+        scopes = SWITCH_SCOPES if guild_id is not None else ("global",)
+        return on, scope_label(scopes[index] if index is not None else "default")
+
     @AIGroup.ai.group(name="tools")
     async def ai_tools(self, ctx: commands.Context) -> None:
         """The assistant's tools: web search, reading pages, crawling, research, a calculator…"""
@@ -197,12 +204,11 @@ class ToolsMixin(MixinMeta):
     @ai_tools.command(name="list")
     async def ai_tools_list(self, ctx: commands.Context) -> None:
         """List the tools, whether each is on here, and what a tool still needs to work."""
-        layers = self._here_layers(ctx)
-        scopes = SWITCH_SCOPES if ctx.guild else ("global",)
+        guild_id = ctx.guild.id if ctx.guild else None
+        channel_id = settings_channel_id(ctx.channel) if ctx.guild else None
         lines = []
         for tool in self.tool_service.registry.all():
-            on, index = is_enabled(tool, layers)
-            source = scope_label(scopes[index] if index is not None else "default")
+            on, source = self.switched_on(tool, guild_id, channel_id)
             state = _("✅ on") if on else _("⛔ off")
             if not tool.available():
                 line = _("**{name}** {state} ({source}): not offered until the owner sets up {needs}").format(
@@ -215,7 +221,9 @@ class ToolsMixin(MixinMeta):
             else:
                 line = f"**{tool.name}** {state} ({source})"
             lines.append(line + f"\n  {tool.description[:150]}")
-        lines.append("\n" + _("Turn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool)."))
+        lines.append(
+            "\n" + _("Turn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool).")
+        )
         await _pages(ctx, "\n".join(lines).replace("[p]", ctx.clean_prefix))
 
     @ai_tools.command(name="info")
@@ -225,13 +233,10 @@ class ToolsMixin(MixinMeta):
         found = self._tool_or_error(tool)
         stats = self.tool_service.telemetry.stats(found.name)
         on, _layer = is_enabled(found, self._here_layers(ctx))
-        args = (
-            ", ".join(
-                f"`{k}`{'*' if k in found.parameters.get('required', ()) else ''}"
-                for k in found.parameters.get("properties", {})
-            )
-            or _("none")
-        )
+        args = ", ".join(
+            f"`{k}`{'*' if k in found.parameters.get('required', ()) else ''}"
+            for k in found.parameters.get("properties", {})
+        ) or _("none")
         header = _("**{name}** (on here; from {owner})") if on else _("**{name}** (off here; from {owner})")
         available = _("yes") if found.available() else _("no, needs {needs}").format(needs=found.needs_text())
         details = _(
@@ -325,7 +330,9 @@ class ToolsMixin(MixinMeta):
             raise InvalidValue(_("Choose `search` or `scrape`, e.g. `[p]ai tools backend search searxng`."))
         if name != "auto" and name not in options[kind]:
             raise InvalidValue(
-                _("The {kind} backends are: {names}, or `auto`.").format(kind=kind, names=", ".join(options[kind]))
+                _("The {kind} backends are: {names}, or `auto`.").format(
+                    kind=kind, names=", ".join(options[kind])
+                )
             )
         value = None if name == "auto" else name
         await self.settings.set_tool_config(kind, value)

@@ -187,6 +187,13 @@ async def test_tool_policies_and_policy_show(bot, provider):
     shown = text_of(await say(bot, "!ai policy show"))
     assert "⛔ `web_search` — `web_search` is denied for the whole server (server rule)" in shown
     assert "⛔ `scrape` — `scrape` is denied for this member (member rule)" in shown
+    # Allowed by policy but switched off: the member is told it won't run, and how it is turned on.
+    assert (
+        "⛔ `calculator` — no rule for `calculator`: allowed by default · switched off here (default): "
+        "`!ai tools enable calculator`" in shown
+    ), shown
+    await admin(bot, "!ai tools enable all")
+    shown = text_of(await say(bot, "!ai policy show"))
     assert "✅ `calculator` — no rule for `calculator`: allowed by default\n" in shown
     assert "Listening: `off` (server)" in shown
     there = text_of(await say(bot, f"!ai policy show {bot.member.mention} {other.mention}"))
