@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Dict
+from typing import Callable
 
 from redbot.core import commands, data_manager
 from redbot.core.utils.chat_formatting import pagify
@@ -16,41 +16,18 @@ from ..i18n import _
 from .common import reply, resolve_here, scope_label
 from .group import AIGroup
 
-# Cog attributes other capabilities may add; shown when present (``getattr``: works before they exist).
-BACKEND_ATTRIBUTES = (
-    ("tools", ("tools", "tool_registry")),
-    ("memory", ("vectors", "vector_store", "long_term_memory", "recall")),
-)
-
 
 def backend_label(kind: str) -> str:
     """The name a backend is listed under in the report (translated when shown)."""
     return {"tools": _("Tools"), "memory": _("Long-term memory"), "prices": _("Prices")}.get(kind, kind)
 
 
-def describe_backend(obj: object) -> str:
-    """A backend's own description when it has one, else its class name."""
-    for attribute in ("describe", "backend_name", "name"):
-        value = getattr(obj, attribute, None)
-        if callable(value):
-            try:
-                value = value()
-            except Exception:  # a diagnostic must not fail on one backend's describe()
-                value = None
-        if isinstance(value, str) and value:
-            return value
-    return type(obj).__name__
-
-
-def backends(cog: object) -> Dict[str, str]:
-    found: Dict[str, str] = {}
-    for label, attributes in BACKEND_ATTRIBUTES:
-        for attribute in attributes:
-            obj = getattr(cog, attribute, None)
-            if obj is not None:
-                found[backend_label(label)] = describe_backend(obj)
-                break
-    return found
+def describe_backend(describe: Callable[[], str]) -> str:
+    """A backend's own description; a diagnostic must not fail because one backend's does."""
+    try:
+        return describe()
+    except Exception as exc:
+        return _("unknown ({error})").format(error=type(exc).__name__)
 
 
 def price_source(cog: object) -> str:
@@ -115,8 +92,11 @@ class DiagMixin(MixinMeta):
                 report.versions = versions()
                 report.storage = storage_backend()
                 report.last_flush = getattr(self.usage, "last_flush", None)
-                report.backends = backends(self)
-                report.backends[backend_label("prices")] = price_source(self)
+                report.backends = {
+                    backend_label("tools"): describe_backend(self.tool_service.describe),
+                    backend_label("memory"): describe_backend(self.memory_service.describe),
+                    backend_label("prices"): price_source(self),
+                }
         text = render(report, ctx.clean_prefix)
         for page in pagify(text, delims=["\n"], page_length=1900):
             await reply(ctx, page, ephemeral=True)

@@ -39,6 +39,8 @@ class MemoryMixin(MixinMeta):
             self.memory,
             cog_data_path(self),
             default_embedding=self._default_embedding,
+            errors=self.engine.errors,
+            redactor=self.redactor,
         )
         self.memory.policy_for = self._window_policy
         self.engine.memory_service = service

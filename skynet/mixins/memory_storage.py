@@ -64,18 +64,7 @@ class MemoryStorageMixin(MixinMeta):
         """
         service = self.memory_service
         if action == "show":
-            backend_label = service.options.backend.label()
-            if service.unavailable:
-                shown = _("Long-term memory: {backend} — unavailable ({reason}).").format(
-                    backend=backend_label, reason=service.unavailable
-                )
-            elif service.store is not None:
-                shown = _("Long-term memory: {backend} — connected.").format(backend=backend_label)
-            else:
-                shown = _("Long-term memory: {backend} — not opened yet (opens at first use).").format(
-                    backend=backend_label
-                )
-            await reply(ctx, shown)
+            await reply(ctx, _("Long-term memory: {state}.").format(state=service.state()))
             return
         await require_owner(ctx)
         if action == "server":

@@ -17,7 +17,7 @@ from ..engine.providers.base import (
     check_endpoint_name,
     check_timeout,
 )
-from ..i18n import _
+from ..i18n import _, plural
 from .common import reply, scope_label
 from .group import AIGroup
 
@@ -45,14 +45,19 @@ class ProvidersMixin(MixinMeta):
             elif key:
                 key_text = _("key set (`{service}`)").format(service=endpoint.token_service)
             else:
-                key_text = _("**no key** — `[p]set api {service} api_key,<key>`").format(
-                    service=endpoint.token_service
-                ).replace("[p]", ctx.clean_prefix)
+                key_text = (
+                    _("**no key** — `[p]set api {service} api_key,<key>`")
+                    .format(service=endpoint.token_service)
+                    .replace("[p]", ctx.clean_prefix)
+                )
             breaker = self.engine.reliability.circuits.get(name)
             circuit = f" · {breaker.describe()}" if breaker.failures else ""  # healthy: say nothing
             lines.append(
                 _("**{name}** — <{url}> · {key} · timeout {seconds}s{circuit}").format(
-                    name=name, url=endpoint.base_url, key=key_text, seconds=f"{endpoint.timeout:g}",
+                    name=name,
+                    url=endpoint.base_url,
+                    key=key_text,
+                    seconds=f"{endpoint.timeout:g}",
                     circuit=circuit,
                 )
             )
@@ -120,7 +125,10 @@ class ProvidersMixin(MixinMeta):
         endpoint = Endpoint(old.name, old.base_url, old.token_service, check_timeout(seconds))
         await self.settings.set_endpoint(endpoint)
         self.refresh_providers()
-        await reply(ctx, _("Timeout for **{name}** set to {seconds} seconds.").format(name=name, seconds=f"{seconds:g}"))
+        await reply(
+            ctx,
+            _("Timeout for **{name}** set to {seconds} seconds.").format(name=name, seconds=f"{seconds:g}"),
+        )
 
     @ai_provider.command(name="test")
     async def ai_provider_test(self, ctx: commands.Context, name: str) -> None:
@@ -143,8 +151,10 @@ class ProvidersMixin(MixinMeta):
         closed = "\n" + _("(Was: {state}; the circuit is closed again.)").format(state=was) if was else ""
         await reply(
             ctx,
-            _("✅ **{name}** answered in {ms} ms and offers {count} model(s).").format(
-                name=name, ms=f"{elapsed:.0f}", count=len(models)
-            )
+            plural(
+                len(models),
+                _("✅ **{name}** answered in {ms} ms and offers {count} model."),
+                _("✅ **{name}** answered in {ms} ms and offers {count} models."),
+            ).format(name=name, ms=f"{elapsed:.0f}", count=len(models))
             + closed,
         )

@@ -25,6 +25,9 @@ async def test_owner_sees_versions_endpoints_model_and_backend_with_the_key_set(
     assert "**Versions:** skynet 0.1.0 · Red 3.5" in text and "chromadb " in text and "openai " in text
     assert f"**Config backend:** {'JSON' if red_backend == 'json' else 'Postgres'}" in text
     assert "**Prices:** owner overrides, then " in text
+    assert "**Tools:** search by nothing (no search backend set up), pages read by `builtin`" in text
+    assert "**Long-term memory:** embedded chromadb in the cog's data folder — not opened yet" in text
+    assert "embeddings by `mock:text-embedding-3-small`" in text
     assert "**Model here:** `mock:gpt-test` (from global)" in text
     mock_line = next(line for line in text.splitlines() if line.startswith("• **mock**"))
     assert f"<{provider.base_url}>" in mock_line and "key set (`mock`)" in mock_line
@@ -75,7 +78,7 @@ async def test_server_admin_sees_only_this_servers_part(bot, provider):
     assert "• **mock** · key set (`mock`) · ✅ reachable" in text
     assert "Versions" not in text and "Config backend" not in text and provider.base_url not in text
     assert "• **openai**" not in text  # only the endpoint in effect here
-    assert "errors (in this server)" in text and "`bad_key`" in text
+    assert "**The last error (in this server):**" in text and "`bad_key`" in text
 
 
 async def test_a_member_is_told_who_may_use_diag(bot):
@@ -101,3 +104,12 @@ async def test_slash_diag_is_only_shown_to_the_caller(bot):
     await bot.settle()
     new = [m for m in bot.messages() if m.id not in before]
     assert new and all(m.ephemeral for m in new) and "skynet diagnostics" in new[0].content
+
+
+async def test_diag_names_the_search_backend_and_memory_once_open(bot, provider, cog):
+    await owner(bot, "!set api serpapi api_key,serp-key-123456789")
+    await owner(bot, "!ai remember I like tea")
+    text = await diag(bot, bot.owner)
+    assert "**Tools:** search by `serpapi`" in text, text
+    assert "embedded chromadb in the cog's data folder — connected" in text, text
+    assert "serp-key-123456789" not in text

@@ -26,6 +26,7 @@ from skynet_dev.mock_openai import Reply
 # test_streaming.py and test_discord_limits.py; here only message bodies are checked.
 pytestmark = pytest.mark.discord_bursts
 
+
 async def say(red, content: str, *, channel=None, **kwargs):
     """Like conftest's ``say``, in any channel (DMs, other servers), with attachments."""
     where = channel or red.channel
@@ -437,6 +438,18 @@ async def test_embeddings_failing_keeps_chat_going_with_one_warning(mem, provide
     assert "jazz" in system_block(provider)
 
 
+async def test_an_embeddings_model_the_endpoint_lacks_is_named_and_shown_in_diag(mem, provider):
+    provider.models.remove(EMBED)  # e.g. a local server with chat models only
+    refused = await remember(mem, "I like jazz")
+    assert refused == (
+        f"⚠️ The embeddings model `{EMBED}` isn't available on **mock**, so I can't store or search "
+        "memories. The bot owner can pick another with `!ai memory embeddings`."
+    ), refused
+    diag = text_of(await say(mem, "!ai diag", author=mem.owner))
+    assert "**The last error (everywhere):**" in diag, diag
+    assert "`memory_unknown_model`: mock:text-embedding-3-small: NotFoundError" in diag, diag
+
+
 async def test_the_remember_tool_follows_the_same_rules(mem, provider, cog):
     from skynet.engine.memory.tool import REMEMBER_SCHEMA, remember_tool
 
@@ -482,9 +495,7 @@ async def test_stats_and_owner_settings(mem, provider, cog):
 async def test_the_model_remembers_through_the_tools_registry(mem, provider):
     """With the `remember` tool switched on, the model's call saves a memory the member can list."""
     await owner(mem, "!ai tools enable remember")
-    provider.script(
-        Reply.call("remember", {"fact": "The member plays the cello"}), Reply.text("Noted!")
-    )
+    provider.script(Reply.call("remember", {"fact": "The member plays the cello"}), Reply.text("Noted!"))
     await chat(mem, "remember that I play the cello")
     listing = text_of(await say(mem, "!ai memories list"))
     assert "The member plays the cello" in listing

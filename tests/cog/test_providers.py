@@ -162,7 +162,7 @@ async def test_timeout_in_range_is_stored(bot):
 async def test_test_reports_success_and_the_number_of_models(bot, provider):
     reply = await by_owner(bot, "!ai provider test mock")
     assert reply.startswith("✅ **mock** answered in ")
-    assert reply.endswith(" ms and offers 3 model(s).")
+    assert reply.endswith(" ms and offers 3 models.")
 
 
 async def test_test_with_a_bad_key_says_so_without_showing_any_key(bot, provider):

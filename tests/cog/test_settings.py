@@ -198,7 +198,7 @@ async def test_model_autocomplete_answers_from_the_cached_list(bot, provider):
     # A model the provider added shows up once the list is refreshed (provider test refreshes it).
     provider.models.append("gpt-new")
     assert "gpt-new" not in [c["value"] for c in await bot.autocomplete("ai model set", "model", "gpt")]
-    assert "4 model(s)" in await by_owner(bot, "!ai provider test mock")
+    assert "4 models." in await by_owner(bot, "!ai provider test mock")
     assert "gpt-new" in [c["value"] for c in await bot.autocomplete("ai model set", "model", "gpt")]
 
 

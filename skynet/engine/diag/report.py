@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
-from ..i18n import _
+from ..i18n import _, plural
 from .errorlog import ErrorRecord
 from .probe import EndpointStatus
 
@@ -57,9 +57,11 @@ def endpoint_line(status: EndpointStatus, owner: bool, prefix: str) -> str:
         key = key.replace("[p]", prefix)
     where = f" <{status.base_url}>" if owner else ""
     if status.reachable:
-        state = _("✅ reachable, {latency} ms, {models} models").format(
-            latency=f"{status.latency_ms:.0f}", models=status.models
-        )
+        state = plural(
+            status.models,
+            _("✅ reachable, {latency} ms, {models} model"),
+            _("✅ reachable, {latency} ms, {models} models"),
+        ).format(latency=f"{status.latency_ms:.0f}", models=status.models)
     else:
         state = "❌ " + _one_line((status.problem or _("unreachable")).replace("[p]", prefix))
     return f"• **{status.name}**{where} · {key} · {state}"
@@ -96,10 +98,19 @@ def render(report: DiagReport, prefix: str = "[p]") -> str:
     lines.append(_("**Endpoints:**") if report.endpoints else _("**Endpoints:** none configured"))
     lines.extend(endpoint_line(s, report.owner, prefix) for s in report.endpoints)
     if report.errors:
+        count = len(report.errors)
         if report.owner:
-            heading = _("**Last {count} errors (everywhere), newest first:**")
+            heading = plural(
+                count,
+                _("**The last error (everywhere):**"),
+                _("**Last {count} errors (everywhere), newest first:**"),
+            )
         else:
-            heading = _("**Last {count} errors (in this server), newest first:**")
+            heading = plural(
+                count,
+                _("**The last error (in this server):**"),
+                _("**Last {count} errors (in this server), newest first:**"),
+            )
         lines.append(heading.format(count=len(report.errors)))
         for record in report.errors:
             text = record.detail if report.owner and record.detail else record.message

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from ..errors import InvalidValue, SkynetError
+from ..diag.errorlog import ErrorLog
+from ..errors import InvalidValue, Redactor, SkynetError, explain
 from ..i18n import _
 from ..providers.registry import ProviderRegistry
 from ..settings import ModelRef
@@ -84,6 +85,8 @@ class MemoryService:
         default_embedding: Callable[[], ModelRef],
         options: Optional[MemoryOptions] = None,
         limits: Optional[RecallLimits] = None,
+        errors: Optional[ErrorLog] = None,
+        redactor: Optional[Redactor] = None,
     ) -> None:
         self.providers = providers
         self.counter = counter
@@ -92,6 +95,9 @@ class MemoryService:
         self.default_embedding = default_embedding
         self.options = options or MemoryOptions()
         self.limits = limits or RecallLimits()
+        # Shared with the chat engine's, for [p]ai diag (an empty log is falsy: no `or` here).
+        self.errors = errors if errors is not None else ErrorLog()
+        self.redactor = redactor or Redactor()
         self.windows = WindowStore(memory, self.data_path / "windows.sqlite3")
         self.compactor = Compactor(providers, memory)
         memory.keep_overflow = self.options.compaction
@@ -207,6 +213,19 @@ class MemoryService:
     def embedding_model(self) -> ModelRef:
         return self.options.embedding_model or self.default_embedding()
 
+    def state(self) -> str:
+        """Where long-term memory lives and whether it is open, in the reader's language."""
+        backend = self.options.backend.label()
+        if self.unavailable:
+            return _("{backend} — unavailable ({reason})").format(backend=backend, reason=self.unavailable)
+        if self.store is not None:
+            return _("{backend} — connected").format(backend=backend)
+        return _("{backend} — not opened yet (opens at first use)").format(backend=backend)
+
+    def describe(self) -> str:
+        """:meth:`state` and the embeddings model, for ``[p]ai diag``."""
+        return _("{state}; embeddings by `{model}`").format(state=self.state(), model=self.embedding_model())
+
     def embedder(self) -> Embedder:
         return Embedder(self.providers, self.embedding_model())
 
@@ -217,13 +236,22 @@ class MemoryService:
             raise
         except Exception as exc:
             model = self.embedding_model()
-            log.warning("Embedding with %s failed: %s: %s", model, type(exc).__name__, str(exc)[:200])
-            raise MemoryUnavailable(
-                _(
+            failure = explain(exc, endpoint=model.endpoint, model=model.name, redactor=self.redactor)
+            log.warning("Embedding failed: %s", failure.detail)
+            if failure.kind == "unknown_model":  # retrying can't help: say who can fix it
+                message = _(
+                    "The embeddings model `{model}` isn't available on **{endpoint}**, so I can't store or "
+                    "search memories. The bot owner can pick another with `[p]ai memory embeddings`."
+                ).format(model=model.name, endpoint=model.endpoint)
+            elif failure.kind == "bad_key":
+                message = failure.message
+            else:
+                message = _(
                     "The embeddings model `{model}` didn't answer, so I can't store or search memories right now. "
                     "Please try again later; the bot owner can pick another with `[p]ai memory embeddings`."
                 ).format(model=model)
-            ) from None
+            self.errors.record(f"memory_{failure.kind}", message, failure.detail)
+            raise MemoryUnavailable(message) from None
 
     async def _ready(self) -> Tuple[VectorStore, str]:
         store = await self.ensure_open()

@@ -70,6 +70,14 @@ class ToolService:
             return chosen
         return self.firecrawl if self.firecrawl.available() else self.reader
 
+    def describe(self) -> str:
+        """The backends in use, for ``[p]ai diag`` (which one answers a search and reads a page)."""
+        search = self.search_backend()
+        return _("search by {search}, pages read by {scrape}").format(
+            search=f"`{search.name}`" if search is not None else _("nothing (no search backend set up)"),
+            scrape=f"`{self.scrape_backend().name}`",
+        )
+
     # -- operations --------------------------------------------------------------------------------
 
     async def search(self, query: str, limit: int = 5) -> List[SearchHit]:
@@ -89,7 +97,9 @@ class ToolService:
 
     async def crawl(self, url: str, max_pages: int = 5, max_depth: int = 2) -> List[Document]:
         if not self.firecrawl.available():
-            raise ToolError(_("Crawling needs Firecrawl: {needs}.").format(needs=self.firecrawl.needs), "missing_key")
+            raise ToolError(
+                _("Crawling needs Firecrawl: {needs}.").format(needs=self.firecrawl.needs), "missing_key"
+            )
         return await self.firecrawl.crawl(url.strip(), max(1, min(20, max_pages)), max(1, min(3, max_depth)))
 
     async def aclose(self) -> None:
