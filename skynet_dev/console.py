@@ -2,24 +2,33 @@
 
 A real Red bot (``RedHarness``: real Config under ``.skynet-data/console``, dpytest's simulated
 guild) loads this checkout's cog. Each line you type is sent as a message in #general; the
-bot's messages are printed as they appear, and streamed edits as they grow.
+bot's messages are printed as they appear, and streamed edits as they grow, with mentions and
+timestamps shown the way Discord shows them. Lines starting with ``:`` are the console's own
+commands (``:help``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
+import math
 import os
+import re
 import sys
+import time
 from pathlib import Path
-from typing import Dict, List, Optional, TextIO, Tuple
+from typing import Callable, Dict, List, Optional, TextIO, Tuple
 
+import discord
 import discord.ext.test as dpytest
+import discord.ext.test.factories as dpy_factories
 
 from .discord_limits import DiscordLimits
 from .harness import BotEvent, RedHarness
 
 REPO = Path(__file__).resolve().parents[1]
+BOT_NAME = "Skynet"  # the console bot's name in help headers, {bot} and mentions
 LOCAL_ENDPOINT = "local"
 # The model asked for on SKYNET_BASE_URL when SKYNET_MODEL is unset and the server lists none
 # (many local servers answer with whatever model they loaded, whatever the name).
@@ -42,6 +51,102 @@ MENU_CONTROLS = {
 }
 PAGE_COMMANDS = {">": ">", "!next": ">", "<": "<", "!prev": "<", "!close": "x"}
 TEXT_PREVIEW = 300  # characters of a text file shown inline
+OFFERED_SHOWN = 10  # model names listed when saying what a server offers
+
+QUIT_COMMANDS = ("quit", "q", "exit")
+# A console command: ``:word`` and its argument. Lowercase only, so ``:D`` and ``:P`` stay messages.
+CONSOLE_COMMAND = re.compile(r":([a-z][a-z_-]*)(?:\s+(.*))?$")
+CONSOLE_HELP = """\
+Console commands (any other line is sent to #general as a message):
+  :as owner|admin|member   who you are: the bot owner, a server admin, or a member (the start)
+  >  or !next              turn the last menu to its next page; <  or !prev back; !close closes it
+  :help                    this list
+  :quit, :q, :exit         leave (Ctrl-D too)
+The bot's own commands: `!help ai`."""
+
+# Discord's markup for mentions and timestamps; members see names and dates, not this.
+MARKUP = re.compile(r"<(#|@!?|@&)(\d+)>|<t:(-?\d+)(?::([tTdDfFR]))?>")
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # shown as typed: no mention renders in code
+UNKNOWN = {"#": "#unknown", "@": "@unknown-user", "@&": "@deleted-role"}  # Discord's words
+# Absolute timestamp styles, in UTC (a member sees their own time zone and locale).
+TIMESTAMP_STYLES = {
+    "t": "%H:%M UTC",
+    "T": "%H:%M:%S UTC",
+    "d": "%Y-%m-%d",
+    "D": "%d %B %Y",
+    "f": "%d %B %Y %H:%M UTC",
+    "F": "%A, %d %B %Y %H:%M UTC",
+}
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+MONTH, YEAR = 30.436875 * DAY, 365.2425 * DAY
+# The :R style's phrases, as Discord words them: (below this many seconds, words, unit counted).
+RELATIVE_STEPS: List[Tuple[float, str, Optional[float]]] = [
+    (45, "a few seconds", None),
+    (90, "a minute", None),
+    (45 * MINUTE, "minutes", MINUTE),
+    (90 * MINUTE, "an hour", None),
+    (22 * HOUR, "hours", HOUR),
+    (36 * HOUR, "a day", None),
+    (26 * DAY, "days", DAY),
+    (45 * DAY, "a month", None),
+    (320 * DAY, "months", MONTH),
+    (548 * DAY, "a year", None),
+    (math.inf, "years", YEAR),
+]
+
+# The name a mention shows: (kind "#", "@" or "@&", id) -> name, or None if there is no such thing.
+NameLookup = Callable[[str, int], Optional[str]]
+
+
+def relative_time(seconds: float) -> str:
+    """``seconds`` from now as the :R style says it: "in 3 hours", "5 minutes ago"."""
+    span = abs(seconds)
+    _limit, words, unit = next(step for step in RELATIVE_STEPS if span < step[0])
+    phrase = f"{round(span / unit)} {words}" if unit else words
+    return f"in {phrase}" if seconds > 0 else f"{phrase} ago"
+
+
+def render_timestamp(unix: int, style: Optional[str], now: float) -> str:
+    """A ``<t:unix:style>`` timestamp as text (style ``f`` when none is given, as Discord does)."""
+    if style == "R":
+        return relative_time(unix - now)
+    try:
+        moment = datetime.datetime.fromtimestamp(unix, datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return f"<t:{unix}>"  # out of range: Discord shows it raw too
+    return moment.strftime(TIMESTAMP_STYLES[style or "f"])
+
+
+def render_markup(text: str, names: Optional[NameLookup] = None, now: Optional[float] = None) -> str:
+    """``text`` with mentions as ``#channel``, ``@member``, ``@role`` and timestamps as dates,
+    except inside code, which Discord shows as typed."""
+    now = time.time() if now is None else now
+
+    def replace(match: "re.Match[str]") -> str:
+        if match.group(3) is not None:
+            return render_timestamp(int(match.group(3)), match.group(4), now)
+        kind = match.group(1).rstrip("!")
+        name = names(kind, int(match.group(2))) if names else None
+        return UNKNOWN[kind] if name is None else kind[0] + name.lstrip("@#")
+
+    parts = CODE.split(text)
+    return "".join(part if index % 2 else MARKUP.sub(replace, part) for index, part in enumerate(parts))
+
+
+def guild_names(guild: discord.Guild) -> NameLookup:
+    """Names from the simulated guild, looked up when printed (channels, members, roles)."""
+
+    def lookup(kind: str, snowflake: int) -> Optional[str]:
+        if kind == "#":
+            channel = guild.get_channel_or_thread(snowflake)
+            return channel.name if channel else None
+        if kind == "@&":
+            role = guild.get_role(snowflake)
+            return role.name if role else None
+        member = guild.get_member(snowflake)
+        return member.display_name if member else None
+
+    return lookup
 
 
 def render_embed(embed: dict) -> str:
@@ -76,12 +181,20 @@ def render_file(name: str, data: bytes) -> str:
 
 class StreamPrinter:
     """Prints what a member sees: messages (content, embeds, files), each streamed edit as the
-    text it adds, reactions, and who sent it (a webhook's display name)."""
+    text it adds, reactions, and who sent it (a webhook's display name). Mentions and timestamps
+    are shown as Discord shows them (``names`` finds the names)."""
 
-    def __init__(self, out: TextIO, files: Optional[Dict[int, List[Tuple[str, bytes]]]] = None) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        files: Optional[Dict[int, List[Tuple[str, bytes]]]] = None,
+        names: Optional[NameLookup] = None,
+    ) -> None:
         self._out = out
         self._files = files if files is not None else {}
+        self._names = names
         self._shown: Dict[int, str] = {}
+        self._who: Dict[int, str] = {}  # who sent each message: edits of a webhook's carry no name
         self._current: Optional[int] = None
         self._reacted: Dict[int, List[str]] = {}
         self._embeds: Dict[int, List[dict]] = {}
@@ -91,6 +204,7 @@ class StreamPrinter:
         text = event.content or ""
         for embed in embeds:
             text += render_embed(embed)
+        text = render_markup(text, self._names)  # not in files: a file is shown as it is
         for name, data in self._files.get(event.message_id or 0, []):
             text += render_file(name, data)
         if event.ephemeral:
@@ -108,9 +222,9 @@ class StreamPrinter:
         # A content-only edit keeps the message's embeds (and files).
         text = self.render(event, self._embeds.get(event.message_id, []))
         before = self._shown.get(event.message_id)
-        who = "skynet"
         if event.payload.get("username"):  # a webhook message shows its own display name
-            who = f"{event.payload['username']} (webhook)"
+            self._who[event.message_id] = f"{event.payload['username']} (webhook)"
+        who = self._who.get(event.message_id, "skynet")
         if before is None or event.message_id != self._current:
             prefix = f"\n{who} › " if before is None else f"\n{who} (edited) › "
             self._write(prefix + text)
@@ -142,8 +256,57 @@ class StreamPrinter:
         self._out.flush()
 
 
-async def configure_provider(harness: RedHarness) -> Optional[str]:
-    """Apply the provider from the environment; return the endpoint to check, if any."""
+def offered(models: List[str]) -> str:
+    """The models a server offers, as a short list."""
+    shown = ", ".join(f"`{m}`" for m in models[:OFFERED_SHOWN])
+    return shown + (f"… ({len(models)} in all)" if len(models) > OFFERED_SHOWN else "")
+
+
+def global_model(harness: RedHarness) -> Optional[str]:
+    """The model set globally (``endpoint:model``), if any."""
+    # Imported only now: the loaded cog's own modules (Red loaded the package).
+    from skynet.settings_store import GLOBAL, Scope
+
+    model = harness.bot.get_cog("Skynet").settings.layer(Scope(GLOBAL)).model
+    return str(model) if model else None
+
+
+async def set_global_model(harness: RedHarness, ref: str) -> Optional[str]:
+    """Run ``!ai model set global <ref>`` as the owner; return the bot's refusal if it was not set."""
+    events = await run_as(harness, harness.owner, f"!ai model set global {ref}")
+    if global_model(harness) == ref:
+        return None
+    replies = [e.content for e in events if e.kind in ("send", "edit") and e.content]
+    return (replies[-1] if replies else "(no answer)").replace("\n", " ")
+
+
+async def use_listed_model(harness: RedHarness, endpoint: str, out: TextIO, refused: bool) -> None:
+    """Answer with the first model the server lists; if it is down or lists none, still on it."""
+    cog = harness.bot.get_cog("Skynet")
+    try:
+        models = await asyncio.wait_for(cog.catalog.models(endpoint), 30)
+    except Exception:
+        models = []  # check_provider explains why
+    if models:
+        await set_global_model(harness, f"{endpoint}:{models[0]}")
+        if refused:
+            out.write(f"Using `{endpoint}:{models[0]}` instead; **{endpoint}** offers {offered(models)}.\n")
+        return
+    # The server is down or lists no models: still answer on it (with a clear "couldn't
+    # reach" error while it is down), never fall back to another endpoint such as OpenAI.
+    from skynet.engine.settings import ModelRef
+    from skynet.settings_store import GLOBAL, Scope
+
+    current = cog.settings.resolve(harness.guild.id, harness.channel.id).model
+    name = current.name if current.endpoint == endpoint else FALLBACK_MODEL
+    await cog.settings.set_model(Scope(GLOBAL), ModelRef(endpoint, name))
+
+
+async def configure_provider(harness: RedHarness, out: TextIO) -> Optional[str]:
+    """Apply the provider from the environment; return the endpoint to check, if any.
+
+    A ``SKYNET_MODEL`` the cog refuses is reported with the cog's own words; on
+    ``SKYNET_BASE_URL`` the console then answers with the first model the server lists."""
     bot, cog = harness.bot, harness.bot.get_cog("Skynet")
     base_url = os.environ.get("SKYNET_BASE_URL", "").strip()
     model = os.environ.get("SKYNET_MODEL", "").strip()
@@ -162,25 +325,11 @@ async def configure_provider(harness: RedHarness) -> Optional[str]:
         endpoint = cog.settings.resolve(harness.guild.id, harness.channel.id).model.endpoint
         if endpoint == "openai" and not (await bot.get_shared_api_tokens("openai")).get("api_key"):
             return None  # nothing configured, now or in an earlier session
-    if not model and base_url:
-        try:
-            models = await asyncio.wait_for(cog.catalog.models(endpoint), 30)
-        except Exception:
-            models = []  # check_provider explains why
-        model = models[0] if models else ""
-        if not model:
-            # The server is down or lists no models: still answer on it (with a clear "couldn't
-            # reach" error while it is down), never fall back to another endpoint such as OpenAI.
-            # Imported only now: the loaded cog's own modules (Red loaded the package).
-            from skynet.engine.settings import ModelRef
-            from skynet.settings_store import GLOBAL, Scope
-
-            current = cog.settings.resolve(harness.guild.id, harness.channel.id).model
-            name = current.name if current.endpoint == endpoint else FALLBACK_MODEL
-            await cog.settings.set_model(Scope(GLOBAL), ModelRef(endpoint, name))
-            return endpoint
-    if model:
-        await run_as(harness, harness.owner, f"!ai model set global {endpoint}:{model}")
+    refusal = await set_global_model(harness, f"{endpoint}:{model}") if model else None
+    if refusal:
+        out.write(f"SKYNET_MODEL={model} was not applied. skynet answered: {refusal}\n")
+    if base_url and (refusal or not model):
+        await use_listed_model(harness, endpoint, out, refused=bool(refusal))
     return endpoint
 
 
@@ -197,9 +346,24 @@ def is_menu_task(task: asyncio.Task) -> bool:
     )
 
 
-async def run_as(harness: RedHarness, author, content: str) -> None:
+async def run_as(harness: RedHarness, author, content: str) -> List[BotEvent]:
+    """``author`` types ``content``; returns what the bot did until it settled."""
+    start = len(harness.events)
     await harness.say(content, author=author, wait=False)
     await harness.settle(timeout=600, ignore=is_menu_task)
+    return harness.events[start:]
+
+
+def grant_manage_webhooks(harness: RedHarness) -> None:
+    """What a server admin does when adding the bot: let it manage #general's webhooks, so
+    persona replies come under the persona's name and avatar (not as ``**Name**: …``)."""
+    data = dpy_factories.dict_from_channel(harness.channel)
+    allow = discord.Permissions(manage_webhooks=True).value
+    # A member overwrite is type 1 (dpytest's update_text_channel writes "member", which
+    # discord.py does not recognise, so the permission would not apply).
+    overwrite = {"id": str(harness.guild.me.id), "type": 1, "allow": str(allow), "deny": "0"}
+    data["permission_overwrites"] = [*data.get("permission_overwrites", []), overwrite]
+    dpytest.backend.get_state().parse_channel_update(data)
 
 
 async def turn_page(harness: RedHarness, printer: StreamPrinter, author, direction: str, out: TextIO) -> None:
@@ -211,6 +375,19 @@ async def turn_page(harness: RedHarness, printer: StreamPrinter, author, directi
     message = await channel.fetch_message(printer.menu[1])
     await dpytest.add_reaction(author, message, MENU_CONTROLS[direction])
     await harness.settle(timeout=600, ignore=is_menu_task)
+
+
+def console_command(word: str, argument: str, author: str, out: TextIO) -> str:
+    """Run the console's own ``:word`` (never sent to the channel); return who you are now."""
+    if word == "help":
+        out.write(CONSOLE_HELP + "\n")
+    elif word == "as" and argument in ("owner", "admin", "member"):
+        return argument
+    elif word == "as":
+        out.write("Use `:as owner`, `:as admin` or `:as member`.\n")
+    else:
+        out.write(f"`:{word}` is not a console command (nothing was sent); `:help` lists them.\n")
+    return author
 
 
 async def check_provider(harness: RedHarness, endpoint: Optional[str], out: TextIO) -> None:
@@ -230,6 +407,12 @@ async def check_provider(harness: RedHarness, endpoint: Optional[str], out: Text
         return
     model = cog.settings.resolve(harness.guild.id, harness.channel.id).model
     out.write(f"Provider **{endpoint}** is reachable ({len(models)} models); answering with `{model}`.\n")
+    if model.endpoint == endpoint and models and model.name not in models:
+        # E.g. kept from an earlier session against another server.
+        out.write(
+            f"⚠️ **{endpoint}** doesn't offer `{model.name}`, so questions will get an error; it offers "
+            f"{offered(models)}. Choose one with `:as owner`, then `!ai model set global {endpoint}:<model>`.\n"
+        )
 
 
 DATA_DIR = Path(".skynet-data") / "console"
@@ -241,22 +424,24 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Op
     data_dir = (data_dir or Path.cwd() / DATA_DIR).resolve()
     # Discord's size limits apply; its rates do not: typed-ahead input (or a script) would only
     # wait out simulated 429s, and a menu turned meanwhile would answer after the console quit.
-    harness = RedHarness(data_dir, cog_paths=[REPO], limits=DiscordLimits("bodies"))
+    harness = RedHarness(data_dir, cog_paths=[REPO], limits=DiscordLimits("bodies"), bot_name=BOT_NAME)
     await harness.start()
-    printer = StreamPrinter(out, harness.sent_files)
+    grant_manage_webhooks(harness)
+    printer = StreamPrinter(out, harness.sent_files, guild_names(harness.guild))
     try:
         await run_as(harness, harness.owner, "!load skynet")
         if harness.bot.get_cog("Skynet") is None:
             out.write(f"skynet failed to load: {harness.last_error!r}\n")
             return 1
-        await check_provider(harness, await configure_provider(harness), out)
+        await check_provider(harness, await configure_provider(harness, out), out)
         harness.listeners.append(printer)
         authors = {"owner": harness.owner, "admin": harness.admin, "member": harness.member}
         author = "member"
         out.write(
             "\nskynet offline console: you are `member` in #general of Test Guild (prefix !).\n"
             "Try `!ai chat hello`, `!help ai`, `!ai params show`. `:as owner|admin|member` switches who "
-            "you are; `>`/`<` turn a menu's pages; `:quit` or Ctrl-D leaves.\n"
+            "you are; `>`/`<` turn a menu's pages; `:help` lists the console's commands; `:quit` or "
+            "Ctrl-D leaves.\n"
             f"State (settings, keys, usage) is kept in {data_dir} between runs; "
             "start with `./scripts/start.sh --fresh` to begin anew.\n"
         )
@@ -267,14 +452,11 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Op
             if not line:
                 break
             line = line.strip()
-            if line in (":quit", ":q", ":exit"):
+            command = CONSOLE_COMMAND.match(line)
+            if command and command.group(1) in QUIT_COMMANDS:
                 break
-            if line.startswith(":as"):
-                choice = line[3:].strip()
-                if choice in authors:
-                    author = choice
-                else:
-                    out.write("Use `:as owner`, `:as admin` or `:as member`.\n")
+            if command:
+                author = console_command(command.group(1), (command.group(2) or "").strip(), author, out)
                 continue
             if line in PAGE_COMMANDS:
                 await turn_page(harness, printer, authors[author], PAGE_COMMANDS[line], out)

@@ -417,6 +417,7 @@ class RedHarness:
         storage_type: str = "JSON",
         storage_details: Optional[Dict[str, Any]] = None,
         limits: Optional[DiscordLimits] = None,
+        bot_name: Optional[str] = None,
     ) -> None:
         """
         :param data_dir: Red's data folder (JSON driver); created if missing, reused if present.
@@ -436,6 +437,8 @@ class RedHarness:
             (Postgres: ``host``, ``port``, ``user``, ``password``, ``database``).
         :param limits: what the fake Discord enforces (message size, embeds, rate limits);
             default: everything, as Discord does (see ``skynet_dev.discord_limits``).
+        :param bot_name: the bot's user name, with no server nickname; default: dpytest's
+            ``FakeApp``, nicknamed ``FakeApp_nick`` in the guild.
         """
         self.limits = limits or DiscordLimits()
         self.data_dir = Path(data_dir)
@@ -448,6 +451,7 @@ class RedHarness:
         self.background = background
         self.storage_type = storage_type
         self.storage_details = dict(storage_details or {})
+        self.bot_name = bot_name
         self._driver_initialized = False
 
         self.events: List[BotEvent] = []
@@ -597,7 +601,10 @@ class RedHarness:
             self.owner = member("owner", ids.owner)
             self.admin = member("admin", ids.admin, [admin_role])
             self.member = member("member", ids.member)
-            dpy_backend.make_member(state.user, guild, nick=f"{state.user.name}_nick")
+            if self.bot_name:
+                state.user.name = self.bot_name
+            nick = None if self.bot_name else f"{state.user.name}_nick"
+            dpy_backend.make_member(state.user, guild, nick=nick)
             guild.owner_id = self.owner.id
         finally:
             state.start_dispatch()

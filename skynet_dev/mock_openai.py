@@ -13,7 +13,9 @@ an explicit ``status``, then the model check, then the scripted/default reply.
 Requests rejected by the auth or model check do not consume a queued reply. The
 model check applies to every endpoint taking a model (chat and embeddings).
 
-``python -m skynet_dev.mock_openai [--port N]`` runs a standalone echo server.
+``python -m skynet_dev.mock_openai [--port N] [--delay S]`` runs a standalone echo server for
+the console demo (:func:`demo_server`): it also serves the cog's default embeddings model, with
+bag-of-words vectors, so ``[p]ai remember`` and recall work against it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+
+DEFAULT_MODELS = ("gpt-test", "gpt-other")
+# The cog's default embeddings model (skynet.engine.memory.embeddings.DEFAULT_EMBEDDING_MODEL).
+DEMO_EMBEDDING_MODEL = "text-embedding-3-small"
+DEMO_DELAY = 0.03  # seconds between streamed words: visibly streaming, yet a long echo is quick
 
 
 @dataclass
@@ -223,7 +230,7 @@ class MockOpenAI:
     """A local OpenAI-compatible server on 127.0.0.1 (see the module docstring)."""
 
     def __init__(self, *, models: list[str] | None = None, api_key: str | None = None, port: int = 0) -> None:
-        self.models: list[str] = list(models) if models is not None else ["gpt-test", "gpt-other"]
+        self.models: list[str] = list(models) if models is not None else list(DEFAULT_MODELS)
         self.api_key = api_key
         self.port = port
         self.requests: list[RecordedRequest] = []
@@ -420,9 +427,17 @@ class MockOpenAI:
         return response
 
 
+def demo_server(port: int = 0, delay: float = DEMO_DELAY) -> MockOpenAI:
+    """The standalone server: echoes word by word every ``delay`` seconds and serves the cog's
+    default embeddings model, with bag-of-words vectors (memories sharing words are recalled)."""
+    server = MockOpenAI(port=port, models=[*DEFAULT_MODELS, DEMO_EMBEDDING_MODEL])
+    server.default_reply = replace(server.default_reply, delay=delay)
+    server.embeddings = "words"
+    return server
+
+
 async def _serve(port: int, delay: float) -> None:
-    async with MockOpenAI(port=port) as server:
-        server.default_reply = replace(server.default_reply, delay=delay)
+    async with demo_server(port, delay) as server:
         models = ", ".join(server.models)
         print(f"MockOpenAI serving at {server.base_url} (models: {models}); Ctrl-C to stop", flush=True)
         await asyncio.Event().wait()
@@ -432,7 +447,7 @@ def main() -> None:
     """Entry point of ``python -m skynet_dev.mock_openai``: an echoing server until Ctrl-C."""
     parser = argparse.ArgumentParser(description="Run a local, echoing, OpenAI-compatible mock server.")
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free port)")
-    parser.add_argument("--delay", type=float, default=0.15, help="seconds between streamed words")
+    parser.add_argument("--delay", type=float, default=DEMO_DELAY, help="seconds between streamed words")
     args = parser.parse_args()
     try:
         asyncio.run(_serve(args.port, args.delay))

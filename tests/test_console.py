@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 import time
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-from skynet_dev.mock_openai import MockOpenAI, Reply
+from skynet_dev.mock_openai import MockOpenAI, Reply, demo_server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,6 +111,7 @@ async def test_console_prints_help_embeds_menus_and_errors_a_member_sees(tmp_pat
     assert "┌ embed" in help_ai and "Help Menu" in help_ai
     assert "▸ **__Subcommands:__**" in help_ai and "**chat** Ask the AI assistant" in help_ai
     assert "— Type !help <command> for more info" in help_ai
+    assert "Skynet Help Menu" in help_ai and "FakeApp" not in text  # the console's bot is "Skynet"
     # A member trying an owner command is told who may use it.
     assert "skynet › ⚠️ Only the bot owner can use `ai pricing show`." in text
     # The full help is a reaction menu; `>` turns to page 2 and `<` back to page 1.
@@ -126,3 +128,80 @@ async def test_fresh_starts_with_a_new_data_folder(tmp_path):
     assert "1.5" in kept
     fresh = output(await run_console(tmp_path, [":as owner", "!ai params show"], args=["--fresh"]))
     assert "Starting fresh: removed" in fresh and "1.5" not in fresh.split("[owner] >", 1)[1]
+
+
+async def test_a_refused_skynet_model_is_shown_and_the_console_says_which_model_answers(tmp_path):
+    async with MockOpenAI() as server:
+        text = output(
+            await run_console(tmp_path, ["!ai chat hi"], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="nope")
+        )
+    # The cog's own refusal, then what the console does instead and what the server offers.
+    assert "SKYNET_MODEL=nope was not applied. skynet answered: ⚠️ **local** has no model `nope`." in text
+    assert "Using `local:gpt-other` instead; **local** offers `gpt-other`, `gpt-test`." in text
+    assert "answering with `local:gpt-other`" in text and "answering with `openai:" not in text
+    assert "skynet › echo: member: hi" in text
+    assert server.chat_requests[-1]["model"] == "gpt-other"
+
+
+async def test_a_model_the_server_no_longer_offers_is_warned_about(tmp_path):
+    async with MockOpenAI() as server:
+        await run_console(tmp_path, [], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="gpt-test")
+        server.models = ["llama3.2", "qwen2.5"]  # another model loaded on the same server
+        text = output(await run_console(tmp_path, []))  # the next session, with the stored settings
+    assert "answering with `local:gpt-test`" in text
+    assert "⚠️ **local** doesn't offer `gpt-test`" in text and "it offers `llama3.2`, `qwen2.5`." in text
+
+
+async def test_the_readme_echo_server_remembers_facts(tmp_path):
+    lines = ["!ai remember I like green tea", "!ai memories list", "!ai chat what tea do I like?"]
+    async with demo_server(delay=0) as server:
+        text = output(await run_console(tmp_path, lines, SKYNET_BASE_URL=server.base_url))
+    assert "I'll remember that (memory `" in text
+    assert re.search(r"skynet › \*\*1 memor(y|ies):\*\*\n`\w+` I like green tea", text), text
+    # Recalled into the next question's prompt (the echo server embeds texts by their words).
+    assert any("I like green tea" in str(body["messages"]) for body in server.chat_requests)
+
+
+async def test_persona_replies_come_under_the_persona_name(tmp_path):
+    lines = [
+        ":as admin",
+        "!ai persona create captain You are a pirate.",
+        "!ai persona edit captain display_name Captain",
+        "!ai persona use captain",
+        "!ai chat ahoy",
+    ]
+    async with MockOpenAI() as server:
+        text = output(await run_console(tmp_path, lines, SKYNET_BASE_URL=server.base_url))
+    assert "\nCaptain (webhook) › echo: admin: ahoy" in text
+    assert "**Captain**:" not in text  # not the fallback for a bot without Manage Webhooks
+
+
+async def test_console_commands_help_and_unknown_ones_are_not_posted(tmp_path):
+    lines = [":as admin", "!ai listen mode all", ":help", ":foo bar", ":D", "hello"]
+    async with MockOpenAI() as server:
+        text = output(await run_console(tmp_path, lines, SKYNET_BASE_URL=server.base_url))
+        said = [body["messages"][-1]["content"] for body in server.chat_requests]
+    assert "`:help` lists the console's commands" in text  # the banner
+    help_text = text[text.index("Console commands") :]
+    assert ":as owner|admin|member" in help_text and ":quit" in help_text and "!next" in help_text
+    assert "`:foo` is not a console command (nothing was sent); `:help` lists them." in text
+    # With the bot answering every message, only `:D` (an emoticon) and `hello` reached #general.
+    assert said == ["admin: :D", "admin: hello"], said
+
+
+async def test_mentions_and_timestamps_are_shown_as_members_see_them(tmp_path):
+    lines = [
+        ":as admin",
+        "!ai listen channels allow general",
+        "!ai listen show",
+        "!ai budget set user 100 tokens",
+        "!ai budget role Admin 50",
+        "!ai budget member member 10",
+        "!ai budget show",
+    ]
+    text = output(await run_console(tmp_path, lines))
+    assert "**Allowed channels:** #general" in text
+    assert "Daily budget of role @Admin set to 50 tokens." in text
+    assert "Daily budget of @member set to 10 tokens." in text
+    assert re.search(r"resets in (a few seconds|a minute|an hour|\d+ (minutes|hours))", text), text
+    assert not re.search(r"<(#|@|t:)", text.split("[admin] >", 1)[1]), text

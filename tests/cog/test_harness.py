@@ -304,6 +304,13 @@ async def test_harnesses_one_after_another_in_one_loop(tmp_path: Path) -> None:
         assert await again.bot.get_shared_api_tokens("openai") == {"api_key": "sk-a"}
 
 
+async def test_bot_name_is_opt_in(tmp_path: Path) -> None:
+    async with RedHarness(tmp_path / "a") as default:
+        assert default.guild.me.display_name == "FakeApp_nick"  # dpytest's names, unless asked
+    async with RedHarness(tmp_path / "b", bot_name="Skynet") as named:
+        assert named.bot.user.name == named.guild.me.display_name == "Skynet"
+
+
 async def test_start_and_close_are_fast(tmp_path: Path) -> None:
     started = time.perf_counter()
     h = RedHarness(tmp_path / "red")

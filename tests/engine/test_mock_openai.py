@@ -17,6 +17,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
+from skynet.engine.memory.embeddings import DEFAULT_EMBEDDING_MODEL
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi there"}]
@@ -307,6 +308,10 @@ def test_standalone_module_serves_echo() -> None:
         sdk = openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0)
         completion = sdk.chat.completions.create(model="gpt-test", messages=MESSAGES)
         assert completion.choices[0].message.content == "echo: hi there"
+        # The cog's default embeddings model is served, so the console demo's memory works.
+        result = sdk.embeddings.create(model=DEFAULT_EMBEDDING_MODEL, input=["green tea", "tea, green"])
+        first, second = (item.embedding for item in result.data)
+        assert math.isclose(sum(a * b for a, b in zip(first, second)), 1.0, rel_tol=1e-5)  # same words
         sdk.close()
     finally:
         process.terminate()
