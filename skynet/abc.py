@@ -10,6 +10,7 @@ from redbot.core.bot import Red
 
 from .discord.inflight import InFlight
 from .discord.pacing import Pacer
+from .discord.webhooks import ChannelWebhooks
 from .engine.catalog import ModelCatalog
 from .engine.chat import ChatEngine
 from .engine.errors import Redactor
@@ -47,6 +48,7 @@ class MixinMeta(ABC):
     memory_service: MemoryService
     inflight: InFlight
     personas: PersonaStore
+    webhooks: ChannelWebhooks
 
     @abstractmethod
     def refresh_providers(self) -> None:

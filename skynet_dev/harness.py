@@ -1049,11 +1049,23 @@ class RedHarness:
             )
         )
 
-    def _edit_message(self, channel_id: int, message_id: int, sent: dict, *, via: Via = "channel") -> dict:
+    def _edit_message(
+        self,
+        channel_id: int,
+        message_id: int,
+        sent: dict,
+        *,
+        via: Via = "channel",
+        webhook_id: Optional[int] = None,
+    ) -> dict:
+        """Edit a message as the bot, or as the channel webhook ``webhook_id`` (its own messages only)."""
         data = self._message_data.get(message_id) or self._stored_message(channel_id, message_id)
         if getattr(self._messages.get(message_id), "deleted", False):
             raise _http_error(discord.NotFound, 404, 10008, "Unknown Message")
-        if int(data["author"]["id"]) != self.bot.user.id:
+        if webhook_id is not None:
+            if int(data.get("webhook_id") or 0) != webhook_id:
+                raise _http_error(discord.NotFound, 404, 10008, "Unknown Message")
+        elif int(data["author"]["id"]) != self.bot.user.id:
             raise _http_error(discord.Forbidden, 403, 50005, "Cannot edit a message authored by another user")
         for key in ("content", "embeds", "components", "flags", "poll"):
             if key in sent:
@@ -1400,7 +1412,14 @@ class RedHarness:
             data = dpy_factories.make_message_dict(
                 channel, self.bot.user, content=content, guild_id=channel.guild.id, webhook_id=int(hook["id"])
             )
-            data["author"] = {**data["author"], "username": body.get("username") or hook["name"]}
+            # As on Discord: the author is the webhook itself (its id, the name it was given), not the bot.
+            data["author"] = {
+                **data["author"],
+                "id": hook["id"],
+                "username": body.get("username") or hook["name"],
+                "bot": True,
+                "discriminator": "0000",
+            }
             data["embeds"] = list(body.get("embeds") or [])
             dpy_backend._cur_config.messages.setdefault(channel_id, []).append(data)
             self.bot._connection.parse_message_create(copy.copy(data))
@@ -1410,7 +1429,9 @@ class RedHarness:
         if path.startswith("/webhooks/{webhook_id}/{webhook_token}/messages/"):
             message_id = int(route.url.rsplit("/", 1)[1].split("?")[0])
             if method == "PATCH":
-                return self._edit_message(channel_id, message_id, body, via="webhook")
+                return self._edit_message(
+                    channel_id, message_id, body, via="webhook", webhook_id=int(hook["id"])
+                )
             if method == "DELETE":
                 self._delete_message(channel_id, message_id, via="webhook")
                 return None

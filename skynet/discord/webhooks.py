@@ -8,7 +8,7 @@ message that starts with the persona's name.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional, Set
 
 import discord
 
@@ -26,34 +26,66 @@ def _parent(channel: discord.abc.Messageable) -> Optional[discord.TextChannel]:
     return parent if isinstance(parent, discord.TextChannel) else None
 
 
+def _may_manage(channel: Optional[discord.TextChannel]) -> bool:
+    return channel is not None and channel.permissions_for(channel.guild.me).manage_webhooks
+
+
 class ChannelWebhooks:
     """The bot's persona webhook of each channel, found or created once and then reused."""
 
     def __init__(self) -> None:
         self._hooks: Dict[int, discord.Webhook] = {}
+        self._ids: Set[int] = set()  # every persona webhook of the bot seen, also after a forget
+        self._listed: Set[int] = set()  # channels whose webhooks were listed since the cog loaded
 
     async def get(self, channel: discord.abc.Messageable) -> Optional[discord.Webhook]:
         parent = _parent(channel)
-        if parent is None or not parent.permissions_for(parent.guild.me).manage_webhooks:
+        if not _may_manage(parent):
             return None
         hook = self._hooks.get(parent.id)
         if hook is not None:
             return hook
         try:
-            me = parent.guild.me.id
-            hook = next(
-                (
-                    w
-                    for w in await parent.webhooks()
-                    if w.name == WEBHOOK_NAME and w.token and w.user and w.user.id == me
-                ),
-                None,
-            ) or await parent.create_webhook(name=WEBHOOK_NAME, reason="Replies under a persona's name")
+            hook = await self._find(parent) or await parent.create_webhook(
+                name=WEBHOOK_NAME, reason="Replies under a persona's name"
+            )
         except discord.HTTPException as exc:
             log.info("No persona webhook in channel %s: %s", parent.id, exc)
             return None
         self._hooks[parent.id] = hook
+        self._ids.add(hook.id)
         return hook
+
+    async def _find(self, parent: discord.TextChannel) -> Optional[discord.Webhook]:
+        """The channel's persona webhook made by this bot, if it has one (one API call)."""
+        self._listed.add(parent.id)
+        me = parent.guild.me.id
+        hooks = await parent.webhooks()
+        found = next(
+            (w for w in hooks if w.name == WEBHOOK_NAME and w.token and w.user and w.user.id == me), None
+        )
+        if found is not None:
+            self._ids.add(found.id)
+        return found
+
+    async def sent_by_persona(self, message: discord.Message) -> bool:
+        """Whether ``message`` is a persona reply of this bot (sent through its webhook).
+
+        Discord shows such a message as written by the webhook, not by the bot; after a restart
+        the channel's webhooks are listed once to recognise it."""
+        if message.webhook_id is None:
+            return False
+        if message.webhook_id in self._ids:
+            return True
+        parent = _parent(message.channel)
+        if parent is None or parent.id in self._listed or not _may_manage(parent):
+            return False
+        try:
+            await self._find(parent)
+        except discord.HTTPException as exc:
+            log.info("Could not list the webhooks of channel %s: %s", parent.id, exc)
+            return False
+        return message.webhook_id in self._ids
 
     def forget(self, channel: discord.abc.Messageable) -> None:
         parent = _parent(channel)

@@ -55,7 +55,7 @@ class ListenMixin(MixinMeta):
         me = guild.me
         if author.bot or message.webhook_id is not None or me is None or author.id == me.id:
             return
-        reference = message.reference
+        replied = self._known_parent(message)
         heard = Heard(
             message_id=message.id,
             guild_id=guild.id,
@@ -63,7 +63,7 @@ class ListenMixin(MixinMeta):
             author_id=author.id,
             content=message.content,
             mentions_bot=me.id in message.raw_mentions,
-            reply_to_bot=reference is not None and self._replied_author(message) == me.id,
+            reply_to_bot=replied is not None and await self._by_the_bot(replied, me.id),
         )
         decision = self.listener.decide(rules.listen, heard)
         if not (decision.answer or decision.remember) or not message.content:
@@ -92,12 +92,18 @@ class ListenMixin(MixinMeta):
         except GovernanceRefusal as refusal:
             await self._notify_once(message, refusal)
 
-    def _replied_author(self, message: discord.Message) -> Optional[int]:
-        resolved = message.reference.resolved if message.reference else None
+    def _known_parent(self, message: discord.Message) -> Optional[discord.Message]:
+        """The message ``message`` replies to, if Discord sent it along or the cache has it (no I/O)."""
+        if message.reference is None:
+            return None
+        resolved = message.reference.resolved
         if isinstance(resolved, discord.Message):
-            return resolved.author.id
-        cached = self._chain_cache.get(message.reference.message_id) if message.reference else None
-        return cached.author.id if cached else None
+            return resolved
+        return self._chain_cache.get(message.reference.message_id)
+
+    async def _by_the_bot(self, message: discord.Message, me: Optional[int]) -> bool:
+        """Written by the bot: as itself, or as a persona through its channel webhook."""
+        return message.author.id == me or await self.webhooks.sent_by_persona(message)
 
     async def _may_listen(self, message: discord.Message) -> bool:
         """Red's and Discord's rules, checked only for messages the listener would act on."""
@@ -156,7 +162,7 @@ class ListenMixin(MixinMeta):
             parent = await self._fetch_parent(current)
             if parent is None:
                 break
-            role = ASSISTANT if parent.author.id == me else USER
+            role = ASSISTANT if await self._by_the_bot(parent, me) else USER
             text = parent.content if role == ASSISTANT else self._strip_mention(parent.content, me or 0)
             turns.append(
                 Turn(

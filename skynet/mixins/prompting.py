@@ -72,10 +72,11 @@ class PromptingMixin(MixinMeta):
 
     def persona_send(self, ctx: commands.Context, send):
         """``send`` for the reply streamer: under the active persona's display name and avatar
-        (webhook; plain messages starting with its name as fallback), or ``send`` unchanged."""
-        if ctx.guild is None:
-            return send
-        active = self.personas.active(ctx.guild.id, settings_channel_id(ctx.channel), ctx.author.id)
+        (webhook; plain messages starting with its name as fallback, and in DMs, which have no
+        webhooks), or ``send`` unchanged."""
+        guild_id = ctx.guild.id if ctx.guild else None
+        channel_id = settings_channel_id(ctx.channel) if ctx.guild else None
+        active = self.personas.active(guild_id, channel_id, ctx.author.id)
         persona = active.persona if active else None
         if persona is None or not (persona.display_name or persona.avatar_url):
             return send

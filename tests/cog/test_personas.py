@@ -472,6 +472,16 @@ async def test_members_chat_in_dms_with_their_own_persona(bot, provider):
     assert "patient teacher" not in await system_prompt_for(bot, provider)
 
 
+async def test_a_persona_with_a_display_name_signs_its_dm_replies(bot, provider):
+    await owner(bot, "!ai persona create global guide You guide visitors.")
+    await owner(bot, "!ai persona edit guide display_name Tour Guide")
+    dm = await dm_channel(bot, bot.member)
+    await say(bot, "!ai persona use guide", channel=dm)
+    provider.script(Reply.text("Welcome!"))
+    # DMs have no webhooks: the reply is a bot message that starts with the persona's name.
+    assert text_of(await say(bot, "!ai chat hello", channel=dm)) == "**Tour Guide**: Welcome!"
+
+
 async def test_dms_use_the_global_default_persona(bot, provider):
     await owner(bot, "!ai persona use global concise")
     dm = await dm_channel(bot, bot.member)
@@ -506,7 +516,7 @@ async def test_owner_can_require_a_shared_server(bot, provider):
 
 
 async def test_only_the_owner_controls_dms(bot, cog):
-    assert "is off" not in text_of(await admin(bot, "!ai dm off"))
+    assert text_of(await admin(bot, "!ai dm off")) == "⚠️ Only the bot owner can use `ai dm off`."
     assert cog.personas.dm["enabled"]
 
 
@@ -541,6 +551,35 @@ async def chat_events(red: RedHarness, provider, text: str = "where?"):
     await red.say(f"!ai chat {text}")
     await red.settle(timeout=20)
     return [e for e in red.events[start:] if e.kind in ("send", "edit")]
+
+
+async def test_replying_to_a_persona_answer_is_replying_to_the_bot(bot, provider):
+    from test_listen import post
+
+    await persona_with_identity(bot)
+    await admin(bot, "!ai listen mode mention")
+    provider.script(Reply.text("Take the left path."))
+    await say(bot, "!ai chat which way?")
+    [answer] = [m for m in bot.messages() if m.via == "webhook"]
+    # On Discord the webhook, not the bot, is the author of a persona's answer.
+    assert bot.bot._connection._get_message(answer.id).author.id != bot.bot.user.id
+    provider.script(Reply.text("About ten minutes."))
+    [follow_up] = await post(bot, "how long?", reply_to=answer.id)
+    assert follow_up.content == "About ten minutes." and follow_up.via == "webhook"
+    sent = provider.chat_requests[-1]["messages"]
+    assert {"role": "assistant", "content": "Take the left path."} in sent, sent
+    # After a restart the bot still knows its webhook: it lists the channel's webhooks once.
+    await owner(bot, "!reload skynet")
+    provider.script(Reply.text("Yes."), Reply.text("Still yes."))
+    [again] = await post(bot, "sure?", reply_to=answer.id)
+    assert again.content == "Yes."
+    [more] = await post(bot, "really?", reply_to=follow_up.id)
+    assert more.content == "Still yes."
+    # A message of some other webhook is not the bot's: replying to it is not a mention.
+    await post(bot, "news!", webhook=True, message_id=1100000000000077777)
+    before = len(provider.chat_requests)
+    assert await post(bot, "is that true?", reply_to=1100000000000077777) == []
+    assert len(provider.chat_requests) == before
 
 
 async def test_replies_stream_through_one_reused_webhook_under_the_persona(bot, provider):
