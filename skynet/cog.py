@@ -39,6 +39,7 @@ from .mixins.dms import DMsMixin
 from .mixins.documents import DocumentsMixin
 from .mixins.governance import GovernanceMixin
 from .mixins.group import AIGroup
+from .mixins.input_errors import input_error_text
 from .mixins.listen import ListenMixin
 from .mixins.memories import MemoriesMixin
 from .mixins.memory import MemoryMixin
@@ -173,14 +174,17 @@ class Skynet(
         if isinstance(original, SkynetError):
             await reply(ctx, error_text(original.message, ctx.clean_prefix), ephemeral=True)
             return
-        refused = refusal(ctx, original)
-        if refused is not None:  # Red itself answers a failed check with silence
+        refused = refusal(ctx, original) or input_error_text(ctx, original)
+        if refused is not None:  # Red answers a failed check with silence, bad input with help only
             await reply(ctx, error_text(refused, ctx.clean_prefix), ephemeral=True)
             return
         if isinstance(error, commands.CommandInvokeError):  # a bug: keep it for [p]ai diag too
             name = ctx.command.qualified_name if ctx.command else "?"
             detail = self.redactor.redact(f"{name}: {type(original).__name__}: {original}")
             self.engine.errors.record(
-                "command_failed", _("`{name}` failed.").format(name=name), detail, getattr(ctx.guild, "id", None)
+                "command_failed",
+                _("`{name}` failed.").format(name=name),
+                detail,
+                getattr(ctx.guild, "id", None),
             )
         await self.bot.on_command_error(ctx, error, unhandled_by_cog=True)

@@ -39,3 +39,29 @@ async def test_slash_subcommands_keep_their_groups_owner_check(bot, cog):
     await bot.slash("ai provider add", author=bot.owner, name="fine", base_url="http://127.0.0.1:9/v1")
     await bot.settle()
     assert "fine" in cog.providers.endpoints
+
+
+@pytest.mark.parametrize(
+    "command, expected",
+    [
+        (
+            "!ai persona create onlyname",
+            '⚠️ `ai persona create` needs `prompt`. Usage: `!ai persona create ["server"|"global"] <name> <prompt>` '
+            "(more with `!help ai persona create`)",
+        ),
+        (
+            "!ai myprompt wrong",
+            "⚠️ `wrong` isn't a choice for `action`: use `show`, `set`, `clear`. Usage: "
+            '`!ai myprompt ["show"|"set"|"clear"=show] [text]` (more with `!help ai myprompt`)',
+        ),
+        (
+            "!ai crawl https://example.com lots",
+            "⚠️ That value for `max_pages` isn't valid. Usage: `!ai crawl <url> [max_pages=5]` "
+            "(more with `!help ai crawl`)",
+        ),
+    ],
+)
+async def test_a_wrongly_typed_command_says_what_is_wrong_in_the_same_style(bot, command, expected):
+    replies = await say(bot, command, author=bot.admin)
+    assert [m.content for m in replies] == [expected]
+    assert not any(m.embeds for m in replies)  # not Red's bare help embed
