@@ -5,6 +5,7 @@ prompt the provider actually received, or what the member sees."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -313,6 +314,82 @@ async def test_every_variable_is_listed_with_a_value_and_renders(bot, provider, 
     await admin(bot, "!ai persona use all")
     prompt = await system_prompt_for(bot, provider)
     assert not PLACEHOLDER.search(prompt), prompt
+
+
+async def test_every_variable_has_its_value_from_the_red_guild(bot, provider):
+    """Each variable, rendered for a real member in a real channel, holds what Discord says."""
+    import datetime as dt
+    import time
+
+    guild, member = bot.guild, bot.member
+    category = dpy_backend.make_category_channel("Transport", guild)
+    channel = dpy_backend.make_text_channel("rails", guild, parent_id=category.id)
+    dpy_backend._cur_config.messages.setdefault(channel.id, [])
+    channel.topic, channel.nsfw, guild.description = "All about trains", True, "A server for tests"
+    dpy_backend.update_member(member, nick="Sammy")
+    names = sorted(set(PLACEHOLDER.findall(text_of(await say(bot, "!ai variables")))))
+    await admin(bot, "!ai persona create all " + " ".join(f"{n}=<{{{n}}}>" for n in names))
+    await admin(bot, "!ai persona use all")
+    before = time.time()
+    prompt = await system_prompt_for(bot, provider, channel=channel)
+    values = dict(re.findall(r"(\w+)=<([^>]*)>", prompt))
+    assert set(values) == set(names), sorted(set(names) - set(values))
+    now = dt.datetime.fromtimestamp(int(values["unix"]), dt.timezone.utc)
+    assert before - 1 <= now.timestamp() <= time.time()
+    me = guild.me
+    expected = {
+        "user": member.name,
+        "user_display": "Sammy",
+        "user_id": str(member.id),
+        "user_mention_name": "@Sammy",
+        "user_nick": "Sammy",
+        "user_roles": ", ".join(r.name for r in reversed(member.roles) if not r.is_default()),
+        "user_top_role": "" if member.top_role.is_default() else member.top_role.name,
+        "user_joined": "",  # dpytest's message payloads carry no joined_at (Discord's do)
+        "user_created": member.created_at.strftime("%Y-%m-%d"),
+        "user_avatar": str(member.display_avatar.url),
+        "user_is_bot": "no",
+        "server": "Test Guild",
+        "server_id": str(guild.id),
+        "member_count": str(guild.member_count or len(guild.members)),
+        "server_owner": guild.owner.display_name,
+        "server_created": guild.created_at.strftime("%Y-%m-%d"),
+        "server_description": "A server for tests",
+        "server_icon": "",  # the test guild has no icon
+        "role_count": str(len(guild.roles)),
+        "channel_count": str(len(guild.channels)),
+        "boost_level": "0",
+        "channel": "rails",
+        "channel_id": str(channel.id),
+        "channel_topic": "All about trains",
+        "channel_mention_name": "#rails",
+        "thread": "",  # threads: test_persona_threads.py
+        "thread_id": "",
+        "category": "Transport",
+        "nsfw": "yes",
+        "is_dm": "no",
+        "bot": me.display_name,
+        "bot_id": str(me.id),
+        "bot_mention_name": f"@{bot.bot.user.display_name}",
+        "prefix": "!",
+        "model": "gpt-test",
+        "endpoint": "mock",
+        "persona": "all",
+        "date": now.strftime("%Y-%m-%d"),
+        "time": now.strftime("%H:%M"),
+        "datetime": now.strftime("%Y-%m-%d %H:%M"),
+        "weekday": now.strftime("%A"),
+        "month": now.strftime("%B"),
+        "year": str(now.year),
+        "timezone": "UTC",
+        "timestamp": now.isoformat(timespec="seconds"),
+        "unix": values["unix"],
+    }
+    assert {n: values[n] for n in names} == expected
+    assert member.name != "Sammy" and member.top_role.name  # the values tell the fields apart
+    await admin(bot, "!ai timezone Asia/Tokyo")
+    tokyo = dict(re.findall(r"(\w+)=<([^>]*)>", await system_prompt_for(bot, provider, channel=channel)))
+    assert tokyo["timezone"] == "Asia/Tokyo" and tokyo["timestamp"].endswith("+09:00")
 
 
 async def test_malformed_and_unknown_placeholders_stay_as_typed(bot, provider):
