@@ -127,6 +127,7 @@ class Skynet(
         await self.governance.load()
         await self.personas.load()
         self.bot.before_invoke(self.remember_prefix)
+        await self.load_default_prefix()
         self.refresh_providers()
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)

@@ -392,6 +392,17 @@ async def test_every_variable_has_its_value_from_the_red_guild(bot, provider):
     assert tokyo["timezone"] == "Asia/Tokyo" and tokyo["timestamp"].endswith("+09:00")
 
 
+async def test_prefix_is_the_bots_before_any_command_here(bot, provider):
+    from test_listen import bot_mention, post
+
+    await admin(bot, "!ai persona create helper Say: see {prefix}help.")
+    await admin(bot, "!ai persona use helper")
+    await admin(bot, "!ai listen mode mention")
+    await owner(bot, "!reload skynet")  # no member has used one of skynet's commands since
+    await post(bot, f"{bot_mention(bot)} hi")
+    assert provider.chat_requests[-1]["messages"][0]["content"] == "Say: see !help."
+
+
 async def test_malformed_and_unknown_placeholders_stay_as_typed(bot, provider):
     template = "A { B {nope} C {user.__class__} D {{user}} E {0} F {user!r} G {"
     await admin(bot, f"!ai persona create odd {template}")
