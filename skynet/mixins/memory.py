@@ -67,6 +67,7 @@ class MemoryMixin(MixinMeta):
             handler=handler,
             timeout=20.0,
             status=lambda arguments: _("🧠 Remembering that…"),
+            summary=lambda: _("Remembers a fact about the member or the server, for later answers."),
         )
 
     def _default_embedding(self) -> ModelRef:

@@ -134,12 +134,14 @@ class ToolsMixin(MixinMeta):
         status: Optional[Callable[[Dict[str, Any]], str]] = None,
         available: Optional[Callable[[], bool]] = None,
         needs: Union[str, Callable[[], str], None] = None,
+        summary: Union[str, Callable[[], str], None] = None,
     ) -> str:
         """Add a tool the assistant can call; returns its registered name ``<cog>__<name>``.
 
         ``handler(arguments: dict, context: ToolContext) -> str`` is awaited with validated arguments.
         Registering the same name again replaces the tool. Call ``unregister_tool`` in ``cog_unload``.
-        ``needs`` may be a function returning the text, so it is translated each time it is shown.
+        ``needs`` and ``summary`` (what members read in ``[p]ai tools list``; default: the
+        description) may be functions returning the text, so it is translated each time it is shown.
         """
         owner = cog if isinstance(cog, str) else cog.qualified_name
         full = namespaced(owner, name)
@@ -155,6 +157,7 @@ class ToolsMixin(MixinMeta):
             status=status,
             owner=owner,
             default_enabled=enabled_by_default,
+            summary=summary,
         )
         existing = self.tool_service.registry.get(full)
         if existing is not None and existing.owner != owner:
@@ -220,7 +223,7 @@ class ToolsMixin(MixinMeta):
                 )
             else:
                 line = f"**{tool.name}** {state} ({source})"
-            lines.append(line + f"\n  {tool.description[:150]}")
+            lines.append(line + f"\n  {tool.summary_text()[:150]}")
         lines.append(
             "\n" + _("Turn a tool on with `[p]ai tools enable [scope] <tool>` (`all` for every tool).")
         )
@@ -253,7 +256,7 @@ class ToolsMixin(MixinMeta):
             successes=stats.successes,
             failures=sum(stats.failures.values()),
         )
-        text = f"{header.format(name=found.name, owner=found.owner)}\n{found.description}\n{details}"
+        text = f"{header.format(name=found.name, owner=found.owner)}\n{found.summary_text()}\n{details}"
         await reply(ctx, text.replace("[p]", ctx.clean_prefix)[:2000])
 
     async def _switch(self, ctx: commands.Context, scope: Optional[str], tool: str, on: bool) -> None:

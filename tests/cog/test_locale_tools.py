@@ -51,6 +51,9 @@ async def test_tool_switches_and_refusals_in_french(french: RedHarness) -> None:
     listing = text_of(await say(french, "!ai tools list"))
     assert "**web_search** ✅ activé (ce serveur) : non proposé tant que le propriétaire" in listing
     assert "**calculator** ⛔ désactivé (par défaut)" in listing
+    # What each tool does is in French too (the model's own description stays English).
+    assert "  Calcule exactement une expression arithmétique" in listing
+    assert "Evaluate an arithmetic" not in listing and "Search the web" not in listing
     assert "Activez un outil avec `!ai tools enable [scope] <tool>` (`all` pour tous les outils)." in listing
 
     refused = text_of(await say(french, "!ai tools info nope"))
@@ -69,7 +72,10 @@ async def test_engine_refusals_and_status_line_in_french(
 ) -> None:
     await owner(french, "!ai tools enable all")
     refused = text_of(await say(french, "!ai search searx"))
-    assert "`web_search` n'est pas configuré : le propriétaire du bot doit configurer un moteur de recherche" in refused
+    assert (
+        "`web_search` n'est pas configuré : le propriétaire du bot doit configurer un moteur de recherche"
+        in refused
+    )
     await owner(french, f"!set api searxng api_url,{search.url}")
     # Raised by the URL guard in the Discord-free engine, shown through the translation hook.
     refused = text_of(await say(french, "!ai scrape http://169.254.169.254/latest/meta-data/"))
@@ -88,7 +94,9 @@ async def test_engine_refusals_and_status_line_in_french(
     assert "*🔎 Recherche sur le web de « searx »…*" in shown  # the status line, then replaced
     assert shown[-1].startswith("SearX A le dit en premier [1].")
     # What the model reads stays English: the tool descriptions it was offered.
-    offered = {t["function"]["name"]: t["function"]["description"] for t in provider.chat_requests[0]["tools"]}
+    offered = {
+        t["function"]["name"]: t["function"]["description"] for t in provider.chat_requests[0]["tools"]
+    }
     assert offered["web_search"].startswith("Search the web.")
 
 

@@ -44,7 +44,9 @@ class Tool:
     ``parameters`` is the JSON schema of its arguments (an object). ``needs`` names what must be
     configured before the tool is offered (e.g. ``"a search backend"``), as text or as a function
     returning it in the current locale; ``available`` says whether it is, and is evaluated from
-    in-memory state only (no I/O on the hot path).
+    in-memory state only (no I/O on the hot path). ``description`` is for the model (English);
+    ``summary``, if given, is what members read in ``[p]ai tools list`` (text or a translating
+    function).
     """
 
     name: str
@@ -58,6 +60,7 @@ class Tool:
     status: Optional[StatusText] = None
     owner: str = "skynet"  # the cog that registered it
     default_enabled: bool = False
+    summary: Union[str, Callable[[], str], None] = None
 
     def openai_schema(self) -> Dict[str, Any]:
         return {
@@ -76,6 +79,11 @@ class Tool:
             except Exception:  # a status line must never break a call
                 pass
         return _("🛠️ Using `{name}`…").format(name=self.name)
+
+    def summary_text(self) -> str:
+        """What the tool does, for members, in the locale of the reader (else the model's text)."""
+        summary = self.summary() if callable(self.summary) else self.summary
+        return summary or self.description
 
     def needs_text(self) -> Optional[str]:
         """What must be set up before the tool is offered, in the locale of the reader."""

@@ -112,7 +112,10 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             cooldown=2,
             needs=search_needs,
             available=lambda: service.search_backend() is not None,
-            status=lambda a: _("🔎 Searching the web for “{query}”…").format(query=_quoted(a.get("query", ""))),
+            status=lambda a: _("🔎 Searching the web for “{query}”…").format(
+                query=_quoted(a.get("query", ""))
+            ),
+            summary=lambda: _("Searches the web and cites the results it uses."),
         ),
         Tool(
             "scrape",
@@ -122,6 +125,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             timeout=30,
             cooldown=2,
             status=lambda a: _("📄 Reading <{url}>…").format(url=_quoted(a.get("url", ""), 120)),
+            summary=lambda: _("Reads one web page."),
         ),
         Tool(
             "crawl",
@@ -140,6 +144,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             needs=firecrawl_needs,
             available=service.firecrawl.available,
             status=lambda a: _("🕸️ Crawling <{url}>…").format(url=_quoted(a.get("url", ""), 120)),
+            summary=lambda: _("Reads several pages of one website."),
         ),
         Tool(
             "autosearch",
@@ -163,6 +168,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             needs=search_needs,
             available=lambda: service.search_backend() is not None,
             status=lambda a: _("🔎 Researching “{query}”…").format(query=_quoted(a.get("query", ""))),
+            summary=lambda: _("Researches a question: searches, reads the best pages and cites its sources."),
         ),
         Tool(
             "ping",
@@ -171,6 +177,7 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             ping,
             timeout=5,
             status=lambda a: _("🏓 Pinging…"),
+            summary=lambda: _("Checks that tools work: answers pong with the bot's time."),
         ),
         Tool(
             "calculator",
@@ -180,7 +187,10 @@ def builtin_tools(service: ToolService) -> List[Tool]:
             ),
             calculator,
             timeout=5,
-            status=lambda a: _("🧮 Calculating `{expression}`…").format(expression=_quoted(a.get("expression", ""), 60)),
+            status=lambda a: _("🧮 Calculating `{expression}`…").format(
+                expression=_quoted(a.get("expression", ""), 60)
+            ),
+            summary=lambda: _("Calculates arithmetic exactly (+ - * / % ** sqrt log sin cos tan pi e)."),
         ),
     ]
 
