@@ -67,6 +67,10 @@ class MixinMeta(ABC):
         """Tools: whether ``tool`` is switched on in that channel, and the scope that decided."""
 
     @abstractmethod
+    def active_persona(self, author, channel):
+        """Personas: the persona answering ``author`` in ``channel`` (an ``ActivePersona``), or None."""
+
+    @abstractmethod
     def check_dm_allowed(self, author) -> None:
         """DMs: refuse a member the owner's switches keep out of DMs."""
 

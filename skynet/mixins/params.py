@@ -30,9 +30,15 @@ class ParamsMixin(MixinMeta):
     async def ai_params_show(self, ctx: commands.Context) -> None:
         """Show the parameters in effect here and where each value comes from."""
         resolved = resolve_here(self.settings, ctx.channel)
+        active = self.active_persona(ctx.author, ctx.channel)
+        if active is not None:  # its preset and prompt apply here (a more specific setting still wins)
+            resolved = self.with_preset(resolved, active.persona, active.scope)
         rows = []
         for name in PARAMS:
-            if name in resolved.params:
+            if name == SYSTEM_PROMPT and active is not None:
+                value = _shown(active.persona.system_prompt)
+                source = _("persona {name}").format(name=active.persona.name)
+            elif name in resolved.params:
                 value, source = _shown(resolved.params[name]), scope_label(resolved.sources[name])
             elif name == SYSTEM_PROMPT:
                 value, source = _shown(DEFAULT_SYSTEM_PROMPT), scope_label("default")

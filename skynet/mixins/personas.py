@@ -37,7 +37,7 @@ from ..engine.settings import parse_model_ref
 from ..i18n import _
 from ..personas_store import USER, PersonaStore
 from ..settings_store import CHANNEL, GLOBAL, GUILD, Scope
-from .common import ScopeChoice, reply, settings_channel_id, writable_scope
+from .common import ScopeChoice, reply, writable_scope
 from .group import AIGroup
 
 StoreChoice = Literal["server", "global"]
@@ -130,8 +130,7 @@ class PersonasMixin(MixinMeta):
     async def ai_persona_list(self, ctx: commands.Context) -> None:
         """List the personas you can use here and which one is active."""
         guild_id = ctx.guild.id if ctx.guild else None
-        channel_id = settings_channel_id(ctx.channel) if ctx.guild else None
-        active = self.personas.active(guild_id, channel_id, ctx.author.id)
+        active = self.active_persona(ctx.author, ctx.channel)
         rows = []
         for key, (persona, where) in sorted(self.personas.available(guild_id).items()):
             marker = " " + _("← active") if active and active.persona.key == key else ""

@@ -28,9 +28,9 @@ from ..engine.personas.personas import (
 )
 from ..engine.settings import ModelRef, ResolvedSettings
 from ..i18n import _
-from ..personas_store import USER, PersonaStore
+from ..personas_store import USER, ActivePersona, PersonaStore
 from ..settings_store import CHANNEL, GLOBAL, GUILD
-from .common import reply, settings_channel_id, writable_scope
+from .common import reply, resolve_here, settings_channel_id, writable_scope
 from .group import AIGroup
 
 # Lower rank = more specific. A persona's preset overrides values set at the scope where the
@@ -58,6 +58,15 @@ class PromptingMixin(MixinMeta):
         if ctx.cog is self:
             self._prefixes[ctx.guild.id if ctx.guild else 0] = ctx.clean_prefix
 
+    def active_persona(
+        self, author: discord.abc.User, channel: discord.abc.Messageable
+    ) -> Optional[ActivePersona]:
+        """The persona answering ``author`` in ``channel``: channel ▸ server ▸ global, or the
+        member's pick ▸ global in DMs."""
+        guild = getattr(channel, "guild", None)
+        channel_id = settings_channel_id(channel) if guild else None
+        return self.personas.active(guild.id if guild else None, channel_id, author.id)
+
     def apply_persona(
         self, author: discord.abc.User, channel: discord.abc.Messageable, settings: ResolvedSettings
     ) -> ResolvedSettings:
@@ -66,10 +75,9 @@ class PromptingMixin(MixinMeta):
         guild = getattr(channel, "guild", None)
         if guild is None:
             self.check_dm_allowed(author)
-        channel_id = settings_channel_id(channel) if guild else None
-        active = self.personas.active(guild.id if guild else None, channel_id, author.id)
+        active = self.active_persona(author, channel)
         if active is not None:
-            settings = self._with_preset(settings, active.persona, active.scope)
+            settings = self.with_preset(settings, active.persona, active.scope)
         base = active.persona.system_prompt if active else settings.system_prompt
         variables = self.variables_here(author, channel, settings, active.persona if active else None)
         prompt = compose_system_prompt(render(base, variables), self.personas.myprompt(author.id))
@@ -82,9 +90,7 @@ class PromptingMixin(MixinMeta):
         """``send`` for the reply streamer: under the active persona's display name and avatar
         (webhook; plain messages starting with its name as fallback, and in DMs, which have no
         webhooks), or ``send`` unchanged."""
-        guild_id = ctx.guild.id if ctx.guild else None
-        channel_id = settings_channel_id(ctx.channel) if ctx.guild else None
-        active = self.personas.active(guild_id, channel_id, ctx.author.id)
+        active = self.active_persona(ctx.author, ctx.channel)
         persona = active.persona if active else None
         if persona is None or not (persona.display_name or persona.avatar_url):
             return send
@@ -163,7 +169,7 @@ class PromptingMixin(MixinMeta):
                 return None
         return found
 
-    def _with_preset(self, settings: ResolvedSettings, persona: Persona, scope: str) -> ResolvedSettings:
+    def with_preset(self, settings: ResolvedSettings, persona: Persona, scope: str) -> ResolvedSettings:
         rank = RANK.get(scope, 0)
         model, model_source = settings.model, settings.model_source
         if persona.model and RANK.get(model_source, 3) >= rank:
@@ -198,14 +204,8 @@ class PromptingMixin(MixinMeta):
     @AIGroup.ai.command(name="variables")
     async def ai_variables(self, ctx: commands.Context) -> None:
         """Every variable you can write in a prompt as `{name}`, with its value here."""
-        settings = self.settings.resolve(
-            ctx.guild.id if ctx.guild else None, settings_channel_id(ctx.channel) if ctx.guild else None
-        )
-        active = self.personas.active(
-            ctx.guild.id if ctx.guild else None,
-            settings_channel_id(ctx.channel) if ctx.guild else None,
-            ctx.author.id,
-        )
+        settings = resolve_here(self.settings, ctx.channel)
+        active = self.active_persona(ctx.author, ctx.channel)
         variables = self.variables_here(ctx.author, ctx.channel, settings, active.persona if active else None)
         variables = dict(variables.items())
         variables["prefix"] = ctx.clean_prefix

@@ -146,6 +146,10 @@ async def test_builtin_personas_are_listed_and_usable(bot, provider):
     assert "as few words as possible" in prompt
     assert "{bot}" not in prompt  # variables rendered
     assert provider.chat_requests[-1]["temperature"] == 0.3  # the persona's preset
+    # params show says what the provider receives here: the persona's prompt and preset.
+    shown = text_of(await say(bot, "!ai params show"))
+    assert "You are {bot}, an assistant that answers in as few words as…  [persona concise]" in shown, shown
+    assert "temperature        0.3  [this server]" in shown, shown
 
 
 async def test_persona_model_preset_applies_unless_a_more_specific_setting_exists(bot, provider):
