@@ -118,6 +118,7 @@ class Skynet(
         self.personas = PersonaStore(self.config)
         self._pending_imports = {}
         self._prefixes = {}
+        self._default_prefix = "[p]"  # the bot's own, read in cog_load
         self.webhooks = ChannelWebhooks()
 
     async def cog_load(self) -> None:

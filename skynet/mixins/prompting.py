@@ -38,12 +38,10 @@ from .group import AIGroup
 RANK = {USER: 0, CHANNEL: 0, GUILD: 1, GLOBAL: 2, "default": 3}
 
 
-DEFAULT_PREFIX = -1  # key of the bot's own first prefix in ``_prefixes`` (no server has id -1)
-
-
 class PromptingMixin(MixinMeta):
     personas: PersonaStore
-    _prefixes: Dict[int, str]  # server id (0: DMs) -> the prefix last used; DEFAULT_PREFIX: the bot's
+    _prefixes: Dict[int, str]  # server id (0: DMs) -> the prefix members last used with skynet
+    _default_prefix: str  # the bot's own first prefix, where no member used skynet yet
     webhooks: ChannelWebhooks
 
     # -- the chat path (no I/O) ---------------------------------------------------------------
@@ -51,7 +49,7 @@ class PromptingMixin(MixinMeta):
     async def load_default_prefix(self) -> None:
         """The bot's first prefix, for ``{prefix}`` where no member used skynet yet (not a mention)."""
         prefixes = await self.bot.get_valid_prefixes()
-        self._prefixes[DEFAULT_PREFIX] = next((p for p in prefixes if not p.startswith("<@")), "[p]")
+        self._default_prefix = next((p for p in prefixes if not p.startswith("<@")), "[p]")
 
     async def remember_prefix(self, ctx: commands.Context) -> None:
         """Red before-invoke hook: the prefix members use here, for ``{prefix}``."""
@@ -192,7 +190,7 @@ class PromptingMixin(MixinMeta):
             bot=self.bot,
             author=author,
             channel=channel,
-            prefix=self._prefixes.get(guild.id if guild else 0) or self._prefixes.get(DEFAULT_PREFIX, "[p]"),
+            prefix=self._prefixes.get(guild.id if guild else 0, self._default_prefix),
             model=settings.model.name,
             endpoint=settings.model.endpoint,
             persona=(persona.display_name or persona.name) if persona else "",
