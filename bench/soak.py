@@ -4,7 +4,7 @@ own process. Does anything grow, does any answer go missing, is any error logged
     .venv/bin/python bench/soak.py --minutes 30            # the real run
     .venv/bin/python bench/soak.py --minutes 3 --rate 20   # a short one
 
-Traffic at ``--rate`` messages/s from 200 members over 40 channels, in a repeating mix:
+Traffic at ``--rate`` messages/s from 200 members over 50 channels, in a repeating mix:
 50 % ``!ai chat`` (a 20-word echo streamed at 50 words/s), 20 % passive messages in channels
 listening to everything, 15 % ``!ai chat`` asking to calculate (the model calls the calculator
 tool, then answers), 15 % ``!ai remember`` (long-term memory: embeddings from the provider).
@@ -129,6 +129,9 @@ async def main(args: argparse.Namespace) -> None:
     try:
         chat_channels = [backend.make_text_channel(f"soak-chat-{i}", harness.guild) for i in range(30)]
         passive = [backend.make_text_channel(f"soak-passive-{i}", harness.guild) for i in range(10)]
+        # `ai remember` answers with one plain message, which the streaming pacer does not pace:
+        # in its own channels, it never shares a channel's 5-per-5-s window with a streamed reply.
+        memory_channels = [backend.make_text_channel(f"soak-memory-{i}", harness.guild) for i in range(10)]
         members = [
             backend.make_member(backend.make_user(f"member{i}", 1000 + i), harness.guild) for i in range(200)
         ]
@@ -169,7 +172,8 @@ async def main(args: argparse.Namespace) -> None:
                 elif kind == "passive":
                     content, channel = f"{words} {key} end", passive[sent % len(passive)]
                 else:
-                    content, channel = f"!ai remember I like {words.split()[0]} {key}", chat_channels[sent % len(chat_channels)]
+                    content = f"!ai remember I like {words.split()[0]} {key}"
+                    channel = memory_channels[sent % len(memory_channels)]
                 expected[key] = kind
                 await harness.say(content, author=author, channel=channel, wait=False)
                 sent += 1

@@ -282,3 +282,51 @@ async def test_a_cut_provider_stream_on_aiohttp_is_explained_as_broken_off() -> 
         await runner.cleanup()
     assert seen == [TextDelta("Once ")]
     assert explain(caught.value, endpoint="local", model="gpt-test", redactor=Redactor()).kind == "stream_cut"
+
+
+async def test_a_stream_closed_right_after_done_keeps_its_connection_for_the_next_request() -> None:
+    peers: list = []
+
+    async def sse(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        peers.append(request.transport.get_extra_info("peername"))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"data: [DONE]\n\n")
+        await asyncio.sleep(0.05)  # the body's last (empty) chunk comes a moment later
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/sse", sse)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with client("aiohttp") as http:
+            for _ in range(3):
+                async with http.stream("GET", f"http://127.0.0.1:{port}/sse") as response:
+                    async for piece in response.aiter_bytes():
+                        if b"[DONE]" in piece:
+                            break  # what the SSE reader does
+                await asyncio.sleep(0.2)  # the background drain finishes
+    finally:
+        await runner.cleanup()
+    assert len(peers) == 3 and len(set(peers)) == 1  # one connection for the three requests
+
+
+async def test_a_stream_abandoned_mid_answer_is_disconnected(server: Server) -> None:
+    async with client("aiohttp", timeout=httpx.Timeout(30, read=5)) as http:
+        async with http.stream("GET", f"{server.base_url}/stall") as response:
+            async for _piece in response.aiter_bytes():
+                break  # the reply was cancelled: the provider must see the connection go
+        transport = http._transport  # noqa: SLF001
+        assert isinstance(transport, AiohttpTransport)
+        for _ in range(100):  # the drain gives up after DRAIN_SECONDS
+            await asyncio.sleep(0.02)
+            if not any(transport._session.connector._conns.values()) and not transport._session.connector._acquired:  # noqa: SLF001
+                break
+        connector = transport._session.connector  # noqa: SLF001
+        assert not connector._acquired and not any(connector._conns.values())  # noqa: SLF001 - dropped, not pooled

@@ -121,10 +121,39 @@ class _ResponseBody(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         response = self._response
-        if response.content.is_eof():
+        if response.content.is_eof() or response.closed:
             response.release()  # the whole body was read: the connection goes back to the pool
+        elif response.content.exception() is None:
+            # Closed before the end: usually right after ``data: [DONE]``, with only the body's
+            # last (empty) chunk still on its way. Reading it in the background keeps the
+            # connection for the next request (no new TCP and TLS handshake); a body that goes on
+            # (a reply cancelled mid-answer) is dropped after DRAIN_BYTES or DRAIN_SECONDS.
+            asyncio.get_running_loop().create_task(_drain_then_release(response), name="skynet-http-drain")
         else:
-            response.close()  # abandoned mid-body (cancelled, or an error): the connection is dropped
+            response.close()
+
+
+DRAIN_SECONDS = 0.5
+DRAIN_BYTES = 16_384
+
+
+async def _drain_then_release(response: aiohttp.ClientResponse) -> None:
+    content = response.content
+    read = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while read <= DRAIN_BYTES:
+                data = await content.readany()
+                if not data:
+                    break
+                read += len(data)
+    except (asyncio.TimeoutError, aiohttp.ClientError, OSError):
+        pass
+    finally:
+        if content.is_eof() and content.exception() is None:
+            response.release()
+        else:
+            response.close()
 
 
 def _client_timeout(timeout: Dict[str, Optional[float]]) -> aiohttp.ClientTimeout:
