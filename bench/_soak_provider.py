@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aiohttp import web  # noqa: E402
 
-from skynet_dev.mock_openai import Reply, demo_server  # noqa: E402
+from _echo_provider import plain_echo_server  # noqa: E402
+from skynet_dev.mock_openai import Reply  # noqa: E402
 
 
 def install_tool_calls(server) -> None:
@@ -36,7 +38,7 @@ def install_tool_calls(server) -> None:
 
 
 async def serve(delay: float) -> None:
-    server = demo_server(0, delay)
+    server = plain_echo_server(delay)
     install_tool_calls(server)  # before start(): the route takes the bound method then
     async with server:
         print(f"MockOpenAI serving at {server.base_url}", flush=True)
