@@ -5,7 +5,7 @@ one answer may put in a channel (a provider that streams a megabyte would otherw
 of 2,000-character messages, one channel's whole allowance for minutes):
 
 * at most ``max_messages`` messages of text (default 10), and
-* at most ``max_characters`` characters of text in them (default 20,000);
+* at most ``max_characters`` characters of text in them (default 25,000);
 
 past either, the text stops being shown where it stands, and when the answer is complete one more
 message carries a note and the **whole** answer as a Markdown file. A short room is kept in the
@@ -19,6 +19,7 @@ after the streamer finished. The check costs nothing for answers shorter than on
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Awaitable, Callable, List, Mapping, Optional
@@ -31,7 +32,7 @@ from .pacing import FINAL, Pacer
 from .split import DISCORD_LIMIT, IncrementalSplitter
 
 DEFAULT_MAX_MESSAGES = 10
-DEFAULT_MAX_CHARACTERS = 20_000
+DEFAULT_MAX_CHARACTERS = 25_000  # above 10 full messages: by default the message cap binds
 MESSAGES_RANGE = (1, 50)
 CHARACTERS_RANGE = (500, 100_000)
 HARD_LIMIT = 2_000_000  # characters kept for the file (≤ 8 MB in UTF-8: under Discord's 10 MiB)
@@ -85,21 +86,48 @@ class BoundedAnswer:
         self._kept += len(text)
         if self.overflow is not None:
             return ""
-        if self._shown + len(text) > self.bounds.max_characters - NOTE_ROOM:
-            self.overflow = "characters"
-            return ""
-        self._splitter.append(text)
+        shown = text
+        char_room = self.bounds.max_characters - NOTE_ROOM - self._shown
+        if len(shown) > char_room:
+            shown, self.overflow = shown[: max(0, char_room)], "characters"
         # A second message starts only past one message's worth of text: short answers cost nothing.
-        if self._shown + len(text) > self._limit - NOTE_ROOM:
-            chunks = self._splitter.chunks()
-            too_many = len(chunks) > self.bounds.max_messages
-            last_full = len(chunks) == self.bounds.max_messages and len(chunks[-1]) > self._limit - NOTE_ROOM
-            if too_many or last_full:
-                self.overflow = "messages"
-                self._splitter = None  # type: ignore[assignment]  # no more counting
-                return ""
-        self._shown += len(text)
-        return text
+        if self._shown + len(shown) > self._limit - NOTE_ROOM:
+            before = self._settled_copy()
+            self._splitter.append(shown)
+            if not self._fits(self._splitter):
+                # Show the longest start of this piece that fits (pieces may be thousands of
+                # characters long): a binary search on copies of the split before it.
+                low, high = 0, len(shown) - 1
+                while low < high:
+                    middle = (low + high + 1) // 2
+                    probe = self._copy(before)
+                    probe.append(shown[:middle])
+                    if self._fits(probe):
+                        low = middle
+                    else:
+                        high = middle - 1
+                shown, self.overflow = shown[:low], "messages"
+        else:
+            self._splitter.append(shown)
+        self._shown += len(shown)
+        return shown
+
+    def _fits(self, splitter: IncrementalSplitter) -> bool:
+        chunks = splitter.chunks()
+        cap = self.bounds.max_messages
+        return len(chunks) < cap or (len(chunks) == cap and len(chunks[-1]) <= self._limit - NOTE_ROOM)
+
+    def _settled_copy(self) -> IncrementalSplitter:
+        self._splitter.chunks()  # nothing pending: a copy is then its lists and strings
+        return self._copy(self._splitter)
+
+    @staticmethod
+    def _copy(splitter: IncrementalSplitter) -> IncrementalSplitter:
+        twin = copy.copy(splitter)
+        twin.frozen = list(splitter.frozen)
+        twin._pending = list(splitter._pending)
+        twin._tail_chunks = list(splitter._tail_chunks)
+        return twin
 
     def note(self) -> str:
         """The line that goes with the file."""

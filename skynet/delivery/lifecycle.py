@@ -33,6 +33,8 @@ UNLOAD_GRACE = 5.0  # seconds for visible replies to show their "restarted" note
 HANDOVER_WAIT = 5.0  # seconds a reloaded instance has to take the unanswered requests
 TELL_LIMIT = 10.0  # seconds to tell them to ask again when no instance took them
 HANDOVER_ATTR = "_skynet_handover"  # on the bot: survives the reload of the cog's modules
+PACER_ATTR = "_skynet_pacer"  # the old instance's pacer: Discord's windows don't restart with us
+COG_NAME = "Skynet"
 NO_MENTIONS = discord.AllowedMentions.none()
 MENTIONS_PER_MESSAGE = 60  # keeps a "please ask again" message far under 2,000 characters
 
@@ -84,6 +86,45 @@ def leave(bot: Any, asks: Sequence[PendingAsk], pacer: Pacer, *, wait: float = H
     setattr(bot, HANDOVER_ATTR, handover)
     handover.keeper = asyncio.create_task(_keep(bot, handover, pacer, wait), name="skynet-handover")
     return handover
+
+
+def hand_over_late(bot: Any, ask: PendingAsk, pacer: Pacer, *, wait: float = HANDOVER_WAIT) -> None:
+    """A request that reached an instance after it handed over: join the waiting list, or go to
+    the instance loaded meanwhile, or wait (alone) for the next one."""
+    handover = getattr(bot, HANDOVER_ATTR, None)
+    if handover is not None and getattr(handover, "state", None) == "waiting":
+        handover.asks.append(ask)
+        return
+    newer = bot.get_cog(COG_NAME)
+    answer = getattr(newer, "answer_handed_over", None)
+    if answer is not None and not newer.inflight.closed:
+        task = asyncio.create_task(answer(ask), name="skynet-handed-over-answer")
+        newer._adopted_tasks.add(task)
+        task.add_done_callback(newer._adopted_tasks.discard)
+        return
+    leave(bot, [ask], pacer, wait=wait)
+
+
+def keep_pacer(bot: Any, pacer: Pacer) -> None:
+    """Leave the pacer for the next instance: the operations just made still count in Discord's
+    windows (a fresh pacer would burst into a channel the old instance just used up)."""
+    setattr(bot, PACER_ATTR, pacer)
+
+
+def reuse_pacer(bot: Any, fresh: Pacer) -> Pacer:
+    """The previous instance's pacer if it offers everything ``fresh`` does (a reload may bring a
+    newer Pacer), else ``fresh``."""
+    old = getattr(bot, PACER_ATTR, None)
+    if old is None:
+        return fresh
+    try:
+        delattr(bot, PACER_ATTR)
+    except AttributeError:
+        pass
+    public = [name for name in dir(type(fresh)) if not name.startswith("_")]
+    if type(old).__name__ == type(fresh).__name__ and all(hasattr(old, name) for name in public):
+        return old
+    return fresh
 
 
 def take(bot: Any) -> List[PendingAsk]:
