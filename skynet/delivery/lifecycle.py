@@ -29,8 +29,8 @@ from .reply import restarted_note
 
 log = logging.getLogger("red.skynet.lifecycle")
 
-UNLOAD_GRACE = 5.0  # seconds for visible replies to show their "restarted" note
-HANDOVER_WAIT = 5.0  # seconds a reloaded instance has to take the unanswered requests
+UNLOAD_GRACE = 6.0  # seconds for visible replies to show their "restarted" note: one Discord window and a margin
+HANDOVER_WAIT = 10.0  # seconds a reloaded instance has to take the unanswered requests (loading takes 1-2 s)
 TELL_LIMIT = 10.0  # seconds to tell them to ask again when no instance took them
 HANDOVER_ATTR = "_skynet_handover"  # on the bot: survives the reload of the cog's modules
 PACER_ATTR = "_skynet_pacer"  # the old instance's pacer: Discord's windows don't restart with us

@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import sqlite3
-import time
 from typing import List
 
 import discord

@@ -14,6 +14,7 @@ import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 from ..reliability.services import MEMORY, explain_service_failure
+from .store_access import MemoryUnavailable
 from .vector import StoreError
 
 log = logging.getLogger("red.skynet.memory")
@@ -21,10 +22,8 @@ log = logging.getLogger("red.skynet.memory")
 T = TypeVar("T")
 
 
-async def store_lost(service: Any, exc: BaseException) -> Exception:
+async def store_lost(service: Any, exc: BaseException) -> MemoryUnavailable:
     """Close the failed store, record the failure; returns the ``MemoryUnavailable`` to raise."""
-    from .service import MemoryUnavailable  # the service module imports this one
-
     failure = explain_service_failure(exc, service.redactor.redact)
     assert failure is not None and failure.service == MEMORY
     log.warning("Long-term memory failed during a command: %s", failure.detail)
