@@ -90,3 +90,14 @@ async def test_the_answer_caps_are_owner_settings_that_survive_a_reload(bot, cog
     await owner(bot, "!reload skynet")
     shown = text_of(await owner(bot, "!ai answers"))
     assert "3 messages" in shown and "4,000 characters" in shown, shown
+
+
+async def test_a_failed_write_of_memory_options_leaves_the_options_in_force(bot, cog):
+    """`ai memory compaction` changes the options in memory before storing them: a failed write
+    puts the stored ones back in force too."""
+    before = cog.memory_service.options.compaction
+    with failing_writes(cog.config):
+        reply = text_of(await owner(bot, f"!ai memory compaction {'off' if before else 'on'}"))
+    assert reply.startswith("⚠️ I couldn't save that"), reply
+    assert cog.memory_service.options.compaction == before
+    memory_agrees_with_disk(cog)
