@@ -48,8 +48,19 @@ def test_an_os_error_outside_a_service_is_not_claimed_and_reasons_carry_no_path(
     assert "/srv" not in failure.message
 
 
+def raised_in(path: str, exc: BaseException) -> BaseException:
+    """``exc`` as raised by code in ``path`` (what the traceback of a real failure there shows)."""
+    try:
+        exec(compile("raise exc", path, "exec"), {"exc": exc})
+    except BaseException as raised:  # noqa: BLE001
+        return raised
+    raise AssertionError("not raised")
+
+
 def test_search_and_provider_transport_errors():
-    assert service_of(aiohttp.ClientConnectorError.__new__(aiohttp.ClientConnectorError)) == SEARCH
+    search = raised_in("/bot/cogs/skynet/engine/tools/backends/searxng.py", aiohttp.ClientConnectionError("down"))
+    assert service_of(search) == SEARCH
+    assert service_of(aiohttp.ClientConnectionError("down")) is None  # elsewhere: not a search failure
     import httpx
 
     assert service_of(httpx.ConnectError("refused")) == PROVIDER

@@ -130,9 +130,7 @@ def service_of(exc: BaseException) -> Optional[str]:
         return USAGE_DB if any("usage" in path for path in files) else WINDOWS_DB
     if module.startswith(("openai", "httpx")):
         return PROVIDER
-    if module.startswith("aiohttp"):
-        return SEARCH
-    return None
+    return None  # e.g. an aiohttp error elsewhere (a webhook, an avatar): not a named service
 
 
 def explain_service_failure(exc: BaseException, redact: Callable[[str], str] = str) -> Optional[ServiceFailure]:
