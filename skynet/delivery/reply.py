@@ -120,6 +120,18 @@ class ReplyStreamer:
         return "".join(self._parts)
 
     @property
+    def rendering(self) -> asyncio.Task:
+        """The task showing the reply: a final edit may outlive its cancelled caller (unload)."""
+        return self._task
+
+    def abort(self) -> None:
+        """Stop at once: nothing more is sent or edited (the cog unloads; see ``lifecycle``)."""
+        self._broken = True
+        self._task.cancel()
+        if self._typing_task is not None:
+            self._typing_task.cancel()
+
+    @property
     def broken(self) -> bool:
         """Discord refused a send or edit (message deleted, permissions lost): showing more is futile."""
         return self._broken
@@ -155,7 +167,9 @@ class ReplyStreamer:
         self._pacer.hurry(self)  # an intermediate edit waiting for its slot is now the final one
         if self._typing_task is not None:
             self._typing_task.cancel()
-        await self._task
+        await asyncio.wait({self._task})  # an aborted render loop ends cancelled: nothing to raise
+        if not self._task.cancelled() and self._task.exception() is not None:
+            raise self._task.exception()
         return self.messages
 
     # ------------------------------------------------------------------ rendering

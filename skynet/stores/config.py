@@ -88,3 +88,6 @@ USER_DEFAULTS.update(myprompt=None, persona=None)
 # Budgets and rate limits in DMs, set by the owner: the same shapes as a server's governance and
 # budget_usage (skynet/stores/governance.py).
 GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})
+
+# The owner's caps on what one answer may post (docs/reliability.md): {"messages", "characters"}.
+GLOBAL_DEFAULTS["answer_bounds"] = {}
