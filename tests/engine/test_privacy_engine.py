@@ -186,8 +186,9 @@ def test_safe_value_hides_secrets_and_shortens():
 async def test_audit_log_records_queries_exports_prunes_and_forgets(tmp_path):
     now = [1_000_000.0]
     log = AuditLog(tmp_path / "audit.sqlite3", clock=lambda: now[0])
-    entry = lambda **kw: AuditEntry(**{"at": now[0], "guild_id": 1, "actor_id": 7, "command": "ai model set",
-                                        "scope": "server 1", "setting": "model", "old": None, "new": "a", **kw})
+    def entry(**kw):
+        return AuditEntry(**{"at": now[0], "guild_id": 1, "actor_id": 7, "command": "ai model set",
+                                            "scope": "server 1", "setting": "model", "old": None, "new": "a", **kw})
     await log.record([entry(), entry(setting="governance.budget.members.99", actor_id=8, old="5", new=None)])
     now[0] += 86400 * 2
     await log.record([entry(guild_id=2, new="b")])
