@@ -140,15 +140,29 @@ def test_blocked_words_match_whole_words_with_safe_wildcards():
 
 
 def test_blocked_words_are_literal_not_regular_expressions():
-    words = BlockedWords(["a+b", "(x)", "."])
-    assert words.find("a+b") == "a+b"
-    assert words.find("aab") is None
-    assert words.find("any text") is None  # "." is a literal dot, not any character
-    evil = "(a+)+$"
-    assert BlockedWords([evil]).find("a" * 5000 + "!") is None  # no catastrophic backtracking
+    words = BlockedWords(["a+b", "(x)"])
+    assert words.patterns == ("a b", "x")  # punctuation separates words, as in messages
+    assert words.find("a+b") == "a b" and words.find("so: a, b!") == "a b"
+    assert words.find("aab") is None and words.find("a.*b") == "a b"
+    assert words.find("(x)") == "x" and words.find("xx") is None
+    evil = BlockedWords(["(a+)+$", "a*a*a*"])  # regex syntax is not regex here
+    assert evil.find("a" * 5000 + "!") == "a*a*a*"  # and one long word costs one linear match
+    assert BlockedWords(["a*a*a*b"]).find("a" * 5000) is None  # no catastrophic backtracking
+    assert BlockedWords(["a*a*a*b"]).find("a" * 40) is None
 
 
-@pytest.mark.parametrize("bad", ["*", "  ", "*a", "a*b*c*d*e", "x" * 61])
+@pytest.mark.parametrize(
+    "pattern, text, expected",
+    [("spam*", "spammer", True), ("f*ck", "fck", True), ("f*ck", "f ck", False), ("a*b", "ab", True),
+     ("a*b", "axxbxb", True), ("a*b", "axxbx", False), ("*ing", "blessing", True), ("x", "xy", False)],
+)
+def test_glob_match(pattern, text, expected):
+    from skynet.engine.privacy.wordlist import glob_match
+
+    assert glob_match(pattern, text) is expected
+
+
+@pytest.mark.parametrize("bad", ["*", "  ", "*a", "a*b*c*d*e", "x" * 61, ".", "(+)"])
 def test_blocked_word_refusals(bad):
     with pytest.raises(InvalidValue):
         check_pattern(bad)
