@@ -25,7 +25,7 @@ def export_file(data: Dict[str, Any]) -> io.BytesIO:
     return io.BytesIO(json.dumps(data, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
 
 
-class PrivacyDataMixin(MixinMeta):
+class DataMixin(MixinMeta):
     async def red_get_data_for_user(self, *, user_id: int) -> Dict[str, io.BytesIO]:
         """Everything every registered store holds about ``user_id``."""
         return {EXPORT_NAME: export_file(await self.privacy.data_map.export(user_id))}
