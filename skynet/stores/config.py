@@ -88,3 +88,11 @@ USER_DEFAULTS.update(myprompt=None, persona=None)
 # Budgets and rate limits in DMs, set by the owner: the same shapes as a server's governance and
 # budget_usage (skynet/stores/governance.py).
 GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})
+
+# Privacy (docs/privacy.md): consent modes (the owner's default, each server's), channels where
+# nothing is kept, moderation settings per server, the audit log's retention; each member's
+# consent time in a server (member) and in DMs (user).
+GLOBAL_DEFAULTS.update(privacy={"consent_default": "off", "audit_days": 90})
+GUILD_DEFAULTS.update(privacy={"consent_mode": None, "excluded": []}, moderation={})
+MEMBER_DEFAULTS.update(consent_at=None)
+USER_DEFAULTS.update(consent_at=None)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from skynet.engine.errors import InvalidValue
-from skynet.engine.personas.personas import PersonaError
-from skynet.engine.personas.webhook_names import check_webhook_name, refusal
+from skynet.engine.personas.personas import PersonaError, check_webhook_name
+from skynet.engine.personas.webhook_names import refusal
 from skynet.engine.privacy.audit import HIDDEN, AuditEntry, AuditLog, diff, safe_value, to_json_lines
 from skynet.engine.privacy.consent import OFF, REQUIRED, ConsentState, parse_mode
 from skynet.engine.privacy.datamap import DataMap, ForgetIncomplete

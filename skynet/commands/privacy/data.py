@@ -56,3 +56,4 @@ class DataMixin(MixinMeta):
             await reply(ctx, _("Sent to your DMs."))
             return
         await ctx.send(_("Everything I hold about you:"), file=file, ephemeral=True)
+

@@ -13,7 +13,7 @@ from redbot.core import commands
 
 from ...abc import MixinMeta
 from ...delivery.reply import NO_MENTIONS
-from ...engine.errors import InvalidValue, SkynetError
+from ...engine.errors import InvalidValue
 from ...engine.privacy.moderation import (
     ACTIONS,
     CATEGORIES,
@@ -21,20 +21,17 @@ from ...engine.privacy.moderation import (
     OPEN,
     REFUSE,
     REPORT,
+    ModerationRefusal,
     ModerationSettings,
     Verdict,
     parse_threshold,
 )
 from ...engine.privacy.wordlist import BlockedWords
 from ...i18n import _
-from ..common import NotAllowed, is_server_admin, reply
+from ..common import NotAllowed, conversation_key, is_server_admin, reply
 from ..group import AIGroup
 
 NO_WORDS = ("off", "none")
-
-
-class ModerationRefusal(SkynetError):
-    kind = "moderated"
 
 
 def _categories(verdict: Verdict) -> str:
@@ -116,6 +113,40 @@ class ModerationMixin(MixinMeta):
         return _("⚠️ Your message was not sent to the assistant: this server's moderation flagged it ({categories}).").format(
             categories=_categories(verdict)
         )
+
+    async def moderate_input(self, ctx: commands.Context, text: str, images: Sequence[Any] = ()) -> None:
+        """Refuse a member's message the server's moderation flags (with a notice)."""
+        notice = await self.moderate(
+            author=ctx.author,
+            channel=ctx.channel,
+            text=text,
+            images=[getattr(image, "url", image) for image in images],
+            jump_url=ctx.message.jump_url if ctx.message is not None and ctx.interaction is None else None,
+        )
+        if notice is not None:
+            raise ModerationRefusal(notice)
+
+    async def moderate_answer(self, ctx: commands.Context, streamer: Any) -> None:
+        """Check the finished answer; a flagged one is replaced by a notice and not remembered."""
+        messages = streamer.messages
+        if not messages or not streamer.text.strip():
+            return
+        notice = await self.moderate(
+            author=ctx.author,
+            channel=ctx.channel,
+            text=streamer.text,
+            output=True,
+            jump_url=getattr(messages[0], "jump_url", None),
+        )
+        if notice is None:
+            return
+        await messages[0].edit(content=notice, allowed_mentions=NO_MENTIONS)
+        for message in messages[1:]:
+            try:
+                await message.delete()
+            except (AttributeError, discord.HTTPException):
+                await message.edit(content="…", allowed_mentions=NO_MENTIONS)
+        self.memory.undo(conversation_key(ctx.channel), ctx.author.id)  # a withheld answer is not kept
 
     async def _report(
         self,

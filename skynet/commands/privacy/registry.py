@@ -7,29 +7,13 @@ flight first (they must write nothing back), then caches before the stores they 
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from ...engine.memory.windows import Turn
 from ...engine.privacy.datamap import DataMap
+from ..conversations import conversations_in
 
 DATA_FILES_NOT_PERSONAL = ("pricing/*", "genai-prices*", "tiktoken*", "cache/*")
-
-
-def conversation_guild(bot: Any, key: str) -> Optional[int]:
-    """The server of a remembered conversation (a channel, thread, forum post or voice channel's
-    text), from the bot's cache; None for DMs and channels the bot can no longer see."""
-    kind, _, raw = key.partition(":")
-    if kind != "channel" or not raw.isdigit():
-        return None
-    guild = getattr(bot.get_channel(int(raw)), "guild", None)
-    return guild.id if guild is not None else None
-
-
-def conversations_in(bot: Any, memory: Any, guild_id: int) -> List[str]:
-    """Every conversation of one server the windows store holds: walks the store, not the
-    server's text channels, so threads, forum posts and voice-channel text are included."""
-    keys = set(memory.conversations()) | set(memory.summaries)
-    return sorted(k for k in keys if conversation_guild(bot, k) == guild_id)
 
 
 def _turn(turn: Turn) -> Dict[str, Any]:

@@ -13,7 +13,6 @@ import unicodedata
 from typing import Optional
 
 from ..i18n import _
-from .personas import PersonaError
 
 MAX_WEBHOOK_NAME = 80
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
@@ -43,12 +42,4 @@ def refusal(name: Optional[str]) -> Optional[str]:
     return None
 
 
-def check_webhook_name(name: Optional[str]) -> Optional[str]:
-    """``name`` unchanged, or a :class:`PersonaError` saying what Discord refuses."""
-    reason = refusal(name)
-    if reason is not None:
-        raise PersonaError(reason)
-    return name
-
-
-__all__ = ["check_webhook_name", "refusal", "MAX_WEBHOOK_NAME"]
+__all__ = ["refusal", "MAX_WEBHOOK_NAME"]

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import openai
 
-from ..errors import InvalidValue
+from ..errors import InvalidValue, SkynetError
 from ..i18n import _
 from .wordlist import BlockedWords
 
@@ -43,6 +43,12 @@ CATEGORIES = (
     "violence/graphic",
 )
 TIMEOUT = 8.0
+
+
+class ModerationRefusal(SkynetError):
+    """A member's message (or the model's answer) refused by the server's moderation."""
+
+    kind = "moderated"
 
 
 def parse_threshold(category: str, value: str) -> Tuple[str, Optional[float]]:
@@ -183,6 +189,7 @@ class ModerationClient:
 
 __all__ = [
     "ModerationClient",
+    "ModerationRefusal",
     "ModerationSettings",
     "Verdict",
     "CLEAN",

@@ -18,13 +18,13 @@ from ...engine.memory.recall import SERVER_SCOPE
 from ...engine.memory.vector import Record
 from ...i18n import _, plural
 from ..common import NotAllowed, is_server_admin, reply
-from ..memory.memory_common import send_pages, short, when
-from ..memory.memories import MemoriesMixin
+from .common import send_pages, short, when
+from .memories import MemoriesMixin
 
 SERVER_FACTS = {"scope": SERVER_SCOPE}
 
 
-class ServerMemoriesMixin(MixinMeta):
+class ServerFactsMixin(MixinMeta):
     async def server_facts(self, guild_id: int) -> List[Record]:
         service = self.memory_service
         if service._nothing_stored():
@@ -39,11 +39,18 @@ class ServerMemoriesMixin(MixinMeta):
         if not await is_server_admin(ctx):
             raise NotAllowed(_("Only server admins (or members with Manage Server) can change this."))
 
-    @MemoriesMixin.ai_memories.group(name="server", with_app_command=False)
-    async def ai_memories_server(self, ctx: commands.Context) -> None:
-        """Server admins: the facts about this server that go into every member's prompts."""
+    @MemoriesMixin.ai_memories.command(name="server", with_app_command=False)
+    async def ai_memories_server(self, ctx: commands.Context, action: str, *, ids: str = "") -> None:
+        """Server admins: `list` the facts about this server that go into every member's prompts,
+        or `forget <id…|all>` some of them."""
+        choice = action.strip().lower()
+        if choice == "list":
+            await self.ai_memories_server_list(ctx)
+        elif choice == "forget" and ids.strip():
+            await self.ai_memories_server_forget(ctx, ids=ids)
+        else:
+            raise InvalidValue(_("Use `ai memories server list`, or `ai memories server forget <id…|all>`."))
 
-    @ai_memories_server.command(name="list")
     async def ai_memories_server_list(self, ctx: commands.Context) -> None:
         """List the facts remembered about this server, with who saved them."""
         await self._require_server_admin(ctx)
@@ -58,7 +65,6 @@ class ServerMemoriesMixin(MixinMeta):
             lines.append(f"`{r.id}` {short(r.text, 200)} · {who} {origin} {when(r.meta.get('at', 0))}")
         await send_pages(ctx, "\n".join(lines))
 
-    @ai_memories_server.command(name="forget")
     async def ai_memories_server_forget(self, ctx: commands.Context, *, ids: str) -> None:
         """Forget server facts by id (several separated by spaces), or `all`."""
         await self._require_server_admin(ctx)
