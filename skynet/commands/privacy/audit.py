@@ -45,12 +45,15 @@ class AuditMixin(MixinMeta):
         self.privacy.audit.retention_days = days
         await self.privacy.audit.prune()
 
-    async def audit_begin(self, ctx: commands.Context) -> None:
-        """Red before-invoke hook: settings writes of this command are recorded as the author's."""
-        if ctx.cog is self and ctx.command is not None:
+    async def cog_before_invoke(self, ctx: commands.Context) -> None:
+        """Every command of the cog: its settings writes are recorded as the author's. (discord.py
+        awaits this hook in the command's own context; Red's bot-wide hooks run in tasks of their
+        own, where a context variable set would not reach the command.)"""
+        if ctx.command is not None:
             begin_command(ctx.author.id, ctx.guild.id if ctx.guild else None, ctx.command.qualified_name)
-        else:
-            end_command()
+
+    async def cog_after_invoke(self, ctx: commands.Context) -> None:
+        end_command()
 
     async def _audit_scope(self, ctx: commands.Context) -> Tuple[Optional[int], bool]:
         if ctx.guild is None:

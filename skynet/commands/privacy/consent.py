@@ -28,17 +28,20 @@ class ConsentNeeded(SkynetError):
     kind = "consent_needed"
 
 
+CONSENT_BUTTON = "skynet:consent:agree"
+
+
 class ConsentView(discord.ui.View):
-    """The notice's button: agreeing there is the same as ``[p]ai consent give``."""
+    """The notice's button: agreeing there is the same as ``[p]ai consent give``. One persistent
+    view (no timeout, a fixed custom id) serves every notice, also after a restart."""
 
-    def __init__(self, cog: "ConsentMixin", guild_id: Optional[int]) -> None:
-        super().__init__(timeout=600)
-        self.cog, self.guild_id = cog, guild_id
-        self.agree.label = _("I agree")
+    def __init__(self, cog: "ConsentMixin") -> None:
+        super().__init__(timeout=None)
+        self.cog = cog
 
-    @discord.ui.button(label="I agree", style=discord.ButtonStyle.success)
+    @discord.ui.button(label="✅", style=discord.ButtonStyle.success, custom_id=CONSENT_BUTTON)
     async def agree(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.cog.give_consent(interaction.user.id, self.guild_id)
+        await self.cog.give_consent(interaction.user.id, interaction.guild_id)
         await interaction.response.send_message(
             _("Thank you: the assistant answers you here now."), ephemeral=True
         )
@@ -48,6 +51,8 @@ class ConsentMixin(MixinMeta):
     # -- state ------------------------------------------------------------------------------------
 
     async def consent_load(self) -> None:
+        self.consent_view = ConsentView(self)
+        self.bot.add_view(self.consent_view)
         consent = self.privacy.consent
         consent.owner_default = (await self.config.privacy()).get("consent_default") or OFF
         for guild_id, data in (await self.config.all_guilds()).items():
@@ -131,10 +136,11 @@ class ConsentMixin(MixinMeta):
         else:
             state = _("This server asks for your consent before the assistant answers you.")
         text = self.consent_notice(ctx.channel, ctx.clean_prefix) + "\n\n" + state.format(prefix=ctx.clean_prefix)
-        view = None
         if consent.required(guild_id) and not consent.has_consented(ctx.author.id, guild_id):
-            view = ConsentView(self, guild_id)
-        await reply(ctx, text, view=view) if view else await reply(ctx, text)
+            self.consent_view.agree.label = _("I agree")  # in the member's language
+            await reply(ctx, text, view=self.consent_view)
+            return
+        await reply(ctx, text)
 
     @ai_consent.command(name="give")
     async def ai_consent_give(self, ctx: commands.Context) -> None:

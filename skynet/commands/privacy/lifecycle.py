@@ -29,10 +29,10 @@ class PrivacyLifecycleMixin(MixinMeta):
         await self.moderation_load()
         await self.audit_load()
         register_stores(self, privacy.data_map)
-        self.bot.before_invoke(self.audit_begin)
 
     async def privacy_unload(self) -> None:
-        self.bot.remove_before_invoke_hook(self.audit_begin)
+        if getattr(self, "consent_view", None) is not None:
+            self.consent_view.stop()
         end_command()
         unaudit_config(self.config)
         await self.privacy.close()
