@@ -32,7 +32,7 @@ log = logging.getLogger("red.skynet.audit")
 NOT_SETTINGS = frozenset(
     {"schema_version", "usage", "budget_usage", "dm_budget_usage", "tool_stats", "audit_retention_days_seen"}
 )
-AUDITED_CATEGORIES = ("GLOBAL", "GUILD", "CHANNEL")
+AUDITED_CATEGORIES = ("GLOBAL", "GUILD", "TEXTCHANNEL", "CHANNEL")  # Red 3.5 names channels TEXTCHANNEL
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def end_command() -> None:
 def _scope(category: str, primary_key: tuple) -> str:
     if category == "GLOBAL":
         return "global"
-    label = {"GUILD": "server", "CHANNEL": "channel"}.get(category, category.lower())
+    label = {"GUILD": "server", "CHANNEL": "channel", "TEXTCHANNEL": "channel"}.get(category, category.lower())
     return f"{label} {primary_key[0]}" if primary_key else label
 
 
@@ -93,7 +93,7 @@ class _AuditedDriver:
         if not changes:
             return
         guild_id = int(primary_key[0]) if category == "GUILD" and primary_key else None
-        if category == "CHANNEL":
+        if category in ("CHANNEL", "TEXTCHANNEL"):
             guild_id = actor.guild_id
         now = time.time()
         entries = [

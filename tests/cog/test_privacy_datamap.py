@@ -33,7 +33,7 @@ async def config_keys(cog) -> Set[Tuple[str, str]]:
     found.update(("GLOBAL", key) for key in await config.all())
     for category, everything in (
         ("GUILD", await config.all_guilds()),
-        ("CHANNEL", await config.all_channels()),
+        ("TEXTCHANNEL", await config.all_channels()),
         ("USER", await config.all_users()),
     ):
         for data in everything.values():

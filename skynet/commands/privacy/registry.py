@@ -209,7 +209,11 @@ def declare_not_personal(data_map: DataMap) -> None:
             "GUILD.personas",
             "GLOBAL.personas",
             "GUILD.moderation",
-            "CHANNEL.*",
+            "TEXTCHANNEL.*",  # Red's category of channel values
         ),
         files=DATA_FILES_NOT_PERSONAL,
+    )
+    data_map.not_personal(
+        "Red's Config file (JSON driver): each of its keys is covered one by one above",
+        files=("settings.json", "settings.json.*"),
     )
