@@ -1,4 +1,5 @@
-"""Memory lifecycle and data rights: the memory service, window policies, Red's data API.
+"""Memory lifecycle: the memory service, window policies, the remember tool (Red's data API is the
+privacy area's, through the data map).
 
 The commands live in sibling mixins: ``memory_admin`` (``ai memory …``), ``memories`` (``ai history``,
 ``ai remember``, ``ai memories``, ``ai incognito``) and ``documents`` (``ai docs …``). See docs/memory.md.
@@ -6,9 +7,8 @@ The commands live in sibling mixins: ``memory_admin`` (``ai memory …``), ``mem
 
 from __future__ import annotations
 
-import io
 import json
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from redbot.core import commands
 from redbot.core.data_manager import cog_data_path
@@ -57,6 +57,7 @@ class MemoryMixin(MixinMeta):
                 guild_id=ctx.guild_id,
                 user_id=ctx.user_id,
                 channel_id=ctx.channel_id,
+                may_set_server=await self.may_manage_server(ctx.guild_id, ctx.user_id),
             )
 
         schema = REMEMBER_SCHEMA["function"]
@@ -68,6 +69,18 @@ class MemoryMixin(MixinMeta):
             timeout=20.0,
             status=lambda arguments: _("🧠 Remembering that…"),
             summary=lambda: _("Remembers a fact about the member or the server, for later answers."),
+        )
+
+    async def may_manage_server(self, guild_id: Optional[int], user_id: int) -> bool:
+        """Whether a member may set server-wide facts (Manage Server, an admin, the owner)."""
+        guild = self.bot.get_guild(guild_id) if guild_id else None
+        member = guild.get_member(user_id) if guild else None
+        if member is None:
+            return False
+        return (
+            member.guild_permissions.manage_guild
+            or await self.bot.is_admin(member)
+            or await self.bot.is_owner(member)
         )
 
     def _default_embedding(self) -> ModelRef:
@@ -122,24 +135,6 @@ class MemoryMixin(MixinMeta):
         if service_name == "chroma":
             self.memory_service.chroma_token = api_tokens.get("token")
             await self.memory_service.reset_store()
-
-    # -- data rights ------------------------------------------------------------------------------
-
-    async def red_get_data_for_user(self, *, user_id: int) -> Dict[str, io.BytesIO]:
-        """Adds the long-term memories and the documents the user added to the data file."""
-        files = await super().red_get_data_for_user(user_id=user_id)
-        name = next(iter(files))
-        data = json.loads(files[name].getvalue())
-        stored = await self.memory_service.export_user(user_id)
-        data["long_term_memories"], data["documents_added"] = stored["memories"], stored["documents"]
-        files[name] = io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))
-        return files
-
-    async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
-        await super().red_delete_data_for_user(requester=requester, user_id=user_id)
-        await self.config.user_from_id(user_id).clear()
-        self.memory_service.incognito.discard(user_id)
-        await self.memory_service.delete_user(user_id)
 
 
 def stored_memory_options(stored: Dict[str, Any]) -> MemoryOptions:

@@ -63,10 +63,7 @@ class MemoryService(MemoryStoreAccess):
         scope: str = MEMBER_SCOPE,
     ) -> Record:
         """Store one fact. The ``remember`` tool and ``[p]ai remember`` both end here."""
-        if user_id in self.incognito:
-            raise InvalidValue(
-                _("You are in incognito mode, so I'm not storing anything. `[p]ai incognito off` ends it.")
-            )
+        self.check_storing(user_id, guild_id, channel_id)
         text = self.check_memory_text(text)
         store, model = await self._ready()
         place = scoping.memory_place(guild_id)
@@ -92,6 +89,17 @@ class MemoryService(MemoryStoreAccess):
         await store.add(model, place, [record.id], [text], [vector], [meta])
         self._has_records = True
         return record
+
+    def check_storing(self, user_id: int, guild_id: Optional[int], channel_id: Optional[int] = None) -> None:
+        """Ask the storing gate (incognito, consent, excluded channel) before writing anything."""
+        if user_id in self.incognito:
+            raise InvalidValue(
+                _("You are in incognito mode, so I'm not storing anything. `[p]ai incognito off` ends it.")
+            )
+        if self.gate is not None and not self.gate.may_store(user_id, guild_id=guild_id, channel_id=channel_id):
+            raise InvalidValue(
+                _("Nothing of yours is stored here (consent not given, or a channel where nothing is kept).")
+            )
 
     @maps_store_failures
     async def list_memories(self, guild_id: Optional[int], user_id: int) -> List[Record]:
@@ -138,6 +146,7 @@ class MemoryService(MemoryStoreAccess):
     async def add_document(
         self, guild_id: int, user_id: int, name: str, data: bytes, kind: Optional[str] = None
     ) -> DocumentInfo:
+        self.check_storing(user_id, guild_id)
         store, model = await self._ready()
         if len(await self.list_documents(guild_id)) >= MAX_DOCUMENTS_PER_SERVER:
             raise MemoryCapReached(
