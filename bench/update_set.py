@@ -56,7 +56,7 @@ UPDATES = [
     ("My mobile number ends in 4471", "I got a new number, it ends in 9902", "My wife's number ends in 4471", "What does my phone number end with?"),
     ("I'm allergic to penicillin", "Tests showed I'm not allergic to penicillin after all, only to amoxicillin", "My son is allergic to penicillin", "Which medicine am I allergic to?"),
     ("My favourite TV show is Friends", "My favourite series now is Severance", "My mum's favourite TV show is Friends", "What's my favourite show?"),
-    ("I commute by bus", "I take the train to work these days", "My neighbour commutes by bus", "How do I commute?"),
+    ("My locker number at the pool is 17", "They gave me locker 23 at the pool", "My son's locker number at the pool is 17", "What's my locker number at the pool?"),
     ("My coffee order is a flat white", "I switched my coffee order to an oat latte", "My boss orders a flat white", "What coffee do I order?"),
     ("I live with two flatmates", "I live alone now", "My brother lives with two flatmates", "Do I live with anyone?"),
     ("My landlord is Mr. Evans", "The flat was sold; my landlord is now Mrs. Liu", "My friend's landlord is Mr. Evans", "Who is my landlord?"),
