@@ -105,6 +105,16 @@ def select(
         if any(closeness(n, c) >= limits.near_copy for c in chosen):
             continue  # a near-copy of a fact already kept
         chosen.append(n)
+    # An earlier version comes with the fact that replaced it, so the model sees what changed.
+    for n in list(chosen):
+        chain = records[n].meta.get("fact")
+        if not is_superseded(records[n]) or not chain:
+            continue
+        for m, other in enumerate(records):
+            if m not in chosen and other.meta.get("fact") == chain and not is_superseded(other):
+                if len(chosen) >= limits.limit:
+                    chosen.remove(min((c for c in chosen if c != n), key=lambda c: similarity(records[c]), default=n))
+                chosen.append(m)
     kept = [records[n] for n in chosen]
     return sorted(kept, key=lambda r: (is_superseded(r), -similarity(r)))
 
