@@ -111,12 +111,12 @@ async def test_the_model_decides_when_a_fact_is_in_doubt_and_its_tokens_are_coun
         old = [Candidate("m1", "My partner is called Alex", 0.42)]
         # The rules see a fact about a partner and one about the member: the model knows better.
         server.script(Reply.text('{"action": "update", "fact": 1}'))
-        revision = await revise("I broke up with Alex and I'm now dating Jordan", old, judge)
+        revision = await revise("I broke up with Alex and I'm now dating Jordan", old, judge, (5, 7))
         assert (revision.action, revision.target.id, revision.decided_by) == (UPDATE, "m1", "model")
         request = server.chat_requests[-1]
         assert request["max_tokens"] == 120
         assert "1. My partner is called Alex" in json.dumps(request["messages"])
-        assert len(spent) == 1 and spent[0][0] == ModelRef("mock", "gpt-test") and spent[0][1] > 0
+        assert len(spent) == 1 and spent[0][0] == ModelRef("mock", "gpt-test") and spent[0][1] > 0 and spent[0][4] == (5, 7)
         # An unusable answer (or a failure): the rules decide.
         server.script(Reply.text("no idea"))
         revision = await revise("I moved to Valencia", [Candidate("m2", "I live in Glasgow", 0.35)], judge)

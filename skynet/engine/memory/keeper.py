@@ -60,7 +60,9 @@ async def remember(
         if not is_superseded(r) and r.meta.get("scope", "member") == meta.get("scope", "member")
     ][:CANDIDATES]
     candidates = [Candidate(r.id, r.text, similarity(r)) for r in current]
-    revision = await revise(text, candidates, judge)
+    guild = meta.get("guild")
+    who = (int(guild) if str(guild).isdigit() else None, int(meta["user"]))
+    revision = await revise(text, candidates, judge, who)
     by_id = {r.id: r for r in current}
     target = by_id.get(revision.target.id) if revision.target is not None else None
     if revision.action == DUPLICATE and target is not None:

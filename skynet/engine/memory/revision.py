@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..events import TextDelta
 from ..providers.base import TokenUsage
@@ -61,7 +61,8 @@ class Revision:
     decided_by: str = "rules"  # or "model"
 
 
-UsageSink = Callable[[ModelRef, int, int, bool], None]  # model, prompt, completion, estimated
+# model, prompt tokens, completion tokens, estimated, who asked (guild id or None, user id)
+UsageSink = Callable[[ModelRef, int, int, bool, Optional[Tuple[Optional[int], int]]], None]
 
 
 class FactJudge:
@@ -92,7 +93,9 @@ class FactJudge:
         self._recent = [at for at in self._recent if now - at < 3600]
         return self.model() is not None and len(self._recent) < self.calls_per_hour
 
-    async def judge(self, new_text: str, candidates: Sequence[Candidate]) -> Optional[Verdict]:
+    async def judge(
+        self, new_text: str, candidates: Sequence[Candidate], who: Optional[Tuple[Optional[int], int]] = None
+    ) -> Optional[Verdict]:
         """The model's verdict, or None (no model, over the hourly cap, failed, unusable)."""
         model = self.model()
         if model is None or not self.available():
@@ -105,7 +108,7 @@ class FactJudge:
             {"role": "user", "content": f"Stored facts:\n{listing}\n\nNEW: {new_text}"},
         ]
         try:
-            text = await asyncio.wait_for(self._ask(model, messages), self.timeout)
+            text = await asyncio.wait_for(self._ask(model, messages, who), self.timeout)
         except Exception as exc:  # a slow or failing provider: the rules decide
             log.info("The memory judge did not answer (%s); deciding by rules.", type(exc).__name__)
             self.unusable += 1
@@ -115,7 +118,7 @@ class FactJudge:
             self.unusable += 1
         return verdict
 
-    async def _ask(self, model: ModelRef, messages: List[dict]) -> str:
+    async def _ask(self, model: ModelRef, messages: List[dict], who: Optional[Tuple[Optional[int], int]]) -> str:
         provider = await self.providers.provider(model.endpoint)
         parts: List[str] = []
         usage: Optional[TokenUsage] = None
@@ -131,10 +134,10 @@ class FactJudge:
         text = "".join(parts)
         if self.on_usage is not None:
             if usage is not None:
-                self.on_usage(model, usage.prompt_tokens, usage.completion_tokens, False)
+                self.on_usage(model, usage.prompt_tokens, usage.completion_tokens, False, who)
             else:  # estimated: about 4 characters a token
                 prompt = sum(len(m["content"]) for m in messages) // 4
-                self.on_usage(model, prompt, max(1, len(text) // 4), True)
+                self.on_usage(model, prompt, max(1, len(text) // 4), True, who)
         return text
 
 
@@ -175,14 +178,17 @@ def needs_judge(new_text: str, candidates: Sequence[Candidate], rules: Verdict) 
 
 
 async def revise(
-    new_text: str, candidates: Sequence[Candidate], judge: Optional[FactJudge] = None
+    new_text: str,
+    candidates: Sequence[Candidate],
+    judge: Optional[FactJudge] = None,
+    who: Optional[Tuple[Optional[int], int]] = None,
 ) -> Revision:
     """Decide what ``new_text`` does, given the member's nearest current facts."""
     candidates = [c for c in candidates if c.similarity >= MIN_SIMILARITY][:CANDIDATES]
     rules = facts.decide(new_text, [c.text for c in candidates], [c.similarity for c in candidates])
     verdict, decided_by = rules, "rules"
     if judge is not None and needs_judge(new_text, candidates, rules):
-        answer = await judge.judge(new_text, candidates)
+        answer = await judge.judge(new_text, candidates, who)
         if answer is not None:
             verdict, decided_by = answer, "model"
     target = candidates[verdict.target] if verdict.target is not None else None
