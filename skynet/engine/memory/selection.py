@@ -1,7 +1,7 @@
 """Which recalled memories go into a prompt, and how they are labelled.
 
 Fewer, better facts: the store returns the nearest candidates; only those close to the best one
-(``margin``) and not unrelated (``floor``) are kept, near-copies are dropped (maximal marginal
+(``margin``) or plainly related (``solid``), and never unrelated ones (``floor``), are kept, near-copies are dropped (maximal marginal
 relevance on the vectors when the store returns them, content words otherwise), at most
 ``limit`` remain. Current facts come first. Superseded facts (kept as history after an update)
 only come when the question is about the past, and are marked as no longer true.
@@ -43,6 +43,7 @@ def is_superseded(record: Record) -> bool:
 class SelectionLimits:
     limit: int = 5  # at most this many memories per prompt
     margin: float = 0.2  # keep facts whose similarity is within this of the best one
+    solid: float = 0.3  # ... or at least this similar (a question about two things: both kept)
     floor: float = 0.15  # never keep facts less similar than this (unrelated to the question)
     diversity: float = 0.7  # MMR weight of relevance against novelty (1: relevance only)
     near_copy: float = 0.95  # two facts more similar than this are near-copies
@@ -85,7 +86,8 @@ def select(
     pool = [
         (n, r)
         for n, r in indexed
-        if similarity(r) >= limits.floor and similarity(r) >= best - limits.margin
+        if similarity(r) >= limits.floor
+        and (similarity(r) >= best - limits.margin or similarity(r) >= limits.solid)
     ]
 
     def closeness(a: int, b: int) -> float:
