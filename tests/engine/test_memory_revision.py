@@ -225,3 +225,17 @@ def test_squashed_and_markers():
     assert facts.squashed("I like my steak medium-rare") == facts.squashed("i like my steak medium rare")
     assert facts.markers("My email is sam.k@example.com") == {"sam.k@example.com"}
     assert facts.markers("My shoe size is 42") != facts.markers("My shoe size is 43")
+
+
+def test_a_question_about_me_ranks_my_facts_above_look_alikes_about_others():
+    records = [
+        record("sister", "My sister lives in Valencia", 0.55),
+        record("mine", "I moved to Valencia last month", 0.64),
+        record("x1", "My brother lives in Leeds", 0.58),
+        record("x2", "My dad lives in Porto", 0.59),
+        record("x3", "My aunt lives in Rome", 0.6),
+        record("x4", "My son lives in Oslo", 0.61),
+        record("x5", "My niece lives in Bern", 0.62),
+    ]
+    kept = select(records, "Where do I live now?")
+    assert kept[0].id == "mine" and len(kept) == 5

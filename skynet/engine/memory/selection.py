@@ -45,13 +45,17 @@ class SelectionLimits:
     margin: float = 0.2  # keep facts whose similarity is within this of the best one
     solid: float = 0.3  # ... or at least this similar (a question about two things: both kept)
     floor: float = 0.15  # never keep facts less similar than this (unrelated to the question)
-    diversity: float = 0.7  # MMR weight of relevance against novelty (1: relevance only)
+    diversity: float = 0.9  # MMR weight of relevance against novelty (1: relevance only)
+    own: float = 0.1  # added to facts about the member when they ask about themselves
     near_copy: float = 0.95  # two facts more similar than this are near-copies
 
 
 def similarity(record: Record) -> float:
     """Cosine similarity to the question (the store's collections use cosine distance)."""
     return 1.0 - float(record.distance if record.distance is not None else 1.0)
+
+
+_FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself|i'm|i've|am i|do i)\b", re.I)
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -77,17 +81,22 @@ def select(
     past) superseded ones. ``records`` come from the store with distances; ``vectors`` (same
     order) enable MMR, otherwise near-copies are found by their words."""
     past = about_the_past(question)
-    indexed = [
-        (n, r) for n, r in enumerate(records) if past or not is_superseded(r)
-    ]
+    indexed = [(n, r) for n, r in enumerate(records) if past or not is_superseded(r)]
     if not indexed:
         return []
-    best = max(similarity(r) for _, r in indexed)
+    # "Where do I live?" is about the member: their own facts rank above look-alikes about their
+    # sister or friend ("my sister lives in Valencia"), which embeddings alone rank alike.
+    about_me = bool(_FIRST_PERSON.search(question.replace("’", "'")))
+    relevance = {
+        n: similarity(r) + (limits.own if about_me and facts.holder(r.text) == facts.SELF else 0.0)
+        for n, r in indexed
+    }
+    best = max(relevance.values())
     pool = [
         (n, r)
         for n, r in indexed
         if similarity(r) >= limits.floor
-        and (similarity(r) >= best - limits.margin or similarity(r) >= limits.solid)
+        and (relevance[n] >= best - limits.margin or similarity(r) >= limits.solid)
     ]
 
     def closeness(a: int, b: int) -> float:
@@ -100,7 +109,7 @@ def select(
         def score(item: tuple) -> float:
             n, record = item
             redundancy = max((closeness(n, c) for c in chosen), default=0.0)
-            return limits.diversity * similarity(record) - (1 - limits.diversity) * redundancy
+            return limits.diversity * relevance[n] - (1 - limits.diversity) * redundancy
 
         n, record = max(pool, key=score)
         pool.remove((n, record))
@@ -118,7 +127,8 @@ def select(
                     chosen.remove(min((c for c in chosen if c != n), key=lambda c: similarity(records[c]), default=n))
                 chosen.append(m)
     kept = [records[n] for n in chosen]
-    return sorted(kept, key=lambda r: (is_superseded(r), -similarity(r)))
+    order = {id(records[n]): relevance.get(n, similarity(records[n])) for n in chosen}
+    return sorted(kept, key=lambda r: (is_superseded(r), -order[id(r)]))
 
 
 def ago(seconds: float) -> str:
