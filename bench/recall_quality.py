@@ -215,9 +215,15 @@ async def updates_round(harness, cog, chat_server, *, leaked_texts) -> None:
         messages = chat_server.chat_requests[-1]["messages"]
         lines = memory_lines(messages)
         sizes.append(len(lines))
-        newer += any(line.endswith(new) and "NO LONGER TRUE" not in line for line in lines)
+        found_new = any(line.endswith(new) and "NO LONGER TRUE" not in line for line in lines)
+        newer += found_new
+        if not found_new:
+            print(f"    newer fact missing for {question!r}: {new!r}")
         old_lines = [line for line in lines if line.endswith(old)]
-        older_ok += all("NO LONGER TRUE" in line for line in old_lines)
+        marked = all("NO LONGER TRUE" in line for line in old_lines)
+        older_ok += marked
+        if not marked:
+            print(f"    older fact sent as current for {question!r}: {old!r}")
         prompt = json.dumps(messages)
         leaks += sum(1 for text in leaked_texts + OTHER_SERVER if text in prompt)
     n = len(UPDATES)
