@@ -85,9 +85,7 @@ async def main(tool: Path) -> None:
     try:
         async with MockOpenAI(api_key=KEY) as chat_server:
             workdir = Path(tempfile.mkdtemp())
-            harness = RedHarness(
-                workdir / "red", cog_paths=[REPO], background=MockOpenAI.owns_task
-            )
+            harness = RedHarness(workdir / "red", cog_paths=[REPO], background=MockOpenAI.owns_task)
             await harness.start()
             try:
                 for command in (
@@ -194,15 +192,15 @@ async def updates_round(harness, cog, chat_server, *, leaked_texts) -> None:
     status = {r.text: r.meta.get("status", "current") for r in records}
     superseded = sum(status.get(old) == "superseded" for old, _, _, _ in UPDATES)
     lookalikes_current = sum(status.get(look) == "current" for _, _, look, _ in UPDATES)
-    once = sum(
-        sum(1 for r in records if r.text in (first, again)) == 1 for first, again in DUPLICATES
-    )
+    once = sum(sum(1 for r in records if r.text in (first, again)) == 1 for first, again in DUPLICATES)
     said_updated = sum("Updated" in replies[new] for _, new, _, _ in UPDATES)
     said_known = sum("already" in replies[again] for _, again in DUPLICATES)
     print(f"  older facts superseded by their update: {superseded}/{len(UPDATES)}")
     print(f"  look-alike facts about other people left current: {lookalikes_current}/{len(UPDATES)}")
     print(f"  repeats stored once: {once}/{len(DUPLICATES)} ({once / len(DUPLICATES):.1%})")
-    print(f"  member told 'Updated': {said_updated}/{len(UPDATES)}; told 'already remember': {said_known}/{len(DUPLICATES)}")
+    print(
+        f"  member told 'Updated': {said_updated}/{len(UPDATES)}; told 'already remember': {said_known}/{len(DUPLICATES)}"
+    )
 
     newer, older_ok, sizes, leaks = 0, 0, [], 0
     for old, new, _, question in UPDATES:

@@ -30,6 +30,7 @@ CONFIG_BACKED_MODULES = {
     "test_smoke",
     "test_stats",
     "test_usage_migration",
+    "test_memory_revisions",
 }
 KEY = "sk-test-4f9a1c2e7b3d5a8f6e0c"
 MODELS = ["gpt-test", "gpt-other", "llama3:8b"]

@@ -14,7 +14,6 @@ from skynet.engine.memory.facts import DUPLICATE, NEW, UPDATE, decide, holder
 from skynet.engine.memory.history import histories, ids_to_forget
 from skynet.engine.memory.revision import Candidate, FactJudge, parse_verdict, revise
 from skynet.engine.memory.selection import (
-    SelectionLimits,
     about_the_past,
     ago,
     render_memories,
@@ -68,17 +67,28 @@ def test_a_move_updates_where_i_live_but_my_sister_moving_does_not():
 def test_rewordings_are_duplicates_and_changed_values_are_not():
     assert decide("I'm allergic to cashews", ["I am allergic to cashews"], [0.97]).action == DUPLICATE
     assert decide("My home town is Cork", ["My hometown is Cork"], [0.93]).action == DUPLICATE
-    assert decide("My favorite author is Terry Pratchett", ["My favourite author is Terry Pratchett"], [0.95]).action == DUPLICATE
+    assert (
+        decide(
+            "My favorite author is Terry Pratchett", ["My favourite author is Terry Pratchett"], [0.95]
+        ).action
+        == DUPLICATE
+    )
     # One number differs: the same subject, a new value.
     verdict = decide("My shoe size is actually 43", ["My shoe size is 42"], [0.93])
     assert verdict.action == UPDATE
     # A negation is not a repeat.
-    assert decide("I'm not allergic to penicillin after all", ["I'm allergic to penicillin"], [0.8]).action == UPDATE
+    assert (
+        decide("I'm not allergic to penicillin after all", ["I'm allergic to penicillin"], [0.8]).action
+        == UPDATE
+    )
 
 
 def test_additions_and_memories_of_the_past_replace_nothing():
     assert decide("I also play the piano", ["I play the violin"], [0.7]).action == NEW
-    assert decide("I used to live in Utrecht as a student", ["I live in a flat in Rotterdam"], [0.6]).action == NEW
+    assert (
+        decide("I used to live in Utrecht as a student", ["I live in a flat in Rotterdam"], [0.6]).action
+        == NEW
+    )
     assert decide("I like my coffee black", ["My car is blue"], [0.1]).action == NEW
 
 
@@ -116,13 +126,20 @@ async def test_the_model_decides_when_a_fact_is_in_doubt_and_its_tokens_are_coun
         request = server.chat_requests[-1]
         assert request["max_tokens"] == 120
         assert "1. My partner is called Alex" in json.dumps(request["messages"])
-        assert len(spent) == 1 and spent[0][0] == ModelRef("mock", "gpt-test") and spent[0][1] > 0 and spent[0][4] == (5, 7)
+        assert (
+            len(spent) == 1
+            and spent[0][0] == ModelRef("mock", "gpt-test")
+            and spent[0][1] > 0
+            and spent[0][4] == (5, 7)
+        )
         # An unusable answer (or a failure): the rules decide.
         server.script(Reply.text("no idea"))
         revision = await revise("I moved to Valencia", [Candidate("m2", "I live in Glasgow", 0.35)], judge)
         assert (revision.action, revision.decided_by) == (UPDATE, "rules")
         server.script(Reply.error(400))
-        revision = await revise("My sister lives in Valencia", [Candidate("m2", "I live in Glasgow", 0.7)], judge)
+        revision = await revise(
+            "My sister lives in Valencia", [Candidate("m2", "I live in Glasgow", 0.7)], judge
+        )
         assert (revision.action, revision.decided_by) == (NEW, "rules")
         assert (judge.calls, judge.unusable) == (3, 2)
         # Nothing close: no call at all. The same words again: no call either.
@@ -139,7 +156,9 @@ async def test_the_judge_has_an_hourly_cap_and_no_model_means_rules():
     async with MockOpenAI(models=["gpt-test"]) as server:
         registry = ProviderRegistry(lambda service: _none(), Redactor())
         registry.set_endpoints({"mock": Endpoint("mock", server.base_url)})
-        judge = FactJudge(registry, lambda: ModelRef("mock", "gpt-test"), calls_per_hour=1, clock=lambda: now[0])
+        judge = FactJudge(
+            registry, lambda: ModelRef("mock", "gpt-test"), calls_per_hour=1, clock=lambda: now[0]
+        )
         server.script(Reply.text('{"action": "new"}'), Reply.text('{"action": "new"}'))
         close = [Candidate("m1", "I live in Glasgow", 0.7)]
         assert (await revise("My sister lives in Glasgow", close, judge)).decided_by == "model"
@@ -171,7 +190,11 @@ def test_cut_off_keeps_only_facts_close_to_the_best():
 def test_at_most_five_and_no_near_copies():
     records = [record(str(n), f"fact number {n} about cats", 0.2 + n * 0.01) for n in range(9)]
     assert len(select(records, "cats?")) == 5
-    copies = [record("x", "My cat is grey", 0.2), record("y", "my cat is grey", 0.21), record("z", "My dog is black", 0.3)]
+    copies = [
+        record("x", "My cat is grey", 0.2),
+        record("y", "my cat is grey", 0.21),
+        record("z", "My dog is black", 0.3),
+    ]
     assert [r.id for r in select(copies, "pets?")] == ["x", "z"]
     # With vectors: MMR on them.
     vectors = [[1.0, 0.0], [0.999, 0.01], [0.0, 1.0]]
@@ -181,7 +204,15 @@ def test_at_most_five_and_no_near_copies():
 def test_superseded_facts_only_for_questions_about_the_past_and_marked():
     now = 400 * DAY
     records = [
-        record("old", "I live in Glasgow", 0.2, at=100 * DAY, fact="old", status="superseded", superseded_at=379 * DAY),
+        record(
+            "old",
+            "I live in Glasgow",
+            0.2,
+            at=100 * DAY,
+            fact="old",
+            status="superseded",
+            superseded_at=379 * DAY,
+        ),
         record("new", "I moved to Valencia last month", 0.5, at=379 * DAY, fact="old", status="current"),
     ]
     assert [r.id for r in select(records, "Where do I live now?")] == ["new"]
@@ -196,8 +227,16 @@ def test_superseded_facts_only_for_questions_about_the_past_and_marked():
 
 @pytest.mark.parametrize(
     "seconds, text",
-    [(30, "just now"), (600, "10 minutes ago"), (3 * 3600, "3 hours ago"), (DAY * 1.5, "yesterday"),
-     (DAY * 5, "5 days ago"), (DAY * 21, "3 weeks ago"), (DAY * 100, "3 months ago"), (DAY * 800, "2 years ago")],
+    [
+        (30, "just now"),
+        (600, "10 minutes ago"),
+        (3 * 3600, "3 hours ago"),
+        (DAY * 1.5, "yesterday"),
+        (DAY * 5, "5 days ago"),
+        (DAY * 21, "3 weeks ago"),
+        (DAY * 100, "3 months ago"),
+        (DAY * 800, "2 years ago"),
+    ],
 )
 def test_ago(seconds, text):
     assert ago(seconds) == text

@@ -50,9 +50,7 @@ PEOPLE = frozenset(
     stepmother stepfather baby twin sibling family lead""".split()
 )
 _ADJECTIVES = r"(?:best|closest|oldest|older|younger|youngest|little|big|elder|eldest|ex|new|old|late|team)"
-_MY_PERSON = re.compile(
-    r"\bmy\s+(?:" + _ADJECTIVES + r"[\s-]+)?([a-z]+?)(s'|'s|s)?(?=[\s,.;:!?]|$)(.{0,40})"
-)
+_MY_PERSON = re.compile(r"\bmy\s+(?:" + _ADJECTIVES + r"[\s-]+)?([a-z]+?)(s'|'s|s)?(?=[\s,.;:!?]|$)(.{0,40})")
 _NAMED = re.compile(r"^\s*(?:now\s+)?(?:is|was)\s+(?:now\s+)?(?:called\s+|named\s+)?[A-Z]")
 # The new fact says something changed: it replaces an older one rather than adding to it.
 CHANGE_CUES = re.compile(
@@ -64,7 +62,9 @@ CHANGE_CUES = re.compile(
 # The new fact adds to what is known ("I also play piano"): never an update.
 ADDITIVE_CUES = re.compile(r"\b(also|too|as well|another|second|in addition|additionally)\b")
 # The new fact is about the past ("I used to live in Utrecht"): it replaces nothing current.
-PAST_CUES = re.compile(r"\b(used to|as a (child|kid|student|teenager)|when i was|back then|years ago|formerly)\b")
+PAST_CUES = re.compile(
+    r"\b(used to|as a (child|kid|student|teenager)|when i was|back then|years ago|formerly)\b"
+)
 
 
 def _plain(text: str) -> str:

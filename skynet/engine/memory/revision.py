@@ -40,7 +40,7 @@ JUDGE_PROMPT = (
     "- duplicate: NEW says the same thing as fact <number> (other words are fine).\n"
     "- update: NEW replaces fact <number>: same person and same subject, and what was true has "
     "changed (a move, a new job, a new phone, a corrected value).\n"
-    "- new: anything else, e.g. a fact about someone else (\"my sister lives in X\" does not replace "
+    '- new: anything else, e.g. a fact about someone else ("my sister lives in X" does not replace '
     '"I live in Y"), or an additional fact ("I also play piano").'
 )
 
@@ -81,6 +81,8 @@ class FactJudge:
         self.providers = providers
         self.model = model
         self.on_usage = on_usage
+        # Whether the member (guild id or None, user id) may still spend: no call past a budget.
+        self.may_spend: Callable[[Optional[Tuple[Optional[int], int]]], bool] = lambda who: True
         self.calls_per_hour = calls_per_hour
         self.timeout = timeout
         self.clock = clock
@@ -98,7 +100,7 @@ class FactJudge:
     ) -> Optional[Verdict]:
         """The model's verdict, or None (no model, over the hourly cap, failed, unusable)."""
         model = self.model()
-        if model is None or not self.available():
+        if model is None or not self.available() or not self.may_spend(who):
             return None
         self._recent.append(self.clock())
         self.calls += 1
@@ -118,7 +120,9 @@ class FactJudge:
             self.unusable += 1
         return verdict
 
-    async def _ask(self, model: ModelRef, messages: List[dict], who: Optional[Tuple[Optional[int], int]]) -> str:
+    async def _ask(
+        self, model: ModelRef, messages: List[dict], who: Optional[Tuple[Optional[int], int]]
+    ) -> str:
         provider = await self.providers.provider(model.endpoint)
         parts: List[str] = []
         usage: Optional[TokenUsage] = None

@@ -57,9 +57,16 @@ async def remember_tool(
     except (ValueError, AttributeError):
         return "Not saved: the arguments were not valid JSON with a `fact`."
     try:
-        record = await service.remember(
+        remembered = await service.remember(
             fact, guild_id=guild_id, user_id=user_id, channel_id=channel_id, source="tool", scope=scope
         )
     except SkynetError as exc:
         return f"Not saved: {exc.message}"
-    return f"Saved as memory {record.id}."
+    if remembered.action == "duplicate":
+        return f"Already remembered as memory {remembered.id} ({remembered.text!r}); not saved again."
+    if remembered.action == "update":
+        return (
+            f"Saved as memory {remembered.id}; it replaces the older fact {remembered.replaced.text!r}, "
+            "kept as history. Tell the member what changed."
+        )
+    return f"Saved as memory {remembered.id}."
