@@ -75,7 +75,7 @@ async def test_the_command_updates_repeats_and_keeps_history(mem, provider, cog,
     assert "NO LONGER TRUE" in block.split("I live in Glasgow")[0].splitlines()[-1]
     # The list shows the fact with its earlier version; forgetting it forgets both.
     listed = text_of(await say(mem, "!ai memories list"))
-    assert "**1 memories:**" in listed and "Now I live in Valencia" in listed
+    assert "**1 memory:**" in listed and "Now I live in Valencia" in listed
     assert "earlier" in listed and "I live in Glasgow" in listed
     current_id = next(line.split("`")[1] for line in listed.splitlines() if "Valencia" in line)
     assert "Forgot 2 memories" in text_of(await say(mem, f"!ai memories forget {current_id}"))
