@@ -204,7 +204,7 @@ async def test_deleting_a_member_leaves_nothing_of_theirs_and_keeps_the_others(s
             dump = (await world.everything()).replace(str(world.red.guild.id), "")
             in_server = {w for w in world.written[target.id]}
             dm_words = set(world.cog.privacy.data_map and [])  # DMs are not the server's
-            for key, turns in world.cog.memory.turns_of(target.id).items():
+            for key in world.cog.memory.turns_of(target.id):
                 assert key.startswith("dm:"), key  # nothing of theirs left in the server's conversations
             del dm_words, in_server
         else:
