@@ -158,13 +158,15 @@ def build(args: argparse.Namespace) -> FastMCP:
             "$defs": {"City": {"type": "string", "maxLength": 40}},
         }
 
+    def numbered_tool(index: int) -> Any:
+        def numbered(value: str = "") -> str:
+            return f"tool {index}: {value}"
+
+        return numbered
+
     for index in range(args.tools):
-
-        def numbered(value: str = "", _index: int = index) -> str:
-            return f"tool {_index}: {value}"
-
         server.add_tool(
-            numbered,
+            numbered_tool(index),
             name=f"tool_{index:03d}",
             description=f"Tool number {index}: does thing {index} with a value (for the benchmark).",
         )
