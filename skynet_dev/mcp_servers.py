@@ -6,6 +6,7 @@ stdio or streamable HTTP on 127.0.0.1, and the published ``mcp-server-time`` (of
 
 from __future__ import annotations
 
+import asyncio  # noqa: F401 (annotations)
 import os
 import socket
 import subprocess
@@ -120,3 +121,13 @@ def commands_of(pids: Sequence[int]) -> List[str]:
         except psutil.NoSuchProcess:
             pass
     return result
+
+
+def mcp_task(task: "asyncio.Task") -> bool:
+    """Tasks of a live MCP session (the cog's per-server task and the SDK's readers/writers):
+    long-lived by design, so a harness's ``settle()`` must not wait for them."""
+    name = task.get_name()
+    if name.startswith("background:mcp-") or name.startswith("mcp."):
+        return True
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and f"{os.sep}mcp{os.sep}" in code.co_filename

@@ -98,7 +98,7 @@ class McpConnection:
         if self._stop:
             return
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name=f"skynet-mcp-{self.config.name}")
+            self._task = asyncio.create_task(self._run(), name=f"background:mcp-{self.config.name}")
         elif self.state == FAILED:
             self._wake.set()  # skip the rest of the backoff: someone needs it now
 
