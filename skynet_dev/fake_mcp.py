@@ -9,6 +9,7 @@ like any third-party server. Tools cover the happy path and every fault the clie
 - ``sleep``: takes its time (hangs, timeouts, cancellation; writes ``cancelled`` to the marker file
   when the client cancels it), ``crash``: the process exits mid-call, ``huge``: a big result,
   ``garbage``: answers with a line that is not JSON-RPC, then hangs;
+- ``busy``: reports how many of its calls ran at once (the per-server concurrency limit);
 - ``fail``: raises (an ``isError`` result), ``image``: a PNG, ``link``: text plus a resource link;
 - ``grow``: adds the tool ``extra`` and notifies ``tools/list_changed``;
 - with ``--odd``: a tool whose input schema is not an object, one that needs repair, two names
@@ -74,6 +75,19 @@ def build(args: argparse.Namespace) -> FastMCP:
                     marker.write("cancelled\n")
             raise
         return f"slept {seconds:g} s"
+
+    running = {"now": 0, "peak": 0}
+
+    @server.tool()
+    async def busy(seconds: float) -> str:
+        """Wait; answers the most calls of `busy` that ran at once so far."""
+        running["now"] += 1
+        running["peak"] = max(running["peak"], running["now"])
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            running["now"] -= 1
+        return f"peak {running['peak']}"
 
     @server.tool()
     def crash() -> str:

@@ -175,6 +175,17 @@ async def test_a_cancelled_reply_cancels_the_call(bot: Bot, files: Path) -> None
     assert "cancelled" in (files / "marker").read_text()
 
 
+async def test_calls_to_one_server_are_limited_to_its_concurrency(bot: Bot) -> None:
+    config = bot.manager.get("fake")
+    bot.manager.update(ServerConfig.from_json("fake", {**config.to_json(), "concurrency": 2}))
+    try:
+        results = await asyncio.gather(*(bot.call("fake__busy", {"seconds": 0.3}) for _ in range(6)))
+    finally:
+        bot.manager.update(ServerConfig.from_json("fake", {**config.to_json(), "concurrency": 4}))
+    assert all(r.ok for r in results)
+    assert max(int(r.content.split()[-1]) for r in results) == 2
+
+
 async def test_a_crash_mid_call_is_reported_and_the_server_restarts(bot: Bot, files: Path) -> None:
     await bot.manager.test("fake")
     before = read_pid(files / "fake.pid")

@@ -67,7 +67,6 @@ class McpConnection:
         self.latencies: Deque[float] = deque(maxlen=100)
         self.connects = 0
         self.server_info = ""
-        self._semaphore = asyncio.Semaphore(max(1, config.concurrency))
         self._task: Optional[asyncio.Task] = None
         self._session: Any = None
         self._wake = asyncio.Event()  # something for the lifecycle task to look at
@@ -75,6 +74,17 @@ class McpConnection:
         self._refresh = False
         self._broken: Optional[asyncio.Future] = None  # resolves with a reason when the session dies
         self._stderr: Optional[str] = None
+
+    @property
+    def config(self) -> ServerConfig:
+        return self._config
+
+    @config.setter
+    def config(self, value: ServerConfig) -> None:
+        """New settings apply to the next call (the session keeps running)."""
+        if getattr(self, "_config", None) is None or value.concurrency != self._config.concurrency:
+            self._semaphore = asyncio.Semaphore(max(1, value.concurrency))
+        self._config = value
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
