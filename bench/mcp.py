@@ -32,7 +32,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(REPO))
 
 from skynet.engine.providers.base import ToolCallRequest  # noqa: E402
-from skynet.engine.tokens import default_counter  # noqa: E402
+from skynet.engine.usage.tokens import default_counter  # noqa: E402
 from skynet.engine.tools.loop import ToolLoop  # noqa: E402
 from skynet.engine.tools.mcp.bound import SchemaBound  # noqa: E402
 from skynet.engine.tools.mcp.config import parse_target  # noqa: E402

@@ -24,6 +24,7 @@ from .commands.group import AIGroup
 from .commands.input_errors import input_error_text
 from .commands.listen.listen import ListenMixin
 from .commands.listen.passive import PassiveMixin
+from .commands.mcp import McpMixin
 from .commands.memory.admin import MemoryAdminMixin
 from .commands.memory.documents import DocumentsMixin
 from .commands.memory.lifecycle import MemoryMixin
@@ -97,6 +98,7 @@ class Skynet(
     PoliciesMixin,
     DiagMixin,
     PricingSourceMixin,
+    McpMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -120,6 +122,7 @@ class Skynet(
         )
         self.pacer = Pacer()
         self.init_tools()
+        self.init_mcp()
         self.ratelimit_feedback = RateLimitFeedback(lambda: self.pacer)  # 429s discord.py absorbed itself
         self.governor = Governor(lambda: self.engine.prices)
         self.governance = GovernanceStore(self.config, self.governor.ledger)
@@ -149,6 +152,7 @@ class Skynet(
         self.start_price_table()  # after the encoding: both threads would compete for the GIL
         self.usage.start()
         await self.load_tools()
+        await self.load_mcp()  # registers the servers' cached tools; no process starts here
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
@@ -159,6 +163,7 @@ class Skynet(
         await self.memory_unload()
         self.bot.remove_before_invoke_hook(self.remember_prefix)
         await self.usage.stop()
+        await self.unload_mcp()  # every MCP session closed, every child process stopped
         await self.unload_tools()
         await self.governance.stop()
         await self.providers.aclose()
@@ -177,6 +182,7 @@ class Skynet(
     async def on_red_api_tokens_update(self, service_name: str, api_tokens: Mapping[str, str]) -> None:
         self.providers.forget_service(service_name)
         self._tool_tokens(service_name, api_tokens)
+        self.mcp_tokens_changed(service_name, api_tokens)
 
     async def cog_check(self, ctx: commands.Context) -> bool:
         """Slash subcommands must pass their groups' checks too (owner-only ``ai provider``...)."""

@@ -58,6 +58,7 @@ SLASH_HOME: Dict[str, str] = {
     "pricing": SETTINGS,
     "dm": SETTINGS,
     "timezone": SETTINGS,
+    "mcp": SETTINGS,
 }
 # `ai` subcommands without a slash form, and why.
 PREFIX_ONLY: Dict[str, str] = {}

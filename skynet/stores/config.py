@@ -88,3 +88,7 @@ USER_DEFAULTS.update(myprompt=None, persona=None)
 # Budgets and rate limits in DMs, set by the owner: the same shapes as a server's governance and
 # budget_usage (skynet/stores/governance.py).
 GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})
+# MCP servers (docs/mcp.md), registered by the owner: name -> settings (command or URL, timeout,
+# last known tool list); secrets are shared API tokens `mcp-<name>`, never here. The bound on
+# tool schemas offered per request.
+GLOBAL_DEFAULTS.update(mcp_servers={}, mcp_limits={})

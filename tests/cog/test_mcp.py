@@ -83,7 +83,7 @@ async def test_model_calls_an_mcp_tool_and_answers_and_unload_stops_the_process(
     assert "✅ `fake` answers" in tested
     assert all(SECRET not in m.content for m in bot.messages())
 
-    assert "Unloaded" in text_of(await owner(bot, "!unload skynet"))
+    assert "unloaded" in text_of(await owner(bot, "!unload skynet"))
     assert not alive(first_pid)
     assert "Loaded" in text_of(await owner(bot, "!load skynet"))
     # The tools are known at load (cached) and nothing is started until one is used.
@@ -179,7 +179,7 @@ async def test_faults_end_with_a_clear_message_and_the_chat_goes_on(
     assert "Removed the MCP server `fake`" in text_of(await owner(bot, "!ai mcp remove fake"))
     await bot.settle(timeout=20)
     assert "removed while the call ran" in tool_messages(provider)[0]
-    assert bot.messages()[-1].content == "It went away."
+    assert "It went away." in [m.content for m in bot.messages()]  # the reply (sent before the removal)
     assert not alive(pid)
 
     # Bad input for the owner: clear, nothing registered.

@@ -105,6 +105,8 @@ class ToolLoop:
         self.max_steps = max_steps
         self.result_tokens = result_tokens
         self._no_tools: Set[Tuple[str, str]] = set()  # (endpoint, model) that rejected `tools`
+        # Chooses among the tools on for a request (the bound on MCP schemas); None: all of them.
+        self.select: Optional[Callable[[List[Tool], Any], List[Tool]]] = None
 
     # -- what is offered -----------------------------------------------------------------------------
 
@@ -121,7 +123,8 @@ class ToolLoop:
     def offered(self, request: Any) -> List[Tool]:
         """Tools switched on for the request whose backend/key is configured (no I/O)."""
         on = set(self.enabled(request))
-        return [tool for tool in self._tools() if tool.name in on and tool.available()]
+        tools = [tool for tool in self._tools() if tool.name in on and tool.available()]
+        return self.select(tools, request) if self.select is not None and tools else tools
 
     # -- the loop ------------------------------------------------------------------------------------
 

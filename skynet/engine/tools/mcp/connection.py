@@ -69,7 +69,10 @@ class McpConnection:
         self.server_info = ""
         self._task: Optional[asyncio.Task] = None
         self._session: Any = None
-        self._wake = asyncio.Event()  # something for the lifecycle task to look at
+        # Poking wakes the lifecycle task (a call needs it, a notification, close). It waits on a
+        # bare future, not wait_for(Event.wait()): no helper task that lives as long as the session.
+        self._woken = False
+        self._waker: Optional[asyncio.Future] = None
         self._stop = False
         self._refresh = False
         self._broken: Optional[asyncio.Future] = None  # resolves with a reason when the session dies
@@ -110,13 +113,13 @@ class McpConnection:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"background:mcp-{self.config.name}")
         elif self.state == FAILED:
-            self._wake.set()  # skip the rest of the backoff: someone needs it now
+            self._poke()  # skip the rest of the backoff: someone needs it now
 
     async def close(self, reason: Optional[str] = None) -> None:
         """End the session, stop the child process and fail the calls in flight with ``reason``."""
         self._stop = True
         self._break(reason or _("The MCP server `{name}` was disconnected.").format(name=self.config.name))
-        self._wake.set()
+        self._poke()
         task = self._task
         if task is not None and not task.done():
             try:
@@ -158,7 +161,7 @@ class McpConnection:
         while not self._stop:
             self.attempts += 1
             self.state = CONNECTING
-            self._wake.clear()
+            self._woken = False
             self._stderr = None
             connected = False
             try:
@@ -177,12 +180,11 @@ class McpConnection:
             self.state = FAILED
             attempt = 0 if connected else attempt + 1
             if attempt > len(self.backoff):
-                await self._wake.wait()  # gave up for now: the next call or command tries again
+                await self._nap(None)  # gave up for now: the next call or command tries again
                 attempt = len(self.backoff) - 1
                 continue
             delay = self.backoff[max(attempt - 1, 0)]
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await self._nap(delay)
         self.state = CLOSED
 
     async def _session_once(self) -> bool:
@@ -240,16 +242,14 @@ class McpConnection:
     async def _serve(self, session: Any) -> None:
         assert self._broken is not None
         while not self._stop and not self._broken.done():
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.heartbeat)
+            poked = await self._nap(self.heartbeat)
             if self._stop or self._broken.done():
                 break
             try:
                 if self._refresh:
                     self._refresh = False
                     await asyncio.wait_for(self._list_tools(session), self.connect_timeout)
-                elif not self._wake.is_set():
+                elif not poked:
                     await asyncio.wait_for(session.send_ping(), PING_TIMEOUT)
             except Exception as exc:
                 self._break(_("The MCP server `{name}` stopped answering.").format(name=self.config.name))
@@ -306,12 +306,35 @@ class McpConnection:
         root = getattr(message, "root", None)
         if type(root).__name__ == "ToolListChangedNotification":
             self._refresh = True
-            self._wake.set()
+            self._poke()
 
     def _break(self, reason: str) -> None:
         if self._broken is not None and not self._broken.done():
             self._broken.set_result(reason)
-        self._wake.set()
+        self._poke()
+
+    def _poke(self) -> None:
+        self._woken = True
+        if self._waker is not None and not self._waker.done():
+            self._waker.set_result(True)
+
+    async def _nap(self, seconds: Optional[float]) -> bool:
+        """Wait until poked (True) or ``seconds`` passed (False; None: no limit)."""
+        if self._woken:
+            self._woken = False
+            return True
+        loop = asyncio.get_running_loop()
+        waker = self._waker = loop.create_future()
+        timer = None
+        if seconds is not None:
+            timer = loop.call_later(seconds, lambda: waker.done() or waker.set_result(False))
+        try:
+            return bool(await waker)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waker = None
+            self._woken = False
 
     # -- calls ----------------------------------------------------------------------------------------
 
