@@ -148,6 +148,17 @@ async def test_faults_end_with_a_clear_message_and_the_chat_goes_on(
     assert "`not_an_object` ⚠️ skipped: its input schema is of type `string`, not `object`" in tools
     assert "`fake__get_weather_2`" in tools and "(schema repaired)" in tools
 
+    # An image result: shown to a vision model as an image part, and attached to the reply.
+    await owner(bot, "!ai model vision gpt-test on")
+    provider.script(Reply.call("fake__image", {}), Reply.text("A tiny transparent pixel."))
+    await say(bot, "!ai chat show me the image")
+    await bot.settle(timeout=20)
+    last = provider.chat_requests[-1]["messages"][-1]
+    assert last["role"] == "user" and "untrusted data" in last["content"][0]["text"]
+    assert last["content"][1]["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
+    files = [f for sent in bot.sent_files.values() for f in sent]
+    assert files and files[-1][0] == "tool-image-1.png" and files[-1][1].startswith(b"\x89PNG")
+
     # Crash mid-call: the model reads what happened and answers; the server comes back.
     provider.script(Reply.call("fake__crash", {}), Reply.text("The tool crashed, sorry."))
     await say(bot, "!ai chat crash it")

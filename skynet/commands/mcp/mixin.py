@@ -15,6 +15,7 @@ from redbot.core import commands
 from redbot.core.utils.chat_formatting import pagify
 
 from ...abc import MixinMeta
+from ...engine.attachments.vision import supports_vision
 from ...engine.errors import InvalidValue
 from ...engine.tools.mcp import unavailable_reason
 from ...engine.tools.mcp.bound import DEFAULT_MAX_TOKENS, DEFAULT_MAX_TOOLS, SchemaBound
@@ -64,6 +65,10 @@ class McpMixin(MixinMeta):
         )
         self.mcp_bound = SchemaBound(lambda text: self.engine.counter.count(text))
         self.tool_loop.select = self._select_tools
+        # Images an MCP tool returns are shown to the model only if it is known to take images.
+        self.tool_loop.sees_images = lambda provider, model: (
+            supports_vision(provider.endpoint.name, model, self.engine.vision_overrides) is True
+        )
 
     async def load_mcp(self) -> None:
         """Register the servers and their cached tools; no process starts until a tool is used."""
