@@ -32,13 +32,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(REPO))
 
 from skynet.engine.providers.base import ToolCallRequest  # noqa: E402
-from skynet.engine.usage.tokens import default_counter  # noqa: E402
 from skynet.engine.tools.loop import ToolLoop  # noqa: E402
 from skynet.engine.tools.mcp.bound import SchemaBound  # noqa: E402
 from skynet.engine.tools.mcp.config import parse_target  # noqa: E402
 from skynet.engine.tools.mcp.manager import McpManager  # noqa: E402
 from skynet.engine.tools.registry import ToolRegistry  # noqa: E402
 from skynet.engine.tools.telemetry import ToolTelemetry  # noqa: E402
+from skynet.engine.usage.tokens import default_counter  # noqa: E402
 from skynet_dev.mcp_servers import HttpFakeServer, fake_command  # noqa: E402
 
 
@@ -98,8 +98,8 @@ async def overhead(label: str, words: List[str], calls: int) -> None:
     await manager.aclose()
     p50r, p50m = statistics.median(ref), statistics.median(mine)
     print(
-        f"{label:<6} SDK call_tool p50 {p50r:6.2f} ms p95 {pct(ref, .95):6.2f} | cog path p50 {p50m:6.2f} ms "
-        f"p95 {pct(mine, .95):6.2f} | overhead p50 {p50m - p50r:+.2f} ms"
+        f"{label:<6} SDK call_tool p50 {p50r:6.2f} ms p95 {pct(ref, 0.95):6.2f} | cog path p50 {p50m:6.2f} ms "
+        f"p95 {pct(mine, 0.95):6.2f} | overhead p50 {p50m - p50r:+.2f} ms"
     )
 
 
@@ -116,9 +116,19 @@ async def in_process(calls: int) -> None:
 
     registry, telemetry = ToolRegistry(), ToolTelemetry()
     manager = McpManager(registry, lambda service: {})
-    manager.load([parse_target("bench", fake_command()).with_tools(tool_list(0) + [{
-        "name": "echo", "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}
-    }])])
+    manager.load(
+        [
+            parse_target("bench", fake_command()).with_tools(
+                tool_list(0)
+                + [
+                    {
+                        "name": "echo",
+                        "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}},
+                    }
+                ]
+            )
+        ]
+    )
     connection = manager.connections["bench"]
     connection._session = InstantSession()
     connection._broken = asyncio.get_running_loop().create_future()
@@ -127,8 +137,10 @@ async def in_process(calls: int) -> None:
     offered = {t.name: t for t in registry.all()}
     call = ToolCallRequest(id="1", name="bench__echo", arguments=json.dumps({"text": "hello"}))
     samples = await timed(calls * 10, lambda: loop.execute(call, offered, Request()))
-    print(f"cog path with an instant in-process session: p50 {statistics.median(samples) * 1000:.0f} µs "
-          f"p95 {pct(samples, .95) * 1000:.0f} µs")
+    print(
+        f"cog path with an instant in-process session: p50 {statistics.median(samples) * 1000:.0f} µs "
+        f"p95 {pct(samples, 0.95) * 1000:.0f} µs"
+    )
 
 
 def tool_list(count: int) -> List[dict]:
@@ -156,7 +168,9 @@ async def registration(spawn: bool) -> None:
         manager.load(configs)
         times.append((time.perf_counter() - start) * 1000)
         assert len(registry.names()) == 500
-    print(f"register 10 servers x 50 tools from their lists: median {statistics.median(times):.1f} ms (5 runs)")
+    print(
+        f"register 10 servers x 50 tools from their lists: median {statistics.median(times):.1f} ms (5 runs)"
+    )
     if spawn:
         registry = ToolRegistry()
         manager = McpManager(registry, lambda service: {})

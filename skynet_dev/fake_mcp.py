@@ -121,7 +121,9 @@ def build(args: argparse.Namespace) -> FastMCP:
         """Text plus a link to a resource."""
         return [
             TextContent(type="text", text="Here is the report."),
-            ResourceLink(type="resource_link", name="report", uri="file:///srv/report.txt", mimeType="text/plain"),
+            ResourceLink(
+                type="resource_link", name="report", uri="file:///srv/report.txt", mimeType="text/plain"
+            ),
         ]
 
     @server.tool()

@@ -15,7 +15,15 @@ import pytest
 from conftest import REPO, owner, say, text_of
 
 from skynet_dev.harness import RedHarness
-from skynet_dev.mcp_servers import HttpFakeServer, alive, children, fake_command, mcp_task, read_pid, time_command
+from skynet_dev.mcp_servers import (
+    HttpFakeServer,
+    alive,
+    children,
+    fake_command,
+    mcp_task,
+    read_pid,
+    time_command,
+)
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
 SECRET = "tok-9f8e7d6c5b4a39281706"
@@ -25,7 +33,9 @@ SECRET = "tok-9f8e7d6c5b4a39281706"
 async def red(tmp_path: Path) -> AsyncIterator[RedHarness]:
     """Like conftest's; settle() doesn't wait for the MCP sessions' long-lived tasks."""
     harness = RedHarness(
-        tmp_path / "red", cog_paths=[REPO], background=lambda task: MockOpenAI.owns_task(task) or mcp_task(task)
+        tmp_path / "red",
+        cog_paths=[REPO],
+        background=lambda task: MockOpenAI.owns_task(task) or mcp_task(task),
     )
     await harness.start()
     yield harness
@@ -59,7 +69,9 @@ async def test_model_calls_an_mcp_tool_and_answers_and_unload_stops_the_process(
 ) -> None:
     pid_file = tmp_path / "fake.pid"
     await owner(bot, f"!set api mcp-fake API_TOKEN,{SECRET}")
-    added = text_of(await owner(bot, "!ai mcp add fake " + command_line(fake_command("--pid-file", str(pid_file)))))
+    added = text_of(
+        await owner(bot, "!ai mcp add fake " + command_line(fake_command("--pid-file", str(pid_file))))
+    )
     assert "Added the MCP server `fake` (stdio" in added and "Connected:" in added, added
     assert "off until an admin runs `!ai mcp enable fake`" in added
     first_pid = read_pid(pid_file)
@@ -71,7 +83,9 @@ async def test_model_calls_an_mcp_tool_and_answers_and_unload_stops_the_process(
     provider.script(Reply.call("fake__env", {"name": "API_TOKEN"}), Reply.text("Your token is set up."))
     replies = await say(bot, "!ai chat is my token set?")
     await bot.settle(timeout=20)
-    assert text_of(replies) == "Your token is set up." or bot.messages()[-1].content == "Your token is set up."
+    assert (
+        text_of(replies) == "Your token is set up." or bot.messages()[-1].content == "Your token is set up."
+    )
     assert "fake__env" in offered(provider, -2)
     result = tool_messages(provider)[0]
     assert f"API_TOKEN is set ({len(SECRET)} characters)" in result and 'trust="untrusted"' in result
@@ -183,7 +197,10 @@ async def test_faults_end_with_a_clear_message_and_the_chat_goes_on(
     pid = read_pid(pid_file)
     await bot.say("!ai chat sleep long", wait=False)
     for _ in range(100):
-        if len(provider.chat_requests) and provider.chat_requests[-1]["messages"][-1]["content"] == "sleep long":
+        if (
+            len(provider.chat_requests)
+            and provider.chat_requests[-1]["messages"][-1]["content"] == "sleep long"
+        ):
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)
@@ -212,7 +229,8 @@ async def test_published_time_server_through_the_cog(bot: RedHarness, provider: 
     assert "`time__get_current_time`" in added, added
     await admin(bot, "!ai mcp enable time")
     provider.script(
-        Reply.call("time__get_current_time", {"timezone": "Asia/Tokyo"}), Reply.text("It is evening in Tokyo.")
+        Reply.call("time__get_current_time", {"timezone": "Asia/Tokyo"}),
+        Reply.text("It is evening in Tokyo."),
     )
     await say(bot, "!ai chat what time is it in Tokyo?")
     await bot.settle(timeout=20)

@@ -15,12 +15,12 @@ from typing import Any, AsyncIterator, Dict, Iterator, Mapping
 import pytest
 import pytest_asyncio
 
+from skynet.engine.providers.base import ToolCallRequest
 from skynet.engine.tools.loop import ToolLoop
 from skynet.engine.tools.mcp.config import ServerConfig, parse_target
 from skynet.engine.tools.mcp.manager import McpManager
 from skynet.engine.tools.registry import ToolRegistry
 from skynet.engine.tools.telemetry import ToolTelemetry
-from skynet.engine.providers.base import ToolCallRequest
 from skynet_dev.mcp_servers import HttpFakeServer, alive, children, fake_command, read_pid, time_command
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -71,7 +71,12 @@ async def bot(http_server: HttpFakeServer, files: Path) -> AsyncIterator[Bot]:
     bot.tokens["mcp-web"] = {"bearer": SECRET}
     bot.manager.load(
         [
-            parse_target("fake", fake_command("--odd", "--pid-file", str(files / "fake.pid"), "--marker", str(files / "marker"))),
+            parse_target(
+                "fake",
+                fake_command(
+                    "--odd", "--pid-file", str(files / "fake.pid"), "--marker", str(files / "marker")
+                ),
+            ),
             parse_target("web", [http_server.url]),
             parse_target("time", time_command()),
         ]

@@ -80,7 +80,10 @@ def test_schemas_are_repaired_or_refused_with_a_reason() -> None:
     assert convert_schema(None)[0] == {"type": "object", "properties": {}}
     assert "not `object`" in convert_schema({"type": "array"})[2]
     assert "not a JSON object" in convert_schema(["x"])[2]
-    big = {"type": "object", "properties": {f"p{i}": {"type": "string", "description": "d" * 200} for i in range(100)}}
+    big = {
+        "type": "object",
+        "properties": {f"p{i}": {"type": "string", "description": "d" * 200} for i in range(100)},
+    }
     assert "too big" in convert_schema(big)[2]
 
 

@@ -154,11 +154,13 @@ class McpMixin(MixinMeta):
         if report.ok:
             tools = ", ".join(f"`{t.name}`" for t in self.mcp.tools_of(config.name)[:15])
             text += "\n" + _("Connected: {count} tool(s): {tools}.").format(count=report.tools, tools=tools)
-            text += "\n" + _("They are off until an admin runs `[p]ai mcp enable {name}`.").format(name=config.name)
-        else:
-            text += "\n" + _("It can't be reached yet: {error}\nCheck it with `[p]ai mcp test {name}`.").format(
-                error=report.error, name=config.name
+            text += "\n" + _("They are off until an admin runs `[p]ai mcp enable {name}`.").format(
+                name=config.name
             )
+        else:
+            text += "\n" + _(
+                "It can't be reached yet: {error}\nCheck it with `[p]ai mcp test {name}`."
+            ).format(error=report.error, name=config.name)
         text += "\n" + _("Secrets: `[p]set api {service} KEY,value` (used at the next connection).").format(
             service=secrets_service(config.name)
         )
@@ -180,9 +182,12 @@ class McpMixin(MixinMeta):
         """The MCP servers: state, tools, last error, latency. Owner."""
         self._mcp_ready()
         if not self.mcp.servers:
-            await reply(ctx, _("No MCP server yet. Add one with `[p]ai mcp add <name> <url | command>`.").replace(
-                "[p]", ctx.clean_prefix
-            ))
+            await reply(
+                ctx,
+                _("No MCP server yet. Add one with `[p]ai mcp add <name> <url | command>`.").replace(
+                    "[p]", ctx.clean_prefix
+                ),
+            )
             return
         lines = []
         for name, config in sorted(self.mcp.servers.items()):
@@ -201,7 +206,9 @@ class McpMixin(MixinMeta):
             line += _("; timeout {seconds:g} s").format(seconds=config.timeout)
             line += f"\n  `{config.target()[:200]}`"
             if connection.last_error:
-                line += "\n  " + _("Last error: {error}").format(error=self.redactor.redact(connection.last_error)[:300])
+                line += "\n  " + _("Last error: {error}").format(
+                    error=self.redactor.redact(connection.last_error)[:300]
+                )
             lines.append(line)
         for page in pagify("\n".join(lines), page_length=1900):
             await reply(ctx, page)
@@ -219,7 +226,9 @@ class McpMixin(MixinMeta):
         lines = [_("Tools of `{name}`:").format(name=config.name)]
         for entry in self.mcp.entries.get(config.name, []):
             if entry.skipped:
-                lines.append(_("- `{tool}` ⚠️ skipped: {reason}").format(tool=entry.remote[:80], reason=entry.skipped))
+                lines.append(
+                    _("- `{tool}` ⚠️ skipped: {reason}").format(tool=entry.remote[:80], reason=entry.skipped)
+                )
                 continue
             tool = self.tool_service.registry.get(entry.registered)
             on, source = self.switched_on(tool, guild_id, channel_id) if tool else (False, "")
@@ -229,9 +238,11 @@ class McpMixin(MixinMeta):
                 line += " " + _("(schema repaired)")
             lines.append(line)
         if len(lines) == 1:
-            lines.append(_("None known yet: the server hasn't been reached. Try `[p]ai mcp test {name}`.").format(
-                name=config.name
-            ))
+            lines.append(
+                _("None known yet: the server hasn't been reached. Try `[p]ai mcp test {name}`.").format(
+                    name=config.name
+                )
+            )
         for page in pagify("\n".join(lines).replace("[p]", ctx.clean_prefix), page_length=1900):
             await reply(ctx, page)
 
@@ -243,7 +254,9 @@ class McpMixin(MixinMeta):
         async with ctx.typing():
             report = await self.mcp.test(config.name)
         if report.ok:
-            text = _("✅ `{name}` answers ({server}): {tools} tool(s), {skipped} skipped, in {ms} ms.").format(
+            text = _(
+                "✅ `{name}` answers ({server}): {tools} tool(s), {skipped} skipped, in {ms} ms."
+            ).format(
                 name=config.name,
                 server=report.server or "?",
                 tools=report.tools,
@@ -262,9 +275,12 @@ class McpMixin(MixinMeta):
         updated = ServerConfig.from_json(config.name, {**config.to_json(), "timeout": check_timeout(seconds)})
         self.mcp.update(updated)
         await self._store_server(updated)
-        await reply(ctx, _("Calls to `{name}` may now take up to {seconds:g} s.").format(
-            name=config.name, seconds=updated.timeout
-        ))
+        await reply(
+            ctx,
+            _("Calls to `{name}` may now take up to {seconds:g} s.").format(
+                name=config.name, seconds=updated.timeout
+            ),
+        )
 
     @ai_mcp.command(name="bound", with_app_command=False)
     @commands.is_owner()
@@ -277,9 +293,12 @@ class McpMixin(MixinMeta):
             raise InvalidValue(_("Choose 1-128 tools and 200-100000 tokens, e.g. `[p]ai mcp bound 24 3000`."))
         self.mcp_bound.max_tools, self.mcp_bound.max_tokens = tools, tokens
         await self.config.mcp_limits.set({"max_tools": tools, "max_tokens": tokens})
-        await reply(ctx, _("Each request now offers at most {tools} tools and {tokens} tokens of MCP schemas.").format(
-            tools=tools, tokens=tokens
-        ))
+        await reply(
+            ctx,
+            _("Each request now offers at most {tools} tools and {tokens} tokens of MCP schemas.").format(
+                tools=tools, tokens=tokens
+            ),
+        )
 
     async def _mcp_switch(self, ctx: commands.Context, scope: Optional[str], target: str, on: bool) -> None:
         server, _sep, tool = target.strip().partition(":")
@@ -302,9 +321,11 @@ class McpMixin(MixinMeta):
             if tool in (entry.remote, entry.registered) and entry.registered:
                 return entry.registered
         names = ", ".join(f"`{t.name}`" for t in self.mcp.tools_of(server)[:20]) or _("none known yet")
-        raise InvalidValue(_("`{server}` has no tool `{tool}`. Its tools: {tools}.").format(
-            server=server, tool=tool[:80], tools=names
-        ))
+        raise InvalidValue(
+            _("`{server}` has no tool `{tool}`. Its tools: {tools}.").format(
+                server=server, tool=tool[:80], tools=names
+            )
+        )
 
     @ai_mcp.command(name="enable", with_app_command=False)
     async def ai_mcp_enable(self, ctx: commands.Context, scope: Optional[ScopeChoice], target: str) -> None:

@@ -89,7 +89,9 @@ def check_name(name: str) -> str:
     name = name.strip().lower()
     if not NAME_RE.match(name):
         raise InvalidValue(
-            _("A server name is 1-24 lower-case letters, digits or `-`, starting with a letter or digit (e.g. `time`).")
+            _(
+                "A server name is 1-24 lower-case letters, digits or `-`, starting with a letter or digit (e.g. `time`)."
+            )
         )
     return name
 
@@ -108,24 +110,32 @@ def parse_target(name: str, words: Sequence[str]) -> ServerConfig:
     name = check_name(name)
     if not words:
         raise InvalidValue(
-            _("Give the server's URL or the command that starts it, e.g. `[p]ai mcp add time uvx mcp-server-time`.")
+            _(
+                "Give the server's URL or the command that starts it, e.g. `[p]ai mcp add time uvx mcp-server-time`."
+            )
         )
     first = words[0]
     if re.match(r"(?i)^https?://", first):
         if len(words) > 1:
-            raise InvalidValue(_("An HTTP server takes only its URL; put headers in `[p]set api mcp-{name} …`.").format(name=name))
+            raise InvalidValue(
+                _("An HTTP server takes only its URL; put headers in `[p]set api mcp-{name} …`.").format(
+                    name=name
+                )
+            )
         parts = urlsplit(first)
         if not parts.hostname or len(first) > 2000:
             raise InvalidValue(_("That URL has no host name."))
         if parts.username or parts.password:
             raise InvalidValue(
-                _("Don't put credentials in the URL: set them with `[p]set api mcp-{name} bearer,<token>`.").format(
-                    name=name
-                )
+                _(
+                    "Don't put credentials in the URL: set them with `[p]set api mcp-{name} bearer,<token>`."
+                ).format(name=name)
             )
         return ServerConfig(name=name, transport=HTTP, url=first)
     if sum(len(w) for w in words) > MAX_ARGS_CHARS:
-        raise InvalidValue(_("That command line is too long (over {limit} characters).").format(limit=MAX_ARGS_CHARS))
+        raise InvalidValue(
+            _("That command line is too long (over {limit} characters).").format(limit=MAX_ARGS_CHARS)
+        )
     if any("\x00" in w or "\n" in w for w in words):
         raise InvalidValue(_("The command line can't contain line breaks."))
     return ServerConfig(name=name, transport=STDIO, command=first, args=tuple(words[1:]))
@@ -134,7 +144,9 @@ def parse_target(name: str, words: Sequence[str]) -> ServerConfig:
 def check_timeout(seconds: float) -> float:
     if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
         raise InvalidValue(
-            _("The timeout must be between {low:g} and {high:g} seconds.").format(low=MIN_TIMEOUT, high=MAX_TIMEOUT)
+            _("The timeout must be between {low:g} and {high:g} seconds.").format(
+                low=MIN_TIMEOUT, high=MAX_TIMEOUT
+            )
         )
     return float(seconds)
 

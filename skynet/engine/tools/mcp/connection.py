@@ -103,7 +103,10 @@ class McpConnection:
 
     def _live(self) -> bool:
         return (
-            self._session is not None and self.state == READY and self._broken is not None and not self._broken.done()
+            self._session is not None
+            and self.state == READY
+            and self._broken is not None
+            and not self._broken.done()
         )
 
     def start(self) -> None:
@@ -140,7 +143,9 @@ class McpConnection:
         first = self.attempts - 1 if self.state == CONNECTING else self.attempts
         while not self._live():
             if self._stop:
-                raise ToolError(_("The MCP server `{name}` was removed.").format(name=self.config.name), "mcp_closed")
+                raise ToolError(
+                    _("The MCP server `{name}` was removed.").format(name=self.config.name), "mcp_closed"
+                )
             if self.state == FAILED and self.attempts > first:
                 raise ToolError(self.unreachable(), "mcp_unreachable")
             changed = self._changed
@@ -154,7 +159,9 @@ class McpConnection:
 
     def unreachable(self) -> str:
         detail = self.last_error or _("it did not answer in time")
-        return _("The MCP server `{name}` can't be reached: {detail}").format(name=self.config.name, detail=detail)
+        return _("The MCP server `{name}` can't be reached: {detail}").format(
+            name=self.config.name, detail=detail
+        )
 
     async def _run(self) -> None:
         attempt = 0
@@ -197,7 +204,9 @@ class McpConnection:
             async with contextlib.AsyncExitStack() as stack:
                 streams = await stack.enter_async_context(self._transport(stderr))
                 read, write = streams[0], streams[1]
-                session = await stack.enter_async_context(ClientSession(read, write, message_handler=self._on_message))
+                session = await stack.enter_async_context(
+                    ClientSession(read, write, message_handler=self._on_message)
+                )
                 loop = asyncio.get_running_loop()
                 self._broken = loop.create_future()
                 try:
@@ -206,9 +215,11 @@ class McpConnection:
                     self.server_info = f"{getattr(info, 'name', '')} {getattr(info, 'version', '')}".strip()
                     await self._list_tools(session)
                 except asyncio.TimeoutError:
-                    raise ToolError(_("it did not answer the MCP handshake within {seconds:g} s").format(
-                        seconds=self.connect_timeout
-                    )) from None
+                    raise ToolError(
+                        _("it did not answer the MCP handshake within {seconds:g} s").format(
+                            seconds=self.connect_timeout
+                        )
+                    ) from None
                 except Exception as exc:
                     error = getattr(exc, "error", None)
                     if self.config.transport == HTTP and error is not None:  # an HTTP answer that isn't MCP
@@ -234,9 +245,9 @@ class McpConnection:
         finally:
             stderr.close()
             if self._broken is not None and not self._broken.done():
-                self._broken.set_result(_("The connection to the MCP server `{name}` was lost.").format(
-                    name=self.config.name
-                ))
+                self._broken.set_result(
+                    _("The connection to the MCP server `{name}` was lost.").format(name=self.config.name)
+                )
         return got_ready
 
     async def _serve(self, session: Any) -> None:
@@ -361,13 +372,15 @@ class McpConnection:
             if task in done:
                 self.latencies.append(time.perf_counter() - started)
                 return self._result(task)
-            await self._abandon(task, session, request_id, "timed out" if broken not in done else "connection lost")
+            await self._abandon(
+                task, session, request_id, "timed out" if broken not in done else "connection lost"
+            )
             if broken in done:
                 raise ToolError(broken.result(), "mcp_disconnected")
             raise ToolError(
-                _("`{tool}` on the MCP server `{name}` took longer than {seconds:g} s; the call was cancelled.").format(
-                    tool=tool, name=name, seconds=self.config.timeout
-                ),
+                _(
+                    "`{tool}` on the MCP server `{name}` took longer than {seconds:g} s; the call was cancelled."
+                ).format(tool=tool, name=name, seconds=self.config.timeout),
                 "timeout",
             )
 
@@ -379,9 +392,9 @@ class McpConnection:
             if code == -32000 or "Connection closed" in str(exc):  # CONNECTION_CLOSED
                 self._break(_("The MCP server `{name}` closed the connection.").format(name=self.config.name))
                 raise ToolError(
-                    _("The MCP server `{name}` stopped during the call (it crashed or closed the connection); it will be restarted.").format(
-                        name=self.config.name
-                    ),
+                    _(
+                        "The MCP server `{name}` stopped during the call (it crashed or closed the connection); it will be restarted."
+                    ).format(name=self.config.name),
                     "mcp_crashed",
                 ) from None
             raise ToolError(
@@ -391,7 +404,9 @@ class McpConnection:
                 "mcp_error",
             ) from None
 
-    async def _abandon(self, task: "asyncio.Future[Any]", session: Any, request_id: List[Any], reason: str) -> None:
+    async def _abandon(
+        self, task: "asyncio.Future[Any]", session: Any, request_id: List[Any], reason: str
+    ) -> None:
         task.cancel()
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(asyncio.shield(task), 1.0)
@@ -422,14 +437,16 @@ class McpConnection:
         elif isinstance(exc, FileNotFoundError):
             text = _("the command `{command}` was not found").format(command=self.config.command[:100])
         elif isinstance(exc, PermissionError):
-            text = _("the command `{command}` can't be run (permission denied)").format(command=self.config.command[:100])
+            text = _("the command `{command}` can't be run (permission denied)").format(
+                command=self.config.command[:100]
+            )
         else:
             name = type(exc).__name__
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if status is not None:
-                text = _("the address answered HTTP {status}: it is not an MCP endpoint, or it refused the request").format(
-                    status=status
-                )
+                text = _(
+                    "the address answered HTTP {status}: it is not an MCP endpoint, or it refused the request"
+                ).format(status=status)
             elif name in ("ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"):
                 text = _("the address did not answer ({error})").format(error=name)
             elif getattr(exc, "error", None) is not None:

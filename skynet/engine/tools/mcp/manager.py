@@ -35,7 +35,7 @@ def owner_of(server: str) -> str:
 
 def server_of(tool: Tool) -> Optional[str]:
     """The MCP server a tool comes from, or None for any other tool."""
-    return tool.owner[len(OWNER_PREFIX):] if tool.owner.startswith(OWNER_PREFIX) else None
+    return tool.owner[len(OWNER_PREFIX) :] if tool.owner.startswith(OWNER_PREFIX) else None
 
 
 @dataclass
@@ -92,18 +92,22 @@ class McpManager:
     def add(self, config: ServerConfig) -> None:
         if config.name in self.servers:
             raise InvalidValue(
-                _("A server named `{name}` already exists; remove it first with `[p]ai mcp remove {name}`.").format(
-                    name=config.name
-                )
+                _(
+                    "A server named `{name}` already exists; remove it first with `[p]ai mcp remove {name}`."
+                ).format(name=config.name)
             )
         if len(self.servers) >= MAX_SERVERS:
             raise InvalidValue(_("At most {count} MCP servers can be registered.").format(count=MAX_SERVERS))
-        taken = [t.name for t in self.registry.all() if t.name.startswith(config.name + "__") and server_of(t) is None]
+        taken = [
+            t.name
+            for t in self.registry.all()
+            if t.name.startswith(config.name + "__") and server_of(t) is None
+        ]
         if taken:
             raise InvalidValue(
-                _("Tools named `{name}__…` already exist (from another cog); choose another server name.").format(
-                    name=config.name
-                )
+                _(
+                    "Tools named `{name}__…` already exist (from another cog); choose another server name."
+                ).format(name=config.name)
             )
         self._install(config)
 
@@ -135,7 +139,9 @@ class McpManager:
         if config is None:
             known = ", ".join(f"`{n}`" for n in sorted(self.servers)) or _("none yet")
             raise InvalidValue(
-                _("There is no MCP server `{name}`. Servers: {servers}.").format(name=name[:40], servers=known)
+                _("There is no MCP server `{name}`. Servers: {servers}.").format(
+                    name=name[:40], servers=known
+                )
             )
         return config
 
@@ -156,9 +162,16 @@ class McpManager:
             session = await connection.ready()
             await asyncio.wait_for(session.send_ping(), 10.0)
         except ToolError as exc:
-            return TestReport(False, connection.state, error=exc.message, seconds=time.perf_counter() - started)
+            return TestReport(
+                False, connection.state, error=exc.message, seconds=time.perf_counter() - started
+            )
         except Exception as exc:
-            return TestReport(False, connection.state, error=connection._describe(exc), seconds=time.perf_counter() - started)
+            return TestReport(
+                False,
+                connection.state,
+                error=connection._describe(exc),
+                seconds=time.perf_counter() - started,
+            )
         entries = self.entries.get(config.name, [])
         return TestReport(
             True,
@@ -209,7 +222,9 @@ class McpManager:
             registered = names[remote]
             existing = self.registry.get(registered)
             if existing is not None and server_of(existing) != server:
-                entry.skipped = _("the name `{name}` is taken by {owner}").format(name=registered, owner=existing.owner)
+                entry.skipped = _("the name `{name}` is taken by {owner}").format(
+                    name=registered, owner=existing.owner
+                )
                 continue
             entry.registered = registered
             wanted[registered] = self._tool(server, remote, registered, description, parameters)
@@ -219,7 +234,9 @@ class McpManager:
             self.registry.add(tool, replace=True)
         self.entries[server] = entries
 
-    def _tool(self, server: str, remote: str, registered: str, description: str, parameters: Dict[str, Any]) -> Tool:
+    def _tool(
+        self, server: str, remote: str, registered: str, description: str, parameters: Dict[str, Any]
+    ) -> Tool:
         async def handler(arguments: Dict[str, Any], context: ToolContext) -> ToolText:
             connection = self.connections.get(server)
             if connection is None:

@@ -56,8 +56,10 @@ def _field(item: Any, *names: str) -> Any:
 def cap(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
-    return text[:limit] + "\n" + _("…({count} more characters cut: the result was too long)").format(
-        count=len(text) - limit
+    return (
+        text[:limit]
+        + "\n"
+        + _("…({count} more characters cut: the result was too long)").format(count=len(text) - limit)
     )
 
 
@@ -78,9 +80,11 @@ def convert(result: Any, limit: int) -> ToolText:
                 parts.append(_("[another image, not passed on]"))
             else:
                 images.append(image)
-                parts.append(_("[image {number}: {mime}, {size} KB]").format(
-                    number=len(images), mime=image.mime, size=max(1, len(image.data) // 1024)
-                ))
+                parts.append(
+                    _("[image {number}: {mime}, {size} KB]").format(
+                        number=len(images), mime=image.mime, size=max(1, len(image.data) // 1024)
+                    )
+                )
         elif kind == "audio":
             parts.append(_("[an audio clip, not passed on]"))
         elif kind == "resource_link":

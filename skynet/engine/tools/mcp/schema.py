@@ -49,7 +49,11 @@ def convert(schema: Any) -> Tuple[Optional[Dict[str, Any]], List[str], Optional[
         result["properties"] = {}
     required = result.get("required")
     if required is not None:
-        kept = [r for r in required if isinstance(r, str) and r in result["properties"]] if isinstance(required, list) else []
+        kept = (
+            [r for r in required if isinstance(r, str) and r in result["properties"]]
+            if isinstance(required, list)
+            else []
+        )
         if kept != required:
             repairs.append("required lists undeclared fields")
         result["required"] = kept
@@ -58,8 +62,12 @@ def convert(schema: Any) -> Tuple[Optional[Dict[str, Any]], List[str], Optional[
     except (TypeError, ValueError):
         return None, [], _("its input schema is not valid JSON")
     if size > MAX_SCHEMA_CHARS:
-        return None, [], _("its input schema is too big ({chars} characters; at most {limit})").format(
-            chars=size, limit=MAX_SCHEMA_CHARS
+        return (
+            None,
+            [],
+            _("its input schema is too big ({chars} characters; at most {limit})").format(
+                chars=size, limit=MAX_SCHEMA_CHARS
+            ),
         )
     return result, repairs, None
 
@@ -87,7 +95,9 @@ def _repair(node: Any, definitions: Mapping[str, Any], repairs: List[str], depth
             repairs.append(f"dropped {key}")
             continue
         if key in ("properties", "patternProperties", "$defs", "definitions") and isinstance(value, Mapping):
-            result[key] = {name: _repair(v, definitions, repairs, depth + 1, seen) for name, v in value.items()}
+            result[key] = {
+                name: _repair(v, definitions, repairs, depth + 1, seen) for name, v in value.items()
+            }
         else:
             result[key] = _repair(value, definitions, repairs, depth + 1, seen)
     if result.get("type") == "array" and "items" not in result:
