@@ -12,7 +12,9 @@ from redbot.core.bot import Red
 from redbot.core.i18n import cog_i18n
 
 from .abc import CompositeMetaClass
+from .commands.chat.answers import AnswersMixin
 from .commands.chat.chat import ChatMixin
+from .commands.chat.handover import HandoverMixin
 from .commands.common import reply
 from .commands.diag.diag import DiagMixin
 from .commands.governance.admission import AdmissionMixin
@@ -44,6 +46,7 @@ from .commands.tools.research import ResearchMixin
 from .commands.tools.setup import ToolsSetupMixin
 from .commands.tools.tools import ToolsMixin
 from .commands.usage.stats import StatsMixin
+from .delivery import lifecycle
 from .delivery.inflight import InFlight
 from .delivery.pacing import Pacer
 from .delivery.ratelimits import RateLimitFeedback
@@ -56,6 +59,8 @@ from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.providers.catalog import ModelCatalog
 from .engine.providers.registry import ProviderRegistry
+from .engine.providers.warmup import warm_up_blocking
+from .engine.reliability.services import explain_service_failure
 from .engine.usage.accounting import UsageLedger
 from .engine.usage.pricing import PriceBook
 from .engine.usage.pricing_table import PriceTable
@@ -64,6 +69,7 @@ from .i18n import _
 from .stores.config import make_config, migrate
 from .stores.governance import GovernanceStore
 from .stores.personas import PersonaStore
+from .stores.rollback import install as install_rollback
 from .stores.settings import SettingsStore
 from .stores.usage import UsageStore
 
@@ -73,6 +79,8 @@ log = logging.getLogger("red.skynet")
 @cog_i18n(_)
 class Skynet(
     ChatMixin,
+    AnswersMixin,
+    HandoverMixin,
     ModelsMixin,
     ParamsMixin,
     PersonasMixin,
@@ -110,6 +118,8 @@ class Skynet(
         self.bot = bot
         self.__cog_app_commands__.append(arrange_slash(self, self.ai))  # /ai for members, /aiset
         self.config = make_config(self)
+        # A failed write is rolled back in Red's copy too, and said (stores/rollback.py).
+        install_rollback(self.config, self._storage_failed)
         self.settings = SettingsStore(self.config)
         self.redactor = Redactor()
         self.counter = TokenCounter()
@@ -120,7 +130,7 @@ class Skynet(
         self.engine = ChatEngine(
             self.providers, self.memory, self.usage.ledger, self.counter, PriceBook(), self.redactor
         )
-        self.pacer = Pacer()
+        self.pacer = lifecycle.reuse_pacer(bot, Pacer())  # a reload keeps Discord's windows
         self.init_tools()
         self.init_mcp()
         self.ratelimit_feedback = RateLimitFeedback(lambda: self.pacer)  # 429s discord.py absorbed itself
@@ -150,15 +160,24 @@ class Skynet(
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.start_price_table()  # after the encoding: both threads would compete for the GIL
+        self._warm_up_task = asyncio.create_task(self._warm_up(), name="skynet-warm-up")
         self.usage.start()
         await self.load_tools()
         await self.load_mcp()  # registers the servers' cached tools; no process starts here
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
+        self.adopt_requests()  # last: what a previous instance left unanswered
+
+    async def _warm_up(self) -> None:
+        """What the first answer would pay for (the SDK's request caches...), in a worker thread
+        after the price table's (one thread at a time), without delaying ``[p]load``."""
+        await asyncio.wait({self._price_table_task})
+        await asyncio.to_thread(warm_up_blocking)
 
     async def cog_unload(self) -> None:
-        await self.inflight.cancel_all()  # first: their partial usage is then flushed below
+        self._warm_up_task.cancel()
+        await self.close_replies()  # first (a clean cut): their partial usage is flushed below
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         self.bot.remove_before_invoke_hook(self.remember_prefix)
@@ -167,6 +186,12 @@ class Skynet(
         await self.unload_tools()
         await self.governance.stop()
         await self.providers.aclose()
+
+    def _storage_failed(self, message: str, detail: str) -> None:
+        """A Config write failed and was rolled back: keep it for ``[p]ai diag``."""
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.errors.record("storage_write_failed", message, detail)
 
     def refresh_providers(self) -> None:
         for name in self.providers.set_endpoints(self.settings.endpoints):
@@ -199,6 +224,11 @@ class Skynet(
         refused = refusal(ctx, original) or input_error_text(ctx, original)
         if refused is not None:  # Red answers a failed check with silence, bad input with help only
             await reply(ctx, error_text(refused, ctx.clean_prefix), ephemeral=True)
+            return
+        failure = explain_service_failure(original, self.redactor.redact)
+        if failure is not None:  # a backing service failed under the command: say which
+            self.engine.errors.record(failure.kind, failure.message, failure.detail, getattr(ctx.guild, "id", None))
+            await reply(ctx, error_text(failure.message, ctx.clean_prefix), ephemeral=True)
             return
         if isinstance(error, commands.CommandInvokeError):  # a bug: keep it for [p]ai diag too
             name = ctx.command.qualified_name if ctx.command else "?"

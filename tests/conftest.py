@@ -23,6 +23,7 @@ RED_BACKENDS = ("json", "postgres")
 CONFIG_BACKED_MODULES = {
     "test_data",
     "test_diag",
+    "test_faults_storage",
     "test_governance",
     "test_personas",
     "test_providers",

@@ -58,6 +58,7 @@ SLASH_HOME: Dict[str, str] = {
     "pricing": SETTINGS,
     "dm": SETTINGS,
     "timezone": SETTINGS,
+    "answers": SETTINGS,  # the owner's caps on one answer (issue 22)
     "mcp": SETTINGS,
 }
 # `ai` subcommands without a slash form, and why.

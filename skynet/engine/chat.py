@@ -195,7 +195,7 @@ class ChatEngine:
             )
             if self.memory_service is not None:
                 self.memory_service.after_answer(request.conversation, model)
-        yield Done(answer, answered[1], answered[0], finish, fallback, tuple(images[:4]))
+        yield Done(answer, answered[1], answered[0], finish, fallback, images=tuple(images[:4]))
 
     @staticmethod
     def _chain(request: ChatRequest) -> List[Tuple[str, str]]:
@@ -240,12 +240,12 @@ class ChatEngine:
         if isinstance(exc, AttemptFailed):
             endpoint, name, tried, exc = exc.endpoint, exc.model, exc.tried, exc.cause
         failure = self.providers.explain(exc, endpoint, name)
-        if len(tried) > 1:
-            others = ", ".join(f"`{ref}`" for ref in tried if ref != f"{endpoint}:{name}")
+        if len(tried) > 1:  # the chain moved on: name the fallbacks tried (never the model itself)
+            fallbacks = ", ".join(f"`{ref}`" for ref in tried[1:])
             failure = type(failure)(
                 failure.kind,
-                _("{message} (Fallbacks tried too: {others}.)").format(
-                    message=failure.message, others=others
+                _("{message} (Fallbacks tried: {fallbacks}.)").format(
+                    message=failure.message, fallbacks=fallbacks
                 ),
                 failure.detail,
             )

@@ -88,6 +88,9 @@ USER_DEFAULTS.update(myprompt=None, persona=None)
 # Budgets and rate limits in DMs, set by the owner: the same shapes as a server's governance and
 # budget_usage (skynet/stores/governance.py).
 GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})
+
+# The owner's caps on what one answer may post (docs/reliability.md): {"messages", "characters"}.
+GLOBAL_DEFAULTS["answer_bounds"] = {}
 # MCP servers (docs/mcp.md), registered by the owner: name -> settings (command or URL, timeout,
 # last known tool list); secrets are shared API tokens `mcp-<name>`, never here. The bound on
 # tool schemas offered per request.

@@ -10,6 +10,8 @@ from discord import app_commands
 from redbot.core import commands
 
 from ...abc import MixinMeta
+from ...delivery.bounds import BoundedAnswer, bounded, deliver_file
+from ...delivery.lifecycle import PendingAsk
 from ...delivery.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from ...engine.chat import ChatRequest
 from ...engine.memory import Turn
@@ -53,9 +55,14 @@ class ChatMixin(MixinMeta):
     ) -> None:
         """Stream the engine's answer to ``text`` as a reply to ``ctx`` (``uploaded``: the files
         of a slash command's attachment option; a prefix command's come with its message)."""
-        if self.inflight.closed:  # the cog is unloading: start nothing new
+        ask = PendingAsk(ctx, text, tuple(reply_chain), tuple(uploaded))
+        if self.inflight.closed:  # the cog is closing: the next instance answers it, or it is told
+            self.hand_over(ask)
             return
         text, images = await self.with_attachments(ctx, text, uploaded)
+        if self.inflight.closed:  # it closed meanwhile
+            self.hand_over(ask)
+            return
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
@@ -71,21 +78,28 @@ class ChatMixin(MixinMeta):
                 )
             return await ctx.send(content, allowed_mentions=NO_MENTIONS)
 
-        with self.inflight.track():  # unload ends the reply with a note and posts nothing more
+        async def post_file(content: str, file: discord.File) -> discord.Message:
+            return await ctx.send(content, file=file, allowed_mentions=NO_MENTIONS)
+
+        with self.inflight.track(ask):  # unload: a clean cut (delivery/lifecycle.py)
             try:
                 if images:  # read, downscaled and encoded as data URLs (off the event loop)
                     request = replace(request, images=await self.image_inputs(images, request.settings.model))
-                if ctx.interaction is not None:
-                    await ctx.typing()  # acknowledges the slash command ("is thinking...")
+                if ctx.interaction is not None and not ctx.interaction.response.is_done():
+                    await ctx.typing()  # (done already when handed over by the previous instance)  # acknowledges the slash command ("is thinking...")
                 # For a prefix command the streamer shows typing, through the pacer, until text is visible.
                 typing = ctx.typing if ctx.interaction is None else None
                 send = self.persona_send(ctx, send)  # under the persona's name, by webhook if it can
                 streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
-                events = ticket.track(self.engine.run(request))
+                self.inflight.watch(streamer)
+                capped = BoundedAnswer(self.answer_bounds())  # the owner's caps, then a file
+                events = bounded(ticket.track(self.engine.run(request)), capped)
                 if not self.memory_service.stores_turns(ctx.author.id):
                     events = with_incognito_mark(events)
                 done = await stream_reply(events, streamer, prefix=ctx.clean_prefix)
-                if done is not None and done.images:
+                if not streamer.broken:
+                    await deliver_file(capped, post_file, self.pacer, ctx.channel.id)
+                if done is not None and done.images and not streamer.broken:
                     await self.send_tool_images(ctx, done.images)
             finally:
                 ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)

@@ -76,13 +76,7 @@ class MemoryMixin(MixinMeta):
 
     async def memory_load(self) -> None:
         service = self.memory_service
-        stored = await self.config.memory()
-        service.options = MemoryOptions(
-            backend=BackendConfig(**stored["backend"]) if stored.get("backend") else BackendConfig(),
-            embedding_model=ModelRef.from_json(stored.get("embedding_model")),
-            compaction_model=ModelRef.from_json(stored.get("compaction_model")),
-            compaction=stored.get("compaction", True),
-        )
+        service.options = stored_memory_options(await self.config.memory())
         service.set_compaction(service.options.compaction)
         service.chroma_token = (await self.bot.get_shared_api_tokens("chroma")).get("token")
         self._policies: Dict[tuple, Dict[str, Any]] = {}
@@ -97,6 +91,15 @@ class MemoryMixin(MixinMeta):
         }
         await service.start()
         service.warm_up()
+
+    async def restore_memory_options(self) -> None:
+        """The stored options in force again: a write of them failed and was rolled back."""
+        service = self.memory_service
+        restored = stored_memory_options(await self.config.memory())
+        if restored.backend != service.options.backend:
+            await service.set_backend(restored.backend)
+        service.options = restored
+        service.set_compaction(restored.compaction)
 
     async def memory_unload(self) -> None:
         await self.memory_service.stop()
@@ -137,3 +140,13 @@ class MemoryMixin(MixinMeta):
         await self.config.user_from_id(user_id).clear()
         self.memory_service.incognito.discard(user_id)
         await self.memory_service.delete_user(user_id)
+
+
+def stored_memory_options(stored: Dict[str, Any]) -> MemoryOptions:
+    """The owner's memory options as stored in Config."""
+    return MemoryOptions(
+        backend=BackendConfig(**stored["backend"]) if stored.get("backend") else BackendConfig(),
+        embedding_model=ModelRef.from_json(stored.get("embedding_model")),
+        compaction_model=ModelRef.from_json(stored.get("compaction_model")),
+        compaction=stored.get("compaction", True),
+    )

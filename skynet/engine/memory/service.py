@@ -17,6 +17,7 @@ from ..i18n import _
 from ..settings import ModelRef
 from . import recall as scoping
 from .documents import Chunk, parse_document
+from .outages import maps_store_failures
 from .recall import DOC, MEMBER_SCOPE, MEMORY, SERVER_SCOPE
 from .store_access import (  # noqa: F401 (re-exported: the service's public names)
     MAX_DOCUMENTS_PER_SERVER,
@@ -50,6 +51,7 @@ class MemoryService(MemoryStoreAccess):
             )
         return text
 
+    @maps_store_failures
     async def remember(
         self,
         text: str,
@@ -91,10 +93,12 @@ class MemoryService(MemoryStoreAccess):
         self._has_records = True
         return record
 
+    @maps_store_failures
     async def list_memories(self, guild_id: Optional[int], user_id: int) -> List[Record]:
         store = await self.ensure_open()
         return await store.get(scoping.own_memories(user_id), scoping.memory_place(guild_id))
 
+    @maps_store_failures
     async def search_memories(
         self, guild_id: Optional[int], user_id: int, text: str, n: int = 5
     ) -> List[Record]:
@@ -104,6 +108,7 @@ class MemoryService(MemoryStoreAccess):
             model, scoping.memory_place(guild_id), vector, scoping.own_memories(user_id), n
         )
 
+    @maps_store_failures
     async def forget(self, guild_id: Optional[int], user_id: int, ids: Optional[Sequence[str]]) -> int:
         """Forget some (``ids``) or all (``None``) of a member's own memories here."""
         store = await self.ensure_open()
@@ -112,12 +117,14 @@ class MemoryService(MemoryStoreAccess):
             return await store.delete(where, place)
         return await store.delete_ids(ids, where, place)
 
+    @maps_store_failures
     async def purge_member(self, guild_id: int, user_id: int) -> int:
         """An admin removes everything a member stored in this server (memories and documents)."""
         store = await self.ensure_open()
         place = scoping.place(guild_id)
         return await store.delete({"user": str(user_id)}, place)  # both its memories and documents
 
+    @maps_store_failures
     async def memory_stats(self, guild_id: Optional[int]) -> Dict[str, int]:
         store = await self.ensure_open()
         return {
@@ -127,6 +134,7 @@ class MemoryService(MemoryStoreAccess):
 
     # -- documents ------------------------------------------------------------------------------
 
+    @maps_store_failures
     async def add_document(
         self, guild_id: int, user_id: int, name: str, data: bytes, kind: Optional[str] = None
     ) -> DocumentInfo:
@@ -168,6 +176,7 @@ class MemoryService(MemoryStoreAccess):
         self._has_records = True
         return DocumentInfo(doc_id, name, len(chunks), user_id, now)
 
+    @maps_store_failures
     async def list_documents(self, guild_id: int) -> List[DocumentInfo]:
         store = await self.ensure_open()
         found: Dict[str, DocumentInfo] = {}
@@ -180,10 +189,12 @@ class MemoryService(MemoryStoreAccess):
             )
         return sorted(found.values(), key=lambda d: d.at)
 
+    @maps_store_failures
     async def remove_document(self, guild_id: int, doc_id: str) -> int:
         store = await self.ensure_open()
         return await store.delete({"doc": doc_id.strip()}, scoping.doc_place(guild_id))
 
+    @maps_store_failures
     async def search_documents(self, guild_id: int, text: str, n: int = 4) -> List[Record]:
         store, model = await self._ready()
         [vector] = await self._embed([text])
@@ -265,6 +276,7 @@ class MemoryService(MemoryStoreAccess):
 
     # -- data rights ------------------------------------------------------------------------------
 
+    @maps_store_failures
     async def export_user(self, user_id: int) -> Dict[str, Any]:
         """The member's long-term memories and the documents they added (everywhere)."""
         if self._nothing_stored():
@@ -291,6 +303,7 @@ class MemoryService(MemoryStoreAccess):
                 doc["chunks"].append({"section": r.meta.get("section"), "text": r.text})
         return {"memories": memories, "documents": list(documents.values())}
 
+    @maps_store_failures
     async def delete_user(self, user_id: int) -> int:
         """Remove everything stored about ``user_id``: window turns, summaries, vectors."""
         self.memory.forget_user(user_id)
