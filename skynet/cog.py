@@ -26,6 +26,7 @@ from .commands.group import AIGroup
 from .commands.input_errors import input_error_text
 from .commands.listen.listen import ListenMixin
 from .commands.listen.passive import PassiveMixin
+from .commands.mcp import McpMixin
 from .commands.memory.admin import MemoryAdminMixin
 from .commands.memory.documents import DocumentsMixin
 from .commands.memory.lifecycle import MemoryMixin
@@ -115,6 +116,7 @@ class Skynet(
     PoliciesMixin,
     DiagMixin,
     PricingSourceMixin,
+    McpMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -141,6 +143,7 @@ class Skynet(
         )
         self.pacer = lifecycle.reuse_pacer(bot, Pacer())  # a reload keeps Discord's windows
         self.init_tools()
+        self.init_mcp()
         self.ratelimit_feedback = RateLimitFeedback(lambda: self.pacer)  # 429s discord.py absorbed itself
         self.governor = Governor(lambda: self.engine.prices)
         self.governance = GovernanceStore(self.config, self.governor.ledger)
@@ -171,6 +174,7 @@ class Skynet(
         self._warm_up_task = asyncio.create_task(self._warm_up(), name="skynet-warm-up")
         self.usage.start()
         await self.load_tools()
+        await self.load_mcp()  # registers the servers' cached tools; no process starts here
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
@@ -191,6 +195,7 @@ class Skynet(
         await self.privacy_unload()
         self.bot.remove_before_invoke_hook(self.remember_prefix)
         await self.usage.stop()
+        await self.unload_mcp()  # every MCP session closed, every child process stopped
         await self.unload_tools()
         await self.governance.stop()
         await self.providers.aclose()
@@ -215,6 +220,7 @@ class Skynet(
     async def on_red_api_tokens_update(self, service_name: str, api_tokens: Mapping[str, str]) -> None:
         self.providers.forget_service(service_name)
         self._tool_tokens(service_name, api_tokens)
+        self.mcp_tokens_changed(service_name, api_tokens)
 
     async def cog_check(self, ctx: commands.Context) -> bool:
         """Slash subcommands must pass their groups' checks too (owner-only ``ai provider``...)."""

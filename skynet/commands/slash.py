@@ -62,6 +62,7 @@ SLASH_HOME: Dict[str, str] = {
     "answers": SETTINGS,  # the owner's caps on one answer (issue 22)
     "moderation": SETTINGS,
     "audit": SETTINGS,
+    "mcp": SETTINGS,
 }
 # `ai` subcommands without a slash form, and why.
 PREFIX_ONLY: Dict[str, str] = {}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tupl
 from .attachments.vision import VisionUnsupported, image_marker, supports_vision, user_content, vision_notice
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
-from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
+from .events import ChatEvent, Done, Failed, Status, TextDelta, ToolImages, Usage
 from .i18n import _
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .providers.base import Finish, TokenUsage
@@ -118,6 +118,7 @@ class ChatEngine:
         guard = self.deletions.guard(request.user_id)
         parts: List[str] = []
         reported: Optional[TokenUsage] = None
+        images: List[Any] = []  # images tools returned, attached to the reply
         finish = "stop"
         messages: List[Dict[str, Any]] = []
         try:
@@ -148,6 +149,8 @@ class ChatEngine:
                         yield part
                     elif isinstance(part, Status):
                         yield part
+                    elif isinstance(part, ToolImages):
+                        images.extend(part.images)
                     elif isinstance(part, Trying):
                         answered = (part.endpoint, part.model)
                         fallback = _("answered by {model} because {reason}").format(
@@ -195,7 +198,7 @@ class ChatEngine:
             )
             if self.memory_service is not None:
                 self.memory_service.after_answer(request.conversation, model)
-        yield Done(answer, answered[1], answered[0], finish, fallback)
+        yield Done(answer, answered[1], answered[0], finish, fallback, images=tuple(images[:4]))
 
     @staticmethod
     def _chain(request: ChatRequest) -> List[Tuple[str, str]]:

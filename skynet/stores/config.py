@@ -98,3 +98,7 @@ GLOBAL_DEFAULTS.update(privacy={"consent_default": "off", "audit_days": 90})
 GUILD_DEFAULTS.update(privacy={"consent_mode": None, "excluded": []}, moderation={})
 MEMBER_DEFAULTS.update(consent_at=None)
 USER_DEFAULTS.update(consent_at=None)
+# MCP servers (docs/mcp.md), registered by the owner: name -> settings (command or URL, timeout,
+# last known tool list); secrets are shared API tokens `mcp-<name>`, never here. The bound on
+# tool schemas offered per request.
+GLOBAL_DEFAULTS.update(mcp_servers={}, mcp_limits={})

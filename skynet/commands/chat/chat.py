@@ -100,12 +100,25 @@ class ChatMixin(MixinMeta):
                 events = bounded(ticket.track(self.engine.run(request)), capped)
                 if not self.memory_service.stores_turns(ctx.author.id):
                     events = with_incognito_mark(events)
-                await stream_reply(events, streamer, prefix=ctx.clean_prefix)
+                done = await stream_reply(events, streamer, prefix=ctx.clean_prefix)
                 if not streamer.broken:
                     await deliver_file(capped, post_file, self.pacer, ctx.channel.id)
                 await self.moderate_answer(ctx, streamer)
+                if done is not None and done.images and not streamer.broken:
+                    await self.send_tool_images(ctx, done.images)
             finally:
                 ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
+
+    async def send_tool_images(self, ctx: commands.Context, images: Sequence) -> None:
+        """Images a tool returned (an MCP server's), attached under the answer (paced)."""
+        import io
+
+        files = [
+            discord.File(io.BytesIO(image.data), filename=f"tool-image-{index}.{image.mime.split('/')[-1][:5]}")
+            for index, image in enumerate(images, 1)
+        ]
+        await self.pacer.wait(ctx.channel.id)
+        await ctx.send(files=files, allowed_mentions=NO_MENTIONS)
 
     @AIGroup.ai.command(name="chat")
     @app_commands.describe(
