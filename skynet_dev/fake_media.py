@@ -84,6 +84,7 @@ class FakeMedia:
         self.reasoning = "Let me think. The user wants a greeting."
         self.answer = "Hello there!"
         self.chunk_size = 4
+        self.delay = 0.0  # seconds between streamed chunks
         self.chat_without_image = False
         self._served: Dict[str, bytes] = {}
 
@@ -211,7 +212,7 @@ class FakeMedia:
             chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            await asyncio.sleep(0)
+            await asyncio.sleep(self.delay)
 
         size = self.chunk_size
         pieces = [self.reasoning[i : i + size] for i in range(0, len(self.reasoning), size)]
