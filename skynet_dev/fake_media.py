@@ -262,4 +262,4 @@ class FakeMedia:
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in
-                                                              ("gpt-image-1", "dall-e-3", "whisper-1", "tts-1")]})
+                                                              ("gpt-image-1", "dall-e-3", "whisper-1", "tts-1", "deep-reasoner")]})

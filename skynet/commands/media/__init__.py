@@ -52,8 +52,9 @@ class MediaMixin(DrawMixin, VoiceMixin, RepliesMixin):
         return {"images_today": self.image_quota.export_user(user_id), "voice_replies": self.voice_members.get(user_id)}
 
     async def media_forget_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
+        scopes = {int(g) for g in self.image_quota.export_user(user_id)}
         self.image_quota.forget_user(user_id, guild_id)
-        for scope_id in {g for (g, u) in list(self.image_quota._counts)} | ({guild_id} if guild_id else set()):
+        for scope_id in scopes if guild_id is None else scopes & {guild_id}:
             await self.save_image_quota(scope_id)
         if guild_id is None:
             self.voice_members.pop(user_id, None)

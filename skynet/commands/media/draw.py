@@ -31,8 +31,8 @@ from ...engine.media.images import (
 )
 from ...engine.media.settings import IMAGE_MODEL, IMAGES_PER_DAY, MediaModel, media_settings
 from ...engine.tools.registry import Tool, ToolContext
-from ...engine.usage import scopes as usage_scopes  # noqa: F401  (placeholder, see usage_scopes_for)
 from ...i18n import _
+from ...stores.settings import GLOBAL, Scope
 from ..common import ScopeChoice, reply, resolve_here, scope_label, writable_scope
 from ..group import AIGroup
 
@@ -217,7 +217,7 @@ class DrawMixin(MixinMeta):
         else:
             prices[model] = parse_number(usd, what=_("The price"), minimum=0, maximum=100)
             text = _("One image of `{model}` now costs ${price}.").format(model=model, price=f"{prices[model]:g}")
-        await self.settings.set_param(_global_scope(), IMAGE_PRICES, prices)
+        await self.settings.set_param(Scope(GLOBAL), IMAGE_PRICES, prices)
         await reply(ctx, text)
 
     @ai_draw.command(name="show", with_app_command=False)
@@ -271,8 +271,3 @@ class DrawMixin(MixinMeta):
             summary=lambda: _("Draws an image and posts it (counts against the member's images and budget)."),
         )
 
-
-def _global_scope():
-    from ...stores.settings import GLOBAL, Scope
-
-    return Scope(GLOBAL)

@@ -93,7 +93,7 @@ class RepliesMixin(MixinMeta):
                     now = time.monotonic()
                     thinking.add(event.text, now)
                     seconds = thinking.seconds(now)
-                    if seconds != shown and not streamer.text:
+                    if seconds != shown:
                         shown = seconds
                         streamer.set_status(status_line(seconds))
                     continue

@@ -12,11 +12,10 @@ text file).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import List, Tuple, Union
 
 from ..errors import InvalidValue
-from ..events import TextDelta
+from ..events import ReasoningDelta, TextDelta
 from ..i18n import _
 
 REASONING_EFFORT = "reasoning_effort"
@@ -29,13 +28,6 @@ DISPLAYS = (HIDDEN, SPOILER, FILE)
 DEFAULT_DISPLAY = HIDDEN
 
 OPEN_TAG, CLOSE_TAG = "<think>", "</think>"
-
-
-@dataclass(frozen=True)
-class ReasoningDelta:
-    """A piece of the model's reasoning (never part of the answer)."""
-
-    text: str
 
 
 def parse_effort(text: str) -> str:
@@ -86,15 +78,16 @@ class ThinkTags:
     path (one substring test per chunk).
     """
 
-    __slots__ = ("_inside", "_held", "_strip")
+    __slots__ = ("_inside", "_held", "_strip", "idle")
 
     def __init__(self) -> None:
         self._inside = False
         self._held = ""
         self._strip = False  # after `</think>`: the blank lines before the answer are dropped
+        self.idle = True  # outside a think block, nothing held: plain text passes as it is
 
     def split(self, content: str) -> List[Piece]:
-        if not (self._inside or self._held or self._strip) and "<" not in content:
+        if self.idle and "<" not in content:
             return [TextDelta(content)]
         text = self._held + content
         self._held = ""
@@ -112,6 +105,7 @@ class ThinkTags:
             self._emit(out, text[: len(text) - keep])
             self._held = text[len(text) - keep :]
             break
+        self.idle = not (self._inside or self._held or self._strip)
         return out
 
     def flush(self) -> List[Piece]:
@@ -119,6 +113,7 @@ class ThinkTags:
         held, self._held = self._held, ""
         out: List[Piece] = []
         self._emit(out, held)
+        self.idle = not (self._inside or self._strip)
         return out
 
     def _emit(self, out: List[Piece], text: str) -> None:
