@@ -13,6 +13,7 @@ from redbot.core.i18n import cog_i18n
 
 from .abc import CompositeMetaClass
 from .commands.chat.chat import ChatMixin
+from .commands.media import MediaMixin
 from .commands.common import reply
 from .commands.diag.diag import DiagMixin
 from .commands.governance.admission import AdmissionMixin
@@ -97,6 +98,7 @@ class Skynet(
     PoliciesMixin,
     DiagMixin,
     PricingSourceMixin,
+    MediaMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -134,6 +136,7 @@ class Skynet(
         self._prefixes = {}
         self._default_prefix = "[p]"  # the bot's own, read in cog_load
         self.webhooks = ChannelWebhooks()
+        self.init_media()  # images, voice, reasoning display, reply buttons (commands/media)
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -149,12 +152,14 @@ class Skynet(
         self.start_price_table()  # after the encoding: both threads would compete for the GIL
         self.usage.start()
         await self.load_tools()
+        await self.media_load()
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
 
     async def cog_unload(self) -> None:
         await self.inflight.cancel_all()  # first: their partial usage is then flushed below
+        await self.media_unload()  # the buttons stop routing here
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         self.bot.remove_before_invoke_hook(self.remember_prefix)

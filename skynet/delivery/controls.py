@@ -30,6 +30,8 @@ STOP, REGENERATE, CONTINUE = "stop", "regen", "more"
 CUSTOM_ID = r"skynet:steer:(?P<action>stop|regen|more):(?P<key>[0-9a-f]{8,16})"
 KEEP_REPLIES = 500  # ended replies that can still be regenerated (the oldest are forgotten)
 KEEP_SECONDS = 6 * 3600
+# What Continue asks the model (the truncated answer is in the conversation before it).
+CONTINUE_PROMPT = "Continue your previous answer exactly where it stopped, without repeating it."
 
 IsAdmin = Callable[[discord.abc.User], Awaitable[bool]]
 Action = Callable[["Steer", discord.Interaction], Awaitable[Any]]

@@ -11,7 +11,7 @@ from skynet.engine.governance.errors import BudgetExhausted
 from skynet.engine.governance.governor import Governor
 from skynet.engine.governance.rules import parse_rules
 from skynet.engine.media.budget import ImageQuota, admit_media, image_price, speech_price, transcription_price
-from skynet.engine.pricing import PriceBook
+from skynet.engine.usage.pricing import PriceBook
 
 
 def test_prices():

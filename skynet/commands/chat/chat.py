@@ -10,9 +10,10 @@ from discord import app_commands
 from redbot.core import commands
 
 from ...abc import MixinMeta
+from ...delivery.controls import CONTINUE_PROMPT
 from ...delivery.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from ...engine.chat import ChatRequest
-from ...engine.memory import Turn
+from ...engine.memory import ASSISTANT, Turn
 from ...i18n import _
 from ...stores.usage import global_scope, guild_scope, member_scope, user_scope
 from ..common import conversation_key, reply, resolve_here, settings_channel_id
@@ -50,43 +51,102 @@ class ChatMixin(MixinMeta):
         *,
         reply_chain: Tuple[Turn, ...] = (),
         uploaded: Sequence[discord.Attachment] = (),
+        read_attachments: bool = True,
+        preface: str = "",
+        reuse: Sequence[discord.Message] = (),
     ) -> None:
         """Stream the engine's answer to ``text`` as a reply to ``ctx`` (``uploaded``: the files
-        of a slash command's attachment option; a prefix command's come with its message)."""
+        of a slash command's attachment option; a prefix command's come with its message).
+
+        ``read_attachments=False``: the files were read already (a transcribed voice message);
+        ``preface``: a line shown above the answer, not part of it (what was heard); ``reuse``:
+        the messages of an answer being regenerated, edited in place."""
         if self.inflight.closed:  # the cog is unloading: start nothing new
             return
-        text, images = await self.with_attachments(ctx, text, uploaded)
+        asked = text
+        images: Tuple[discord.Attachment, ...] = ()
+        if read_attachments:
+            text, images = await self.with_attachments(ctx, text, uploaded)
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
         if images:  # their links for now: admission counts them before any is downloaded
             request = replace(request, images=tuple(image.url for image in images))
         ticket = self.admit(ctx.author, ctx.channel, request)  # budgets and rate limits, or a refusal
+        reused = list(reuse)
 
-        async def send(content: str, first: bool) -> discord.Message:
-            if first and ctx.interaction is None:
+        async def send(content: Optional[str], first: bool, **extras) -> discord.Message:
+            if reused:  # regenerating: the old answer's messages show the new one
+                message = reused.pop(0)
+                await message.edit(content=content, allowed_mentions=NO_MENTIONS, **extras)
+                return message
+            if first and ctx.interaction is None and not reuse:
                 reference = ctx.message.to_reference(fail_if_not_exists=False)
                 return await ctx.send(
-                    content, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS
+                    content, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS, **extras
                 )
-            return await ctx.send(content, allowed_mentions=NO_MENTIONS)
+            return await ctx.send(content, allowed_mentions=NO_MENTIONS, **extras)
 
         with self.inflight.track():  # unload ends the reply with a note and posts nothing more
             try:
                 if images:  # read, downscaled and encoded as data URLs (off the event loop)
                     request = replace(request, images=await self.image_inputs(images, request.settings.model))
-                if ctx.interaction is not None:
+                if ctx.interaction is not None and not reuse:
                     await ctx.typing()  # acknowledges the slash command ("is thinking...")
                 # For a prefix command the streamer shows typing, through the pacer, until text is visible.
-                typing = ctx.typing if ctx.interaction is None else None
-                send = self.persona_send(ctx, send)  # under the persona's name, by webhook if it can
-                streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
+                typing = ctx.typing if ctx.interaction is None and not reuse else None
+                sender = self.persona_send(ctx, send)  # under the persona's name, by webhook if it can
+                # Buttons and styles need our own messages (a persona's webhook can't carry them).
+                request, state = self.reply_setup(ctx, request, buttons=sender is send)
+                streamer = ReplyStreamer(sender, ctx.channel.id, self.pacer, typing=typing, render=state.render)
+                if state.steer is not None:
+                    state.steer.streamer = streamer
+                    self.steer_actions(
+                        state.steer,
+                        regenerate=self._regenerate(ctx, asked, reply_chain, uploaded, read_attachments, preface),
+                        resume=self._resume(ctx),
+                    )
+                if preface:
+                    streamer.append(preface)
                 events = ticket.track(self.engine.run(request))
                 if not self.memory_service.stores_turns(ctx.author.id):
                     events = with_incognito_mark(events)
-                await stream_reply(events, streamer, prefix=ctx.clean_prefix)
+                events = self.reply_events(events, streamer, state)  # reasoning: a status line, not text
+                done = await stream_reply(events, streamer, prefix=ctx.clean_prefix)
+                for leftover in reused:  # the regenerated answer is shorter than the old one
+                    await self.pacer.acquire(ctx.channel.id)
+                    await leftover.delete()
+                await self.after_reply(ctx, request, done, state)  # reasoning shown, spoken reply
             finally:
                 ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
+
+    def _regenerate(self, ctx, text, reply_chain, uploaded, read_attachments, preface):
+        """Regenerate: the same question answered again in place; the conversation keeps the new answer."""
+
+        async def regenerate(steer, interaction) -> None:
+            streamer = steer.streamer
+            old = streamer.text if streamer is not None else ""
+            conversation = conversation_key(ctx.channel)
+            mine = [t for t in self.memory.turns(conversation) if t.user_id == ctx.author.id]
+            if mine and mine[-1].role == ASSISTANT and old.endswith(mine[-1].content):
+                self.memory.undo(conversation, ctx.author.id)
+            await self.answer(
+                ctx,
+                text,
+                reply_chain=reply_chain,
+                uploaded=uploaded,
+                read_attachments=read_attachments,
+                preface=preface,
+                reuse=streamer.messages if streamer is not None else (),
+            )
+
+        return regenerate
+
+    def _resume(self, ctx):
+        async def resume(steer, interaction) -> None:
+            await self.answer(ctx, CONTINUE_PROMPT, read_attachments=False)
+
+        return resume
 
     @AIGroup.ai.command(name="chat")
     @app_commands.describe(

@@ -41,7 +41,6 @@ from ..group import AIGroup
 
 log = logging.getLogger("red.skynet.media")
 
-CONTINUE_PROMPT = "Continue your previous answer exactly where it stopped, without repeating it."
 
 
 class ReplyState:

@@ -26,6 +26,9 @@ class DataMixin(MixinMeta):
                 for key, turns in self.memory.turns_of(user_id).items()
             },
         }
+        media = self.media_export_user(user_id)
+        if media["images_today"] or media["voice_replies"] is not None:
+            data["media"] = media
         if self.personas.myprompt(user_id):
             data["own_instructions"] = self.personas.myprompt(user_id)
         return {"skynet_user_data.json": io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))}
@@ -43,3 +46,4 @@ class DataMixin(MixinMeta):
         await self.config.user_from_id(user_id).clear()
         self.memory.forget_user(user_id)
         self.personas.forget_user(user_id)
+        await self.media_forget_user(user_id)
