@@ -41,10 +41,10 @@ async def voice_message(red, tmp_path: Path, seconds: float = 1.0):
     path = tmp_path / "voice-message.ogg"
     path.write_bytes(ogg_opus_bytes(seconds))
     attachment = dpy_backend.make_attachment(path)
-    attachment["duration_secs"] = seconds
-    attachment["waveform"] = base64.b64encode(bytes(10)).decode()
-    attachment["content_type"] = "audio/ogg"
     data = dpy_factories.make_message_dict(red.channel, red.member, content="", attachments=[attachment], guild_id=red.guild.id)
+    data["attachments"][0].update(
+        duration_secs=seconds, waveform=base64.b64encode(bytes(10)).decode(), content_type="audio/ogg"
+    )
     data["flags"] = VOICE_FLAG
     before = {m.id for m in red.messages()}
     dpy_backend._cur_config.messages.setdefault(red.channel.id, []).append(data)
