@@ -23,10 +23,8 @@ BUTTON = 2
 
 
 def _interaction_record_class():
-    try:  # the harness as one module, or as a package (issue 23's layout)
-        from skynet_dev.harness import _Interaction  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover
-        from skynet_dev.harness.core import _Interaction  # type: ignore
+    from skynet_dev.harness.shared import _Interaction
+
     return _Interaction
 
 
@@ -72,6 +70,14 @@ async def click(
     harness._interactions[record.token] = record
     record.original_id = message_id  # a component interaction's "original" is the message clicked
     message = copy.deepcopy(data)
+    # dpytest stores a sent message without its components: take them (and the flags) from what
+    # the bot last sent for it, as Discord would hold them.
+    for event in reversed(harness.events):
+        if event.message_id == message_id and event.kind in ("send", "edit") and "components" in event.payload:
+            message["components"] = event.payload["components"]
+            if "flags" in event.payload:
+                message["flags"] = event.payload["flags"]
+            break
     message.setdefault("components", [])
     payload = {
         "id": str(record.id),

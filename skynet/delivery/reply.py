@@ -158,6 +158,7 @@ class ReplyStreamer:
 
     async def finish(self, note: Optional[str] = None) -> List[discord.Message]:
         """Render the final text (plus ``note`` on its own paragraph) and stop."""
+        self._frozen = False  # after Stop, the closing note is still shown
         self._status = None
         has_text = any(part.strip() for part in self._parts)
         if note:

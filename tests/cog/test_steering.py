@@ -92,8 +92,9 @@ async def test_only_the_asker_regenerates_and_the_answer_is_replaced_in_place(bo
     bot.limits.reset_windows()
     await click(bot, message_id, regen, author=bot.member)
     await bot.settle(timeout=15)
-    assert bot.messages()[-1].id == message_id  # the same message, edited
-    assert "A better answer." in bot.messages()[-1].content
+    answers = [m for m in bot.messages() if not m.ephemeral]
+    assert answers[-1].id == message_id  # the same message, edited
+    assert "A better answer." in answers[-1].content
     turns = [t.content for t in cog.memory.turns(f"channel:{bot.channel.id}")]
     assert "A better answer." in turns and "The first answer." not in turns
     assert provider.chat_requests[-1]["messages"][-1] == provider.chat_requests[-2]["messages"][-1]
@@ -129,8 +130,19 @@ async def test_components_v2_style_uses_4000_character_text_displays(bot, provid
     bot.limits.reset_windows()
     messages = await say(bot, "!ai chat a long one")
     assert len(messages) == 2  # the classic style needs 3
-    final = [bot._message_data[m.id] for m in messages]
-    assert all(int(d.get("flags") or 0) & (1 << 15) for d in final)
-    displays = [c for d in final for c in d["components"] if c["type"] == 10]
-    assert all(len(c["content"]) <= 4000 for c in displays)
-    assert "".join(c["content"] for c in displays).replace("\n", "") == text.replace("\n", "")
+    final = []
+    for message in messages:  # what each message shows last, as the bot sent it
+        payload = [e.payload for e in bot.events if e.message_id == message.id and e.kind in ("send", "edit")][-1]
+        final.append(payload)
+    sends = [e.payload for e in bot.events if e.kind == "send" and e.message_id in {m.id for m in messages}]
+    assert all(int(p.get("flags") or 0) & (1 << 15) for p in sends) and not any(p.get("content") for p in sends)
+
+    def displays(items):
+        for item in items or ():
+            if item.get("type") == 10:
+                yield item["content"]
+            yield from displays(item.get("components"))
+
+    shown = [list(displays(p["components"])) for p in final]
+    assert all(len(text) <= 4000 for texts in shown for text in texts)
+    assert " ".join(t for texts in shown for t in texts).split() == text.split()  # all of it, in order
