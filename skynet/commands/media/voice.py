@@ -144,9 +144,8 @@ class VoiceMixin(MixinMeta):
         if not message.attachments or self.inflight.closed:
             return
         channel = message.channel
-        if message.guild is not None and not self.media_here(channel).transcribe:
-            return
-        if message.guild is None and not self.media_here(channel).transcribe:
+        # In servers only: DMs have the owner's own switches (ai dm), which `ai chat` applies.
+        if message.guild is None or not self.media_here(channel).transcribe:
             return
         if not self.listener.claim(message.id):
             return
