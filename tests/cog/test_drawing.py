@@ -147,3 +147,20 @@ async def test_the_generate_image_tool_is_off_until_enabled(drawing, cog):
     assert tool is not None and tool.default_enabled is False
     listing = text_of(await owner(drawing, "!ai tools list"))
     assert "generate_image" in listing
+
+
+async def test_the_model_draws_with_the_tool_once_enabled(drawing, media, provider):
+    from skynet_dev.mock_openai import Reply
+
+    provider.script(Reply.text("No tool here."))
+    await say(drawing, "!ai chat draw me a cat")
+    assert "tools" not in provider.chat_requests[-1]  # off by default: not offered to the model
+    reply = text_of(await owner(drawing, "!ai tools enable generate_image"))
+    assert "generate_image" in reply, reply
+    provider.script(Reply.call("generate_image", {"prompt": "a cat on a sofa"}), Reply.text("Here is your cat."))
+    drawing.limits.reset_windows()
+    messages = await say(drawing, "!ai chat draw me a cat")
+    [(embed, files)] = image_posts(drawing, messages)
+    assert embed["description"] == "a cat on a sofa"
+    assert "Here is your cat." in text_of(messages)
+    assert media.requests[-1][1]["prompt"] == "a cat on a sofa"
