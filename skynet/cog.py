@@ -27,6 +27,7 @@ from .commands.input_errors import input_error_text
 from .commands.listen.listen import ListenMixin
 from .commands.listen.passive import PassiveMixin
 from .commands.mcp import McpMixin
+from .commands.media import MediaMixin
 from .commands.memory.admin import MemoryAdminMixin
 from .commands.memory.documents import DocumentsMixin
 from .commands.memory.lifecycle import MemoryMixin
@@ -117,6 +118,7 @@ class Skynet(
     DiagMixin,
     PricingSourceMixin,
     McpMixin,
+    MediaMixin,
     AIGroup,
     commands.Cog,
     metaclass=CompositeMetaClass,
@@ -158,6 +160,7 @@ class Skynet(
         self._prefixes = {}
         self._default_prefix = "[p]"  # the bot's own, read in cog_load
         self.webhooks = ChannelWebhooks()
+        self.init_media()  # images, voice, reasoning display, reply buttons (commands/media)
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -175,6 +178,7 @@ class Skynet(
         self.usage.start()
         await self.load_tools()
         await self.load_mcp()  # registers the servers' cached tools; no process starts here
+        await self.media_load()
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
@@ -190,6 +194,7 @@ class Skynet(
     async def cog_unload(self) -> None:
         self._warm_up_task.cancel()
         await self.close_replies()  # first (a clean cut): their partial usage is flushed below
+        await self.media_unload()  # the buttons stop routing here
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         await self.privacy_unload()

@@ -63,9 +63,15 @@ SLASH_HOME: Dict[str, str] = {
     "moderation": SETTINGS,
     "audit": SETTINGS,
     "mcp": SETTINGS,
+    "voice": SETTINGS,  # media: transcription and spoken answers (`me` is a member's own choice)
+    "reply": SETTINGS,  # media: the reply style
 }
 # `ai` subcommands without a slash form, and why.
-PREFIX_ONLY: Dict[str, str] = {}
+PREFIX_ONLY: Dict[str, str] = {
+    # media: `[p]ai draw <prompt>` is a group whose root draws; a slash group can't be invoked
+    # itself, so its slash form needs a split (`/ai draw` + `/aiset draw …`): left to the slash map.
+    "draw": "a group whose root command draws (slash groups can't be invoked); needs /ai draw + /aiset image",
+}
 
 
 def members_commands() -> List[str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tupl
 from .attachments.vision import VisionUnsupported, image_marker, supports_vision, user_content, vision_notice
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
-from .events import ChatEvent, Done, Failed, Status, TextDelta, ToolImages, Usage
+from .events import ChatEvent, Done, Failed, ReasoningDelta, Status, TextDelta, ToolImages, Usage
 from .i18n import _
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .providers.base import Finish, TokenUsage
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("red.skynet.chat")
 
+STOPPED = "stopped"  # Done.finish_reason of an answer a member stopped
+
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -45,6 +47,7 @@ class ChatRequest:
     reply_chain: Tuple[Turn, ...] = ()  # the replied-to messages, oldest first, ahead of the window
     images: Tuple[str, ...] = ()  # image URLs sent with the question (vision models), at most 4
     store: bool = True  # the storing gate's decision (skynet.engine.privacy.gate): False keeps nothing
+    stop: Optional[asyncio.Event] = None  # set by the Stop button: end the answer where it is
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class ChatEngine:
         fallback: Optional[str] = None
         guard = self.deletions.guard(request.user_id)
         parts: List[str] = []
+        thoughts: List[str] = []  # reasoning: never answer text, never remembered; counted
+        stop = request.stop
         reported: Optional[TokenUsage] = None
         images: List[Any] = []  # images tools returned, attached to the reply
         finish = "stop"
@@ -144,8 +149,14 @@ class ChatEngine:
             stream = self.reliability.stream(self._chain(request), self._attempt(request, messages))
             try:
                 async for part in stream:
+                    if stop is not None and stop.is_set():
+                        finish = STOPPED  # the member pressed Stop: close the stream, keep what was shown
+                        break
                     if isinstance(part, TextDelta):
                         parts.append(part.text)
+                        yield part
+                    elif isinstance(part, ReasoningDelta):
+                        thoughts.append(part.text)
                         yield part
                     elif isinstance(part, Status):
                         yield part
@@ -166,19 +177,20 @@ class ChatEngine:
         except asyncio.CancelledError:  # the cog is unloading: count what was already generated
             if (parts or reported is not None) and guard.allowed:
                 self.ledger.record(
-                    request.usage_scopes, self._usage(answered[1], messages, "".join(parts), reported)
+                    request.usage_scopes,
+                    self._usage(answered[1], messages, "".join(parts), reported, "".join(thoughts)),
                 )
             raise
         except Exception as exc:  # every failure becomes a Failed event
             if (parts or reported is not None) and guard.allowed:  # tokens spent: partial answer, tool steps
-                partial = self._usage(answered[1], messages, "".join(parts), reported)
+                partial = self._usage(answered[1], messages, "".join(parts), reported, "".join(thoughts))
                 self.ledger.record(request.usage_scopes, partial)
                 yield partial  # so budgets charge it too
             yield self._failed(exc, request)
             return
 
         answer = "".join(parts)
-        usage = self._usage(answered[1], messages, answer, reported)
+        usage = self._usage(answered[1], messages, answer, reported, "".join(thoughts))
         if guard.allowed:
             self.ledger.record(request.usage_scopes, usage)
         yield usage
@@ -225,17 +237,24 @@ class ChatEngine:
         return attempt
 
     def _usage(
-        self, model: str, messages: List[Dict[str, str]], answer: str, reported: Optional[TokenUsage]
+        self,
+        model: str,
+        messages: List[Dict[str, str]],
+        answer: str,
+        reported: Optional[TokenUsage],
+        thought: str = "",
     ) -> Usage:
         if reported is not None:
             prompt, completion, estimated = reported.prompt_tokens, reported.completion_tokens, False
-        else:
+            reasoning = reported.reasoning_tokens or (self.counter.count(thought) if thought else 0)
+        else:  # reasoning is output the provider bills: estimated with the answer
+            reasoning = self.counter.count(thought) if thought else 0
             prompt, completion, estimated = (
                 self.counter.count_messages(messages),
-                self.counter.count(answer),
+                self.counter.count(answer) + reasoning,
                 True,
             )
-        return Usage(prompt, completion, estimated, self.prices.cost(model, prompt, completion))
+        return Usage(prompt, completion, estimated, self.prices.cost(model, prompt, completion), reasoning)
 
     def _failed(self, exc: Exception, request: ChatRequest) -> Failed:
         endpoint, name = request.settings.model.endpoint, request.settings.model.name

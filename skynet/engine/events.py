@@ -25,6 +25,7 @@ class Usage:
     completion_tokens: int
     estimated: bool = False
     cost_usd: Optional[float] = None
+    reasoning_tokens: int = 0  # part of completion_tokens: what a reasoning model thought
 
     @property
     def total_tokens(self) -> int:
@@ -66,4 +67,11 @@ class ToolImages:
     images: Tuple[Any, ...]
 
 
-ChatEvent = Union[TextDelta, Usage, Failed, Done, Status]
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of a reasoning model's thinking: never part of the answer (see engine.media.reasoning)."""
+
+    text: str
+
+
+ChatEvent = Union[TextDelta, Usage, Failed, Done, Status, ReasoningDelta]

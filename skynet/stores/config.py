@@ -53,7 +53,8 @@ GLOBAL_DEFAULTS["memory"] = {}
 GUILD_DEFAULTS["memory_policy"] = {}
 CHANNEL_DEFAULTS["memory_policy"] = {}
 USER_DEFAULTS["incognito"] = False
-GLOBAL_DEFAULTS["vision"] = {}  # "endpoint:model" -> bool: owner overrides of the vision table
+GLOBAL_DEFAULTS["vision"] = {}
+USER_DEFAULTS["voice_replies"] = None  # media: a member's own choice of spoken answers (None: the server's)  # "endpoint:model" -> bool: owner overrides of the vision table
 
 
 def make_config(cog: object) -> Config:
@@ -63,6 +64,8 @@ def make_config(cog: object) -> Config:
     config.register_channel(**CHANNEL_DEFAULTS)
     config.register_member(**MEMBER_DEFAULTS)
     config.register_user(**USER_DEFAULTS)
+    config.init_custom("skynet_media", 1)  # media: per server (or 0 for DMs), the daily image counts
+    config.register_custom("skynet_media", image_counts={})
     return config
 
 

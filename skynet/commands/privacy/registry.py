@@ -169,6 +169,14 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
 
     data_map.register("tool_cooldowns", forget=forget_tool_calls)
 
+    # -- media: a member's image count today per server (Config custom group), voice-reply choice
+    data_map.register(
+        "media",
+        export=cog.media_export_user,
+        forget=cog.media_forget_user,
+        config=("SKYNET_MEDIA.*",),
+    )
+
     # -- the audit log (its own file): entries by or naming the member
     data_map.register("audit_log", cog.privacy.audit, files=("audit.sqlite3*",))
 

@@ -29,7 +29,7 @@ from typing import (
 import openai
 
 from ..errors import Redactor, SkynetError
-from ..events import Status, TextDelta, ToolImages
+from ..events import ReasoningDelta, Status, TextDelta, ToolImages
 from ..i18n import _
 from ..providers.base import ChatProvider, Finish, TokenUsage, ToolCallRequest
 from .registry import Tool, ToolContext, ToolError, ToolResult, apply_defaults, parse_arguments, validate
@@ -152,10 +152,11 @@ class ToolLoop:
             history.insert(0, {"role": "system", "content": UNTRUSTED_NOTE})
         limit = max(1, min(MAX_STEPS, int(self.max_steps())))
         used: Set[str] = set()  # tools this answer has called (exempt from their cooldown)
-        prompt_total = completion_total = 0
+        prompt_total = completion_total = reasoning_total = 0
         shown = False  # text was shown in an earlier step ("Let me look that up.")
         for step in range(limit + 1):
             text: List[str] = []
+            thought: List[str] = []  # reasoning (never shown as text), counted in the estimate
             calls: List[ToolCallRequest] = []
             reported: Optional[TokenUsage] = None
             finish = "stop"
@@ -183,6 +184,9 @@ class ToolLoop:
                         yield part
                     elif isinstance(part, ToolCallRequest):
                         calls.append(part)
+                    elif isinstance(part, ReasoningDelta):
+                        thought.append(part.text)
+                        yield part
                     elif isinstance(part, TokenUsage):
                         reported = part
                     elif isinstance(part, Finish):
@@ -192,11 +196,14 @@ class ToolLoop:
             if reported is not None:
                 prompt_total += reported.prompt_tokens
                 completion_total += reported.completion_tokens
+                reasoning_total += reported.reasoning_tokens
             else:  # every step is accounted, estimated when the provider reports nothing
                 prompt_total += sum(self.count_tokens(str(m.get("content") or "")) for m in history)
-                completion_total += self.count_tokens("".join(text) + "".join(c.arguments for c in calls))
+                completion_total += self.count_tokens(
+                    "".join(thought) + "".join(text) + "".join(c.arguments for c in calls)
+                )
             # Cumulative over the steps so far: the engine keeps the latest, also if a later step fails.
-            yield TokenUsage(prompt_total, completion_total)
+            yield TokenUsage(prompt_total, completion_total, reasoning_total)
             if not calls:
                 yield Finish(finish if finish != "tool_calls" else "stop")
                 return

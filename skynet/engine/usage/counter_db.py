@@ -89,6 +89,11 @@ class CounterDB:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        present = {row[1] for row in db.execute("PRAGMA table_info(usage)")}
+        for name in COUNTER_FIELDS:  # a counter added by a later version (reasoning_tokens)
+            if name not in present:
+                kind = "REAL" if name in _REAL_FIELDS else "INTEGER"
+                db.execute(f"ALTER TABLE usage ADD COLUMN {name} {kind} NOT NULL DEFAULT 0")
         self._db = db
 
     def close(self) -> None:
