@@ -298,3 +298,20 @@ def test_vault_round_trip_and_nothing_readable():
     assert secret not in repr(own) and secret not in str(own) and secret not in f"{own}"
     with pytest.raises(InvalidValue):
         check_key_text("two words")
+
+
+def test_passages_are_scored_by_their_closest_sentence():
+    from skynet.engine.channels.autoanswer import rescore, units_of
+
+    units = units_of("Guide › Economy", "Sell at spawn. Check money with /balance.")
+    assert units == [
+        "Economy: Sell at spawn.",
+        "Economy: Check money with /balance.",
+        "Economy: Sell at spawn. Check money with /balance.",
+    ]
+    scored = rescore(
+        (1.0, 0.0),
+        [("g.md", "A", "a"), ("g.md", "B", "b")],
+        [[(0.0, 1.0), (0.6, 0.8)], [(1.0, 0.1)]],
+    )
+    assert [p.section for p in scored] == ["B", "A"] and round(scored[1].similarity, 2) == 0.6
