@@ -105,6 +105,14 @@ def make_forum(name: str, guild: discord.Guild) -> discord.ForumChannel:
     return forum
 
 
+def grant_thread_permissions(guild: discord.Guild) -> None:
+    """dpytest's @everyone predates thread permissions; Discord's default grants them."""
+    everyone = guild.default_role
+    threads = discord.Permissions(send_messages_in_threads=True, create_public_threads=True)
+    if (everyone.permissions.value & threads.value) != threads.value:
+        dpy_backend.update_role(everyone, permissions=everyone.permissions.value | threads.value)
+
+
 def install(monkeypatch) -> None:
     monkeypatch.setattr(dpy_backend.FakeHttp, "logs_from", logs_from)
     monkeypatch.setattr(dpy_backend.FakeHttp, "start_thread_with_message", start_thread_with_message, raising=False)
