@@ -38,27 +38,31 @@ log = logging.getLogger("red.skynet.channels")
 ANSWER_MAX_TOKENS = 500
 
 
-class HelpfulView(discord.ui.View):
-    """"Was this helpful?" under an auto-answer; the votes are counted per server."""
+class HelpfulButton(discord.ui.DynamicItem[discord.ui.Button], template=r"skynet:helpful:(?P<vote>[yn])"):
+    """"Was this helpful?" under an auto-answer. A dynamic item: it keeps working after a restart
+    and costs no memory per message."""
 
-    def __init__(self, counts: dict) -> None:
-        super().__init__(timeout=86400)
-        self.counts = counts
-        self.voted: set = set()
+    def __init__(self, vote: str) -> None:
+        super().__init__(discord.ui.Button(label="👍" if vote == "y" else "👎", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"skynet:helpful:{vote}"))
+        self.vote = vote
 
-    async def vote(self, interaction: discord.Interaction, helpful: bool) -> None:
-        if interaction.user.id not in self.voted:
-            self.voted.add(interaction.user.id)
-            self.counts["helpful" if helpful else "not_helpful"] = self.counts.get("helpful" if helpful else "not_helpful", 0) + 1
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "HelpfulButton":
+        return cls(match["vote"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("Skynet")
+        if cog is not None and interaction.guild is not None and interaction.message is not None:
+            cog.count_helpful(interaction.guild.id, interaction.message.id, interaction.user.id, self.vote == "y")
         await interaction.response.send_message(_("Thanks for telling us."), ephemeral=True)
 
-    @discord.ui.button(label="👍", style=discord.ButtonStyle.secondary)
-    async def yes(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.vote(interaction, True)
 
-    @discord.ui.button(label="👎", style=discord.ButtonStyle.secondary)
-    async def no(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.vote(interaction, False)
+def helpful_view() -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(HelpfulButton("y"))
+    view.add_item(HelpfulButton("n"))
+    return view
 
 
 class AutoAnswerMixin(ChannelsCore):
@@ -110,11 +114,25 @@ class AutoAnswerMixin(ChannelsCore):
             await self.pacer.wait(target.id)
             await target.send(f"{text}\n>>> {answer}"[:1990], allowed_mentions=NO_MENTIONS)
             return
-        view = HelpfulView(self.channels.guild(guild.id).setdefault("feedback", {})) if rules.helpful_button else None
+        view = helpful_view() if rules.helpful_button else None
         content = f"{answer}\n{footer}"
         await self.pacer.wait(message.channel.id)
         await message.reply(content[:2000], mention_author=False, allowed_mentions=NO_MENTIONS,
                             **({"view": view} if view else {}))
+        if view is not None:
+            view.stop()  # the dynamic buttons answer clicks; no view kept per message
+
+    def count_helpful(self, guild_id: int, message_id: int, user_id: int, helpful: bool) -> None:
+        """One vote per member per answer, counted per server (shown by `ai autoanswer show`)."""
+        voted = self.__dict__.setdefault("_helpful_voters", set())
+        if (message_id, user_id) in voted:
+            return
+        if len(voted) > 100_000:
+            voted.clear()
+        voted.add((message_id, user_id))
+        counts = self.__dict__.setdefault("_helpful_counts", {}).setdefault(guild_id, {})
+        key = "helpful" if helpful else "not_helpful"
+        counts[key] = counts.get(key, 0) + 1
 
     async def nearest_passages(self, guild_id: int, question: str):
         """The passages nearest to ``question``, each scored by its closest sentence, and the
@@ -235,7 +253,7 @@ class AutoAnswerMixin(ChannelsCore):
     async def ai_autoanswer_show(self, ctx: commands.Context) -> None:
         """The auto-answer settings and the helpful votes."""
         rules = self.channels.autoanswer(ctx.guild.id)
-        votes = self.channels.guild(ctx.guild.id).get("feedback", {})
+        votes = self.__dict__.get("_helpful_counts", {}).get(ctx.guild.id, {})
         lines = [
             _("**Channels:** {channels}").format(channels=", ".join(f"<#{c}>" for c in sorted(rules.channels)) or _("none")),
             _("**Threshold:** {value}").format(value=f"{rules.threshold:.2f}"),

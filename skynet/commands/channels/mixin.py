@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 from redbot.core import commands
 
-from .autoanswer import AutoAnswerMixin
+from .autoanswer import AutoAnswerMixin, HelpfulButton
 from .mykey import MyKeyMixin
 from .schedule import ScheduleMixin
 from .threads import ThreadsMixin
@@ -32,3 +32,9 @@ class ChannelsMixin(TldrMixin, ScheduleMixin, ThreadsMixin, AutoAnswerMixin, MyK
         """cog_load: stores, open threads, the tick, the vault."""
         await self.channels_load()
         await self.load_vault()
+        self.bot.add_dynamic_items(HelpfulButton)
+
+    async def channels_stop(self) -> None:
+        """cog_unload."""
+        self.bot.remove_dynamic_items(HelpfulButton)
+        await self.channels_unload()
