@@ -115,13 +115,16 @@ class ChannelsCore(MixinMeta):
         return admit_server(self.governor, self.governance.rules(guild_id), admission)
 
     async def stream_into(self, channel: discord.abc.Messageable, request: ChatRequest, ticket: Ticket,
-                          send: Send, prefix: str) -> None:
+                          send: Send, prefix: str, member: Optional[discord.abc.User] = None) -> None:
         """Stream the engine's answer to ``request`` with ``send`` (the first message and the
         continuations), as ``ai chat`` does."""
         with self.inflight.track():
             try:
                 streamer = ReplyStreamer(send, channel.id, self.pacer, typing=channel.typing)
-                await stream_reply(ticket.track(self.engine.run(request)), streamer, prefix=prefix)
+                events = ticket.track(self.engine.run(request))
+                if request.own_key is not None and member is not None:
+                    events = self.guard_own_key(request, events, member)
+                await stream_reply(events, streamer, prefix=prefix)
             finally:
                 ticket.settle(None)
 
@@ -139,7 +142,7 @@ class ChannelsCore(MixinMeta):
                                   avatar_url=persona.avatar_url, use_webhook=True)
         guild = getattr(channel, "guild", None)
         prefix = self._prefixes.get(guild.id if guild else 0, self._default_prefix)
-        await self.stream_into(channel, request, ticket, send, prefix)
+        await self.stream_into(channel, request, ticket, send, prefix, member=author)
 
     @staticmethod
     def plain_send(channel: discord.abc.Messageable, reference: Optional[discord.Message] = None) -> Send:
