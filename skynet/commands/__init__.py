@@ -1,0 +1,1 @@
+"""Command and listener mixins, one per area, assembled in :mod:`skynet.cog`."""

@@ -1,1 +1,0 @@
-"""Command and listener mixins, one per area, assembled in :mod:`skynet.cog`."""
