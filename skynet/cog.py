@@ -12,6 +12,7 @@ from redbot.core.bot import Red
 from redbot.core.i18n import cog_i18n
 
 from .abc import CompositeMetaClass
+from .commands.channels import ChannelsMixin
 from .commands.chat.chat import ChatMixin
 from .commands.common import reply
 from .commands.diag.diag import DiagMixin
@@ -84,6 +85,7 @@ class Skynet(
     MemoryStorageMixin,
     MemoriesMixin,
     DocumentsMixin,
+    ChannelsMixin,  # before DataMixin too: it adds schedules, reminders and own keys
     MemoryMixin,  # before DataMixin: it extends Red's data API calls
     DataMixin,
     ToolsSetupMixin,
@@ -134,6 +136,7 @@ class Skynet(
         self._prefixes = {}
         self._default_prefix = "[p]"  # the bot's own, read in cog_load
         self.webhooks = ChannelWebhooks()
+        self.channels_init()  # schedules, threads, auto-answer, own keys (after tools and memory)
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -152,9 +155,11 @@ class Skynet(
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
+        await self.channels_start()
 
     async def cog_unload(self) -> None:
         await self.inflight.cancel_all()  # first: their partial usage is then flushed below
+        await self.channels_stop()  # before usage stops: a last tick's schedules are counted
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         self.bot.remove_before_invoke_hook(self.remember_prefix)

@@ -8,6 +8,7 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
 
+from .channels.vault import OwnKey
 from .attachments.vision import VisionUnsupported, image_marker, supports_vision, user_content, vision_notice
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
@@ -44,6 +45,7 @@ class ChatRequest:
     channel_id: Optional[int] = None  # the channel whose settings apply (a thread's parent)
     reply_chain: Tuple[Turn, ...] = ()  # the replied-to messages, oldest first, ahead of the window
     images: Tuple[str, ...] = ()  # image URLs sent with the question (vision models), at most 4
+    own_key: Optional[OwnKey] = None  # the member's own key for the model's endpoint: no fallbacks
 
 
 @dataclass(frozen=True)
@@ -199,13 +201,19 @@ class ChatEngine:
         """The model, then its fallbacks: tried in order while one is unavailable."""
         model = request.settings.model
         chain = [(model.endpoint, model.name)]
+        if request.own_key is not None:  # the member pays: never fail over to the owner's keys
+            return chain
         return chain + [(ref.endpoint, ref.name) for ref in request.settings.fallbacks if ref != model]
 
     def _attempt(self, request: ChatRequest, messages: List[Dict[str, Any]]):
         """One try on one model: the function-calling loop when tools exist, else a plain stream."""
 
         async def attempt(endpoint: str, name: str) -> AsyncIterator[Any]:
-            provider = await self.providers.provider(endpoint)
+            own = request.own_key
+            if own is not None and own.endpoint == endpoint:
+                provider = await self.providers.provider_with_key(endpoint, own.secret)
+            else:
+                provider = await self.providers.provider(endpoint)
             if self.tools is not None:
                 stream = self.tools.stream(provider, name, messages, request.settings.params, request)
             else:

@@ -54,6 +54,10 @@ GUILD_DEFAULTS["memory_policy"] = {}
 CHANNEL_DEFAULTS["memory_policy"] = {}
 USER_DEFAULTS["incognito"] = False
 GLOBAL_DEFAULTS["vision"] = {}  # "endpoint:model" -> bool: owner overrides of the vision table
+# the channel assistant (commands/channels/store.py): schedules, threads, auto-answer; own keys
+GUILD_DEFAULTS["channel_assistant"] = {}
+USER_DEFAULTS["own_key"] = {}  # a member's own provider key, sealed (never in clear)
+GLOBAL_DEFAULTS["own_keys_allowed"] = False
 
 
 def make_config(cog: object) -> Config:

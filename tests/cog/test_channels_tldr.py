@@ -19,7 +19,7 @@ from tests.conftest import owner, say, text_of
 
 @pytest.fixture
 def chan(bot, cog, monkeypatch):
-    from skynet.discord.pacing import Pacer
+    from skynet.delivery.pacing import Pacer
 
     fake_channels.install(monkeypatch)
     cog.pacer = Pacer(channel_interval=0.0)

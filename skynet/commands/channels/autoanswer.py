@@ -9,7 +9,7 @@ from typing import List, Optional
 import discord
 from redbot.core import commands
 
-from ...discord.reply import NO_MENTIONS
+from ...delivery.reply import NO_MENTIONS
 from ...engine.channels.admission import admit_server
 from ...engine.channels.autoanswer import (
     PASSAGES,
@@ -28,10 +28,9 @@ from ...engine.governance.governor import Admission
 from ...engine.governance.numbers import parse_number
 from ...engine.memory import recall as scoping
 from ...i18n import _
-from ...mixins.common import reply, resolve_here, settings_channel_id, writable_scope
-from ...mixins.governance import budget_scope
-from ...mixins.group import AIGroup
-from ...mixins.targets import find_channel, find_role
+from ..common import reply, resolve_here, settings_channel_id, writable_scope
+from ..group import AIGroup
+from ..targets import find_channel, find_role
 from .core import ChannelsCore
 
 log = logging.getLogger("red.skynet.channels")
@@ -165,7 +164,7 @@ class AutoAnswerMixin(ChannelsCore):
             ticket = admit_server(self.governor, self.governance.rules(guild.id), admission)
             scopes = self.member_scopes(author, guild)[:2]
         else:
-            scope_id, role_ids = budget_scope(author, guild)
+            scope_id, role_ids = guild.id, tuple(r.id for r in getattr(author, "roles", ()))
             admission = Admission(scope_id, author.id, role_ids, settings.model.name, prompt_tokens,
                                   ANSWER_MAX_TOKENS, bypass=author.id in self.bot.owner_ids)
             ticket = self.governor.admit(self.governance.rules(scope_id), admission)

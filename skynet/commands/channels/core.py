@@ -13,8 +13,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 import discord
 
 from ...abc import MixinMeta
-from ...discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
-from ...discord.webhooks import persona_sender
+from ...delivery.reply import NO_MENTIONS, ReplyStreamer, stream_reply
+from ...delivery.webhooks import persona_sender
 from ...engine.channels.admission import admit_server
 from ...engine.channels.clock import Clock, SystemClock
 from ...engine.channels.completion import complete
@@ -27,9 +27,9 @@ from ...engine.events import Usage
 from ...engine.governance.governor import Admission, Ticket
 from ...engine.periodic import PeriodicFlush
 from ...engine.settings import ResolvedSettings
-from ...usage_store import global_scope, guild_scope, member_scope
-from ...mixins.common import conversation_key, resolve_here, settings_channel_id
-from .store import ChannelStore, register
+from ...stores.usage import global_scope, guild_scope, member_scope
+from ..common import conversation_key, resolve_here, settings_channel_id
+from .store import ChannelStore
 
 log = logging.getLogger("red.skynet.channels")
 TICK_SECONDS = 30.0
@@ -44,7 +44,6 @@ class ChannelsCore(MixinMeta):
     recent_questions: RecentQuestions
 
     def init_channels(self) -> None:
-        register(self.config)
         self.channels = ChannelStore(self.config)
         self.channels_clock = SystemClock()  # tests put a ManualClock here
         self.threads_open = ThreadTracker()

@@ -22,8 +22,8 @@ from ...engine.errors import InvalidValue
 from ...engine.events import ChatEvent, Failed
 from ...engine.settings import ResolvedSettings
 from ...i18n import _
-from ...mixins.common import NotAllowed, reply
-from ...mixins.group import AIGroup
+from ..common import NotAllowed, reply
+from ..group import AIGroup
 from .core import ChannelsCore
 
 log = logging.getLogger("red.skynet.channels")

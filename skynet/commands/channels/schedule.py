@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 import discord
 from redbot.core import commands
 
-from ...discord.webhooks import persona_sender
+from ...delivery.webhooks import persona_sender
 from ...engine.channels.schedules import REMINDER, Schedule, parse_moment, parse_rule
 from ...engine.errors import InvalidValue, SkynetError
 from ...engine.governance.errors import GovernanceRefusal
@@ -19,9 +19,9 @@ from ...engine.params import SYSTEM_PROMPT
 from ...engine.personas import render
 from ...engine.tools.registry import Tool, ToolContext
 from ...i18n import _
-from ...mixins.common import reply, resolve_here, writable_scope
-from ...mixins.group import AIGroup
-from ...mixins.targets import find_channel
+from ..common import reply, resolve_here, writable_scope
+from ..group import AIGroup
+from ..targets import find_channel
 from .core import ChannelsCore
 
 log = logging.getLogger("red.skynet.channels")

@@ -22,13 +22,6 @@ USER_KEY = "own_key"
 GLOBAL_KEY = "own_keys_allowed"
 
 
-def register(config: Config) -> None:
-    """Config defaults (also in stores/config.py once the layout allows)."""
-    config.register_guild(**{GUILD_KEY: {}})
-    config.register_user(**{USER_KEY: {}})
-    config.register_global(**{GLOBAL_KEY: False})
-
-
 class ChannelStore:
     def __init__(self, config: Config) -> None:
         self.config = config

@@ -14,9 +14,9 @@ from ...engine.errors import InvalidValue
 from ...engine.governance.errors import GovernanceRefusal
 from ...engine.governance.numbers import parse_number
 from ...i18n import _
-from ...mixins.common import reply, writable_scope
-from ...mixins.group import AIGroup
-from ...mixins.targets import find_channel
+from ..common import reply, writable_scope
+from ..group import AIGroup
+from ..targets import find_channel
 from .core import ChannelsCore
 
 log = logging.getLogger("red.skynet.channels")

@@ -23,10 +23,9 @@ from ...engine.errors import InvalidValue
 from ...engine.governance.errors import discord_time
 from ...engine.governance.governor import Admission
 from ...i18n import _
-from ...mixins.common import reply, resolve_here
-from ...mixins.governance import budget_scope
-from ...mixins.group import AIGroup
-from ...mixins.targets import find_channel, find_member
+from ..common import reply, resolve_here
+from ..group import AIGroup
+from ..targets import find_channel, find_member
 from .core import ChannelsCore
 
 SUMMARY_MAX_TOKENS = 700  # each request's answer
@@ -90,7 +89,7 @@ class TldrMixin(ChannelsCore):
             raise InvalidValue(_("There is nothing to summarise there."))
         settings = resolve_here(self.settings, channel)
         requests = Summarizer.request_count(lines)
-        admission_id, role_ids = budget_scope(ctx.author, ctx.guild)
+        admission_id, role_ids = ctx.guild.id, tuple(r.id for r in getattr(ctx.author, "roles", ()))
         admission = Admission(
             guild_id=admission_id,
             user_id=ctx.author.id,

@@ -32,15 +32,17 @@ class ChatMixin(MixinMeta):
             scopes = (global_scope(), user_scope(author.id))
         if not self.memory_service.stores_turns(author.id):
             scopes = scopes[:-1]  # incognito: only the totals count this request
+        settings = self.apply_persona(author, channel, resolve_here(self.settings, channel))
         return ChatRequest(
             text=text,
             user_id=author.id,
             user_name=author.display_name,
             conversation=conversation_key(channel),
-            settings=self.apply_persona(author, channel, resolve_here(self.settings, channel)),
+            settings=settings,
             usage_scopes=scopes,
             guild_id=guild.id if guild is not None else None,
             channel_id=settings_channel_id(channel) if guild is not None else None,
+            own_key=self.own_key_for(author.id, settings),
         )
 
     async def answer(
@@ -82,6 +84,8 @@ class ChatMixin(MixinMeta):
                 send = self.persona_send(ctx, send)  # under the persona's name, by webhook if it can
                 streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
                 events = ticket.track(self.engine.run(request))
+                if request.own_key is not None:  # a failing own key: a private notice
+                    events = self.guard_own_key(request, events, ctx.author)
                 if not self.memory_service.stores_turns(ctx.author.id):
                     events = with_incognito_mark(events)
                 await stream_reply(events, streamer, prefix=ctx.clean_prefix)
