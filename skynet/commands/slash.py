@@ -43,6 +43,7 @@ SLASH_HOME: Dict[str, str] = {
     "scrape": MEMBERS,
     "crawl": MEMBERS,
     "autosearch": MEMBERS,
+    "tldr": MEMBERS,  # the channel assistant (commands/channels/)
     # configuration
     "model": SETTINGS,
     "params": SETTINGS,
@@ -58,9 +59,15 @@ SLASH_HOME: Dict[str, str] = {
     "pricing": SETTINGS,
     "dm": SETTINGS,
     "timezone": SETTINGS,
+    "schedule": SETTINGS,
+    "threads": SETTINGS,
+    "autoanswer": SETTINGS,
 }
 # `ai` subcommands without a slash form, and why.
-PREFIX_ONLY: Dict[str, str] = {}
+PREFIX_ONLY: Dict[str, str] = {
+    "mykey": "a key is set in a DM to the bot, where the prefix form works; a slash form in a "
+    "server would invite pasting keys there",
+}
 
 
 def members_commands() -> List[str]:

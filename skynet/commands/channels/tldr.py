@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import List, Optional, Tuple
 
 import discord
+from discord import app_commands
 from redbot.core import commands
 
 from ...engine.channels.summaries import (
@@ -52,6 +53,7 @@ def split_args(guild: discord.Guild, text: str) -> Tuple[Optional[discord.abc.Gu
 class TldrMixin(ChannelsCore):
     @AIGroup.ai.command(name="tldr", with_app_command=False)
     @commands.guild_only()
+    @app_commands.describe(args="[#channel] [2h | 1d | 300] [@member] [question]")
     async def ai_tldr(self, ctx: commands.Context, *, args: str = "") -> None:
         """Summarise what was said in a channel, with links to the key messages.
 
