@@ -106,10 +106,16 @@ def arrange_slash(cog: commands.Cog, ai: hybrid.HybridGroup) -> app_commands.Gro
     """
     members = ai.app_command
     settings = app_commands.Group(name=SETTINGS, description=SETTINGS_DESCRIPTION)
-    for command in list(ai.commands):
+    taken = []
+    for command in sorted(ai.commands, key=lambda c: c.name):
         current = members.get_command(command.name)
         if current is not None:
             members.remove_command(command.name)
+        taken.append((command, current))
+    # Removed first, then added: `ai.commands` is a set, and adding a prefix-only command's new
+    # slash form to /ai before the settings had left it could pass 25 children (a load failure
+    # that depended on the set's order).
+    for command, current in taken:
         home = SLASH_HOME.get(command.name)
         if home is None:
             continue

@@ -128,3 +128,13 @@ async def test_cooldown_per_channel_and_budget(chan, provider, cog):
 async def test_nothing_to_summarise(chan, provider):
     reply = text_of(await say(chan, "!ai tldr"))
     assert "nothing to summarise" in reply
+
+
+async def test_tldr_as_a_slash_command(chan, provider):
+    post_history(chan, 40)
+    await chan.enable_slash("ai", "aiset")
+    await chan.slash("ai tldr", args="20")
+    await chan.settle()
+    [request] = provider.chat_requests
+    assert len(request["messages"][-1]["content"].splitlines()) <= 20
+    assert summary_messages(chan)

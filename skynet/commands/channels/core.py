@@ -199,7 +199,9 @@ class ChannelsCore(MixinMeta):
         files = await super().red_get_data_for_user(user_id=user_id)
         name = next(iter(files))
         data = json.loads(files[name].getvalue())
-        data["channel_assistant"] = self.channels.export_user(user_id)
+        mine = self.channels.export_user(user_id)
+        if any(mine.values()):  # nothing added for a member who has none
+            data["channel_assistant"] = mine
         files[name] = io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))
         return files
 

@@ -28,6 +28,7 @@ class ChannelStore:
         self.book = ScheduleBook()
         self._guilds: Dict[int, Dict[str, Any]] = {}
         self._keys: Dict[int, StoredKey] = {}
+        self._autoanswer: Dict[int, AutoAnswerRules] = {}  # parsed once per write: read per message
         self.own_keys_allowed = False
 
     async def load(self) -> None:
@@ -53,6 +54,7 @@ class ChannelStore:
         edit(data)
         data["schedules"] = self.book.dump(guild_id)
         self._guilds[guild_id] = data
+        self._autoanswer.pop(guild_id, None)
         await self.config.guild_from_id(guild_id).set_raw(GUILD_KEY, value=data)
 
     async def save_schedules(self, guild_id: int) -> None:
@@ -68,7 +70,10 @@ class ChannelStore:
         return dict(self.guild(guild_id).get("open_threads") or {})
 
     def autoanswer(self, guild_id: int) -> AutoAnswerRules:
-        return AutoAnswerRules.from_json(self.guild(guild_id).get("autoanswer") or {})
+        rules = self._autoanswer.get(guild_id)
+        if rules is None:
+            rules = self._autoanswer[guild_id] = AutoAnswerRules.from_json(self.guild(guild_id).get("autoanswer") or {})
+        return rules
 
     def all_guild_ids(self):
         return list(self._guilds)
