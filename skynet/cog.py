@@ -12,6 +12,7 @@ from redbot.core.bot import Red
 from redbot.core.i18n import cog_i18n
 
 from .abc import CompositeMetaClass
+from .commands.channels import ChannelsMixin
 from .commands.chat.answers import AnswersMixin
 from .commands.chat.chat import ChatMixin
 from .commands.chat.handover import HandoverMixin
@@ -99,6 +100,7 @@ class Skynet(
     MemoryStorageMixin,
     MemoriesMixin,
     DocumentsMixin,
+    ChannelsMixin,
     MemoryMixin,
     DataMixin,  # Red's data API, through the data map
     ConsentMixin,
@@ -161,6 +163,7 @@ class Skynet(
         self._default_prefix = "[p]"  # the bot's own, read in cog_load
         self.webhooks = ChannelWebhooks()
         self.init_media()  # images, voice, reasoning display, reply buttons (commands/media)
+        self.channels_init()  # schedules, threads, auto-answer, own keys (after tools and memory)
 
     async def cog_load(self) -> None:
         await self.usage.open()
@@ -183,6 +186,7 @@ class Skynet(
         self.governance.start()
         await self.memory_load()
         await self.privacy_load()  # after memory: the storing gate shares its incognito set
+        await self.channels_start()
         self.adopt_requests()  # last: what a previous instance left unanswered
 
     async def _warm_up(self) -> None:
@@ -195,6 +199,7 @@ class Skynet(
         self._warm_up_task.cancel()
         await self.close_replies()  # first (a clean cut): their partial usage is flushed below
         await self.media_unload()  # the buttons stop routing here
+        await self.channels_stop()  # before usage stops: a last tick's schedules are counted
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         await self.privacy_unload()

@@ -44,6 +44,7 @@ SLASH_HOME: Dict[str, str] = {
     "crawl": MEMBERS,
     "autosearch": MEMBERS,
     "consent": MEMBERS,
+    "tldr": MEMBERS,  # the channel assistant (commands/channels/)
     # configuration
     "model": SETTINGS,
     "params": SETTINGS,
@@ -65,12 +66,17 @@ SLASH_HOME: Dict[str, str] = {
     "mcp": SETTINGS,
     "voice": SETTINGS,  # media: transcription and spoken answers (`me` is a member's own choice)
     "reply": SETTINGS,  # media: the reply style
+    "schedule": SETTINGS,
+    "threads": SETTINGS,
+    "autoanswer": SETTINGS,
 }
 # `ai` subcommands without a slash form, and why.
 PREFIX_ONLY: Dict[str, str] = {
     # media: `[p]ai draw <prompt>` is a group whose root draws; a slash group can't be invoked
     # itself, so its slash form needs a split (`/ai draw` + `/aiset draw …`): left to the slash map.
     "draw": "a group whose root command draws (slash groups can't be invoked); needs /ai draw + /aiset image",
+    "mykey": "a key is set in a DM to the bot, where the prefix form works; a slash form in a "
+    "server would invite pasting keys there",
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from .attachments.vision import VisionUnsupported, image_marker, supports_vision, user_content, vision_notice
+from .channels.vault import OwnKey
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
 from .events import ChatEvent, Done, Failed, ReasoningDelta, Status, TextDelta, ToolImages, Usage
@@ -48,6 +49,7 @@ class ChatRequest:
     images: Tuple[str, ...] = ()  # image URLs sent with the question (vision models), at most 4
     store: bool = True  # the storing gate's decision (skynet.engine.privacy.gate): False keeps nothing
     stop: Optional[asyncio.Event] = None  # set by the Stop button: end the answer where it is
+    own_key: Optional[OwnKey] = None  # the member's own key for the model's endpoint: no fallbacks
 
 
 @dataclass(frozen=True)
@@ -217,13 +219,19 @@ class ChatEngine:
         """The model, then its fallbacks: tried in order while one is unavailable."""
         model = request.settings.model
         chain = [(model.endpoint, model.name)]
+        if request.own_key is not None:  # the member pays: never fail over to the owner's keys
+            return chain
         return chain + [(ref.endpoint, ref.name) for ref in request.settings.fallbacks if ref != model]
 
     def _attempt(self, request: ChatRequest, messages: List[Dict[str, Any]]):
         """One try on one model: the function-calling loop when tools exist, else a plain stream."""
 
         async def attempt(endpoint: str, name: str) -> AsyncIterator[Any]:
-            provider = await self.providers.provider(endpoint)
+            own = request.own_key
+            if own is not None and own.endpoint == endpoint:
+                provider = await self.providers.provider_with_key(endpoint, own.secret)
+            else:
+                provider = await self.providers.provider(endpoint)
             if self.tools is not None:
                 stream = self.tools.stream(provider, name, messages, request.settings.params, request)
             else:

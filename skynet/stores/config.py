@@ -53,8 +53,12 @@ GLOBAL_DEFAULTS["memory"] = {}
 GUILD_DEFAULTS["memory_policy"] = {}
 CHANNEL_DEFAULTS["memory_policy"] = {}
 USER_DEFAULTS["incognito"] = False
-GLOBAL_DEFAULTS["vision"] = {}
-USER_DEFAULTS["voice_replies"] = None  # media: a member's own choice of spoken answers (None: the server's)  # "endpoint:model" -> bool: owner overrides of the vision table
+GLOBAL_DEFAULTS["vision"] = {}  # "endpoint:model" -> bool: owner overrides of the vision table
+USER_DEFAULTS["voice_replies"] = None  # media: a member's own choice of spoken answers (None: the server's)
+# the channel assistant (commands/channels/store.py): schedules, threads, auto-answer; own keys
+GUILD_DEFAULTS["channel_assistant"] = {}
+USER_DEFAULTS["own_key"] = {}  # a member's own provider key, sealed (never in clear)
+GLOBAL_DEFAULTS["own_keys_allowed"] = False
 
 
 def make_config(cog: object) -> Config:

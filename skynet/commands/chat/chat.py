@@ -37,16 +37,18 @@ class ChatMixin(MixinMeta):
         store = bool(self.storing_decision(author, channel))  # incognito, consent, excluded channel
         if not store or not self.memory_service.stores_turns(author.id):
             scopes = scopes[:-1]  # nothing of theirs is kept: only the totals count this request
+        settings = self.apply_persona(author, channel, resolve_here(self.settings, channel))
         return ChatRequest(
             text=text,
             user_id=author.id,
             user_name=author.display_name,
             conversation=conversation_key(channel),
-            settings=self.apply_persona(author, channel, resolve_here(self.settings, channel)),
+            settings=settings,
             usage_scopes=scopes,
             guild_id=guild.id if guild is not None else None,
             channel_id=settings_channel_id(channel) if guild is not None else None,
             store=store,
+            own_key=self.own_key_for(author.id, settings),
         )
 
     async def answer(
@@ -126,6 +128,8 @@ class ChatMixin(MixinMeta):
                     streamer.append(preface)
                 capped = BoundedAnswer(self.answer_bounds())  # the owner's caps, then a file
                 events = bounded(ticket.track(self.engine.run(request)), capped)
+                if request.own_key is not None:  # a failing own key: a private notice
+                    events = self.guard_own_key(request, events, ctx.author)
                 if not self.memory_service.stores_turns(ctx.author.id):
                     events = with_incognito_mark(events)
                 events = self.reply_events(events, streamer, state)  # reasoning: a status line, not text

@@ -10,6 +10,7 @@ import discord
 from redbot.core import commands
 
 from ...abc import MixinMeta
+from ...engine.channels.admission import admit_own_key
 from ...engine.chat import ChatRequest
 from ...engine.governance.buckets import Rate
 from ...engine.governance.budgets import MAX_TOKENS_BUDGET, MAX_USD_BUDGET, USD
@@ -80,6 +81,8 @@ class AdmissionMixin(MixinMeta):
             max_tokens=int(max_tokens) if max_tokens else None,
             bypass=author.id in self.bot.owner_ids,
         )
+        if request.own_key is not None:  # the member's own key pays: rate limits only
+            return admit_own_key(self.governor, rules, admission)
         return self.governor.admit(rules, admission)
 
     def tool_refusal(self, tool: str, request: ChatRequest) -> Optional[str]:

@@ -177,6 +177,9 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
         config=("SKYNET_MEDIA.*",),
     )
 
+    # -- the channel assistant: schedules and reminders a member made, their own key (sealed)
+    data_map.register("channel_assistant", cog.channels, config=("GUILD.channel_assistant",))
+
     # -- the audit log (its own file): entries by or naming the member
     data_map.register("audit_log", cog.privacy.audit, files=("audit.sqlite3*",))
 
@@ -217,6 +220,7 @@ def declare_not_personal(data_map: DataMap) -> None:
             "GUILD.personas",
             "GLOBAL.personas",
             "GUILD.moderation",
+            "GLOBAL.own_keys_allowed",
             "TEXTCHANNEL.*",  # Red's category of channel values
         ),
         files=DATA_FILES_NOT_PERSONAL,
