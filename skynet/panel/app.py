@@ -238,18 +238,3 @@ async def signed_out(request: web.Request) -> web.Response:
         + html.esc(panel_of(request).say(_("You are signed out. Type `[p]ai panel login` in Discord to sign in again.")))
         + "</p>",
     )
-
-
-def make_app(panel: Panel) -> web.Application:
-    from . import pages_admin, pages_me, pages_settings, pages_usage
-
-    app = web.Application(middlewares=[security, signed_in], client_max_size=64 * 1024)
-    app[PANEL] = panel
-    app.router.add_get("/login", signed_out)
-    app.router.add_get("/login/{token}", login_page)
-    app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout)
-    app.router.add_static("/static/", STATIC, append_version=False)
-    for module in (pages_usage, pages_admin, pages_settings, pages_me):
-        module.add_routes(app.router)
-    return app

@@ -11,7 +11,8 @@ from aiohttp import web
 from ..engine.errors import SkynetError
 from ..engine.usage.series_reader import SeriesReader
 from ..i18n import _
-from .app import Panel, make_app
+from .app import Panel
+from .routes import make_app
 from .usage_data import UsageData
 
 log = logging.getLogger("red.skynet.panel")

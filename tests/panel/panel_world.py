@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from discord.ext.test import backend as dpy_backend
 
 from skynet.panel import PanelServer
-from skynet.panel.app import make_app
+from skynet.panel.routes import make_app
 
 OTHER_GUILD = 1100000000000000900
 OTHER_CHANNEL = 1100000000000000901
