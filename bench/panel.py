@@ -44,7 +44,7 @@ def build_series(path: Path, guild_id: int, members: int, days: int) -> float:
     first = today - days + 1
     n = len(series.VALUE_FIELDS)
     insert = f"INSERT INTO series VALUES (?, ?, ?, ?, {', '.join('?' * 2 * n)})"
-    keys = f"INSERT INTO series_keys VALUES (?, ?, ?, ?, ?, {', '.join('?' * n)})"
+    keys = f"INSERT INTO series_keys (guild_id, dim, key, first_day, last_day, {', '.join('cum_' + f for f in series.VALUE_FIELDS)}) VALUES (?, ?, ?, ?, ?, {', '.join('?' * n)})"
     db.execute("BEGIN")
 
     def key_rows(dim: str, key: str, values) -> None:
@@ -68,6 +68,9 @@ def build_series(path: Path, guild_id: int, members: int, days: int) -> float:
         for kind, spread in (("first", range(2, 8)), ("complete", range(6, 14))):
             hist += [(guild_id, kind, day, bucket, 50) for bucket in spread]
     db.executemany("INSERT INTO latency VALUES (?, ?, ?, ?, ?)", hist)
+    refreshed = time.perf_counter()
+    series.refresh_bases(db, today)  # what the first flush of each day does
+    print(f"daily refresh of the period bases: {time.perf_counter() - refreshed:.2f} s", flush=True)
     db.execute("COMMIT")
     db.close()
     return time.perf_counter() - start

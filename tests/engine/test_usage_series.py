@@ -165,3 +165,33 @@ def test_a_restored_drain_is_written_once(db) -> None:
     day = series.day_of(T0)
     assert totals(db, "member", day, day)["1"].requests == 1
     assert SeriesCounts(1, 2).minus(SeriesCounts(1, 1)).prompt_tokens == 1
+
+
+def test_the_daily_bases_give_the_same_totals_as_looking_each_key_up(db) -> None:
+    clock = Clock(T0)
+    ledger = SeriesLedger(clock)
+    day0 = series.day_of(T0)
+    for day in range(40):
+        clock.now = T0 + day * DAY
+        chat(ledger, 1, tokens=day + 1)
+        if day % 3 == 0:
+            chat(ledger, 2, tokens=5)
+    today = day0 + 39
+    db.execute("BEGIN")
+    series.write(db, ledger.drain(), today=today)
+    db.execute("COMMIT")
+    for period in (7, 30):
+        first = today - period + 1
+        with_bases = series.totals_by_key(db, GUILD, "member", first, today, limit=10)
+        db.execute("UPDATE series_keys SET base_day = 0")  # as if not refreshed today
+        looked_up = series.totals_by_key(db, GUILD, "member", first, today, limit=10)
+        series.refresh_bases(db, today)
+        assert with_bases == looked_up
+        assert dict(with_bases)["1"].prompt_tokens == sum(range(40 - period + 1, 41))
+    # a late delta before the 7-day period moves its base too
+    clock.now = T0 + 30 * DAY
+    chat(ledger, 2, tokens=1000)
+    db.execute("BEGIN")
+    series.write(db, ledger.drain(), today=today)
+    db.execute("COMMIT")
+    assert dict(series.totals_by_key(db, GUILD, "member", today - 6, today, limit=10))["2"].prompt_tokens == 15  # days 33, 36, 39
