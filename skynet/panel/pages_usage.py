@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from aiohttp import web
 
@@ -174,7 +174,17 @@ async def usage(request: web.Request) -> web.Response:
     days = period_days(request.query.get("days"))
     report = await panel.usage_data.guild(guild_id, days)
     title = _("Usage in {server}").format(server=server_name(panel.bot, guild_id))
-    return render(request, title, usage_body(panel.bot, guild_id, report, days))
+    # The same report (cached until the next flush) gives the same page: build its HTML once,
+    # so 20 loads a second cost the event loop almost nothing.
+    cached = _bodies.get((guild_id, days))
+    if cached is None or cached[0] is not report:
+        if len(_bodies) > 256:
+            _bodies.clear()
+        cached = _bodies[(guild_id, days)] = (report, usage_body(panel.bot, guild_id, report, days))
+    return render(request, title, cached[1])
+
+
+_bodies: Dict[Tuple[int, int], Tuple[UsageReport, str]] = {}
 
 
 async def usage_csv(request: web.Request) -> web.Response:

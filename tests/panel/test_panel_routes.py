@@ -10,7 +10,7 @@ from conftest import KEY, owner, say, text_of
 from panel_world import OTHER_GUILD, client_for, csrf, csrf_of, make_other_guild, sign_in
 
 from skynet.panel import PanelServer
-from skynet.panel.auth import LINK_TTL, SESSION_TTL
+from skynet.panel.auth import LINK_TTL, SESSION_TTL, LoginLinks, LoginRateLimited, Sessions
 
 pytestmark = pytest.mark.discord_bursts
 
@@ -170,8 +170,8 @@ async def test_settings_refuse_bad_values_with_the_commands_words(world) -> None
 async def test_sign_in_links_are_single_use_expire_and_are_rate_limited(world) -> None:
     server: PanelServer = world["server"]
     clock = Clock()
-    server.panel.links.clock = clock
-    server.panel.sessions.clock = clock
+    server.panel.links = LoginLinks(clock)
+    server.panel.sessions = Sessions(clock)
     client = await client_for(server)
     try:
         member = world["red"].member.id
@@ -187,12 +187,10 @@ async def test_sign_in_links_are_single_use_expire_and_are_rate_limited(world) -
         clock.now += LINK_TTL + 1
         assert (await client.get(f"/login/{late}")).status == 403
         assert (await client.post("/login", data={"token": late}, allow_redirects=False)).status == 403
-        from skynet.panel.auth import LoginRateLimited
-
-        server.panel.links.issue(member)
-        with pytest.raises(LoginRateLimited):
-            server.panel.links.issue(member)  # a third and fourth within ten minutes
+        for _ in range(3):
             server.panel.links.issue(member)
+        with pytest.raises(LoginRateLimited, match="3 sign-in links"):
+            server.panel.links.issue(member)  # a fourth within ten minutes
         assert (await client.post("/login", data={"token": "guessed"}, allow_redirects=False)).status == 403
 
         # a session ends after its lifetime
