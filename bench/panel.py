@@ -58,7 +58,11 @@ def build_series(path: Path, guild_id: int, members: int, days: int) -> float:
 
     for user in range(members):
         key_rows("member", str(10**17 + user), (2, 600, 300, 0.0012, 0, 0))
-    key_rows("guild", "", (2 * members, 600 * members, 300 * members, 0.0012 * members, members // 50, members // 100))
+    key_rows(
+        "guild",
+        "",
+        (2 * members, 600 * members, 300 * members, 0.0012 * members, members // 50, members // 100),
+    )
     for model in MODELS:
         key_rows("model", model, (members // 2, 150 * members, 75 * members, 0.0003 * members, 0, 0))
     for channel in range(GUILD_CHANNELS):
@@ -112,7 +116,9 @@ async def render_times(client, path: str, count: int, usage_data, cold: bool) ->
 
 
 async def stream_lag(harness, n: int, words: int) -> float:
-    channels = [backend.make_text_channel(f"panel-bench-{time.time_ns()}-{i}", harness.guild) for i in range(n)]
+    channels = [
+        backend.make_text_channel(f"panel-bench-{time.time_ns()}-{i}", harness.guild) for i in range(n)
+    ]
     body = " ".join(f"w{i}" for i in range(words))
     with LagMonitor() as lag:
         for channel in channels:
@@ -135,7 +141,10 @@ async def main(args: argparse.Namespace) -> None:
     path = Path(tempfile.mkdtemp()) / "usage.sqlite3"
     built = build_series(path, harness.guild.id, args.members, args.days)
     size = path.stat().st_size / 1e6
-    print(f"series: {args.members} members × {args.days} days built in {built:.1f} s ({size:.0f} MB)", flush=True)
+    print(
+        f"series: {args.members} members × {args.days} days built in {built:.1f} s ({size:.0f} MB)",
+        flush=True,
+    )
     server = PanelServer(cog)
     server.reader = SeriesReader(path)
     server.panel.usage_data.reader = server.reader
@@ -169,7 +178,9 @@ async def main(args: argparse.Namespace) -> None:
         seconds = args.words / args.rate + 3
         loader = subprocess.Popen(
             [sys.executable, "-c", LOADER, url, cookie, str(args.loads), str(seconds)],
-            stdout=subprocess.PIPE, text=True, env={**os.environ},
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
         )
         await asyncio.sleep(0.5)
         with_panel = await stream_lag(harness, args.streams, args.words)
@@ -189,7 +200,9 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--renders", type=int, default=40, help="page loads per measurement")

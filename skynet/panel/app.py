@@ -76,8 +76,15 @@ def panel_of(request: web.Request) -> Panel:
     return request.app[PANEL]
 
 
-def render(request: web.Request, title: str, body: str, *, status: int = 200, notice: Optional[str] = None,
-           error: Optional[str] = None) -> web.Response:
+def render(
+    request: web.Request,
+    title: str,
+    body: str,
+    *,
+    status: int = 200,
+    notice: Optional[str] = None,
+    error: Optional[str] = None,
+) -> web.Response:
     viewer: Optional[Viewer] = request.get("viewer")
     session: Optional[Session] = request.get("session")
     nav = []
@@ -156,7 +163,9 @@ async def signed_in(request: web.Request, handler: Handler) -> web.StreamRespons
             "<p>"
             + html.esc(
                 panel.say(
-                    _("Your session has expired or you are not signed in. Type `[p]ai panel login` in Discord: the bot sends you a sign-in link.")
+                    _(
+                        "Your session has expired or you are not signed in. Type `[p]ai panel login` in Discord: the bot sends you a sign-in link."
+                    )
                 )
             )
             + "</p>",
@@ -168,7 +177,13 @@ async def signed_in(request: web.Request, handler: Handler) -> web.StreamRespons
             return render(
                 request,
                 _("Form expired"),
-                "<p>" + html.esc(_("This form was not sent from the panel, or it is too old. Reload the page and try again.")) + "</p>",
+                "<p>"
+                + html.esc(
+                    _(
+                        "This form was not sent from the panel, or it is too old. Reload the page and try again."
+                    )
+                )
+                + "</p>",
                 status=403,
             )
         request["form"] = form
@@ -194,7 +209,9 @@ def _link_refused(request: web.Request) -> web.Response:
         "<p>"
         + html.esc(
             panel_of(request).say(
-                _("This sign-in link has expired or was already used. Type `[p]ai panel login` in Discord for a new one.")
+                _(
+                    "This sign-in link has expired or was already used. Type `[p]ai panel login` in Discord for a new one."
+                )
             )
         )
         + "</p>",
@@ -235,6 +252,10 @@ async def signed_out(request: web.Request) -> web.Response:
         request,
         _("Signed out"),
         "<p>"
-        + html.esc(panel_of(request).say(_("You are signed out. Type `[p]ai panel login` in Discord to sign in again.")))
+        + html.esc(
+            panel_of(request).say(
+                _("You are signed out. Type `[p]ai panel login` in Discord to sign in again.")
+            )
+        )
         + "</p>",
     )

@@ -65,9 +65,9 @@ class LoginLinks:
         if len(recent) >= LINKS_PER_WINDOW:
             wait = int(recent[0] + LINK_WINDOW - now) // 60 + 1
             raise LoginRateLimited(
-                _("You asked for {count} sign-in links in the last ten minutes; try again in {minutes} min.").format(
-                    count=LINKS_PER_WINDOW, minutes=wait
-                )
+                _(
+                    "You asked for {count} sign-in links in the last ten minutes; try again in {minutes} min."
+                ).format(count=LINKS_PER_WINDOW, minutes=wait)
             )
         recent.append(now)
         self._prune(now)

@@ -46,7 +46,11 @@ async def usage_page(host: Any, user_id: int, guild_id: int, usage_data: Any) ->
         return _refused()
     report = await usage_data.guild(guild_id, DEFAULT_PERIOD)
     body = usage_body(host.bot, guild_id, report, DEFAULT_PERIOD)
-    body += "<p>" + html.esc(_("Charts and CSV downloads are in the skynet panel (`[p]ai panel login`).")) + "</p>"
+    body += (
+        "<p>"
+        + html.esc(_("Charts and CSV downloads are in the skynet panel (`[p]ai panel login`)."))
+        + "</p>"
+    )
     return _source(body)
 
 
@@ -63,8 +67,14 @@ async def settings_page(host: Any, user_id: int, guild_id: int) -> Dict[str, Any
         (_("Keywords"), ", ".join(listen.keywords) or _("none")),
         (_("Channel cooldown"), f"{listen.cooldown:g} s"),
         (_("Member cooldown"), f"{listen.user_cooldown:g} s"),
-        (_("Each member, per day"), "–" if budgets.member_amount is None else f"{budgets.member_amount:g} {budgets.unit}"),
-        (_("Whole server, per day"), "–" if budgets.server_amount is None else f"{budgets.server_amount:g} {budgets.server_unit}"),
+        (
+            _("Each member, per day"),
+            "–" if budgets.member_amount is None else f"{budgets.member_amount:g} {budgets.unit}",
+        ),
+        (
+            _("Whole server, per day"),
+            "–" if budgets.server_amount is None else f"{budgets.server_amount:g} {budgets.server_unit}",
+        ),
         (_("Rate limit per member"), rates.member.describe() if rates.member else "–"),
         (_("Rate limit of the server"), rates.server.describe() if rates.server else "–"),
     ]

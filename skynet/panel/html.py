@@ -64,7 +64,7 @@ def page(
     if error:
         flash += f'<p class="error" role="alert">{esc(error)}</p>'
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · skynet</title>"
         '<link rel="stylesheet" href="/static/panel.css">'
@@ -92,7 +92,9 @@ def table(
         return f'<p class="empty">{esc(empty or _("Nothing yet."))}</p>'
     head = "".join(f'<th scope="col"><button type="button">{esc(h)}</button></th>' for h in headers)
     ident = f' id="{esc(table_id)}"' if table_id else ""
-    return f'<table class="sortable"{ident}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (
+        f'<table class="sortable"{ident}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def json_block(element_id: str, data: Any) -> str:
@@ -101,9 +103,12 @@ def json_block(element_id: str, data: Any) -> str:
     return f'<script type="application/json" id="{esc(element_id)}">{payload}</script>'
 
 
-def select(name: str, options: Sequence[Tuple[str, str]], chosen: Optional[str] = None, label: str = "") -> str:
+def select(
+    name: str, options: Sequence[Tuple[str, str]], chosen: Optional[str] = None, label: str = ""
+) -> str:
     opts = "".join(
-        f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(text)}</option>' for v, text in options
+        f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(text)}</option>'
+        for v, text in options
     )
     field = f'<select name="{esc(name)}" id="f-{esc(name)}">{opts}</select>'
     return f'<label for="f-{esc(name)}">{esc(label)}</label>{field}' if label else field

@@ -51,15 +51,23 @@ async def budgets(request: web.Request) -> web.Response:
         (_("Bypass roles"), ", ".join(_role(guild, r) for r in rules.bypass_roles) or _("none")),
     ]
     server = host.governor.server_remaining(rules, guild.id)
-    body = admin_nav(guild.id) + '<dl class="cards">' + "".join(
-        f"<div><dt>{html.esc(k)}</dt><dd>{html.esc(v)}</dd></div>" for k, v in facts
-    ) + "</dl>"
+    body = (
+        admin_nav(guild.id)
+        + '<dl class="cards">'
+        + "".join(f"<div><dt>{html.esc(k)}</dt><dd>{html.esc(v)}</dd></div>" for k, v in facts)
+        + "</dl>"
+    )
     if rules.server_amount is not None:
-        body += "<p>" + html.esc(
-            _("Server today: {spent} of {limit} spent.").format(
-                spent=format_amount(server.spent, rules.server_unit), limit=format_amount(rules.server_amount, rules.server_unit)
+        body += (
+            "<p>"
+            + html.esc(
+                _("Server today: {spent} of {limit} spent.").format(
+                    spent=format_amount(server.spent, rules.server_unit),
+                    limit=format_amount(rules.server_amount, rules.server_unit),
+                )
             )
-        ) + "</p>"
+            + "</p>"
+        )
     rows = []
     spenders = host.governor.ledger.dump(guild.id).get("members", {})
     for user_id in spenders:
@@ -74,15 +82,24 @@ async def budgets(request: web.Request) -> web.Response:
             [
                 (html.esc(member.display_name), member.display_name.lower()),
                 (html.esc(format_amount(left.spent, left.unit)), left.spent),
-                (html.esc(format_amount(left.limit, left.unit) if left.limit is not None else _("none")), left.limit or 0),
+                (
+                    html.esc(format_amount(left.limit, left.unit) if left.limit is not None else _("none")),
+                    left.limit or 0,
+                ),
                 (html.esc(_clean_source(guild, left.source)), left.source),
                 (html.esc(html.percent(left.spent, left.limit) if left.limit else "–"), used),
             ]
         )
-    body += f"<section><h2>{html.esc(_('Members today'))}</h2>" + html.table(
-        [_("Member"), _("Spent"), _("Limit"), _("From"), _("Used")], rows, table_id="budget-members",
-        empty=_("Nobody has spent anything today."),
-    ) + "</section>"
+    body += (
+        f"<section><h2>{html.esc(_('Members today'))}</h2>"
+        + html.table(
+            [_("Member"), _("Spent"), _("Limit"), _("From"), _("Used")],
+            rows,
+            table_id="budget-members",
+            empty=_("Nobody has spent anything today."),
+        )
+        + "</section>"
+    )
     role_rows = [
         [
             (html.esc(_role(guild, role_id)), _role(guild, role_id)),
@@ -91,25 +108,36 @@ async def budgets(request: web.Request) -> web.Response:
         ]
         for role_id, amount in rules.roles.items()
     ]
-    body += f"<section><h2>{html.esc(_('Role budgets (per member)'))}</h2>" + html.table(
-        [_("Role"), _("Daily budget"), _("Members")], role_rows, table_id="budget-roles", empty=_("No role budgets.")
-    ) + "</section>"
+    body += (
+        f"<section><h2>{html.esc(_('Role budgets (per member)'))}</h2>"
+        + html.table(
+            [_("Role"), _("Daily budget"), _("Members")],
+            role_rows,
+            table_id="budget-roles",
+            empty=_("No role budgets."),
+        )
+        + "</section>"
+    )
     report = await panel.usage_data.guild(guild.id, 30)
     in_usd = rules.server_unit == "usd"
     series = [round(c.cost_usd, 6) if in_usd else c.total_tokens for _d, c in report.days]
     body += f"<section><h2>{html.esc(_('Server spend per day'))}</h2>"
-    body += '<div class="chart"><canvas id="budget-chart"></canvas></div>' + html.json_block(
-        "budget-data",
-        {
-            "labels": [day_label(d) for d, _c in report.days],
-            "spend": series,
-            "limit": rules.server_amount,
-            "names": {
-                "spend": _("Spent (USD)") if in_usd else _("Spent (tokens)"),
-                "limit": _("Daily server budget"),
+    body += (
+        '<div class="chart"><canvas id="budget-chart"></canvas></div>'
+        + html.json_block(
+            "budget-data",
+            {
+                "labels": [day_label(d) for d, _c in report.days],
+                "spend": series,
+                "limit": rules.server_amount,
+                "names": {
+                    "spend": _("Spent (USD)") if in_usd else _("Spent (tokens)"),
+                    "limit": _("Daily server budget"),
+                },
             },
-        },
-    ) + "</section>"
+        )
+        + "</section>"
+    )
     return render(request, _("Budgets in {server}").format(server=guild.name), body)
 
 
@@ -128,7 +156,9 @@ def _clean_source(guild: Any, source: str) -> str:
 # -- memory browser ----------------------------------------------------------------------------
 
 
-async def memory(request: web.Request, *, notice: Optional[str] = None, error: Optional[str] = None) -> web.Response:
+async def memory(
+    request: web.Request, *, notice: Optional[str] = None, error: Optional[str] = None
+) -> web.Response:
     guild = _guild(request)
     panel = panel_of(request)
     csrf = session_of(request).csrf
@@ -160,8 +190,11 @@ async def memory(request: web.Request, *, notice: Optional[str] = None, error: O
     for record in shown:
         who = member_name(panel.bot, guild.id, str(record.meta.get("user", "")))
         delete = html.form(
-            f"/g/{guild.id}/memory/delete", csrf, f'<input type="hidden" name="id" value="{html.esc(record.id)}">',
-            _("Delete"), css="inline",
+            f"/g/{guild.id}/memory/delete",
+            csrf,
+            f'<input type="hidden" name="id" value="{html.esc(record.id)}">',
+            _("Delete"),
+            css="inline",
         )
         rows.append(
             [
@@ -173,7 +206,12 @@ async def memory(request: web.Request, *, notice: Optional[str] = None, error: O
             ]
         )
     body += f"<section><h2>{html.esc(_('Memories'))} ({len(records)})</h2>"
-    body += html.table([_("Id"), _("Member"), _("Memory"), _("Saved"), ""], rows, table_id="memories", empty=_("No memories."))
+    body += html.table(
+        [_("Id"), _("Member"), _("Memory"), _("Saved"), ""],
+        rows,
+        table_id="memories",
+        empty=_("No memories."),
+    )
     if pages > 1:
         links = []
         for n in range(1, pages + 1):
@@ -188,17 +226,32 @@ async def memory(request: web.Request, *, notice: Optional[str] = None, error: O
             (html.esc(member_name(panel.bot, guild.id, str(d.user_id))), d.user_id),
             (html.esc(_when(d.at)), d.at),
             (
-                html.form(f"/g/{guild.id}/documents/remove", csrf, f'<input type="hidden" name="id" value="{html.esc(d.id)}">', _("Remove"), css="inline"),
+                html.form(
+                    f"/g/{guild.id}/documents/remove",
+                    csrf,
+                    f'<input type="hidden" name="id" value="{html.esc(d.id)}">',
+                    _("Remove"),
+                    css="inline",
+                ),
                 "",
             ),
         ]
         for d in documents
     ]
-    body += f"<section><h2>{html.esc(_('Documents'))}</h2>" + html.table(
-        [_("Document"), _("Passages"), _("Added by"), _("Added"), ""], doc_rows, table_id="documents", empty=_("No documents.")
-    ) + "</section>"
+    body += (
+        f"<section><h2>{html.esc(_('Documents'))}</h2>"
+        + html.table(
+            [_("Document"), _("Passages"), _("Added by"), _("Added"), ""],
+            doc_rows,
+            table_id="documents",
+            empty=_("No documents."),
+        )
+        + "</section>"
+    )
     body += _windows(panel, guild, csrf)
-    return render(request, _("Memory in {server}").format(server=guild.name), body, notice=notice, error=error)
+    return render(
+        request, _("Memory in {server}").format(server=guild.name), body, notice=notice, error=error
+    )
 
 
 def _windows(panel: Any, guild: Any, csrf: str) -> str:
@@ -213,7 +266,11 @@ def _windows(panel: Any, guild: Any, csrf: str) -> str:
             continue
         last = turns[-1].content
         clear = html.form(
-            f"/g/{guild.id}/windows/clear", csrf, f'<input type="hidden" name="channel" value="{channel.id}">', _("Clear"), css="inline"
+            f"/g/{guild.id}/windows/clear",
+            csrf,
+            f'<input type="hidden" name="channel" value="{channel.id}">',
+            _("Clear"),
+            css="inline",
         )
         rows.append(
             [
@@ -224,10 +281,16 @@ def _windows(panel: Any, guild: Any, csrf: str) -> str:
                 (clear, ""),
             ]
         )
-    return f"<section><h2>{html.esc(_('Conversation windows'))}</h2>" + html.table(
-        [_("Channel"), _("Messages"), _("Summary"), _("Last message"), ""], rows, table_id="windows",
-        empty=_("No channel has a remembered conversation."),
-    ) + "</section>"
+    return (
+        f"<section><h2>{html.esc(_('Conversation windows'))}</h2>"
+        + html.table(
+            [_("Channel"), _("Messages"), _("Summary"), _("Last message"), ""],
+            rows,
+            table_id="windows",
+            empty=_("No channel has a remembered conversation."),
+        )
+        + "</section>"
+    )
 
 
 async def memory_delete(request: web.Request) -> web.Response:
@@ -267,7 +330,10 @@ async def window_clear(request: web.Request) -> web.Response:
     await panel.host.memory_service.windows.flush()
     panel.changed(viewer_of(request), guild.id, f"conversation cleared: #{channel.name}")
     return await memory(
-        request, notice=_("Cleared {count} remembered messages in #{channel}.").format(count=dropped, channel=channel.name)
+        request,
+        notice=_("Cleared {count} remembered messages in #{channel}.").format(
+            count=dropped, channel=channel.name
+        ),
     )
 
 

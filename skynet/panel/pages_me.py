@@ -16,7 +16,9 @@ from .pages_usage import server_name
 from .usage_data import day_label
 
 
-async def me(request: web.Request, *, notice: Optional[str] = None, error: Optional[str] = None) -> web.Response:
+async def me(
+    request: web.Request, *, notice: Optional[str] = None, error: Optional[str] = None
+) -> web.Response:
     panel, viewer = panel_of(request), viewer_of(request)
     host = panel.host
     csrf = session_of(request).csrf
@@ -33,11 +35,17 @@ async def me(request: web.Request, *, notice: Optional[str] = None, error: Optio
             continue
         t = report.totals
         body += f'<section class="place"><h2>{html.esc(server_name(panel.bot, guild_id))}</h2>'
-        body += "<p>" + html.esc(
-            _("Last 30 days: {requests} requests, {tokens} tokens, about {cost}.").format(
-                requests=html.number(t.requests), tokens=html.number(t.total_tokens), cost=html.money(t.cost_usd)
+        body += (
+            "<p>"
+            + html.esc(
+                _("Last 30 days: {requests} requests, {tokens} tokens, about {cost}.").format(
+                    requests=html.number(t.requests),
+                    tokens=html.number(t.total_tokens),
+                    cost=html.money(t.cost_usd),
+                )
             )
-        ) + "</p>"
+            + "</p>"
+        )
         if t.requests:
             chart_id = f"me-{guild_id}"
             body += f'<div class="chart small"><canvas id="{chart_id}" data-chart="{chart_id}-data"></canvas></div>'
@@ -56,23 +64,31 @@ async def me(request: web.Request, *, notice: Optional[str] = None, error: Optio
                 (html.esc(r.text), r.text),
                 (
                     html.form(
-                        "/me/memories/delete", csrf,
+                        "/me/memories/delete",
+                        csrf,
                         f'<input type="hidden" name="id" value="{html.esc(r.id)}">'
                         f'<input type="hidden" name="guild" value="{guild_id}">',
-                        _("Delete"), css="inline",
+                        _("Delete"),
+                        css="inline",
                     ),
                     "",
                 ),
             ]
             for r in records
         ]
-        body += html.table([_("Id"), _("Memory"), ""], rows, empty=_("I don't remember anything about you here."))
+        body += html.table(
+            [_("Id"), _("Memory"), ""], rows, empty=_("I don't remember anything about you here.")
+        )
         body += "</section>"
     if memories_failed:
         body = f'<p class="error">{html.esc(memories_failed)}</p>' + body
     prompt = host.personas.myprompt(viewer.user_id)
     body += f"<section><h2>{html.esc(_('Your own instructions'))}</h2>"
-    body += f"<blockquote>{html.esc(prompt)}</blockquote>" if prompt else f'<p class="empty">{html.esc(_("none"))}</p>'
+    body += (
+        f"<blockquote>{html.esc(prompt)}</blockquote>"
+        if prompt
+        else f'<p class="empty">{html.esc(_("none"))}</p>'
+    )
     body += "</section>"
     body += (
         f"<section><h2>{html.esc(_('Export or delete'))}</h2>"

@@ -36,8 +36,9 @@ def _channels(guild: Any):
     return [c for c in guild.text_channels]
 
 
-async def settings(request: web.Request, *, notice: Optional[str] = None, error: Optional[str] = None,
-                   status: int = 200) -> web.Response:
+async def settings(
+    request: web.Request, *, notice: Optional[str] = None, error: Optional[str] = None, status: int = 200
+) -> web.Response:
     guild = _guild(request)
     host = panel_of(request).host
     csrf = session_of(request).csrf
@@ -50,7 +51,7 @@ async def settings(request: web.Request, *, notice: Optional[str] = None, error:
         for cid, mode in ((cid, listen.mode_in(int(cid))[0]) for cid in _override_channels(host, guild.id))
     ]
     body = admin_nav(guild.id)
-    body += f"<section id=\"listening\"><h2>{html.esc(_('Listening'))}</h2>"
+    body += f'<section id="listening"><h2>{html.esc(_("Listening"))}</h2>'
     body += html.form(
         f"{base}/listen",
         csrf,
@@ -71,56 +72,107 @@ async def settings(request: web.Request, *, notice: Optional[str] = None, error:
     if overrides:
         body += f"<p>{html.esc(_('Channel overrides:'))}</p><ul>{''.join(overrides)}</ul>"
     body += html.form(
-        f"{base}/context", csrf,
-        html.select("state", (("on", _("on")), ("off", _("off"))), "on" if listen.context else "off", _("Context listening")),
-        _("Save"), css="row",
+        f"{base}/context",
+        csrf,
+        html.select(
+            "state",
+            (("on", _("on")), ("off", _("off"))),
+            "on" if listen.context else "off",
+            _("Context listening"),
+        ),
+        _("Save"),
+        css="row",
     )
     body += html.form(
-        f"{base}/cooldowns", csrf,
-        html.text_input("cooldown", f"{listen.cooldown:g}", _("Seconds between passive answers in a channel"), 6)
-        + html.text_input("user_cooldown", f"{listen.user_cooldown:g}", _("Seconds between passive answers to one member"), 6),
-        _("Save"), css="row",
+        f"{base}/cooldowns",
+        csrf,
+        html.text_input(
+            "cooldown", f"{listen.cooldown:g}", _("Seconds between passive answers in a channel"), 6
+        )
+        + html.text_input(
+            "user_cooldown",
+            f"{listen.user_cooldown:g}",
+            _("Seconds between passive answers to one member"),
+            6,
+        ),
+        _("Save"),
+        css="row",
     )
     body += html.form(
-        f"{base}/keywords", csrf,
+        f"{base}/keywords",
+        csrf,
         html.text_input("words", "", _("Keywords (separated by spaces)"), 30)
         + html.select("action", (("add", _("add")), ("remove", _("remove"))), "add"),
-        _("Apply"), css="row",
+        _("Apply"),
+        css="row",
     )
-    body += "<p>" + html.esc(_("Keywords: {keywords}").format(keywords=", ".join(listen.keywords) or _("none"))) + "</p>"
+    body += (
+        "<p>"
+        + html.esc(_("Keywords: {keywords}").format(keywords=", ".join(listen.keywords) or _("none")))
+        + "</p>"
+    )
     body += "</section>"
     body += _tools_section(host, guild, csrf, base)
     budgets = rules.budgets
     unit_opts = (("tokens", _("tokens")), ("usd", "USD"))
-    body += f"<section id=\"budgets\"><h2>{html.esc(_('Budgets'))}</h2>"
+    body += f'<section id="budgets"><h2>{html.esc(_("Budgets"))}</h2>'
     for who, amount, unit, label in (
         ("user", budgets.member_amount, budgets.unit, _("Each member, per day")),
         ("server", budgets.server_amount, budgets.server_unit, _("Whole server, per day")),
     ):
         shown = "" if amount is None else f"{amount:g}"
         body += html.form(
-            f"{base}/budget", csrf,
+            f"{base}/budget",
+            csrf,
             f'<input type="hidden" name="who" value="{who}">'
-            + html.text_input(f"amount-{who}", shown, label, 10).replace(f'name="amount-{who}"', 'name="amount"')
+            + html.text_input(f"amount-{who}", shown, label, 10).replace(
+                f'name="amount-{who}"', 'name="amount"'
+            )
             + html.select(f"unit-{who}", unit_opts, unit).replace(f'name="unit-{who}"', 'name="unit"'),
-            _("Save"), css="row",
+            _("Save"),
+            css="row",
         )
-    body += "<p class=\"hint\">" + html.esc(_("Leave the amount empty or type `none` to remove a budget.")) + "</p></section>"
+    body += (
+        '<p class="hint">'
+        + html.esc(_("Leave the amount empty or type `none` to remove a budget."))
+        + "</p></section>"
+    )
     rates = rules.rates
-    body += f"<section id=\"ratelimits\"><h2>{html.esc(_('Rate limits'))}</h2>"
-    for who, rate, label in (("user", rates.member, _("Each member")), ("server", rates.server, _("Whole server"))):
+    body += f'<section id="ratelimits"><h2>{html.esc(_("Rate limits"))}</h2>'
+    for who, rate, label in (
+        ("user", rates.member, _("Each member")),
+        ("server", rates.server, _("Whole server")),
+    ):
         requests = "" if rate is None else f"{rate.requests:g}"
         seconds = "" if rate is None else f"{rate.seconds:g}"
         body += html.form(
-            f"{base}/ratelimit", csrf,
+            f"{base}/ratelimit",
+            csrf,
             f'<input type="hidden" name="who" value="{who}"><span class="label">{html.esc(label)}</span>'
-            + html.text_input(f"requests-{who}", requests, _("requests"), 6).replace(f'name="requests-{who}"', 'name="requests"')
-            + html.text_input(f"seconds-{who}", seconds, _("per seconds"), 6).replace(f'name="seconds-{who}"', 'name="seconds"'),
-            _("Save"), css="row",
+            + html.text_input(f"requests-{who}", requests, _("requests"), 6).replace(
+                f'name="requests-{who}"', 'name="requests"'
+            )
+            + html.text_input(f"seconds-{who}", seconds, _("per seconds"), 6).replace(
+                f'name="seconds-{who}"', 'name="seconds"'
+            ),
+            _("Save"),
+            css="row",
         )
-    body += html.form(f"{base}/ratelimit", csrf, '<input type="hidden" name="who" value="off">', _("Remove both rate limits"))
+    body += html.form(
+        f"{base}/ratelimit",
+        csrf,
+        '<input type="hidden" name="who" value="off">',
+        _("Remove both rate limits"),
+    )
     body += "</section>"
-    return render(request, _("Settings of {server}").format(server=guild.name), body, notice=notice, error=error, status=status)
+    return render(
+        request,
+        _("Settings of {server}").format(server=guild.name),
+        body,
+        notice=notice,
+        error=error,
+        status=status,
+    )
 
 
 def _override_channels(host: Any, guild_id: int):
@@ -135,15 +187,21 @@ def _tools_section(host: Any, guild: Any, csrf: str, base: str) -> str:
     for tool in sorted(host.tool_service.registry.all(), key=lambda t: t.name):
         on, _level = is_enabled(tool, layers)
         toggle = html.form(
-            f"{base}/tool", csrf,
+            f"{base}/tool",
+            csrf,
             f'<input type="hidden" name="tool" value="{html.esc(tool.name)}">'
             f'<input type="hidden" name="state" value="{"off" if on else "on"}">',
-            _("Turn off") if on else _("Turn on"), css="inline",
+            _("Turn off") if on else _("Turn on"),
+            css="inline",
         )
-        rows.append([(html.esc(tool.name), tool.name), (html.esc(_("on") if on else _("off")), int(on)), (toggle, "")])
-    return f"<section id=\"tools\"><h2>{html.esc(_('Tools in this server'))}</h2>" + html.table(
-        [_("Tool"), _("State"), ""], rows, table_id="tool-switches", empty=_("No tools.")
-    ) + "</section>"
+        rows.append(
+            [(html.esc(tool.name), tool.name), (html.esc(_("on") if on else _("off")), int(on)), (toggle, "")]
+        )
+    return (
+        f'<section id="tools"><h2>{html.esc(_("Tools in this server"))}</h2>'
+        + html.table([_("Tool"), _("State"), ""], rows, table_id="tool-switches", empty=_("No tools."))
+        + "</section>"
+    )
 
 
 # -- the forms' actions ----------------------------------------------------------------------------
@@ -173,12 +231,18 @@ async def _context(host: Any, guild: Any, form: Dict[str, str]) -> str:
 
 
 async def _cooldowns(host: Any, guild: Any, form: Dict[str, str]) -> str:
-    channel = parse_number(form.get("cooldown", ""), what=_("The cooldown in seconds"), minimum=0, maximum=MAX_COOLDOWN)
-    member = parse_number(form.get("user_cooldown", ""), what=_("The cooldown in seconds"), minimum=0, maximum=MAX_COOLDOWN)
+    channel = parse_number(
+        form.get("cooldown", ""), what=_("The cooldown in seconds"), minimum=0, maximum=MAX_COOLDOWN
+    )
+    member = parse_number(
+        form.get("user_cooldown", ""), what=_("The cooldown in seconds"), minimum=0, maximum=MAX_COOLDOWN
+    )
     await host.store_listen(guild.id, None, "cooldown", channel)
     await host.store_listen(guild.id, None, "user_cooldown", member)
     return (
-        _("Channel cooldown for {where} set to {seconds} s.").format(where=_("this server"), seconds=f"{channel:g}")
+        _("Channel cooldown for {where} set to {seconds} s.").format(
+            where=_("this server"), seconds=f"{channel:g}"
+        )
         + " "
         + _("Member cooldown set to {seconds} s.").format(seconds=f"{member:g}")
     )
@@ -204,9 +268,17 @@ async def _budget(host: Any, guild: Any, form: Dict[str, str]) -> str:
     amount = form.get("amount", "").strip() or "none"
     value, cleared = await host.store_budget(guild.id, who == "server", amount, unit)
     if who == "server":
-        text = _("Daily budget of the whole server removed.") if value is None else _("Daily budget of the whole server set to {amount}.")
+        text = (
+            _("Daily budget of the whole server removed.")
+            if value is None
+            else _("Daily budget of the whole server set to {amount}.")
+        )
     else:
-        text = _("Daily budget of each member removed.") if value is None else _("Daily budget of each member set to {amount}.")
+        text = (
+            _("Daily budget of each member removed.")
+            if value is None
+            else _("Daily budget of each member set to {amount}.")
+        )
     text = text.format(amount=format_amount(value, unit) if value is not None else "")
     if cleared:
         text += " " + _("Cleared role and member budgets (they were in another unit).")
@@ -220,7 +292,11 @@ async def _ratelimit(host: Any, guild: Any, form: Dict[str, str]) -> str:
         return _("Rate limits removed.")
     who = "server" if who == "server" else "user"
     rate = await host.store_rate(guild.id, who, form.get("requests", ""), form.get("seconds", ""))
-    text = _("Rate limit of each member set to {rate}.") if who == "user" else _("Rate limit of the whole server set to {rate}.")
+    text = (
+        _("Rate limit of each member set to {rate}.")
+        if who == "user"
+        else _("Rate limit of the whole server set to {rate}.")
+    )
     return text.format(rate=rate.describe())
 
 

@@ -53,14 +53,14 @@ async def home(request: web.Request) -> web.Response:
     guilds = sorted(panel.bot.guilds, key=lambda g: g.name.lower())
     for guild in guilds:
         if viewer.may_admin(guild.id):
-            rows.append(f'<li><strong>{html.esc(guild.name)}</strong> {admin_nav(guild.id)}</li>')
+            rows.append(f"<li><strong>{html.esc(guild.name)}</strong> {admin_nav(guild.id)}</li>")
     if viewer.owner:
-        rows.append(f'<li><strong>{html.esc(_("Direct messages"))}</strong> {admin_nav(DMS)}</li>')
+        rows.append(f"<li><strong>{html.esc(_('Direct messages'))}</strong> {admin_nav(DMS)}</li>")
     body = ""
     if rows:
-        body += f"<h2>{html.esc(_('Servers you manage'))}</h2><ul class=\"servers\">{''.join(rows)}</ul>"
+        body += f'<h2>{html.esc(_("Servers you manage"))}</h2><ul class="servers">{"".join(rows)}</ul>'
     body += (
-        f"<h2>{html.esc(_('Your own data'))}</h2><p><a href=\"/me\">"
+        f'<h2>{html.esc(_("Your own data"))}</h2><p><a href="/me">'
         f"{html.esc(_('Your usage, memories and instructions in every server; export or delete them.'))}</a></p>"
     )
     return render(request, _("skynet panel"), body)
@@ -78,9 +78,11 @@ def _summary(report: UsageReport) -> str:
         (_("First text p50 / p95"), f"{html.ms(report.first_text[0])} / {html.ms(report.first_text[1])}"),
         (_("Complete p50 / p95"), f"{html.ms(report.complete[0])} / {html.ms(report.complete[1])}"),
     ]
-    return '<dl class="cards">' + "".join(
-        f"<div><dt>{html.esc(k)}</dt><dd>{html.esc(v)}</dd></div>" for k, v in cards
-    ) + "</dl>"
+    return (
+        '<dl class="cards">'
+        + "".join(f"<div><dt>{html.esc(k)}</dt><dd>{html.esc(v)}</dd></div>" for k, v in cards)
+        + "</dl>"
+    )
 
 
 def _cells(counts: SeriesCounts) -> List[Tuple[str, Any]]:
@@ -107,7 +109,9 @@ def period_links(base: str, days: int) -> str:
     for option in PERIODS:
         label = _("{days} days").format(days=option)
         links.append(
-            f"<strong>{html.esc(label)}</strong>" if option == days else f'<a href="{base}?days={option}">{html.esc(label)}</a>'
+            f"<strong>{html.esc(label)}</strong>"
+            if option == days
+            else f'<a href="{base}?days={option}">{html.esc(label)}</a>'
         )
     return '<p class="periods">' + " · ".join(links) + "</p>"
 
@@ -123,16 +127,23 @@ def usage_body(bot: Any, guild_id: int, report: UsageReport, days: int) -> str:
     ]
     more = ""
     if report.member_count > len(report.members):
-        more = '<p class="empty">' + html.esc(
-            _("The {shown} members with the most tokens of {count}; the CSV has them all.").format(
-                shown=len(report.members), count=report.member_count
+        more = (
+            '<p class="empty">'
+            + html.esc(
+                _("The {shown} members with the most tokens of {count}; the CSV has them all.").format(
+                    shown=len(report.members), count=report.member_count
+                )
             )
-        ) + "</p>"
+            + "</p>"
+        )
     tools = [
         [
             (html.esc(name), name),
             (html.number(c.requests), c.requests),
-            (html.percent(c.requests - c.errors, c.requests), (c.requests - c.errors) / c.requests if c.requests else 0),
+            (
+                html.percent(c.requests - c.errors, c.requests),
+                (c.requests - c.errors) / c.requests if c.requests else 0,
+            ),
             (html.ms(p50), p50 or 0),
             (html.ms(p95), p95 or 0),
         ]
@@ -142,27 +153,34 @@ def usage_body(bot: Any, guild_id: int, report: UsageReport, days: int) -> str:
         admin_nav(guild_id)
         + period_links(base, days)
         + _summary(report)
-        + f'<section><h2>{html.esc(_("Per day"))} {csv_link("day")}</h2>'
+        + f"<section><h2>{html.esc(_('Per day'))} {csv_link('day')}</h2>"
         + '<div class="chart"><canvas id="usage-chart" role="img" aria-label="'
         + html.esc(_("Requests and tokens per day"))
         + '"></canvas></div>'
         + html.json_block("usage-data", chart_data(report))
         + "</section>"
-        + f'<section><h2>{html.esc(_("Per model"))} {csv_link("model")}</h2>'
-        + html.table([_("Model")] + heads, ([(html.esc(k), k), *_cells(c)] for k, c in report.models), table_id="models")
+        + f"<section><h2>{html.esc(_('Per model'))} {csv_link('model')}</h2>"
+        + html.table(
+            [_("Model")] + heads,
+            ([(html.esc(k), k), *_cells(c)] for k, c in report.models),
+            table_id="models",
+        )
         + "</section>"
-        + f'<section><h2>{html.esc(_("Per channel"))} {csv_link("channel")}</h2>'
+        + f"<section><h2>{html.esc(_('Per channel'))} {csv_link('channel')}</h2>"
         + html.table(
             [_("Channel")] + heads,
-            ([(html.esc(channel_name(bot, guild_id, k)), channel_name(bot, guild_id, k)), *_cells(c)] for k, c in report.channels),
+            (
+                [(html.esc(channel_name(bot, guild_id, k)), channel_name(bot, guild_id, k)), *_cells(c)]
+                for k, c in report.channels
+            ),
             table_id="channels",
         )
         + "</section>"
-        + f'<section><h2>{html.esc(_("Per member"))} {csv_link("member")}</h2>'
+        + f"<section><h2>{html.esc(_('Per member'))} {csv_link('member')}</h2>"
         + html.table([_("Member")] + heads, members, table_id="members")
         + more
         + "</section>"
-        + f'<section><h2>{html.esc(_("Tool calls"))} {csv_link("tool")}</h2>'
+        + f"<section><h2>{html.esc(_('Tool calls'))} {csv_link('tool')}</h2>"
         + html.table([_("Tool"), _("Calls"), _("Success rate"), "p50", "p95"], tools, table_id="tools")
         + "</section>"
     )
@@ -194,7 +212,14 @@ async def usage_csv(request: web.Request) -> web.Response:
     table = request.query.get("table", "day")
     report = await panel.usage_data.guild(guild_id, days, top=None)
     values = ["requests", "prompt_tokens", "completion_tokens", "cost_usd", "errors", "refusals"]
-    numbers = lambda c: [c.requests, c.prompt_tokens, c.completion_tokens, round(c.cost_usd, 6), c.errors, c.refusals]  # noqa: E731
+    numbers = lambda c: [
+        c.requests,
+        c.prompt_tokens,
+        c.completion_tokens,
+        round(c.cost_usd, 6),
+        c.errors,
+        c.refusals,
+    ]  # noqa: E731
     if table == "model":
         rows = [[k, *numbers(c)] for k, c in report.models]
     elif table == "channel":

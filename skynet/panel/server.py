@@ -45,7 +45,9 @@ class PanelServer:
             return self.panel.public_url.rstrip("/")
         return f"http://{self.address}" if self.address else ""
 
-    async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, public_url: Optional[str] = None) -> None:
+    async def start(
+        self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, public_url: Optional[str] = None
+    ) -> None:
         await self.stop()
         self.panel.public_url = public_url
         await self.reader.open()
@@ -58,9 +60,9 @@ class PanelServer:
             await runner.cleanup()
             if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
                 raise PortUnavailable(
-                    _("The panel could not listen on {host}:{port}: {reason}. Choose another port, e.g. `[p]ai panel enable {host} {other}`.").format(
-                        host=host, port=port, reason=exc.strerror or exc, other=port + 1
-                    )
+                    _(
+                        "The panel could not listen on {host}:{port}: {reason}. Choose another port, e.g. `[p]ai panel enable {host} {other}`."
+                    ).format(host=host, port=port, reason=exc.strerror or exc, other=port + 1)
                 ) from None
             raise
         self._runner = runner

@@ -55,7 +55,9 @@ def _filled(rows: List[Tuple[int, SeriesCounts]], first: int, last: int) -> List
     return [(day, by_day.get(day, SeriesCounts())) for day in range(first, last + 1)]
 
 
-def _guild_report(db: sqlite3.Connection, guild_id: int, first: int, last: int, top: Optional[int]) -> UsageReport:
+def _guild_report(
+    db: sqlite3.Connection, guild_id: int, first: int, last: int, top: Optional[int]
+) -> UsageReport:
     days = _filled(series.daily(db, guild_id, "guild", "", first, last), first, last)
     totals = SeriesCounts()
     for _day, counts in days:
@@ -87,7 +89,9 @@ def _member_report(db: sqlite3.Connection, guild_id: int, user_id: int, first: i
 
 
 class UsageData:
-    def __init__(self, reader: SeriesReader, generation: Callable[[], Any], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, reader: SeriesReader, generation: Callable[[], Any], clock: Callable[[], float] = time.time
+    ) -> None:
         self.reader = reader
         self.generation = generation  # changes when new data is stored (the last flush's time)
         self.clock = clock

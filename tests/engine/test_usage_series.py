@@ -35,10 +35,19 @@ def flush(db: sqlite3.Connection, ledger: SeriesLedger) -> None:
     db.execute("COMMIT")
 
 
-def chat(ledger: SeriesLedger, user: int, tokens: int = 10, *, channel: int = 5, model: str = "gpt-test") -> None:
+def chat(
+    ledger: SeriesLedger, user: int, tokens: int = 10, *, channel: int = 5, model: str = "gpt-test"
+) -> None:
     ledger.answered(
-        guild_id=GUILD, channel_id=channel, user_id=user, model=model,
-        prompt_tokens=tokens, completion_tokens=tokens, cost_usd=0.01, first_text=0.4, complete=1.2,
+        guild_id=GUILD,
+        channel_id=channel,
+        user_id=user,
+        model=model,
+        prompt_tokens=tokens,
+        completion_tokens=tokens,
+        cost_usd=0.01,
+        first_text=0.4,
+        complete=1.2,
     )
 
 
@@ -108,7 +117,9 @@ def test_deleting_a_member_removes_their_rows_only(db) -> None:
     ledger = SeriesLedger(Clock(T0))
     chat(ledger, 1)
     chat(ledger, 2)
-    ledger.answered(guild_id=222, channel_id=9, user_id=1, model="m", prompt_tokens=1, completion_tokens=1, cost_usd=None)
+    ledger.answered(
+        guild_id=222, channel_id=9, user_id=1, model="m", prompt_tokens=1, completion_tokens=1, cost_usd=None
+    )
     flush(db, ledger)
     day = series.day_of(T0)
     db.execute("BEGIN")
@@ -123,7 +134,15 @@ def test_deleting_a_member_removes_their_rows_only(db) -> None:
 
 def test_incognito_requests_count_for_the_server_but_not_the_member(db) -> None:
     ledger = SeriesLedger(Clock(T0))
-    ledger.answered(guild_id=GUILD, channel_id=5, user_id=None, model="m", prompt_tokens=3, completion_tokens=4, cost_usd=None)
+    ledger.answered(
+        guild_id=GUILD,
+        channel_id=5,
+        user_id=None,
+        model="m",
+        prompt_tokens=3,
+        completion_tokens=4,
+        cost_usd=None,
+    )
     flush(db, ledger)
     day = series.day_of(T0)
     assert totals(db, "member", day, day) == {}
@@ -133,13 +152,39 @@ def test_incognito_requests_count_for_the_server_but_not_the_member(db) -> None:
 def test_latency_percentiles_refusals_and_tools(db) -> None:
     ledger = SeriesLedger(Clock(T0))
     for _ in range(90):
-        ledger.answered(guild_id=GUILD, channel_id=5, user_id=1, model="m", prompt_tokens=1, completion_tokens=1,
-                        cost_usd=0, first_text=0.08, complete=0.9)
+        ledger.answered(
+            guild_id=GUILD,
+            channel_id=5,
+            user_id=1,
+            model="m",
+            prompt_tokens=1,
+            completion_tokens=1,
+            cost_usd=0,
+            first_text=0.08,
+            complete=0.9,
+        )
     for _ in range(10):
-        ledger.answered(guild_id=GUILD, channel_id=5, user_id=1, model="m", prompt_tokens=1, completion_tokens=1,
-                        cost_usd=0, first_text=4.0, complete=9.0)
-    ledger.answered(guild_id=GUILD, channel_id=5, user_id=1, model="m", prompt_tokens=1, completion_tokens=0,
-                    cost_usd=0, failed=True)
+        ledger.answered(
+            guild_id=GUILD,
+            channel_id=5,
+            user_id=1,
+            model="m",
+            prompt_tokens=1,
+            completion_tokens=1,
+            cost_usd=0,
+            first_text=4.0,
+            complete=9.0,
+        )
+    ledger.answered(
+        guild_id=GUILD,
+        channel_id=5,
+        user_id=1,
+        model="m",
+        prompt_tokens=1,
+        completion_tokens=0,
+        cost_usd=0,
+        failed=True,
+    )
     ledger.refused(guild_id=GUILD, user_id=1)
     ledger.tool(guild_id=GUILD, name="web_search", seconds=0.3, ok=True)
     ledger.tool(guild_id=GUILD, name="web_search", seconds=2.0, ok=False)
@@ -194,4 +239,6 @@ def test_the_daily_bases_give_the_same_totals_as_looking_each_key_up(db) -> None
     db.execute("BEGIN")
     series.write(db, ledger.drain(), today=today)
     db.execute("COMMIT")
-    assert dict(series.totals_by_key(db, GUILD, "member", today - 6, today, limit=10))["2"].prompt_tokens == 15  # days 33, 36, 39
+    assert (
+        dict(series.totals_by_key(db, GUILD, "member", today - 6, today, limit=10))["2"].prompt_tokens == 15
+    )  # days 33, 36, 39

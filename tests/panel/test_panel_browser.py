@@ -22,7 +22,10 @@ from conftest import owner, say, text_of
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.discord_bursts,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (scripts/_venv.sh installs it as root: apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"{CHROMIUM} is not installed (scripts/_venv.sh installs it as root: apt-get install chromium)",
+    ),
 ]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -93,9 +96,7 @@ async def test_the_panel_in_a_browser(mem, cog, browser, tmp_path) -> None:
     def usage() -> int:
         page.goto(f"http://127.0.0.1:{port}/g/{red.guild.id}/usage?days=7")
         page.wait_for_function("window.skynetCharts && window.skynetCharts.length > 0")
-        drawn = page.evaluate(
-            "window.skynetCharts[0].data.datasets[0].data.reduce((a, b) => a + b, 0)"
-        )
+        drawn = page.evaluate("window.skynetCharts[0].data.datasets[0].data.reduce((a, b) => a + b, 0)")
         page.screenshot(path=str(tmp_path / "panel-usage.png"), full_page=True)
         return drawn
 

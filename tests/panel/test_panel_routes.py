@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import AsyncIterator, Dict
 
 import pytest
-from conftest import KEY, owner, say, text_of
-from panel_world import OTHER_GUILD, client_for, csrf, csrf_of, make_other_guild, sign_in
+from conftest import KEY, say, text_of
+from panel_world import client_for, csrf, make_other_guild, sign_in
 
 from skynet.panel import PanelServer
 from skynet.panel.auth import LINK_TTL, SESSION_TTL, LoginLinks, LoginRateLimited, Sessions
@@ -33,18 +33,36 @@ async def world(bot, cog) -> AsyncIterator[Dict]:
     server = PanelServer(cog)
     await server.reader.open()
     clients = {}
-    users = {"owner": bot.owner.id, "admin": bot.admin.id, "other_admin": other_admin.id, "member": bot.member.id}
+    users = {
+        "owner": bot.owner.id,
+        "admin": bot.admin.id,
+        "other_admin": other_admin.id,
+        "member": bot.member.id,
+    }
     for name in ["owner", "admin", "other_admin", "member", "nobody"]:
         clients[name] = await client_for(server)
         if name in users:
             await sign_in(clients[name], server, users[name])
-    yield {"server": server, "clients": clients, "guild": bot.guild.id, "other": other_guild.id, "red": bot, "cog": cog}
+    yield {
+        "server": server,
+        "clients": clients,
+        "guild": bot.guild.id,
+        "other": other_guild.id,
+        "red": bot,
+        "cog": cog,
+    }
     for client in clients.values():
         await client.close()
     await server.close()
 
 
-PAGES = ["/g/{g}/usage", "/g/{g}/usage.csv?table=member", "/g/{g}/budgets", "/g/{g}/memory", "/g/{g}/settings"]
+PAGES = [
+    "/g/{g}/usage",
+    "/g/{g}/usage.csv?table=member",
+    "/g/{g}/budgets",
+    "/g/{g}/memory",
+    "/g/{g}/settings",
+]
 
 
 async def status(client, path: str) -> int:
@@ -96,7 +114,7 @@ async def test_the_usage_page_shows_this_servers_chats_and_no_secret(world) -> N
 
 
 async def test_a_member_sees_only_their_own_data(world) -> None:
-    c, red = world["clients"], world["red"]
+    c = world["clients"]
     mine = await (await c["member"].get("/me")).text()
     assert "Test Guild" in mine and "Last 30 days: 1 requests" in mine
     exported = await (await c["member"].get("/me/export.json")).json()
@@ -120,7 +138,9 @@ async def test_posts_need_the_sessions_csrf_token(world) -> None:
     assert ok.status == 200, await ok.text()
     assert world["cog"].governance.rules(g).listen.mode == "all"
     # the other server's admin cannot post to this server, with their own valid token
-    refused = await c["other_admin"].post(path, data={"scope": "server", "mode": "off", "csrf": await csrf(c["other_admin"])})
+    refused = await c["other_admin"].post(
+        path, data={"scope": "server", "mode": "off", "csrf": await csrf(c["other_admin"])}
+    )
     assert refused.status == 404
     assert world["cog"].governance.rules(g).listen.mode == "all"
     assert (await c["nobody"].post(path, data=form)).status == 401
@@ -150,12 +170,16 @@ async def test_settings_refuse_bad_values_with_the_commands_words(world) -> None
     c, g, red = world["clients"], world["guild"], world["red"]
     command = text_of(await say(red, "!ai budget set user lots", author=red.admin))
     response = await c["admin"].post(
-        f"/g/{g}/settings/budget", data={"who": "user", "amount": "lots", "unit": "tokens", "csrf": await csrf(c["admin"])}
+        f"/g/{g}/settings/budget",
+        data={"who": "user", "amount": "lots", "unit": "tokens", "csrf": await csrf(c["admin"])},
     )
     assert response.status == 400
     page = await response.text()
     message = command.split("⚠️", 1)[-1].strip().strip("*").strip()
-    assert message and message.split(".")[0] in page.replace("&#x27;", "'").replace("&quot;", '"'), (command, page[-800:])
+    assert message and message.split(".")[0] in page.replace("&#x27;", "'").replace("&quot;", '"'), (
+        command,
+        page[-800:],
+    )
     assert world["cog"].governance.rules(g).budgets.member_amount is None  # nothing changed
     bad_mode = await c["admin"].post(
         f"/g/{g}/settings/listen", data={"scope": "server", "mode": "loud", "csrf": await csrf(c["admin"])}

@@ -17,8 +17,7 @@ from redbot.core import commands
 from ...abc import MixinMeta
 from ...engine.errors import InvalidValue, SkynetError
 from ...i18n import _
-from ...panel import DEFAULT_HOST, DEFAULT_PORT, PanelServer
-from ...panel import dashboard
+from ...panel import DEFAULT_HOST, DEFAULT_PORT, PanelServer, dashboard
 from ...panel.auth import LINK_TTL
 from ..common import reply
 from ..group import AIGroup
@@ -49,7 +48,9 @@ class PanelMixin(MixinMeta):
         if self.panel_server is None:
             self.panel_server = PanelServer(self)
         await self.panel_server.start(
-            settings.get("host") or DEFAULT_HOST, int(settings.get("port") or DEFAULT_PORT), settings.get("public_url")
+            settings.get("host") or DEFAULT_HOST,
+            int(settings.get("port") or DEFAULT_PORT),
+            settings.get("public_url"),
         )
         return self.panel_server
 
@@ -61,7 +62,9 @@ class PanelMixin(MixinMeta):
 
     @ai_panel.command(name="enable")
     @commands.is_owner()
-    async def ai_panel_enable(self, ctx: commands.Context, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    async def ai_panel_enable(
+        self, ctx: commands.Context, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+    ) -> None:
         """Start the web panel (default 127.0.0.1:8765). Put it behind a reverse proxy with TLS
         (`[p]ai panel url`) to open it to members."""
         host = host.strip() or DEFAULT_HOST
@@ -70,7 +73,9 @@ class PanelMixin(MixinMeta):
         settings = {**await self.config.panel(), "enabled": True, "host": host, "port": port}
         server = await self._panel_start(settings)  # raises a clear message when the port is taken
         await self.config.panel.set(settings)
-        text = _("The web panel is on at <{url}>. Sign in with `[p]ai panel login`.").format(url=server.base_url())
+        text = _("The web panel is on at <{url}>. Sign in with `[p]ai panel login`.").format(
+            url=server.base_url()
+        )
         if not _loopback(host) and not settings.get("public_url"):
             text += "\n" + _(
                 "-# It listens on {host}, beyond this machine, without TLS: put it behind a reverse proxy with HTTPS and set `[p]ai panel url`."
@@ -96,7 +101,11 @@ class PanelMixin(MixinMeta):
         if public_url.strip().lower() not in ("none", "off", "remove"):
             parts = urlsplit(public_url.strip())
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-                raise InvalidValue(_("Give the panel's address starting with https://, e.g. `https://bot.example.org/panel`."))
+                raise InvalidValue(
+                    _(
+                        "Give the panel's address starting with https://, e.g. `https://bot.example.org/panel`."
+                    )
+                )
             value = public_url.strip().rstrip("/")
         await self.config.panel.public_url.set(value)
         if self.panel_server is not None:
@@ -128,7 +137,9 @@ class PanelMixin(MixinMeta):
         """Get a one-time sign-in link to the web panel by DM (it works once, for 10 minutes)."""
         server = self.panel_server
         if server is None or not server.running:
-            raise InvalidValue(_("The web panel is off. The bot owner can turn it on with `[p]ai panel enable`."))
+            raise InvalidValue(
+                _("The web panel is off. The bot owner can turn it on with `[p]ai panel enable`.")
+            )
         link = server.login_link(ctx.author.id)  # rate limited: raises a message saying when
         text = _(
             "Your sign-in link to the skynet panel (it works once, for {minutes} minutes; do not share it):\n<{link}>"
@@ -136,7 +147,9 @@ class PanelMixin(MixinMeta):
         try:
             await ctx.author.send(text, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException:
-            raise InvalidValue(_("I could not DM you. Allow direct messages from this server's members, then try again.")) from None
+            raise InvalidValue(
+                _("I could not DM you. Allow direct messages from this server's members, then try again.")
+            ) from None
         if ctx.guild is not None:
             await reply(ctx, _("I sent you a sign-in link by DM."), ephemeral=True)
 
@@ -147,13 +160,17 @@ class PanelMixin(MixinMeta):
         dashboard_cog.rpc.third_parties_handler.add_third_party(self)
 
     @dashboard.dashboard_page(name="usage", description="AI usage of this server", methods=("GET",))
-    async def dashboard_usage(self, user: discord.User, guild: discord.Guild, **kwargs: Any) -> Dict[str, Any]:
+    async def dashboard_usage(
+        self, user: discord.User, guild: discord.Guild, **kwargs: Any
+    ) -> Dict[str, Any]:
         if self.panel_server is None:  # the reports need its reader; closed with the cog
             self.panel_server = PanelServer(self)
         return await dashboard.usage_page(self, user.id, guild.id, self.panel_server.panel.usage_data)
 
     @dashboard.dashboard_page(name="settings", description="AI settings of this server", methods=("GET",))
-    async def dashboard_settings(self, user: discord.User, guild: discord.Guild, **kwargs: Any) -> Dict[str, Any]:
+    async def dashboard_settings(
+        self, user: discord.User, guild: discord.Guild, **kwargs: Any
+    ) -> Dict[str, Any]:
         return await dashboard.settings_page(self, user.id, guild.id)
 
 

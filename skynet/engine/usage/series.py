@@ -31,7 +31,23 @@ DEFAULT_RETENTION_DAYS = 400
 BASE_PERIODS = (7, 30, 90, 365)
 # Upper bounds (ms) of the latency histogram's buckets; the last one is open-ended.
 BUCKETS_MS: Tuple[float, ...] = (
-    50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 60000,
+    50,
+    100,
+    200,
+    300,
+    500,
+    750,
+    1000,
+    1500,
+    2000,
+    3000,
+    5000,
+    7500,
+    10000,
+    15000,
+    20000,
+    30000,
+    60000,
     120000,
 )
 
@@ -269,7 +285,9 @@ def refresh_bases(db: sqlite3.Connection, today: int) -> int:
     sets = ", ".join(
         f"base{p} = " + _TOKENS_BEFORE.format(k="series_keys", first=f"{today - p + 1}") for p in BASE_PERIODS
     )
-    return db.execute(f"UPDATE series_keys SET base_day = ?, {sets} WHERE base_day != ?", (today, today)).rowcount
+    return db.execute(
+        f"UPDATE series_keys SET base_day = ?, {sets} WHERE base_day != ?", (today, today)
+    ).rowcount
 
 
 def prune(db: sqlite3.Connection, before_day: int) -> int:
@@ -298,7 +316,9 @@ def delete_member(db: sqlite3.Connection, user_id: int, guild_id: Optional[int] 
 # -- reading ----------------------------------------------------------------------------------
 
 
-def daily(db: sqlite3.Connection, guild_id: int, dim: str, key: str, first: int, last: int) -> List[Tuple[int, SeriesCounts]]:
+def daily(
+    db: sqlite3.Connection, guild_id: int, dim: str, key: str, first: int, last: int
+) -> List[Tuple[int, SeriesCounts]]:
     """(day, values) of one key for the days in [first, last] that have a row."""
     rows = db.execute(
         f"SELECT day, {_VALUES} FROM series WHERE guild_id = ? AND dim = ? AND key = ? "
@@ -336,10 +356,14 @@ def totals_by_key(
         " - coalesce(b.cum_prompt_tokens, 0) - coalesce(b.cum_completion_tokens, 0)) DESC, "
         f"({end}.cum_requests - coalesce(b.cum_requests, 0)) DESC, k.key"
     )
-    end_join = "" if fast else (
-        "JOIN series e ON e.guild_id = k.guild_id AND e.dim = k.dim AND e.key = k.key AND e.day = "
-        "(SELECT max(day) FROM series x WHERE x.guild_id = k.guild_id AND x.dim = k.dim AND x.key = k.key "
-        "AND x.day <= :last) "
+    end_join = (
+        ""
+        if fast
+        else (
+            "JOIN series e ON e.guild_id = k.guild_id AND e.dim = k.dim AND e.key = k.key AND e.day = "
+            "(SELECT max(day) FROM series x WHERE x.guild_id = k.guild_id AND x.dim = k.dim AND x.key = k.key "
+            "AND x.day <= :last) "
+        )
     )
     only = ""
     params: Dict[str, object] = {"guild": guild_id, "dim": dim, "first": first, "last": last}
@@ -366,7 +390,9 @@ def totals_by_key(
     return found
 
 
-def _top_by_tokens(db: sqlite3.Connection, guild_id: int, dim: str, first: int, last: int, limit: int) -> List[str]:
+def _top_by_tokens(
+    db: sqlite3.Connection, guild_id: int, dim: str, first: int, last: int, limit: int
+) -> List[str]:
     period = last - first + 1
     before = _TOKENS_BEFORE.format(k="k", first=":first")
     if period in BASE_PERIODS:  # the base kept for this period, when it is today's
@@ -402,7 +428,9 @@ def histogram(db: sqlite3.Connection, guild_id: Optional[int], kind: str, first:
     if guild_id is not None:
         where, params = "guild_id = ? AND " + where, [guild_id, *params]
     counts = [0] * (len(BUCKETS_MS) + 1)
-    for bucket, count in db.execute(f"SELECT bucket, sum(count) FROM latency WHERE {where} GROUP BY bucket", params):
+    for bucket, count in db.execute(
+        f"SELECT bucket, sum(count) FROM latency WHERE {where} GROUP BY bucket", params
+    ):
         counts[min(int(bucket), len(BUCKETS_MS))] += int(count)
     return counts
 
