@@ -212,14 +212,8 @@ async def usage_csv(request: web.Request) -> web.Response:
     table = request.query.get("table", "day")
     report = await panel.usage_data.guild(guild_id, days, top=None)
     values = ["requests", "prompt_tokens", "completion_tokens", "cost_usd", "errors", "refusals"]
-    numbers = lambda c: [
-        c.requests,
-        c.prompt_tokens,
-        c.completion_tokens,
-        round(c.cost_usd, 6),
-        c.errors,
-        c.refusals,
-    ]  # noqa: E731
+    def numbers(c: SeriesCounts) -> List[Any]:
+        return [c.requests, c.prompt_tokens, c.completion_tokens, round(c.cost_usd, 6), c.errors, c.refusals]
     if table == "model":
         rows = [[k, *numbers(c)] for k, c in report.models]
     elif table == "channel":
