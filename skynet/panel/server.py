@@ -31,7 +31,7 @@ class PanelServer:
     def __init__(self, host: Any) -> None:
         self.host = host
         self.reader = SeriesReader(host.usage.path)
-        self.panel = Panel(host, UsageData(self.reader, lambda: getattr(host.usage, "last_flush", None)))
+        self.panel = Panel(host, UsageData(self.reader, lambda: getattr(host.usage, "generation", None)))
         self._runner: Optional[web.AppRunner] = None
         self.address: Optional[str] = None  # "host:port" while serving
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from typing import Dict, Optional
@@ -10,18 +11,25 @@ import discord
 from aiohttp.test_utils import TestClient, TestServer
 from discord.ext.test import backend as dpy_backend
 
-from skynet.panel import PanelServer
-from skynet.panel.routes import make_app
-
 OTHER_GUILD = 1100000000000000900
 OTHER_CHANNEL = 1100000000000000901
 OTHER_ADMIN = 1100000000000000902
 OTHER_ROLE = 1100000000000000903
 
 
+def cog_module(name: str):
+    """``skynet.<name>`` as the bot imported it: the harness gives the bot its own import of the
+    cog, and errors raised by the cog must be the classes the panel catches."""
+    return importlib.import_module(f"skynet.{name}")
+
+
+def panel_server(cog):
+    return cog_module("panel").PanelServer(cog)
+
+
 @dataclass
 class World:
-    server: PanelServer
+    server: object
     other_guild: discord.Guild
     other_admin: discord.Member
     clients: Dict[str, TestClient]
@@ -45,13 +53,13 @@ def make_other_guild(red) -> tuple:
     return guild, admin
 
 
-async def client_for(server: PanelServer) -> TestClient:
-    client = TestClient(TestServer(make_app(server.panel)))
+async def client_for(server) -> TestClient:
+    client = TestClient(TestServer(cog_module("panel.routes").make_app(server.panel)))
     await client.start_server()
     return client
 
 
-async def sign_in(client: TestClient, server: PanelServer, user_id: int) -> None:
+async def sign_in(client: TestClient, server, user_id: int) -> None:
     token = server.panel.links.issue(user_id)
     page = await client.get(f"/login/{token}")
     assert page.status == 200, await page.text()

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import say
-from panel_world import make_other_guild
-
-from skynet.panel import PanelServer, dashboard
+from panel_world import cog_module, make_other_guild, panel_server
 
 pytestmark = pytest.mark.discord_bursts
 
@@ -48,7 +46,8 @@ async def test_usage_and_settings_pages_for_admins_only(bot, cog) -> None:
     await bot.bot.get_cog("Skynet").usage.flush()
     await say(bot, "!ai chat hello", author=bot.member)
     await cog.usage.flush()
-    server = PanelServer(cog)
+    server = panel_server(cog)
+    dashboard = cog_module("panel.dashboard")
     try:
         page = await dashboard.usage_page(cog, bot.admin.id, bot.guild.id, server.panel.usage_data)
         assert page["status"] == 0 and "gpt-test" in page["web_content"]["source"]

@@ -7,10 +7,9 @@ from typing import AsyncIterator, Dict
 
 import pytest
 from conftest import KEY, say, text_of
-from panel_world import client_for, csrf, make_other_guild, sign_in
+from panel_world import client_for, cog_module, csrf, make_other_guild, panel_server, sign_in
 
-from skynet.panel import PanelServer
-from skynet.panel.auth import LINK_TTL, SESSION_TTL, LoginLinks, LoginRateLimited, Sessions
+from skynet.panel.auth import LINK_TTL, SESSION_TTL
 
 pytestmark = pytest.mark.discord_bursts
 
@@ -30,7 +29,7 @@ async def world(bot, cog) -> AsyncIterator[Dict]:
     await say(bot, "!ai chat hello there", author=bot.member)
     await say(bot, "!ai chat what is 2+2", author=bot.admin)
     await cog.usage.flush()
-    server = PanelServer(cog)
+    server = panel_server(cog)
     await server.reader.open()
     clients = {}
     users = {
@@ -192,10 +191,11 @@ async def test_settings_refuse_bad_values_with_the_commands_words(world) -> None
 
 
 async def test_sign_in_links_are_single_use_expire_and_are_rate_limited(world) -> None:
-    server: PanelServer = world["server"]
+    server = world["server"]
+    auth = cog_module("panel.auth")
     clock = Clock()
-    server.panel.links = LoginLinks(clock)
-    server.panel.sessions = Sessions(clock)
+    server.panel.links = auth.LoginLinks(clock)
+    server.panel.sessions = auth.Sessions(clock)
     client = await client_for(server)
     try:
         member = world["red"].member.id
@@ -213,7 +213,7 @@ async def test_sign_in_links_are_single_use_expire_and_are_rate_limited(world) -
         assert (await client.post("/login", data={"token": late}, allow_redirects=False)).status == 403
         for _ in range(3):
             server.panel.links.issue(member)
-        with pytest.raises(LoginRateLimited, match="3 sign-in links"):
+        with pytest.raises(auth.LoginRateLimited, match="3 sign-in links"):
             server.panel.links.issue(member)  # a fourth within ten minutes
         assert (await client.post("/login", data={"token": "guessed"}, allow_redirects=False)).status == 403
 
