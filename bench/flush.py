@@ -67,7 +67,7 @@ class WriteCounter:
 
 
 def record_users(cog, first_user: int, count: int) -> None:
-    from_cog = sys.modules[type(cog).__module__.rsplit(".", 1)[0] + ".usage_store"]
+    from_cog = sys.modules[type(cog).__module__.rsplit(".", 1)[0] + ".stores.usage"]
     events = sys.modules[type(cog).__module__.rsplit(".", 1)[0] + ".engine.events"]
     for n in range(count):
         user, guild = first_user + n, GUILDS[n % len(GUILDS)]

@@ -26,7 +26,7 @@ import openai
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from skynet.discord.split import split_message  # noqa: E402
+from skynet.delivery.split import split_message  # noqa: E402
 from skynet_dev.harness import RedHarness  # noqa: E402
 from skynet_dev.mock_openai import MockOpenAI  # noqa: E402
 

@@ -27,7 +27,7 @@ from discord.ext.test import backend
 
 
 async def run_one(harness, n: int, words: int, per_channel: int) -> Dict[str, object]:
-    reply_module = sys.modules["skynet.discord.reply"]  # the bot's own import of the cog
+    reply_module = sys.modules["skynet.delivery.reply"]  # the bot's own import of the cog
     streamer_cls = reply_module.ReplyStreamer
     last_token: Dict[int, float] = {}
     original_append = streamer_cls.append

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from skynet.engine.personas import Persona  # noqa: E402
-from skynet.settings_store import GUILD, Scope  # noqa: E402
+from skynet.stores.settings import GUILD, Scope  # noqa: E402
 from skynet_dev.harness import RedHarness  # noqa: E402
 
 PROMPT = (

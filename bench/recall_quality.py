@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from recall_set import DISTRACTORS, FACTS, OTHER_MEMBER  # noqa: E402
 
-from skynet.discord.pacing import Pacer  # noqa: E402
+from skynet.delivery.pacing import Pacer  # noqa: E402
 from skynet_dev.harness import RedHarness  # noqa: E402
 from skynet_dev.mock_openai import MockOpenAI  # noqa: E402
 

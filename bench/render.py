@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skynet.discord.split import IncrementalSplitter, split_message  # noqa: E402
+from skynet.delivery.split import IncrementalSplitter, split_message  # noqa: E402
 
 
 def answer(size: int) -> str:

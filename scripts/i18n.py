@@ -4,7 +4,7 @@
                                                    redgettext and merge every <locale>.po with it
     .venv/bin/python scripts/i18n.py new de-DE     start a new language (an empty <locale>.po)
     .venv/bin/python scripts/i18n.py check         list what each language has not translated yet
-    .venv/bin/python scripts/i18n.py todo fr-FR tools skynet/mixins/tools.py skynet/engine/tools
+    .venv/bin/python scripts/i18n.py todo fr-FR tools skynet/commands/tools/tools.py skynet/engine/tools
                                                    write i18n/fr-FR/tools.po: the texts of those
                                                    files, with the translations known so far
 

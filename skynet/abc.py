@@ -8,23 +8,23 @@ from typing import Optional
 from redbot.core import Config, commands
 from redbot.core.bot import Red
 
-from .discord.inflight import InFlight
-from .discord.pacing import Pacer
-from .discord.webhooks import ChannelWebhooks
-from .engine.catalog import ModelCatalog
+from .delivery.inflight import InFlight
+from .delivery.pacing import Pacer
+from .delivery.webhooks import ChannelWebhooks
 from .engine.chat import ChatEngine
 from .engine.errors import Redactor
 from .engine.governance.governor import Governor, Ticket
 from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.memory.service import MemoryService
+from .engine.providers.catalog import ModelCatalog
 from .engine.providers.registry import ProviderRegistry
-from .engine.tokens import TokenCounter
 from .engine.tools.service import ToolService
-from .governance_store import GovernanceStore
-from .personas_store import PersonaStore
-from .settings_store import SettingsStore
-from .usage_store import UsageStore
+from .engine.usage.tokens import TokenCounter
+from .stores.governance import GovernanceStore
+from .stores.personas import PersonaStore
+from .stores.settings import SettingsStore
+from .stores.usage import UsageStore
 
 
 class MixinMeta(ABC):

@@ -12,52 +12,59 @@ from redbot.core.bot import Red
 from redbot.core.i18n import cog_i18n
 
 from .abc import CompositeMetaClass
-from .config import make_config, migrate
-from .discord.inflight import InFlight
-from .discord.pacing import Pacer
-from .discord.ratelimits import RateLimitFeedback
-from .discord.style import error_text
-from .discord.webhooks import ChannelWebhooks
-from .engine.accounting import UsageLedger
-from .engine.catalog import ModelCatalog
+from .commands.chat.chat import ChatMixin
+from .commands.common import reply
+from .commands.diag.diag import DiagMixin
+from .commands.governance.admission import AdmissionMixin
+from .commands.governance.budgets import BudgetsMixin
+from .commands.governance.dms import DMsMixin
+from .commands.governance.policies import PoliciesMixin
+from .commands.governance.ratelimits import RateLimitsMixin
+from .commands.group import AIGroup
+from .commands.input_errors import input_error_text
+from .commands.listen.listen import ListenMixin
+from .commands.listen.passive import PassiveMixin
+from .commands.memory.admin import MemoryAdminMixin
+from .commands.memory.documents import DocumentsMixin
+from .commands.memory.lifecycle import MemoryMixin
+from .commands.memory.memories import MemoriesMixin
+from .commands.memory.storage import MemoryStorageMixin
+from .commands.models.fallbacks import ReliabilityMixin
+from .commands.models.models import ModelsMixin
+from .commands.models.params import ParamsMixin
+from .commands.permissions import parent_checks_pass, refusal
+from .commands.personas.personas import PersonasMixin
+from .commands.personas.prompting import PromptingMixin
+from .commands.privacy.data import DataMixin
+from .commands.providers.pricing import PricingSourceMixin
+from .commands.providers.providers import ProvidersMixin
+from .commands.slash import arrange_slash
+from .commands.tools.research import ResearchMixin
+from .commands.tools.setup import ToolsSetupMixin
+from .commands.tools.tools import ToolsMixin
+from .commands.usage.stats import StatsMixin
+from .delivery.inflight import InFlight
+from .delivery.pacing import Pacer
+from .delivery.ratelimits import RateLimitFeedback
+from .delivery.style import error_text
+from .delivery.webhooks import ChannelWebhooks
 from .engine.chat import ChatEngine
 from .engine.errors import Redactor, SkynetError
 from .engine.governance.governor import Governor
 from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
-from .engine.pricing import PriceBook
-from .engine.pricing_table import PriceTable
+from .engine.providers.catalog import ModelCatalog
 from .engine.providers.registry import ProviderRegistry
-from .engine.tokens import TokenCounter
-from .governance_store import GovernanceStore
+from .engine.usage.accounting import UsageLedger
+from .engine.usage.pricing import PriceBook
+from .engine.usage.pricing_table import PriceTable
+from .engine.usage.tokens import TokenCounter
 from .i18n import _
-from .mixins.chat import ChatMixin
-from .mixins.common import reply
-from .mixins.data import DataMixin
-from .mixins.diag import DiagMixin
-from .mixins.dms import DMsMixin
-from .mixins.documents import DocumentsMixin
-from .mixins.governance import GovernanceMixin
-from .mixins.group import AIGroup
-from .mixins.input_errors import input_error_text
-from .mixins.listen import ListenMixin
-from .mixins.memories import MemoriesMixin
-from .mixins.memory import MemoryMixin
-from .mixins.memory_admin import MemoryAdminMixin
-from .mixins.memory_storage import MemoryStorageMixin
-from .mixins.models import ModelsMixin
-from .mixins.params import ParamsMixin
-from .mixins.permissions import parent_checks_pass, refusal
-from .mixins.personas import PersonasMixin
-from .mixins.pricing_source import PricingSourceMixin
-from .mixins.prompting import PromptingMixin
-from .mixins.providers import ProvidersMixin
-from .mixins.reliability import ReliabilityMixin
-from .mixins.stats import StatsMixin
-from .mixins.tools import ToolsMixin
-from .personas_store import PersonaStore
-from .settings_store import SettingsStore
-from .usage_store import UsageStore
+from .stores.config import make_config, migrate
+from .stores.governance import GovernanceStore
+from .stores.personas import PersonaStore
+from .stores.settings import SettingsStore
+from .stores.usage import UsageStore
 
 log = logging.getLogger("red.skynet")
 
@@ -79,9 +86,15 @@ class Skynet(
     DocumentsMixin,
     MemoryMixin,  # before DataMixin: it extends Red's data API calls
     DataMixin,
+    ToolsSetupMixin,
     ToolsMixin,
+    ResearchMixin,
+    PassiveMixin,
     ListenMixin,
-    GovernanceMixin,
+    AdmissionMixin,
+    BudgetsMixin,
+    RateLimitsMixin,
+    PoliciesMixin,
     DiagMixin,
     PricingSourceMixin,
     AIGroup,
@@ -93,6 +106,7 @@ class Skynet(
     def __init__(self, bot: Red) -> None:
         super().__init__()
         self.bot = bot
+        self.__cog_app_commands__.append(arrange_slash(self, self.ai))  # /ai for members, /aiset
         self.config = make_config(self)
         self.settings = SettingsStore(self.config)
         self.redactor = Redactor()

@@ -21,9 +21,9 @@ import discord
 import discord.ext.test as dpytest
 import discord.ext.test.factories as dpy_factories
 
-from .discord_limits import DiscordLimits
-from .harness import BotEvent, RedHarness
-from .markup import NameLookup, guild_names, render_markup
+from skynet_dev.discord_limits import DiscordLimits
+from skynet_dev.harness import BotEvent, RedHarness
+from skynet_dev.markup import NameLookup, guild_names, render_markup
 
 REPO = Path(__file__).resolve().parents[1]
 BOT_NAME = "Skynet"  # the console bot's name in help headers, {bot} and mentions
@@ -179,7 +179,7 @@ def offered(models: List[str]) -> str:
 def global_model(harness: RedHarness) -> Optional[str]:
     """The model set globally (``endpoint:model``), if any."""
     # Imported only now: the loaded cog's own modules (Red loaded the package).
-    from skynet.settings_store import GLOBAL, Scope
+    from skynet.stores.settings import GLOBAL, Scope
 
     model = harness.bot.get_cog("Skynet").settings.layer(Scope(GLOBAL)).model
     return str(model) if model else None
@@ -209,7 +209,7 @@ async def use_listed_model(harness: RedHarness, endpoint: str, out: TextIO, refu
     # The server is down or lists no models: still answer on it (with a clear "couldn't
     # reach" error while it is down), never fall back to another endpoint such as OpenAI.
     from skynet.engine.settings import ModelRef
-    from skynet.settings_store import GLOBAL, Scope
+    from skynet.stores.settings import GLOBAL, Scope
 
     current = cog.settings.resolve(harness.guild.id, harness.channel.id).model
     name = current.name if current.endpoint == endpoint else FALLBACK_MODEL

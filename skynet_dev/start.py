@@ -74,8 +74,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             print("--fresh applies to the offline console only; the bot's data is kept.", flush=True)
         run_red(token, Path.cwd() / ".skynet-data")
     else:
-        from .console import DATA_DIR
-        from .console import main as console_main
+        from skynet_dev.console import DATA_DIR
+        from skynet_dev.console import main as console_main
 
         data_dir = Path.cwd() / DATA_DIR
         if "--fresh" in args and data_dir.exists():

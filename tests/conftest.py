@@ -116,7 +116,7 @@ EMBED = "text-embedding-3-small"  # the embeddings model the local provider serv
 @pytest.fixture
 def mem(bot: RedHarness, provider: MockOpenAI, cog) -> RedHarness:
     """skynet with embeddings on the local provider; replies need not wait a second apart."""
-    from skynet.discord.pacing import Pacer
+    from skynet.delivery.pacing import Pacer
 
     provider.models.append(EMBED)
     provider.embeddings = "words"

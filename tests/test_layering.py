@@ -1,8 +1,11 @@
 """The engine/shell boundary, enforced: a lower layer never imports a higher one.
 
-Layers, lowest first: ``skynet.engine`` (plain Python) < ``skynet.discord`` (rendering, may use
-discord.py) < stores (``config``, ``settings_store``, ``usage_store``: Red's Config) < ``abc`` and
-``mixins`` (commands) < ``cog``.
+Layers, lowest first: ``skynet.engine`` (plain Python) < ``skynet.delivery`` (showing answers on
+Discord: streaming, pacing, splitting, webhooks; may use discord.py) < ``skynet.stores`` and
+``skynet.i18n`` (Red's Config and Translator) < ``skynet.abc``, ``skynet.commands`` and
+``skynet.panel`` (the shell) < ``skynet.cog``. Inside the shell, an area's package never imports
+another area's package: shared pieces live in ``skynet.commands``' own modules (``common``,
+``group``, ``permissions``...).
 """
 
 from __future__ import annotations
@@ -17,29 +20,24 @@ PACKAGE = Path(__file__).resolve().parents[1] / "skynet"
 
 LAYERS = {
     "skynet.engine": 0,
-    "skynet.discord": 1,
-    "skynet.config": 2,
-    "skynet.settings_store": 2,
-    "skynet.usage_store": 2,
-    "skynet.governance_store": 2,
-    "skynet.personas_store": 2,
+    "skynet.delivery": 1,
+    "skynet.stores": 2,
     "skynet.i18n": 2,
     "skynet.abc": 3,
-    "skynet.mixins": 3,
+    "skynet.commands": 3,
+    "skynet.panel": 3,
     "skynet.cog": 4,
     "skynet": 5,  # the package __init__ (setup)
 }
 # Third-party frameworks a layer may not use.
 FORBIDDEN = {
     "skynet.engine": ("discord", "redbot"),
-    "skynet.discord": ("redbot",),
-    "skynet.config": ("discord",),
-    "skynet.settings_store": ("discord",),
-    "skynet.usage_store": ("discord",),
-    "skynet.governance_store": ("discord",),
-    "skynet.personas_store": ("discord",),
+    "skynet.delivery": ("redbot",),
+    "skynet.stores": ("discord",),
     "skynet.i18n": ("discord",),
 }
+# The rooms the package may have at its top: a new one needs a layer above.
+ROOMS = {"engine", "delivery", "stores", "commands", "panel", "locales", "__pycache__"}
 
 
 def layer_of(module: str) -> str:
@@ -89,12 +87,67 @@ def test_no_upward_or_forbidden_imports(module: str, path: Path) -> None:
         if top == "skynet":
             target = layer_of(imported)
             assert LAYERS[target] <= LAYERS[own], f"{module} ({own}) imports higher layer {imported}"
-            if own == "skynet.mixins" and target == "skynet.cog":
+            if own == "skynet.commands" and target == "skynet.cog":
                 pytest.fail(f"{module} imports the cog")
 
 
 def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("import discord\nfrom ..mixins import chat\n")
+    bad.write_text("import discord\nfrom ..commands import chat\n")
     found = list(imports("skynet.engine.bad", bad))
-    assert "discord" in found and "skynet.mixins" in found
+    assert "discord" in found and "skynet.commands" in found
+
+
+def area_of(module: str) -> str:
+    """``skynet.commands.memory.admin`` -> ``memory``; shared command modules -> ''."""
+    parts = module.split(".")
+    if parts[:2] != ["skynet", "commands"] or len(parts) < 3:
+        return ""
+    return parts[2] if (PACKAGE / "commands" / parts[2]).is_dir() else ""
+
+
+@pytest.mark.parametrize("module,path", [(m, p) for m, p in ALL if area_of(m)], ids=[m for m, _ in ALL if area_of(m)])
+def test_command_areas_do_not_import_each_other(module: str, path: Path) -> None:
+    own = area_of(module)
+    for imported in imports(module, path):
+        other = area_of(imported)
+        assert other in ("", own), f"{module} (area {own}) imports area {other}: {imported}"
+
+
+def test_the_package_root_holds_only_its_rooms() -> None:
+    loose = {p.name for p in PACKAGE.iterdir() if p.is_dir()} - ROOMS
+    assert not loose, f"unexpected folders at skynet/: {loose} (give each a layer in LAYERS)"
+    modules_at_root = {p.stem for p in PACKAGE.glob("*.py")}
+    assert modules_at_root == {"__init__", "abc", "cog", "i18n"}, modules_at_root
+
+
+def test_no_import_circles() -> None:
+    """No import circle, deferred or typing-only imports included: a circle makes import order
+    matter and hides which module depends on which."""
+    names = {m for m, _ in ALL}
+    graph = {}
+    for module, path in ALL:
+        deps = set()
+        for imported in imports(module, path):
+            while imported and imported not in names:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != module:
+                deps.add(imported)
+        graph[module] = deps
+    done, on_stack, stack = set(), set(), []
+
+    def visit(node: str) -> None:
+        stack.append(node)
+        on_stack.add(node)
+        for dep in sorted(graph.get(node, ())):
+            if dep in on_stack:
+                pytest.fail("import circle: " + " -> ".join(stack[stack.index(dep):] + [dep]))
+            if dep not in done:
+                visit(dep)
+        stack.pop()
+        on_stack.discard(node)
+        done.add(node)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module)

@@ -8,21 +8,21 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
 
-from .accounting import ScopeKey, UsageLedger
 from .attachments.vision import VisionUnsupported, image_marker, supports_vision, user_content, vision_notice
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
 from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
 from .i18n import _
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
-from .pricing import PriceBook
 from .providers.base import Finish, TokenUsage
 from .providers.registry import ProviderRegistry
 from .reliability import AttemptFailed, DeletionLedger, Reliability
 from .reliability.failover import Trying
 from .reliability.guards import check_visible
 from .settings import ResolvedSettings
-from .tokens import TokenCounter
+from .usage.accounting import ScopeKey, UsageLedger
+from .usage.pricing import PriceBook
+from .usage.tokens import TokenCounter
 
 if TYPE_CHECKING:
     from .memory.service import MemoryService

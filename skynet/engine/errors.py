@@ -59,6 +59,26 @@ class BlankPrompt(SkynetError):
     kind = "blank_prompt"
 
 
+class VisionUnsupported(SkynetError):
+    """The model can't see images and the request carries some (see ``attachments.vision``)."""
+
+    kind = "vision_unsupported"
+
+
+def vision_notice(model: str) -> str:
+    """What a member is told when the model can't see the images they sent."""
+    return _(
+        "The model `{model}` can't see images. Ask again without the image, or have an admin pick a "
+        "vision model (e.g. `gpt-4o-mini`) with `[p]ai model set <model>`."
+    ).format(model=model)
+
+
+def mentions_images(provider_message: str) -> bool:
+    """Whether a provider's 400 error is about image input (the model does not take images)."""
+    text = provider_message.lower()
+    return any(word in text for word in ("image", "vision", "content part", "image_url", "multimodal"))
+
+
 class StreamCut(Exception):
     """The provider's stream ended without a finish reason: the answer is incomplete."""
 
@@ -138,19 +158,11 @@ def _provider_message(exc: openai.APIStatusError) -> str:
 
 def _about_images(exc: openai.BadRequestError) -> bool:
     """A 400 about image input: the request carried images and the model does not take them."""
-    from .attachments.vision import mentions_images  # attachments imports this module
-
     try:  # only when this request carried images; a body we can't read counts as "maybe"
         sent_images = b'"image_url"' in (exc.request.content or b"")
     except Exception:  # noqa: BLE001
         sent_images = True
     return sent_images and mentions_images(_provider_message(exc))
-
-
-def _vision_notice(model: str) -> str:
-    from .attachments.vision import vision_notice
-
-    return vision_notice(model)
 
 
 def explain(
@@ -218,7 +230,7 @@ def explain(
                 ).format(model=model),
             )
         if _about_images(exc):
-            return friendly("vision_unsupported", _vision_notice(model))
+            return friendly("vision_unsupported", vision_notice(model))
         if exc.code == "model_not_found":
             return explain(
                 openai.NotFoundError(text, response=exc.response, body=exc.body),

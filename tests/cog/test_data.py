@@ -12,9 +12,9 @@ import json
 import pytest
 from conftest import owner, say, text_of
 
-from skynet.discord.pacing import Pacer
+from skynet.delivery.pacing import Pacer
 from skynet.engine.usage import CounterDB
-from skynet.usage_store import member_scope
+from skynet.stores.usage import member_scope
 from skynet_dev.mock_openai import Reply
 
 

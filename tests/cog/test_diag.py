@@ -98,9 +98,9 @@ async def test_twenty_errors_fit_in_messages_of_at_most_2000_characters(bot, pro
 
 
 async def test_slash_diag_is_only_shown_to_the_caller(bot):
-    await bot.enable_slash("ai")
+    await bot.enable_slash("ai", "aiset")
     before = {m.id for m in bot.messages()}
-    await bot.slash("ai diag", author=bot.admin)
+    await bot.slash("aiset diag", author=bot.admin)
     await bot.settle()
     new = [m for m in bot.messages() if m.id not in before]
     assert new and all(m.ephemeral for m in new) and "skynet diagnostics" in new[0].content

@@ -142,9 +142,9 @@ async def test_private_oversized_and_unsupported_pages_are_refused(mem, provider
 
 async def test_a_url_can_be_added_with_the_slash_command(mem, pages) -> None:
     await owner(mem, f"!ai tools allow {pages.host}")
-    await mem.enable_slash("ai")
+    await mem.enable_slash("ai", "aiset")
     start = len(mem.events)
-    await mem.slash("ai docs add", url=f"{pages.url}/handbook.txt", author=mem.admin)
+    await mem.slash("aiset docs add", url=f"{pages.url}/handbook.txt", author=mem.admin)
     await mem.settle()
     shown = "\n".join(e.content or "" for e in mem.events[start:])
     assert "Added `handbook.txt` as document" in shown, shown

@@ -249,12 +249,12 @@ async def test_bad_input_is_refused_with_the_range_and_nothing_is_stored(bot, pr
 
 
 async def test_slash_commands_for_admins_and_members(bot, provider):
-    await bot.enable_slash("ai")
+    await bot.enable_slash("ai", "aiset")
     start = len(bot.events)
-    await bot.slash("ai budget set", author=bot.admin, who="user", amount="500", unit="tokens")
-    await bot.slash("ai listen mode", author=bot.admin, mode="mention")
-    await bot.slash("ai policy tool", author=bot.admin, action="deny", tool="ping")
-    await bot.slash("ai policy show")
+    await bot.slash("aiset budget set", author=bot.admin, who="user", amount="500", unit="tokens")
+    await bot.slash("aiset listen mode", author=bot.admin, mode="mention")
+    await bot.slash("aiset policy tool", author=bot.admin, action="deny", tool="ping")
+    await bot.slash("aiset policy show")
     await bot.settle()
     shown = "\n".join(e.content or "" for e in bot.events[start:] if e.kind in ("send", "edit"))
     assert "Daily budget of each member set to 500 tokens." in shown

@@ -10,7 +10,7 @@ import pytest
 from conftest import owner, text_of
 from test_chat import ask, unused_port
 
-from skynet.discord.pacing import Pacer
+from skynet.delivery.pacing import Pacer
 from skynet.engine.reliability import RetryPolicy
 from skynet_dev.harness import RedHarness
 from skynet_dev.mock_openai import Reply

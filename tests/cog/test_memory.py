@@ -19,7 +19,7 @@ from conftest import EMBED, owner, text_of
 from discord.ext.test import backend as dpy_backend
 from redbot.core.data_manager import cog_data_path
 
-from skynet.discord.pacing import Pacer
+from skynet.delivery.pacing import Pacer
 from skynet_dev.mock_openai import Reply
 
 # Members and admins here type faster than people do: Discord's message rates are tested in
@@ -231,12 +231,13 @@ async def test_list_search_forget_and_purge(mem, provider, cog):
     await remember(mem, "admin likes tea", author=mem.admin)
     listed = text_of(await say(mem, "!ai memories list"))
     assert "Lisbon" in listed and "cello" in listed and "tea" not in listed
+    assert listed.startswith("**2 memories:**"), listed
     found = text_of(await say(mem, "!ai memories search where do I live"))
     assert found.index("Lisbon") < found.index("cello")
     memory_id = next(line.split("`")[1] for line in listed.splitlines() if "Lisbon" in line)
-    # someone else can't forget it
-    assert "No memory of yours" in text_of(
-        await say(mem, f"!ai memories forget {memory_id}", author=mem.admin)
+    # someone else can't forget it, and is told in the cog's error style with the real prefix
+    assert text_of(await say(mem, f"!ai memories forget {memory_id}", author=mem.admin)) == (
+        "⚠️ No memory of yours here has that id; see `!ai memories list`."
     )
     assert "Forgot 1 memory" in text_of(await say(mem, f"!ai memories forget {memory_id}"))
     await chat(mem, "where do I live?")

@@ -17,7 +17,7 @@ import pytest
 from conftest import owner, text_of
 from test_memory import chat, remember, say, system_block, the_cog
 
-from skynet.discord.pacing import Pacer
+from skynet.delivery.pacing import Pacer
 
 # Members and admins here type faster than people do: Discord's message rates are tested in
 # test_streaming.py and test_discord_limits.py; here only message bodies are checked.

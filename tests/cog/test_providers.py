@@ -9,7 +9,7 @@ import socket
 import pytest
 from conftest import KEY, owner, say, text_of
 
-from skynet.discord.pacing import Pacer
+from skynet.delivery.pacing import Pacer
 from skynet_dev.mock_openai import Reply
 
 WRONG_KEY = "wrong-9f8e7d6c5b4a3210"  # looks like no known key format: only registration can hide it

@@ -16,9 +16,9 @@ async def test_a_member_is_told_only_the_owner_can_use_it(bot, command, name):
 
 
 async def test_slash_refusal_is_ephemeral(bot):
-    await bot.enable_slash("ai")
+    await bot.enable_slash("ai", "aiset")
     before = {m.id for m in bot.messages()}
-    await bot.slash("ai provider list", author=bot.member)
+    await bot.slash("aiset provider list", author=bot.member)
     await bot.settle()
     new = [m for m in bot.messages() if m.id not in before]
     assert [m.content for m in new] == ["⚠️ Only the bot owner can use `ai provider list`."]
@@ -32,11 +32,11 @@ async def test_settings_errors_share_the_same_marker(bot):
 
 async def test_slash_subcommands_keep_their_groups_owner_check(bot, cog):
     """discord.py skips a group's checks when a slash subcommand is invoked directly."""
-    await bot.enable_slash("ai")
-    await bot.slash("ai provider add", author=bot.member, name="evil", base_url="http://evil.example/v1")
+    await bot.enable_slash("ai", "aiset")
+    await bot.slash("aiset provider add", author=bot.member, name="evil", base_url="http://evil.example/v1")
     await bot.settle()
     assert "evil" not in cog.providers.endpoints
-    await bot.slash("ai provider add", author=bot.owner, name="fine", base_url="http://127.0.0.1:9/v1")
+    await bot.slash("aiset provider add", author=bot.owner, name="fine", base_url="http://127.0.0.1:9/v1")
     await bot.settle()
     assert "fine" in cog.providers.endpoints
 

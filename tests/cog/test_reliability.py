@@ -12,8 +12,8 @@ import pytest
 from conftest import KEY, owner, say, text_of
 from test_chat import ask, unused_port
 
-from skynet.discord.pacing import Pacer
-from skynet.discord.reply import restarted_note
+from skynet.delivery.pacing import Pacer
+from skynet.delivery.reply import restarted_note
 from skynet.engine.reliability import RetryPolicy
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
@@ -185,13 +185,14 @@ async def test_an_endpoint_that_keeps_failing_opens_its_circuit_and_the_fallback
     await owner(bot, f"!ai provider add dead http://127.0.0.1:{unused_port()}/v1")
     await owner(bot, "!ai model set global dead:x")
     await owner(bot, "!ai model fallbacks global mock:gpt-test")
-    for _ in range(3):  # 2 attempts each: the 5th failure opens the circuit
+    for _ in range(5):  # one failure per request (its retries included): the 5th opens the circuit
         chat = await ask(bot, "hello")
         assert "answered by mock:gpt-test because dead was unavailable" in final_message(chat)
     listing = text_of(await owner(bot, "!ai provider list"))
-    assert "circuit **open**" in listing, listing
+    assert "paused for" in listing and "after 5 failed requests in a row" in listing, listing
+    assert "(" not in listing.split("paused for")[0].rsplit("·", 1)[-1], listing  # no nested brackets
     test = text_of(await owner(bot, "!ai provider test dead"))
-    assert test.startswith("⚠️") and "circuit **open**" in test, test
+    assert test.startswith("⚠️") and "Requests to it: paused for" in test, test
 
 
 # --------------------------------------------------------------------------------------------

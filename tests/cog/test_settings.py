@@ -178,6 +178,17 @@ async def test_model_list_shows_the_providers_models(bot, provider):
         assert model in reply
 
 
+async def test_model_list_asks_the_provider_and_says_when_it_shows_an_old_list(bot, provider):
+    await member(bot, "!ai model list")
+    provider.models.append("gpt-fresh")
+    assert "`gpt-fresh`" in await member(bot, "!ai model list")  # not the cached list
+    provider.api_key = "rotated"  # the provider now refuses us
+    reply = await member(bot, "!ai model list")
+    assert "`gpt-fresh`" in reply
+    assert "⚠️ **mock** isn't answering now:" in reply and "rejected the API key" in reply
+    assert "These are the models it listed <t:" in reply
+
+
 async def test_model_list_filters_by_text(bot, provider):
     reply = await member(bot, "!ai model list LLAMA")
     assert "**1 model on mock**" in reply and "`llama3:8b`" in reply and "gpt" not in reply
@@ -185,35 +196,35 @@ async def test_model_list_filters_by_text(bot, provider):
 
 
 async def test_model_autocomplete_answers_from_the_cached_list(bot, provider):
-    await bot.enable_slash("ai")
+    await bot.enable_slash("ai", "aiset")
     fetches = lambda: sum(1 for r in provider.requests if r.path == "/v1/models")  # noqa: E731
     await member(bot, "!ai model list")
     before = fetches()
 
-    choices = await bot.autocomplete("ai model set", "model", "gpt")
+    choices = await bot.autocomplete("aiset model set", "model", "gpt")
     assert [c["value"] for c in choices] == ["gpt-other", "gpt-test"]
-    assert [c["value"] for c in await bot.autocomplete("ai model set", "model", "8b")] == ["llama3:8b"]
+    assert [c["value"] for c in await bot.autocomplete("aiset model set", "model", "8b")] == ["llama3:8b"]
     assert fetches() == before  # no provider round trip while the user types
 
     # A model the provider added shows up once the list is refreshed (provider test refreshes it).
     provider.models.append("gpt-new")
-    assert "gpt-new" not in [c["value"] for c in await bot.autocomplete("ai model set", "model", "gpt")]
+    assert "gpt-new" not in [c["value"] for c in await bot.autocomplete("aiset model set", "model", "gpt")]
     assert "4 models." in await by_owner(bot, "!ai provider test mock")
-    assert "gpt-new" in [c["value"] for c in await bot.autocomplete("ai model set", "model", "gpt")]
+    assert "gpt-new" in [c["value"] for c in await bot.autocomplete("aiset model set", "model", "gpt")]
 
 
 async def test_slash_model_set_works(bot, provider):
-    await bot.enable_slash("ai")
-    reply = await slash(bot, "ai model set", author=bot.admin, model="gpt-other")
+    await bot.enable_slash("ai", "aiset")
+    reply = await slash(bot, "aiset model set", author=bot.admin, model="gpt-other")
     assert text_of(reply) == "Model for this server set to `mock:gpt-other`."
-    reply = await slash(bot, "ai model set", author=bot.admin, model="llama3:8b", scope="channel")
+    reply = await slash(bot, "aiset model set", author=bot.admin, model="llama3:8b", scope="channel")
     assert text_of(reply) == "Model for this channel set to `mock:llama3:8b`."
     assert await model_sent(bot, provider) == "llama3:8b"
 
 
 async def test_slash_model_set_by_a_member_is_refused_privately(bot, provider):
-    await bot.enable_slash("ai")
-    [reply] = await slash(bot, "ai model set", author=bot.member, model="gpt-other")
+    await bot.enable_slash("ai", "aiset")
+    [reply] = await slash(bot, "aiset model set", author=bot.member, model="gpt-other")
     assert reply.ephemeral and "Only server admins" in reply.content
     assert await model_sent(bot, provider) == "gpt-test"
 
@@ -289,12 +300,12 @@ async def test_a_system_prompt_with_spaces_becomes_the_system_message(bot, provi
 
 
 async def test_an_empty_or_over_long_system_prompt_is_refused_and_the_old_one_kept(bot, provider):
-    await bot.enable_slash("ai")
+    await bot.enable_slash("ai", "aiset")
     await admin(bot, "!ai params set system_prompt Be brief.")
 
     reply = await admin(bot, "!ai params set system_prompt " + "x" * 4001)
     assert "`system_prompt` is 4001 characters long; the limit is 4000." in reply
-    [empty] = await slash(bot, "ai params set", author=bot.admin, name="system_prompt", value="   ")
+    [empty] = await slash(bot, "aiset params set", author=bot.admin, name="system_prompt", value="   ")
     assert empty.ephemeral and "`system_prompt` can't be empty" in empty.content
     # By prefix, a missing value gets Red's usage help instead.
     assert "set to" not in await admin(bot, "!ai params set system_prompt")
@@ -347,14 +358,14 @@ async def test_params_reset_one_then_all(bot, provider):
 
 
 async def test_slash_params_set_with_name_autocomplete(bot, provider):
-    await bot.enable_slash("ai")
-    choices = await bot.autocomplete("ai params set", "name", "pen", author=bot.admin)
+    await bot.enable_slash("ai", "aiset")
+    choices = await bot.autocomplete("aiset params set", "name", "pen", author=bot.admin)
     assert [c["value"] for c in choices] == ["presence_penalty", "frequency_penalty"]
-    assert len(await bot.autocomplete("ai params set", "name", "")) == 6
+    assert len(await bot.autocomplete("aiset params set", "name", "")) == 6
 
-    reply = await slash(bot, "ai params set", author=bot.admin, name="presence_penalty", value="0.5")
+    reply = await slash(bot, "aiset params set", author=bot.admin, name="presence_penalty", value="0.5")
     assert text_of(reply) == "`presence_penalty` for this server set to `0.5`."
-    [refused] = await slash(bot, "ai params set", author=bot.admin, name="presence_penalty", value="9")
+    [refused] = await slash(bot, "aiset params set", author=bot.admin, name="presence_penalty", value="9")
     assert refused.ephemeral and "a number from -2 to 2" in refused.content
     assert (await request_sent(bot, provider))["presence_penalty"] == 0.5
 

@@ -8,10 +8,10 @@ import sys
 import pytest
 from conftest import owner, say, text_of
 
-from skynet.discord.pacing import Pacer
-from skynet.engine.accounting import Counters
+from skynet.delivery.pacing import Pacer
 from skynet.engine.usage import CounterDB
-from skynet.usage_store import guild_scope, member_scope
+from skynet.engine.usage.accounting import Counters
+from skynet.stores.usage import guild_scope, member_scope
 from skynet_dev.mock_openai import Reply
 
 
@@ -73,7 +73,9 @@ async def test_stats_show_the_callers_and_the_servers_requests_and_tokens(bot, p
         == "**This server:** 3 requests · 250 tokens (207 in / 43 out) · cost unknown"
     )
     assert "Everywhere" not in mine
-    assert "`!ai pricing`" in mine
+    assert "ai pricing" not in mine  # owner-only: members are not pointed at it
+    assert "the bot owner's price table" in mine
+    assert "`!ai pricing`" in await stats(bot, bot.owner)
 
 
 async def test_another_member_sees_only_their_own_numbers_plus_the_server(bot, provider, unpaced):

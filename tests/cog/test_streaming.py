@@ -12,8 +12,8 @@ from typing import AsyncIterator, List
 import discord
 from discord.ext.test import backend as dpy_backend
 
-from skynet.discord.pacing import Pacer
-from skynet.discord.reply import NO_MENTIONS, ReplyStreamer, stream_reply
+from skynet.delivery.pacing import Pacer
+from skynet.delivery.reply import NO_MENTIONS, ReplyStreamer, stream_reply
 from skynet.engine.events import ChatEvent, Done, Status, TextDelta
 from skynet_dev.discord_limits import max_in_window
 from skynet_dev.harness import BotEvent, RedHarness
@@ -84,7 +84,7 @@ async def test_complete_answer_is_visible_right_after_the_last_token(bot, provid
     # the next 1 s slot.
     text = "".join(f"word{i} " for i in range(24)).strip()
     provider.script(Reply.text(text, chunk_size=7, delay=0.1, usage=False))
-    streamer_cls = sys.modules["skynet.discord.reply"].ReplyStreamer  # the bot's import of the cog
+    streamer_cls = sys.modules["skynet.delivery.reply"].ReplyStreamer  # the bot's import of the cog
     arrivals: List[float] = []
     append = streamer_cls.append
     monkeypatch.setattr(

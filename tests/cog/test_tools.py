@@ -160,10 +160,10 @@ async def test_builtin_scrape_reads_an_allow_listed_intranet_page(
 
 
 async def test_tools_commands_work_as_slash_commands(bot: RedHarness) -> None:
-    await bot.enable_slash("ai")
+    await bot.enable_slash("ai", "aiset")
     start = len(bot.events)
-    await bot.slash("ai tools enable", tool="calculator", author=bot.owner)
-    await bot.slash("ai tools list")
+    await bot.slash("aiset tools enable", tool="calculator", author=bot.owner)
+    await bot.slash("aiset tools list")
     await bot.settle()
     shown = "\n".join(e.content or "" for e in bot.events[start:])
     assert "`calculator` is now on for this server" in shown

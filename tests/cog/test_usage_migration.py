@@ -10,9 +10,9 @@ from conftest import owner, say, text_of
 from redbot.core import Config
 from redbot.core import config as red_config
 
-from skynet.config import CONFIG_IDENTIFIER, SCHEMA_VERSION
 from skynet.engine.events import Usage
-from skynet.usage_store import global_scope, guild_scope, member_scope, user_scope
+from skynet.stores.config import CONFIG_IDENTIFIER, SCHEMA_VERSION
+from skynet.stores.usage import global_scope, guild_scope, member_scope, user_scope
 
 OTHER_GUILD = 1100000000000009999
 DM_USER = 1100000000000008888

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from skynet.engine.accounting import UsageLedger
 from skynet.engine.chat import ChatEngine, ChatLimits, ChatRequest
 from skynet.engine.errors import Redactor
 from skynet.engine.events import Done, Failed, TextDelta, Usage
 from skynet.engine.memory import ConversationMemory
-from skynet.engine.pricing import Price, PriceBook
 from skynet.engine.providers.base import Endpoint
 from skynet.engine.providers.registry import ProviderRegistry
 from skynet.engine.settings import Layer, ModelRef, resolve
-from skynet.engine.tokens import TokenCounter
+from skynet.engine.usage.accounting import UsageLedger
+from skynet.engine.usage.pricing import Price, PriceBook
+from skynet.engine.usage.tokens import TokenCounter
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
 KEY = "sk-test-abcdefghijklmnop"

@@ -22,7 +22,7 @@ from skynet.engine.governance.policy import (
     with_rule,
 )
 from skynet.engine.governance.rules import parse_rules
-from skynet.engine.pricing import Price, PriceBook
+from skynet.engine.usage.pricing import Price, PriceBook
 
 TOOLS = ("web_search", "scrape", "crawl", "ping")  # the registry's names, as the shell passes them
 

@@ -9,7 +9,7 @@ from typing import List
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skynet.discord.split import IncrementalSplitter, split_message
+from skynet.delivery.split import IncrementalSplitter, split_message
 
 # Pieces that exercise every kind of cut: paragraphs, lines, sentences, spaces, inline code and
 # links, fenced code (with info strings, tildes, indentation), long words, combining marks, CJK.

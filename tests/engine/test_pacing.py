@@ -13,8 +13,8 @@ from typing import Dict, List
 
 import pytest
 
-from skynet.discord.pacing import FINAL, FIRST, PROGRESS, Pacer
-from skynet.discord.ratelimits import RateLimitFeedback
+from skynet.delivery.pacing import FINAL, FIRST, PROGRESS, Pacer
+from skynet.delivery.ratelimits import RateLimitFeedback
 from skynet_dev.discord_limits import max_in_window
 
 

@@ -1,4 +1,4 @@
-"""Tests for skynet.engine.pricing: lookups, cost arithmetic, formatting, owner input."""
+"""Tests for skynet.engine.usage.pricing: lookups, cost arithmetic, formatting, owner input."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from skynet.engine.pricing import DEFAULT_PRICES, Price, PriceBook, format_cost, parse_price
+from skynet.engine.usage.pricing import DEFAULT_PRICES, Price, PriceBook, format_cost, parse_price
 
 REQUIRED_MODELS = [
     "gpt-4o",

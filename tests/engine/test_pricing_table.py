@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from skynet.engine.pricing import Price, PriceBook
-from skynet.engine.pricing_table import PriceTable, infer_provider
+from skynet.engine.usage.pricing import Price, PriceBook
+from skynet.engine.usage.pricing_table import PriceTable, infer_provider
 
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="genai-prices needs Python 3.11")
 

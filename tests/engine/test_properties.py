@@ -10,12 +10,12 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skynet.discord.split import split_message
+from skynet.commands.models.fallbacks import MAX_FALLBACKS, parse_fallbacks
+from skynet.delivery.split import split_message
 from skynet.engine.errors import InvalidValue
 from skynet.engine.params import PARAMS, spec_for
 from skynet.engine.providers.base import MAX_URL_LENGTH, check_base_url, check_endpoint_name, check_timeout
 from skynet.engine.settings import parse_model_ref
-from skynet.mixins.reliability import MAX_FALLBACKS, parse_fallbacks
 
 # Timing varies on a loaded CI machine; the properties do not depend on it.
 settings.register_profile("skynet", deadline=None)

@@ -156,7 +156,7 @@ def test_circuit_opens_after_n_failures_half_opens_after_cooldown_and_closes_on_
     assert breaker.state == CLOSED and breaker.allow()
     breaker.record_failure()
     assert breaker.state == OPEN and not breaker.allow()
-    assert "open" in breaker.describe() and "30 s" in breaker.describe()
+    assert "paused for 30 s" in breaker.describe()
     time.now += 30
     assert breaker.state == HALF_OPEN
     assert breaker.allow() and not breaker.allow()  # one probe at a time
@@ -216,6 +216,15 @@ async def test_servers_errors_are_retried_then_the_chain_moves_on():
     attempt, calls = scripted({"a": [status_error(503)] * 3, "b": ["ok"]})
     out = await collect(reliability(time, max_attempts=3), [("a", "m"), ("b", "n")], attempt)
     assert calls == ["a", "a", "a", "b"] and len(time.slept) == 2 and TextDelta("ok") in out
+
+
+async def test_a_request_and_its_retries_count_as_one_failure_of_the_endpoint():
+    time = FakeTime()
+    rel = reliability(time, max_attempts=3)
+    attempt, calls = scripted({"a": [status_error(503)] * 3, "b": ["ok"]})
+    await collect(rel, [("a", "m"), ("b", "n")], attempt)
+    assert calls.count("a") == 3 and rel.circuits.get("a").failures == 1
+    assert rel.circuits.get("a").describe() == "in use; its last request failed"
 
 
 async def test_an_open_circuit_skips_the_endpoint_until_the_cooldown():

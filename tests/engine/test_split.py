@@ -1,4 +1,4 @@
-"""Tests for skynet.discord.split: Discord-sized, Markdown-aware, prefix-stable splitting."""
+"""Tests for skynet.delivery.split: Discord-sized, Markdown-aware, prefix-stable splitting."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import pytest
 
-from skynet.discord.split import DISCORD_LIMIT, LOOKAHEAD, split_message
+from skynet.delivery.split import DISCORD_LIMIT, LOOKAHEAD, split_message
 
 FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
 BARE_FENCE = re.compile(r"`{3,}|~{3,}")

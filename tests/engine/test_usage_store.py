@@ -10,10 +10,10 @@ from typing import Dict
 
 import pytest
 
-from skynet.engine.accounting import Counters, ScopeKey, UsageLedger
 from skynet.engine.events import Usage
 from skynet.engine.usage import CounterDB
-from skynet.usage_store import UsageStore, global_scope, guild_scope, member_scope, user_scope
+from skynet.engine.usage.accounting import Counters, ScopeKey, UsageLedger
+from skynet.stores.usage import UsageStore, global_scope, guild_scope, member_scope, user_scope
 
 GUILDS = [1100 + g for g in range(7)]
 

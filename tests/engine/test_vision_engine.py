@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skynet.engine.attachments.vision import image_marker, supports_vision, user_content
-from skynet.engine.tokens import IMAGE_INPUT_TOKENS, TokenCounter
+from skynet.engine.usage.tokens import IMAGE_INPUT_TOKENS, TokenCounter
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ..errors import SkynetError
-from ..i18n import _
+from ..errors import VisionUnsupported, mentions_images, vision_notice  # noqa: F401 (re-exported)
 
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # OpenAI's limit per image (Discord allows larger uploads)
@@ -33,10 +32,6 @@ _VISION_TABLE = [
 _COMPILED = [(re.compile(pattern), verdict) for pattern, verdict in _VISION_TABLE]
 
 
-class VisionUnsupported(SkynetError):
-    kind = "vision_unsupported"
-
-
 def supports_vision(
     endpoint: str,
     model: str,
@@ -54,18 +49,6 @@ def supports_vision(
     return None
 
 
-def vision_notice(model: str) -> str:
-    """What a member is told when the model can't see the images they sent."""
-    return _(
-        "The model `{model}` can't see images. Ask again without the image, or have an admin pick a "
-        "vision model (e.g. `gpt-4o-mini`) with `[p]ai model set <model>`."
-    ).format(model=model)
-
-
-def mentions_images(provider_message: str) -> bool:
-    """Whether a provider's 400 error is about image input (the model does not take images)."""
-    text = provider_message.lower()
-    return any(word in text for word in ("image", "vision", "content part", "image_url", "multimodal"))
 
 
 def user_content(text: str, images: Sequence[str]) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Hashable, Mapping, Optional, Tuple
 
 from ..i18n import _, number
-from ..pricing import format_cost
+from ..usage.pricing import format_cost
 
 TOKENS, USD = "tokens", "usd"
 UNITS = (TOKENS, USD)

@@ -13,7 +13,7 @@ from typing import AsyncGenerator, Callable, List, Optional, Tuple
 
 from ..events import ChatEvent, Usage
 from ..i18n import _
-from ..pricing import PriceBook
+from ..usage.pricing import PriceBook
 from .buckets import Buckets, Rate
 from .budgets import DAY, USD, BudgetLedger, BudgetRules, Reservation, format_amount, period_start
 from .errors import BudgetExhausted, RateLimited, discord_time

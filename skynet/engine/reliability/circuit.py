@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict
 
 from ..errors import SkynetError
-from ..i18n import _
+from ..i18n import _, plural
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
@@ -62,16 +62,21 @@ class CircuitBreaker:
         return max(0.0, self.cooldown - (self.clock() - self.opened_at))
 
     def describe(self) -> str:
+        """The breaker's state in plain words (shown by ``ai provider list`` and ``test``)."""
         state = self.state
         if state == CLOSED:
             if self.failures:
-                return _("circuit closed ({failures} recent failure(s))").format(failures=self.failures)
-            return _("circuit closed")
+                return plural(
+                    self.failures,
+                    _("in use; its last request failed"),
+                    _("in use; its last {count} requests failed"),
+                ).format(count=self.failures)
+            return _("in use")
         if state == OPEN:
-            return _("circuit **open** after {failures} failures (retry in {seconds} s)").format(
-                failures=self.failures, seconds=f"{self.retry_in():.0f}"
+            return _("paused for {seconds} s after {count} failed requests in a row").format(
+                count=self.failures, seconds=f"{self.retry_in():.0f}"
             )
-        return _("circuit half-open (the next request tests it)")
+        return _("paused; the next request tests whether it answers again")
 
 
 class Circuits:

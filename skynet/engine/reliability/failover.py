@@ -17,7 +17,7 @@ from typing import AsyncIterator, Awaitable, Callable, List, Optional, Sequence,
 from ..events import Status, TextDelta
 from ..i18n import _
 from ..providers.base import Finish, StreamPart
-from .circuit import OPEN, CircuitOpen, Circuits
+from .circuit import CircuitOpen, Circuits
 from .retry import RetryPolicy, Verdict, classify
 
 Attempt = Callable[[str, str], AsyncIterator[StreamPart]]  # (endpoint, model) -> parts
@@ -150,20 +150,21 @@ class Reliability:
                             await pending
                     await stream.aclose()
                 verdict = classify(failure)
-                if verdict.endpoint_fault:
-                    breaker.record_failure()
-                else:
-                    breaker.release()
-                if shown:  # never re-run an answer the member has started reading
-                    raise AttemptFailed(endpoint, model, failure, tuple(tried), True) from failure
                 last = (endpoint, model, failure)
-                if not verdict.failover and not verdict.retry:  # a refusal: another try changes nothing
-                    raise AttemptFailed(endpoint, model, failure, tuple(tried), False) from failure
                 wait = None
-                if verdict.retry and retries + 1 < policy.max_attempts and breaker.state != OPEN:
+                if not shown and verdict.retry and retries + 1 < policy.max_attempts:
                     wait = policy.wait_for(retries, verdict.retry_after, self.rng)
                     if wait is not None and self.clock() + wait > deadline:
                         wait = None
+                if wait is None:  # this model is given up: one failure per request, not per retry
+                    if verdict.endpoint_fault:
+                        breaker.record_failure()
+                    else:
+                        breaker.release()
+                if shown:  # never re-run an answer the member has started reading
+                    raise AttemptFailed(endpoint, model, failure, tuple(tried), True) from failure
+                if not verdict.failover and not verdict.retry:  # a refusal: another try changes nothing
+                    raise AttemptFailed(endpoint, model, failure, tuple(tried), False) from failure
                 if wait is None:
                     if not verdict.failover:
                         raise AttemptFailed(endpoint, model, failure, tuple(tried), False) from failure

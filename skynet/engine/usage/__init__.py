@@ -1,6 +1,6 @@
 """Usage counters that scale: a SQLite file of per-scope totals, written in one transaction per flush.
 
-The in-memory side (pending deltas per scope) is :mod:`skynet.engine.accounting`; this package is
+The in-memory side (pending deltas per scope) is :mod:`skynet.engine.usage.accounting`; this package is
 the durable side. See ``docs/architecture.md`` ("Storage") for why counters are not in Config.
 """
 

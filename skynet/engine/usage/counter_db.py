@@ -18,7 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
-from ..accounting import Counters, ScopeKey
+from .accounting import Counters, ScopeKey
 
 T = TypeVar("T")
 

@@ -1,0 +1,117 @@
+"""``/ai chat`` and ``/ai forget``: asking the assistant and resetting the conversation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional, Sequence, Tuple
+
+import discord
+from discord import app_commands
+from redbot.core import commands
+
+from ...abc import MixinMeta
+from ...delivery.reply import NO_MENTIONS, ReplyStreamer, stream_reply
+from ...engine.chat import ChatRequest
+from ...engine.memory import Turn
+from ...i18n import _
+from ...stores.usage import global_scope, guild_scope, member_scope, user_scope
+from ..common import conversation_key, reply, resolve_here, settings_channel_id
+from ..group import AIGroup
+from .incognito import with_incognito_mark
+
+
+class ChatMixin(MixinMeta):
+    def chat_request(
+        self, author: discord.abc.User, channel: discord.abc.Messageable, text: str
+    ) -> ChatRequest:
+        """Plain data for the engine. No I/O: settings come from the in-memory cache."""
+        guild = getattr(channel, "guild", None)
+        if guild is not None:
+            scopes = (global_scope(), guild_scope(guild.id), member_scope(guild.id, author.id))
+        else:
+            scopes = (global_scope(), user_scope(author.id))
+        if not self.memory_service.stores_turns(author.id):
+            scopes = scopes[:-1]  # incognito: only the totals count this request
+        return ChatRequest(
+            text=text,
+            user_id=author.id,
+            user_name=author.display_name,
+            conversation=conversation_key(channel),
+            settings=self.apply_persona(author, channel, resolve_here(self.settings, channel)),
+            usage_scopes=scopes,
+            guild_id=guild.id if guild is not None else None,
+            channel_id=settings_channel_id(channel) if guild is not None else None,
+        )
+
+    async def answer(
+        self,
+        ctx: commands.Context,
+        text: str,
+        *,
+        reply_chain: Tuple[Turn, ...] = (),
+        uploaded: Sequence[discord.Attachment] = (),
+    ) -> None:
+        """Stream the engine's answer to ``text`` as a reply to ``ctx`` (``uploaded``: the files
+        of a slash command's attachment option; a prefix command's come with its message)."""
+        if self.inflight.closed:  # the cog is unloading: start nothing new
+            return
+        text, images = await self.with_attachments(ctx, text, uploaded)
+        request = self.chat_request(ctx.author, ctx.channel, text)
+        if reply_chain:
+            request = replace(request, reply_chain=reply_chain)
+        if images:  # their links for now: admission counts them before any is downloaded
+            request = replace(request, images=tuple(image.url for image in images))
+        ticket = self.admit(ctx.author, ctx.channel, request)  # budgets and rate limits, or a refusal
+
+        async def send(content: str, first: bool) -> discord.Message:
+            if first and ctx.interaction is None:
+                reference = ctx.message.to_reference(fail_if_not_exists=False)
+                return await ctx.send(
+                    content, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS
+                )
+            return await ctx.send(content, allowed_mentions=NO_MENTIONS)
+
+        with self.inflight.track():  # unload ends the reply with a note and posts nothing more
+            try:
+                if images:  # read, downscaled and encoded as data URLs (off the event loop)
+                    request = replace(request, images=await self.image_inputs(images, request.settings.model))
+                if ctx.interaction is not None:
+                    await ctx.typing()  # acknowledges the slash command ("is thinking...")
+                # For a prefix command the streamer shows typing, through the pacer, until text is visible.
+                typing = ctx.typing if ctx.interaction is None else None
+                send = self.persona_send(ctx, send)  # under the persona's name, by webhook if it can
+                streamer = ReplyStreamer(send, ctx.channel.id, self.pacer, typing=typing)
+                events = ticket.track(self.engine.run(request))
+                if not self.memory_service.stores_turns(ctx.author.id):
+                    events = with_incognito_mark(events)
+                await stream_reply(events, streamer, prefix=ctx.clean_prefix)
+            finally:
+                ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
+
+    @AIGroup.ai.command(name="chat")
+    @app_commands.describe(
+        message="What you want to ask or say",
+        file="An image or a text file for the assistant to look at",
+    )
+    async def ai_chat(
+        self, ctx: commands.Context, *, message: str, file: Optional[discord.Attachment] = None
+    ) -> None:
+        """Ask the AI assistant; the answer streams in as it is written.
+
+        The assistant remembers the recent conversation in this channel, so you can ask follow-ups.
+        Attach images or text files to your message (up to 4) and it looks at them too.
+        """
+        # A prefix command's files come with its message; ``file`` is the slash command's option.
+        await self.answer(ctx, message, uploaded=(file,) if file is not None else ())
+
+    @AIGroup.ai.command(name="forget")
+    async def ai_forget(self, ctx: commands.Context) -> None:
+        """Forget the recent conversation here, so the next question starts fresh."""
+        dropped = self.memory.clear(conversation_key(ctx.channel))
+        if not dropped:
+            text = _("There was nothing to forget here.")
+        elif dropped == 1:
+            text = _("Forgot 1 message of conversation here.")
+        else:
+            text = _("Forgot {count} messages of conversation here.").format(count=dropped)
+        await reply(ctx, text)

@@ -1,0 +1,51 @@
+"""Helpers shared by the memory mixins: paging, short renderings, permission checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redbot.core import commands
+from redbot.core.utils.chat_formatting import pagify
+
+from ...engine.memory import Turn
+from ...i18n import _
+from ..common import (
+    NotAllowed,
+    is_server_admin,
+    reply,
+)
+
+PAGE = 1900
+
+
+async def send_pages(ctx: commands.Context, text: str, **kwargs: Any) -> None:
+    """Every message at most 2000 characters."""
+    for page in pagify(text, page_length=PAGE, shorten_by=0):
+        await reply(ctx, page, **kwargs)
+
+
+def when(at: float) -> str:
+    return f"<t:{int(at)}:R>"
+
+
+def short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def turn_line(turn: Turn) -> str:
+    who = turn.name if turn.role == "user" else _("assistant")
+    return f"**{who}** ({when(turn.at)}): {short(turn.content)}"
+
+
+async def require_admin(ctx: commands.Context) -> None:
+    """Server admins (or Manage Server) only; in DMs the conversation is the member's own."""
+    if ctx.guild is None:
+        return  # in DMs the conversation is the member's own
+    if not await is_server_admin(ctx):
+        raise NotAllowed(_("Only server admins (or members with Manage Server) can do this."))
+
+
+async def require_owner(ctx: commands.Context) -> None:
+    if not await ctx.bot.is_owner(ctx.author):
+        raise NotAllowed(_("Only the bot owner can change where memory is stored."))

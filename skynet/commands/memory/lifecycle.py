@@ -1,0 +1,139 @@
+"""Memory lifecycle and data rights: the memory service, window policies, Red's data API.
+
+The commands live in sibling mixins: ``memory_admin`` (``ai memory …``), ``memories`` (``ai history``,
+``ai remember``, ``ai memories``, ``ai incognito``) and ``documents`` (``ai docs …``). See docs/memory.md.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Dict
+
+from redbot.core import commands
+from redbot.core.data_manager import cog_data_path
+
+from ...abc import MixinMeta
+from ...engine.memory import WindowPolicy
+from ...engine.memory import policy as window_policy
+from ...engine.memory.embeddings import DEFAULT_EMBEDDING_MODEL
+from ...engine.memory.service import MemoryOptions, MemoryService
+from ...engine.memory.tool import REMEMBER_SCHEMA, remember_tool
+from ...engine.memory.vector import BackendConfig
+from ...engine.settings import ModelRef
+from ...engine.tools.registry import Tool, ToolContext
+from ...i18n import _
+from ...stores.config import DEFAULT_MODEL
+from ...stores.settings import CHANNEL, GUILD
+
+
+class MemoryMixin(MixinMeta):
+    memory_service: MemoryService
+
+    # -- lifecycle (called by the cog) -----------------------------------------------------------
+
+    def make_memory_service(self) -> MemoryService:
+        service = MemoryService(
+            self.providers,
+            self.counter,
+            self.memory,
+            cog_data_path(self),
+            default_embedding=self._default_embedding,
+            errors=self.engine.errors,
+            redactor=self.redactor,
+        )
+        self.memory.policy_for = self._window_policy
+        self.engine.memory_service = service
+        self.tool_service.registry.add(self._remember_tool(service))
+        return service
+
+    def _remember_tool(self, service: MemoryService) -> Tool:
+        """The model's ``remember`` tool: the same rules as ``[p]ai remember`` (off until enabled)."""
+
+        async def handler(arguments: Dict[str, Any], ctx: ToolContext) -> str:
+            return await remember_tool(
+                service,
+                json.dumps(arguments),
+                guild_id=ctx.guild_id,
+                user_id=ctx.user_id,
+                channel_id=ctx.channel_id,
+            )
+
+        schema = REMEMBER_SCHEMA["function"]
+        return Tool(
+            name=schema["name"],
+            description=schema["description"],
+            parameters=schema["parameters"],
+            handler=handler,
+            timeout=20.0,
+            status=lambda arguments: _("🧠 Remembering that…"),
+            summary=lambda: _("Remembers a fact about the member or the server, for later answers."),
+        )
+
+    def _default_embedding(self) -> ModelRef:
+        endpoint = (self.settings.resolve(None, None).model or ModelRef.from_json(DEFAULT_MODEL)).endpoint
+        return ModelRef(endpoint, DEFAULT_EMBEDDING_MODEL)
+
+    async def memory_load(self) -> None:
+        service = self.memory_service
+        stored = await self.config.memory()
+        service.options = MemoryOptions(
+            backend=BackendConfig(**stored["backend"]) if stored.get("backend") else BackendConfig(),
+            embedding_model=ModelRef.from_json(stored.get("embedding_model")),
+            compaction_model=ModelRef.from_json(stored.get("compaction_model")),
+            compaction=stored.get("compaction", True),
+        )
+        service.set_compaction(service.options.compaction)
+        service.chroma_token = (await self.bot.get_shared_api_tokens("chroma")).get("token")
+        self._policies: Dict[tuple, Dict[str, Any]] = {}
+        for guild_id, data in (await self.config.all_guilds()).items():
+            if data.get("memory_policy"):
+                self._policies[(GUILD, guild_id)] = data["memory_policy"]
+        for channel_id, data in (await self.config.all_channels()).items():
+            if data.get("memory_policy"):
+                self._policies[(CHANNEL, channel_id)] = data["memory_policy"]
+        service.incognito = {
+            uid for uid, data in (await self.config.all_users()).items() if data.get("incognito")
+        }
+        await service.start()
+        service.warm_up()
+
+    async def memory_unload(self) -> None:
+        await self.memory_service.stop()
+
+    def _window_policy(self, conversation: str) -> WindowPolicy:
+        """Channel ▸ server ▸ default; threads use their parent channel's policy. No I/O."""
+        kind, _, raw_id = conversation.partition(":")
+        if kind != "channel" or not raw_id.isdigit():
+            return self.memory.policy
+        channel = self.bot.get_channel(int(raw_id))
+        guild = getattr(channel, "guild", None)
+        if guild is None:
+            return self.memory.policy
+        channel_id = getattr(channel, "parent_id", None) or channel.id
+        layers = [self._policies.get((CHANNEL, channel_id), {}), self._policies.get((GUILD, guild.id), {})]
+        return window_policy.resolve_policy(layers, self.memory.policy)
+
+    @commands.Cog.listener("on_red_api_tokens_update")
+    async def _memory_tokens_update(self, service_name: str, api_tokens: Dict[str, str]) -> None:
+        if service_name == "chroma":
+            self.memory_service.chroma_token = api_tokens.get("token")
+            await self.memory_service.reset_store()
+
+    # -- data rights ------------------------------------------------------------------------------
+
+    async def red_get_data_for_user(self, *, user_id: int) -> Dict[str, io.BytesIO]:
+        """Adds the long-term memories and the documents the user added to the data file."""
+        files = await super().red_get_data_for_user(user_id=user_id)
+        name = next(iter(files))
+        data = json.loads(files[name].getvalue())
+        stored = await self.memory_service.export_user(user_id)
+        data["long_term_memories"], data["documents_added"] = stored["memories"], stored["documents"]
+        files[name] = io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))
+        return files
+
+    async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
+        await super().red_delete_data_for_user(requester=requester, user_id=user_id)
+        await self.config.user_from_id(user_id).clear()
+        self.memory_service.incognito.discard(user_id)
+        await self.memory_service.delete_user(user_id)

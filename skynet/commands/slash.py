@@ -1,0 +1,112 @@
+"""The slash surface: which ``ai`` commands have a slash form, and under which slash command.
+
+Discord allows at most 25 subcommands and groups under one slash command, and ``[p]ai`` has more
+than that. Prefix commands keep one tree (``[p]ai model set``); their slash forms are arranged
+once, when the cog is built:
+
+* ``/ai …`` holds what members use every day (chat, memory, personas, research, their own data);
+* ``/aiset …`` holds configuration for admins and the owner (``[p]ai model set`` is
+  ``/aiset model set``); owners enable it like ``/ai``, with ``[p]slash enable aiset``;
+* a few commands are prefix-only (:data:`PREFIX_ONLY` says why).
+
+Every subcommand of ``ai`` must be named here: ``tests/cog/test_slash_map.py`` fails for one that
+is not, for a slash group over 25, and for a members' command without a slash form.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from discord import app_commands
+from discord.ext.commands import hybrid
+from redbot.core import commands
+
+MEMBERS = "ai"
+SETTINGS = "aiset"
+SETTINGS_DESCRIPTION = "Configure the AI assistant (admins and the bot owner)."
+DISCORD_MAX_CHILDREN = 25
+
+# `ai` subcommand -> the slash command it lives under.
+SLASH_HOME: Dict[str, str] = {
+    # members' everyday commands
+    "chat": MEMBERS,
+    "forget": MEMBERS,
+    "remember": MEMBERS,
+    "memories": MEMBERS,
+    "history": MEMBERS,
+    "incognito": MEMBERS,
+    "myprompt": MEMBERS,
+    "variables": MEMBERS,
+    "stats": MEMBERS,
+    "persona": MEMBERS,
+    "search": MEMBERS,
+    "scrape": MEMBERS,
+    "crawl": MEMBERS,
+    "autosearch": MEMBERS,
+    # configuration
+    "model": SETTINGS,
+    "params": SETTINGS,
+    "provider": SETTINGS,
+    "listen": SETTINGS,
+    "budget": SETTINGS,
+    "ratelimit": SETTINGS,
+    "policy": SETTINGS,
+    "memory": SETTINGS,
+    "docs": SETTINGS,
+    "tools": SETTINGS,
+    "diag": SETTINGS,
+    "pricing": SETTINGS,
+    "dm": SETTINGS,
+    "timezone": SETTINGS,
+}
+# `ai` subcommands without a slash form, and why.
+PREFIX_ONLY: Dict[str, str] = {}
+
+
+def members_commands() -> List[str]:
+    """The ``ai`` subcommands members use every day: each must have a slash form under ``/ai``."""
+    return [name for name, home in SLASH_HOME.items() if home == MEMBERS]
+
+
+def _slash_form_of(command: hybrid.HybridCommand, cog: commands.Cog) -> app_commands.Command:
+    form = hybrid.HybridAppCommand(command)
+    form.binding = cog  # the hybrid callback is a method of the cog
+    command.app_command = form  # the hybrid command parses slash options through it
+    return form
+
+
+def _app_form(cog: commands.Cog, command: commands.Command) -> Optional[app_commands.AppCommand]:
+    """A slash form for a prefix-only hybrid command (declared ``with_app_command=False``)."""
+    if isinstance(command, hybrid.HybridGroup):
+        group = app_commands.Group(name=command.name, description=command.short_doc or "…")
+        for sub in command.commands:
+            if isinstance(sub, hybrid.HybridGroup):
+                continue  # Discord nests one level of groups under a slash command, no deeper
+            if isinstance(sub, hybrid.HybridCommand):
+                group.add_command(_slash_form_of(sub, cog))
+        command.app_command = group
+        return group
+    if isinstance(command, hybrid.HybridCommand):
+        return _slash_form_of(command, cog)
+    return None
+
+
+def arrange_slash(cog: commands.Cog, ai: hybrid.HybridGroup) -> app_commands.Group:
+    """Move each ``ai`` subcommand's slash form to its home and return the ``/aiset`` group.
+
+    ``ai`` is the cog's own copy of the group (discord.py copies commands per cog instance).
+    The returned group must be added to the cog's app commands so Red registers it with the cog.
+    """
+    members = ai.app_command
+    settings = app_commands.Group(name=SETTINGS, description=SETTINGS_DESCRIPTION)
+    for command in list(ai.commands):
+        current = members.get_command(command.name)
+        if current is not None:
+            members.remove_command(command.name)
+        home = SLASH_HOME.get(command.name)
+        if home is None:
+            continue
+        form = current or _app_form(cog, command)
+        if form is not None:
+            (members if home == MEMBERS else settings).add_command(form)
+    return settings
