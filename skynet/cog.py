@@ -32,6 +32,7 @@ from .commands.memory.storage import MemoryStorageMixin
 from .commands.models.fallbacks import ReliabilityMixin
 from .commands.models.models import ModelsMixin
 from .commands.models.params import ParamsMixin
+from .commands.panel import PanelMixin
 from .commands.permissions import parent_checks_pass, refusal
 from .commands.personas.personas import PersonasMixin
 from .commands.personas.prompting import PromptingMixin
@@ -95,6 +96,7 @@ class Skynet(
     BudgetsMixin,
     RateLimitsMixin,
     PoliciesMixin,
+    PanelMixin,
     DiagMixin,
     PricingSourceMixin,
     AIGroup,
@@ -152,9 +154,13 @@ class Skynet(
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
+        self.engine.series = self.usage.series  # per-day usage for the panel's charts
+        self.tool_loop.observer = self._count_tool_call  # tool calls per day, for the panel
+        await self.panel_load()  # only when the owner turned it on
 
     async def cog_unload(self) -> None:
         await self.inflight.cancel_all()  # first: their partial usage is then flushed below
+        await self.panel_unload()
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         self.bot.remove_before_invoke_hook(self.remember_prefix)
@@ -162,6 +168,9 @@ class Skynet(
         await self.unload_tools()
         await self.governance.stop()
         await self.providers.aclose()
+
+    def _count_tool_call(self, name: str, request: object, seconds: float, ok: bool) -> None:
+        self.usage.series.tool(guild_id=getattr(request, "guild_id", None), name=name, seconds=seconds, ok=ok)
 
     def refresh_providers(self) -> None:
         for name in self.providers.set_endpoints(self.settings.endpoints):

@@ -17,7 +17,7 @@ from ..engine.governance.listening import MAX_COOLDOWN, MODES
 from ..engine.governance.numbers import parse_number
 from ..engine.tools.switches import is_enabled
 from ..i18n import _
-from ..settings_store import GUILD, Scope
+from ..stores.settings import GUILD, Scope
 from . import html
 from .app import guild_id_of, panel_of, render, session_of, viewer_of
 from .pages_usage import admin_nav

@@ -88,3 +88,6 @@ USER_DEFAULTS.update(myprompt=None, persona=None)
 # Budgets and rate limits in DMs, set by the owner: the same shapes as a server's governance and
 # budget_usage (skynet/stores/governance.py).
 GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})
+
+# The web panel (skynet/panel): off by default; 127.0.0.1:8765 unless the owner says otherwise.
+GLOBAL_DEFAULTS["panel"] = {"enabled": False, "host": "127.0.0.1", "port": 8765, "public_url": None}

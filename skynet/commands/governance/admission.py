@@ -80,7 +80,14 @@ class AdmissionMixin(MixinMeta):
             max_tokens=int(max_tokens) if max_tokens else None,
             bypass=author.id in self.bot.owner_ids,
         )
-        return self.governor.admit(rules, admission)
+        try:
+            return self.governor.admit(rules, admission)
+        except GovernanceRefusal:
+            series = getattr(self.usage, "series", None)  # per-day refusals, for the panel
+            if series is not None:
+                personal = any(s[0] in ("member", "user") for s in request.usage_scopes)
+                series.refused(guild_id=request.guild_id, user_id=author.id if personal else None)
+            raise
 
     def tool_refusal(self, tool: str, request: ChatRequest) -> Optional[str]:
         """Governance's tool policy for the member asking, where they ask: a refusal, or None."""
