@@ -13,6 +13,7 @@ from ...abc import MixinMeta
 from ...engine.chat import ChatRequest
 from ...engine.governance.buckets import Rate
 from ...engine.governance.budgets import MAX_TOKENS_BUDGET, MAX_USD_BUDGET, USD
+from ...engine.governance.errors import GovernanceRefusal
 from ...engine.governance.governor import Admission, Remaining, Ticket
 from ...engine.governance.numbers import parse_number
 from ...engine.governance.policy import (
