@@ -210,4 +210,5 @@ if __name__ == "__main__":
     parser.add_argument("--words", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0, help="words per second per answer")
     parser.add_argument("--loads", type=float, default=20.0, help="usage page loads per second")
+    parser.add_argument("--series", help="reuse the usage.sqlite3 an earlier run built (printed by it)")
     asyncio.run(main(parser.parse_args()))

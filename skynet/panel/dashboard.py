@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict
 from ..i18n import _
 from . import html
 from .access import viewer_for
-from .pages_usage import usage_body
+from .pages_usage import name_book, usage_body
 from .usage_data import DEFAULT_PERIOD
 
 
@@ -45,7 +45,7 @@ async def usage_page(host: Any, user_id: int, guild_id: int, usage_data: Any) ->
     if not viewer.may_admin(guild_id) or host.bot.get_guild(guild_id) is None:
         return _refused()
     report = await usage_data.guild(guild_id, DEFAULT_PERIOD)
-    body = usage_body(host.bot, guild_id, report, DEFAULT_PERIOD)
+    body = usage_body(name_book(host.bot, guild_id, report), guild_id, report, DEFAULT_PERIOD)
     body += (
         "<p>"
         + html.esc(_("Charts and CSV downloads are in the skynet panel (`[p]ai panel login`)."))

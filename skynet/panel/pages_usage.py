@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List, Tuple
 
 from aiohttp import web
@@ -116,15 +117,23 @@ def period_links(base: str, days: int) -> str:
     return '<p class="periods">' + " · ".join(links) + "</p>"
 
 
-def usage_body(bot: Any, guild_id: int, report: UsageReport, days: int) -> str:
+def name_book(bot: Any, guild_id: int, report: UsageReport) -> Dict[str, Dict[str, str]]:
+    """The names of the report's channels and members, looked up on the event loop (Discord's
+    cache), so the page itself can be built on a worker thread."""
+    return {
+        "channel": {key: channel_name(bot, guild_id, key) for key, _c in report.channels},
+        "member": {key: member_name(bot, guild_id, key) for key, _c in report.members},
+    }
+
+
+def usage_body(names: Dict[str, Dict[str, str]], guild_id: int, report: UsageReport, days: int) -> str:
     """The usage page's content (also the dashboard cog's third-party page)."""
     base = f"/g/{guild_id}/usage"
     heads = [_("Requests"), _("Tokens"), _("Estimated cost"), _("Errors")]
     csv_link = lambda table: f'<a class="csv" href="{base}.csv?table={table}&amp;days={days}">CSV</a>'  # noqa: E731
-    members = [
-        [(html.esc(member_name(bot, guild_id, key)), member_name(bot, guild_id, key).lower()), *_cells(c)]
-        for key, c in report.members
-    ]
+    member = names["member"]
+    channel = names["channel"]
+    members = [[(html.esc(member[key]), member[key].lower()), *_cells(c)] for key, c in report.members]
     more = ""
     if report.member_count > len(report.members):
         more = (
@@ -170,7 +179,7 @@ def usage_body(bot: Any, guild_id: int, report: UsageReport, days: int) -> str:
         + html.table(
             [_("Channel")] + heads,
             (
-                [(html.esc(channel_name(bot, guild_id, k)), channel_name(bot, guild_id, k)), *_cells(c)]
+                [(html.esc(channel[k]), channel[k]), *_cells(c)]
                 for k, c in report.channels
             ),
             table_id="channels",
@@ -198,7 +207,11 @@ async def usage(request: web.Request) -> web.Response:
     if cached is None or cached[0] is not report:
         if len(_bodies) > 256:
             _bodies.clear()
-        cached = _bodies[(guild_id, days)] = (report, usage_body(panel.bot, guild_id, report, days))
+        names = name_book(panel.bot, guild_id, report)
+        # Building the HTML of a year of days and 100 members takes milliseconds of pure Python:
+        # on a worker thread the event loop keeps turning meanwhile.
+        body = await asyncio.to_thread(usage_body, names, guild_id, report, days)
+        cached = _bodies[(guild_id, days)] = (report, body)
     return render(request, title, cached[1])
 
 
