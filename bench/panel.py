@@ -138,13 +138,14 @@ async def main(args: argparse.Namespace) -> None:
     proc, base_url = await provider_process(delay=1.0 / args.rate)
     harness = await start_bot(base_url)
     cog = harness.bot.get_cog("Skynet")
-    path = Path(tempfile.mkdtemp()) / "usage.sqlite3"
-    built = build_series(path, harness.guild.id, args.members, args.days)
-    size = path.stat().st_size / 1e6
-    print(
-        f"series: {args.members} members × {args.days} days built in {built:.1f} s ({size:.0f} MB)",
-        flush=True,
-    )
+    if args.series:  # a file an earlier run built (the same server id: the harness's)
+        path = Path(args.series)
+    else:
+        path = Path(tempfile.mkdtemp()) / "usage.sqlite3"
+        built = build_series(path, harness.guild.id, args.members, args.days)
+        print(f"series: {args.members} members × {args.days} days built in {built:.1f} s", flush=True)
+    print(f"usage.sqlite3: {path} ({path.stat().st_size / 1e6:.0f} MB)", flush=True)
+    print(f"load average before the measurements: {os.getloadavg()[0]:.1f}", flush=True)
     server = PanelServer(cog)
     server.reader = SeriesReader(path)
     server.panel.usage_data.reader = server.reader
