@@ -165,6 +165,10 @@ class CounterDB:
             usage_series.delete_member(self.db, user_id)
         return cursor.rowcount
 
+    def member_days(self, user_id: int) -> Dict[int, list]:
+        """The member's per-day rows, by server (for their data export)."""
+        return usage_series.member_rows(self.db, user_id)
+
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
 
@@ -213,3 +217,6 @@ class CounterStore:
 
     async def delete_user(self, user_id: int) -> int:
         return await self._run(self.db.delete_user, user_id)
+
+    async def member_days(self, user_id: int) -> Dict[int, list]:
+        return await self._run(self.db.member_days, user_id)
