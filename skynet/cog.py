@@ -38,6 +38,7 @@ from .commands.memory.storage import MemoryStorageMixin
 from .commands.models.fallbacks import ReliabilityMixin
 from .commands.models.models import ModelsMixin
 from .commands.models.params import ParamsMixin
+from .commands.panel import PanelMixin
 from .commands.permissions import parent_checks_pass, refusal
 from .commands.personas.personas import PersonasMixin
 from .commands.personas.prompting import PromptingMixin
@@ -117,6 +118,7 @@ class Skynet(
     BudgetsMixin,
     RateLimitsMixin,
     PoliciesMixin,
+    PanelMixin,
     DiagMixin,
     PricingSourceMixin,
     McpMixin,
@@ -187,6 +189,9 @@ class Skynet(
         await self.memory_load()
         await self.privacy_load()  # after memory: the storing gate shares its incognito set
         await self.channels_start()
+        self.engine.series = self.usage.series  # per-day usage for the panel's charts
+        self.tool_loop.observer = self._count_tool_call  # tool calls per day, for the panel
+        await self.panel_load()  # only when the owner turned it on
         self.adopt_requests()  # last: what a previous instance left unanswered
 
     async def _warm_up(self) -> None:
@@ -200,6 +205,7 @@ class Skynet(
         await self.close_replies()  # first (a clean cut): their partial usage is flushed below
         await self.media_unload()  # the buttons stop routing here
         await self.channels_stop()  # before usage stops: a last tick's schedules are counted
+        await self.panel_unload()
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
         await self.privacy_unload()
@@ -215,6 +221,9 @@ class Skynet(
         engine = getattr(self, "engine", None)
         if engine is not None:
             engine.errors.record("storage_write_failed", message, detail)
+
+    def _count_tool_call(self, name: str, request: object, seconds: float, ok: bool) -> None:
+        self.usage.series.tool(guild_id=getattr(request, "guild_id", None), name=name, seconds=seconds, ok=ok)
 
     def refresh_providers(self) -> None:
         for name in self.providers.set_endpoints(self.settings.endpoints):

@@ -69,6 +69,7 @@ SLASH_HOME: Dict[str, str] = {
     "schedule": SETTINGS,
     "threads": SETTINGS,
     "autoanswer": SETTINGS,
+    "panel": SETTINGS,  # the web panel: owner's switches; members sign in with `[p]ai panel login`
 }
 # `ai` subcommands without a slash form, and why.
 PREFIX_ONLY: Dict[str, str] = {

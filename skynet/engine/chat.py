@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
@@ -23,6 +24,7 @@ from .reliability.guards import check_visible
 from .settings import ResolvedSettings
 from .usage.accounting import ScopeKey, UsageLedger
 from .usage.pricing import PriceBook
+from .usage.series import SeriesLedger
 from .usage.tokens import TokenCounter
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ class ChatEngine:
         self.deletions = deletions or DeletionLedger()  # every write-back checks it: deletion wins
         self.errors = ErrorLog()  # recent failures, for [p]ai diag
         self.vision_overrides: Dict[str, bool] = {}  # owner: "endpoint:model" -> sees images
+        self.series: Optional[SeriesLedger] = None  # per-day usage and latencies (the panel)
 
     def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, Any]]:
         chain = self._bounded_chain(request.reply_chain)
@@ -128,6 +131,7 @@ class ChatEngine:
         images: List[Any] = []  # images tools returned, attached to the reply
         finish = "stop"
         messages: List[Dict[str, Any]] = []
+        started, first_text = time.perf_counter(), None
         try:
             check_visible(request.text)
             if request.images and supports_vision(model.endpoint, model.name, self.vision_overrides) is False:
@@ -155,6 +159,8 @@ class ChatEngine:
                         finish = STOPPED  # the member pressed Stop: close the stream, keep what was shown
                         break
                     if isinstance(part, TextDelta):
+                        if first_text is None:
+                            first_text = time.perf_counter() - started
                         parts.append(part.text)
                         yield part
                     elif isinstance(part, ReasoningDelta):
@@ -187,7 +193,10 @@ class ChatEngine:
             if (parts or reported is not None) and guard.allowed:  # tokens spent: partial answer, tool steps
                 partial = self._usage(answered[1], messages, "".join(parts), reported, "".join(thoughts))
                 self.ledger.record(request.usage_scopes, partial)
+                self._chart(request, answered[1], partial, failed=True)
                 yield partial  # so budgets charge it too
+            elif guard.allowed:
+                self._chart(request, answered[1], None, failed=True, refused=isinstance(exc, _REFUSALS))
             yield self._failed(exc, request)
             return
 
@@ -195,6 +204,7 @@ class ChatEngine:
         usage = self._usage(answered[1], messages, answer, reported, "".join(thoughts))
         if guard.allowed:
             self.ledger.record(request.usage_scopes, usage)
+            self._chart(request, answered[1], usage, first_text=first_text, complete=time.perf_counter() - started)
         yield usage
         remember = request.store and (
             self.memory_service is None or self.memory_service.stores_turns(request.user_id)
@@ -213,6 +223,38 @@ class ChatEngine:
             if self.memory_service is not None:
                 self.memory_service.after_answer(request.conversation, model)
         yield Done(answer, answered[1], answered[0], finish, fallback, images=tuple(images[:4]))
+
+    def _chart(
+        self,
+        request: ChatRequest,
+        model: str,
+        usage: Optional[Usage],
+        *,
+        first_text: Optional[float] = None,
+        complete: Optional[float] = None,
+        failed: bool = False,
+        refused: bool = False,
+    ) -> None:
+        """Count the request in the per-day series (under the member only if their usage scope
+        is there: incognito requests count for the server alone)."""
+        if self.series is None:
+            return
+        if refused:
+            self.series.refused(guild_id=request.guild_id, user_id=None)
+            return
+        personal = any(scope[0] in ("member", "user") for scope in request.usage_scopes)
+        self.series.answered(
+            guild_id=request.guild_id,
+            channel_id=request.channel_id,
+            user_id=request.user_id if personal else None,
+            model=model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            cost_usd=usage.cost_usd if usage else None,
+            first_text=first_text,
+            complete=complete,
+            failed=failed,
+        )
 
     @staticmethod
     def _chain(request: ChatRequest) -> List[Tuple[str, str]]:
@@ -289,6 +331,10 @@ class ChatEngine:
             log.warning("Provider failure (%s): %s", failure.kind, failure.detail)
         self.errors.record(failure.kind, failure.message, failure.detail, _guild_of(request))
         return Failed(failure.kind, failure.message)
+
+
+# Requests refused for what they contain (not failures of the provider or the bot).
+_REFUSALS = (InputTooLong, VisionUnsupported)
 
 
 def _guild_of(request: ChatRequest) -> Optional[int]:

@@ -109,3 +109,5 @@ USER_DEFAULTS.update(consent_at=None)
 # last known tool list); secrets are shared API tokens `mcp-<name>`, never here. The bound on
 # tool schemas offered per request.
 GLOBAL_DEFAULTS.update(mcp_servers={}, mcp_limits={})
+# The web panel (skynet/panel): off by default; 127.0.0.1:8765 unless the owner says otherwise.
+GLOBAL_DEFAULTS["panel"] = {"enabled": False, "host": "127.0.0.1", "port": 8765, "public_url": None}

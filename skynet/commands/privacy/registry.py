@@ -79,10 +79,20 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
     # -- usage counters (usage.sqlite3 and pending in memory)
     async def export_usage(user_id: int) -> Dict[str, Any]:
         counted = await cog.usage.of_user(user_id)
-        return {
+        totals = {
             ("dms" if scope[0] == "user" else f"server {scope[1]}"): counters.to_json()
             for scope, counters in sorted(counted.items(), key=lambda item: str(item[0]))
         }
+        days = await cog.usage.counters.member_days(user_id)  # the panel's per-day rows (flushed)
+        if days:
+            totals["by_day"] = {
+                str(guild_id or "dms"): [
+                    {"day": day * 86400, "requests": c.requests, "tokens": c.total_tokens, "cost_usd": c.cost_usd}
+                    for day, c in rows
+                ]
+                for guild_id, rows in days.items()
+            }
+        return totals
 
     async def forget_usage(user_id: int, guild_id: Optional[int] = None) -> None:
         await cog.usage.forget_user(user_id, guild_id)

@@ -104,6 +104,7 @@ class ToolLoop:
         self.count_tokens = count_tokens
         self.max_steps = max_steps
         self.result_tokens = result_tokens
+        self.observer: Optional[Callable[[str, Any, float, bool], None]] = None  # (tool, request, s, ok)
         self._no_tools: Set[Tuple[str, str]] = set()  # (endpoint, model) that rejected `tools`
         # Chooses among the tools on for a request (the bound on MCP schemas); None: all of them.
         self.select: Optional[Callable[[List[Tool], Any], List[Tool]]] = None
@@ -270,6 +271,21 @@ class ToolLoop:
     # -- one call ------------------------------------------------------------------------------------
 
     async def execute(
+        self,
+        call: ToolCallRequest,
+        offered: Mapping[str, Tool],
+        request: Any,
+        *,
+        answering: Optional[Set[str]] = None,
+    ) -> ToolResult:
+        """Run one tool call (see :meth:`_execute`) and tell the observer how it went."""
+        started = time.perf_counter()
+        result = await self._execute(call, offered, request, answering=answering)
+        if self.observer is not None and result.error_kind not in ("unknown_tool", "disabled"):
+            self.observer(result.name, request, time.perf_counter() - started, result.ok)
+        return result
+
+    async def _execute(
         self,
         call: ToolCallRequest,
         offered: Mapping[str, Tool],
