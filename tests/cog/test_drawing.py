@@ -163,3 +163,19 @@ async def test_the_model_draws_with_the_tool_once_enabled(drawing, media, provid
     assert embed["description"] == "a cat on a sofa"
     assert "Here is your cat." in text_of(messages)
     assert media.requests[-1][1]["prompt"] == "a cat on a sofa"
+
+
+async def test_draw_by_slash_under_ai_and_its_settings_under_aiset(drawing, media):
+    """`[p]ai draw` is a group whose root draws: `/ai draw` draws, `/aiset draw …` configures."""
+    await drawing.enable_slash("ai", "aiset")
+    before = {m.id for m in drawing.messages()}
+    await drawing.slash("ai draw", prompt="a red kite 1024x1024 low")
+    await drawing.settle()
+    new = [m for m in drawing.messages() if m.id not in before]
+    [posted] = [m for m in new if m.embeds]  # the interaction's follow-up
+    embed = posted.embeds[0]
+    assert embed["description"] == "a red kite" and embed["image"]["url"].startswith("attachment://")
+    assert media.requests[-1][1]["size"] == "1024x1024"
+    await drawing.slash("aiset draw show", author=drawing.member)
+    await drawing.settle()
+    assert "Model: `media:gpt-image-1`" in drawing.messages()[-1].content
