@@ -30,6 +30,7 @@ from .commands.memory.admin import MemoryAdminMixin
 from .commands.memory.documents import DocumentsMixin
 from .commands.memory.lifecycle import MemoryMixin
 from .commands.memory.memories import MemoriesMixin
+from .commands.memory.server_facts import ServerFactsMixin
 from .commands.memory.storage import MemoryStorageMixin
 from .commands.models.fallbacks import ReliabilityMixin
 from .commands.models.models import ModelsMixin
@@ -37,7 +38,11 @@ from .commands.models.params import ParamsMixin
 from .commands.permissions import parent_checks_pass, refusal
 from .commands.personas.personas import PersonasMixin
 from .commands.personas.prompting import PromptingMixin
+from .commands.privacy.audit import AuditMixin
+from .commands.privacy.consent import ConsentMixin
 from .commands.privacy.data import DataMixin
+from .commands.privacy.lifecycle import PrivacyLifecycleMixin
+from .commands.privacy.moderation import ModerationMixin
 from .commands.providers.pricing import PricingSourceMixin
 from .commands.providers.providers import ProvidersMixin
 from .commands.slash import arrange_slash
@@ -58,6 +63,7 @@ from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.providers.catalog import ModelCatalog
 from .engine.providers.registry import ProviderRegistry
+from .engine.providers.warmup import warm_up_blocking
 from .engine.reliability.services import explain_service_failure
 from .engine.usage.accounting import UsageLedger
 from .engine.usage.pricing import PriceBook
@@ -91,8 +97,13 @@ class Skynet(
     MemoryStorageMixin,
     MemoriesMixin,
     DocumentsMixin,
-    MemoryMixin,  # before DataMixin: it extends Red's data API calls
-    DataMixin,
+    MemoryMixin,
+    DataMixin,  # Red's data API, through the data map
+    ConsentMixin,
+    ModerationMixin,
+    AuditMixin,
+    ServerFactsMixin,
+    PrivacyLifecycleMixin,
     ToolsSetupMixin,
     ToolsMixin,
     ResearchMixin,
@@ -117,8 +128,9 @@ class Skynet(
         self.config = make_config(self)
         # A failed write is rolled back in Red's copy too, and said (stores/rollback.py).
         install_rollback(self.config, self._storage_failed)
-        self.settings = SettingsStore(self.config)
         self.redactor = Redactor()
+        self.privacy = self.init_privacy()  # before any write: the audit log wraps Config here
+        self.settings = SettingsStore(self.config)
         self.counter = TokenCounter()
         self.providers = ProviderRegistry(self._api_key, self.redactor)
         self.catalog = ModelCatalog(self.providers)
@@ -156,17 +168,27 @@ class Skynet(
         # Loading an encoding reads a file and builds tables (~0.3 s): keep it off the event loop.
         await asyncio.to_thread(self.counter.load)
         self.start_price_table()  # after the encoding: both threads would compete for the GIL
+        self._warm_up_task = asyncio.create_task(self._warm_up(), name="skynet-warm-up")
         self.usage.start()
         await self.load_tools()
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
+        await self.privacy_load()  # after memory: the storing gate shares its incognito set
         self.adopt_requests()  # last: what a previous instance left unanswered
 
+    async def _warm_up(self) -> None:
+        """What the first answer would pay for (the SDK's request caches...), in a worker thread
+        after the price table's (one thread at a time), without delaying ``[p]load``."""
+        await asyncio.wait({self._price_table_task})
+        await asyncio.to_thread(warm_up_blocking)
+
     async def cog_unload(self) -> None:
+        self._warm_up_task.cancel()
         await self.close_replies()  # first (a clean cut): their partial usage is flushed below
         self.ratelimit_feedback.uninstall()
         await self.memory_unload()
+        await self.privacy_unload()
         self.bot.remove_before_invoke_hook(self.remember_prefix)
         await self.usage.stop()
         await self.unload_tools()

@@ -43,6 +43,7 @@ SLASH_HOME: Dict[str, str] = {
     "scrape": MEMBERS,
     "crawl": MEMBERS,
     "autosearch": MEMBERS,
+    "consent": MEMBERS,
     # configuration
     "model": SETTINGS,
     "params": SETTINGS,
@@ -59,6 +60,8 @@ SLASH_HOME: Dict[str, str] = {
     "dm": SETTINGS,
     "timezone": SETTINGS,
     "answers": SETTINGS,  # the owner's caps on one answer (issue 22)
+    "moderation": SETTINGS,
+    "audit": SETTINGS,
 }
 # `ai` subcommands without a slash form, and why.
 PREFIX_ONLY: Dict[str, str] = {}
@@ -100,10 +103,14 @@ def arrange_slash(cog: commands.Cog, ai: hybrid.HybridGroup) -> app_commands.Gro
     """
     members = ai.app_command
     settings = app_commands.Group(name=SETTINGS, description=SETTINGS_DESCRIPTION)
+    # Take every form out first: /ai may only hold 25 at any moment, also while moving them.
+    forms = {}
     for command in list(ai.commands):
-        current = members.get_command(command.name)
-        if current is not None:
+        forms[command.name] = members.get_command(command.name)
+        if forms[command.name] is not None:
             members.remove_command(command.name)
+    for command in list(ai.commands):
+        current = forms[command.name]
         home = SLASH_HOME.get(command.name)
         if home is None:
             continue

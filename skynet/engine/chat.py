@@ -44,6 +44,7 @@ class ChatRequest:
     channel_id: Optional[int] = None  # the channel whose settings apply (a thread's parent)
     reply_chain: Tuple[Turn, ...] = ()  # the replied-to messages, oldest first, ahead of the window
     images: Tuple[str, ...] = ()  # image URLs sent with the question (vision models), at most 4
+    store: bool = True  # the storing gate's decision (skynet.engine.privacy.gate): False keeps nothing
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,9 @@ class ChatEngine:
         if guard.allowed:
             self.ledger.record(request.usage_scopes, usage)
         yield usage
-        remember = self.memory_service is None or self.memory_service.stores_turns(request.user_id)
+        remember = request.store and (
+            self.memory_service is None or self.memory_service.stores_turns(request.user_id)
+        )
         if answer and remember and guard.allowed:
             self.memory.add(
                 request.conversation,

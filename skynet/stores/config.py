@@ -91,3 +91,10 @@ GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})
 
 # The owner's caps on what one answer may post (docs/reliability.md): {"messages", "characters"}.
 GLOBAL_DEFAULTS["answer_bounds"] = {}
+# Privacy (docs/privacy.md): consent modes (the owner's default, each server's), channels where
+# nothing is kept, moderation settings per server, the audit log's retention; each member's
+# consent time in a server (member) and in DMs (user).
+GLOBAL_DEFAULTS.update(privacy={"consent_default": "off", "audit_days": 90})
+GUILD_DEFAULTS.update(privacy={"consent_mode": None, "excluded": []}, moderation={})
+MEMBER_DEFAULTS.update(consent_at=None)
+USER_DEFAULTS.update(consent_at=None)

@@ -78,11 +78,14 @@ class UsageStore:
             found.setdefault(scope, Counters()).add(delta)
         return found
 
-    async def forget_user(self, user_id: int) -> None:
-        """Delete ``user_id``'s counters: the stored ones and the pending ones."""
+    async def forget_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
+        """Delete ``user_id``'s counters, stored and pending: everywhere, or in one server."""
         async with self._lock:
-            self.ledger.discard_user(user_id)
-            await self.counters.delete_user(user_id)
+            self.ledger.discard_user(user_id, guild_id)
+            if guild_id is None:
+                await self.counters.delete_user(user_id)
+            else:
+                await self.counters.delete_member(user_id, guild_id)
 
     async def flush(self) -> None:
         """Write every pending delta in one transaction; on failure keep them for the next flush."""

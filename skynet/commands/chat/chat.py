@@ -32,8 +32,9 @@ class ChatMixin(MixinMeta):
             scopes = (global_scope(), guild_scope(guild.id), member_scope(guild.id, author.id))
         else:
             scopes = (global_scope(), user_scope(author.id))
-        if not self.memory_service.stores_turns(author.id):
-            scopes = scopes[:-1]  # incognito: only the totals count this request
+        store = bool(self.storing_decision(author, channel))  # incognito, consent, excluded channel
+        if not store or not self.memory_service.stores_turns(author.id):
+            scopes = scopes[:-1]  # nothing of theirs is kept: only the totals count this request
         return ChatRequest(
             text=text,
             user_id=author.id,
@@ -43,6 +44,7 @@ class ChatMixin(MixinMeta):
             usage_scopes=scopes,
             guild_id=guild.id if guild is not None else None,
             channel_id=settings_channel_id(channel) if guild is not None else None,
+            store=store,
         )
 
     async def answer(
@@ -59,10 +61,12 @@ class ChatMixin(MixinMeta):
         if self.inflight.closed:  # the cog is closing: the next instance answers it, or it is told
             self.hand_over(ask)
             return
+        self.check_consent(ctx.author, ctx.channel)  # where the server requires it, or a refusal
         text, images = await self.with_attachments(ctx, text, uploaded)
         if self.inflight.closed:  # it closed meanwhile
             self.hand_over(ask)
             return
+        await self.moderate_input(ctx, text, images)  # or a refusal with a notice
         request = self.chat_request(ctx.author, ctx.channel, text)
         if reply_chain:
             request = replace(request, reply_chain=reply_chain)
@@ -99,6 +103,7 @@ class ChatMixin(MixinMeta):
                 await stream_reply(events, streamer, prefix=ctx.clean_prefix)
                 if not streamer.broken:
                     await deliver_file(capped, post_file, self.pacer, ctx.channel.id)
+                await self.moderate_answer(ctx, streamer)
             finally:
                 ticket.settle(None)  # refunds the reservation if the stream never started (else a no-op)
 

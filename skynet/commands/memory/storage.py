@@ -1,4 +1,4 @@
-"""Owner memory storage commands: ``ai memory backend|embeddings|compaction``.
+"""Owner memory storage commands: ``ai memory backend|embeddings|compaction|judge``.
 
 They join the ``ai memory`` group declared in ``memory_admin`` (one mixin per area).
 """
@@ -42,6 +42,8 @@ class MemoryStorageMixin(MixinMeta):
                     "embedding_model": options.embedding_model.to_json() if options.embedding_model else None,
                     "compaction_model": options.compaction_model.to_json() if options.compaction_model else None,
                     "compaction": options.compaction,
+                    "judge": options.judge,
+                    "judge_model": options.judge_model.to_json() if options.judge_model else None,
                 }
             )
         except StorageWriteFailed:  # Config was rolled back (stores/rollback.py): so are the options
@@ -123,3 +125,33 @@ class MemoryStorageMixin(MixinMeta):
             await reply(ctx, _("Compaction is on, with `{model}`.").format(model=chosen))
         else:
             await reply(ctx, _("Compaction is off."))
+
+    @MemoryAdminMixin.ai_memory.command(name="judge", with_app_command=False)
+    async def ai_memory_judge(
+        self, ctx: commands.Context, state: Literal["on", "off"], model: Optional[str] = None
+    ) -> None:
+        """Whether a model decides if a newly remembered fact updates or repeats an older one (owner).
+
+        On (the default), one small call (at most 120 tokens out, counted in usage and budgets) is
+        made when a new fact is close to one the member already has; off, or when that call fails,
+        rules decide. `model` is `endpoint:model`, or `default` (the compaction model, else the
+        global chat model)."""
+        await require_owner(ctx)
+        service = self.memory_service
+        service.options.judge = state == "on"
+        if model is not None:
+            service.options.judge_model = None if model.lower() == "default" else self._model_ref(model)
+        await self._save_memory_options()
+        if state == "off":
+            await reply(ctx, _("Memory updates are decided by rules only."))
+            return
+        chosen = service.judge_model()
+        if chosen is None:
+            await reply(ctx, _("Memory updates will be decided by the global chat model once one is set."))
+            return
+        await reply(
+            ctx,
+            _("Memory updates are decided with `{model}`, and by rules when it can't answer.").format(
+                model=chosen
+            ),
+        )

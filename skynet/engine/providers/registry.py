@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
 
-import openai
-
 from ..errors import FriendlyError, MissingKey, Redactor, UnknownEndpoint, explain
 from ..i18n import _
+from .aiohttp_transport import provider_http_client
 from .base import ChatProvider, Endpoint
 from .openai_compat import OpenAICompatibleProvider
 
@@ -41,7 +40,7 @@ class ProviderRegistry:
         self._key_lookup = key_lookup
         self._redactor = redactor
         self._factory = factory
-        self._http = openai.DefaultAsyncHttpxClient()
+        self._http = provider_http_client()  # one pool for every client; aiohttp reads (see there)
         self._endpoints: Dict[str, Endpoint] = {}
         self._clients: Dict[str, Tuple[Endpoint, ChatProvider]] = {}
 

@@ -148,6 +148,15 @@ class CounterDB:
             )
         return cursor.rowcount
 
+    def delete_member(self, user_id: int, guild_id: int) -> int:
+        """Remove ``user_id``'s totals in one server (their member scope there)."""
+        with self.db:
+            cursor = self.db.execute(
+                "DELETE FROM usage WHERE user_id = ? AND guild_id = ? AND kind = 'member'",
+                (int(user_id), int(guild_id)),
+            )
+        return cursor.rowcount
+
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
 
@@ -190,3 +199,6 @@ class CounterStore:
 
     async def delete_user(self, user_id: int) -> int:
         return await self._run(self.db.delete_user, user_id)
+
+    async def delete_member(self, user_id: int, guild_id: int) -> int:
+        return await self._run(self.db.delete_member, user_id, guild_id)
