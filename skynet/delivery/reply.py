@@ -22,8 +22,8 @@ import discord
 
 from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
 from ..engine.i18n import _
-from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
 from .components import Render, edit_kwargs, send_extras
+from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
 from .split import DISCORD_LIMIT, IncrementalSplitter
 from .style import error_text
 
@@ -32,6 +32,13 @@ log = logging.getLogger("red.skynet.reply")
 NO_MENTIONS = discord.AllowedMentions.none()
 MAX_RATE_LIMIT_RETRIES = 5
 DEFAULT_RETRY_AFTER = 1.0
+# Planning the end: progress edits leave channel slots free for the operations that complete the
+# answer, so none of them waits for a slot after the last token. Always 1 (the final edit); 2 when
+# the text may reach the next message within this many progress intervals (the edit completing
+# this message and the continuation); 3 when the text comes so fast that a message fills within
+# the channel's window (a continuation and the end can then follow each other closely).
+CONTINUATION_HORIZON = 1.5
+SPLIT_MARGIN = 150  # the split may come a little before the limit (a paragraph or sentence end)
 
 
 # The notes a reply can end with, translated when shown (in the locale of the reply's server).
@@ -109,6 +116,8 @@ class ReplyStreamer:
         self._visible = asyncio.Event()
         self._closing = False
         self._broken = False
+        self._length = 0  # characters of answer text so far
+        self._text_since: Optional[float] = None  # when the first text arrived
         self._task = asyncio.create_task(self._render_loop())
         self._typing_task = asyncio.create_task(self._typing_loop(typing)) if typing else None
 
@@ -119,6 +128,18 @@ class ReplyStreamer:
     @property
     def text(self) -> str:
         return "".join(self._parts)
+
+    @property
+    def rendering(self) -> asyncio.Task:
+        """The task showing the reply: a final edit may outlive its cancelled caller (unload)."""
+        return self._task
+
+    def abort(self) -> None:
+        """Stop at once: nothing more is sent or edited (the cog unloads; see ``lifecycle``)."""
+        self._broken = True
+        self._task.cancel()
+        if self._typing_task is not None:
+            self._typing_task.cancel()
 
     @property
     def broken(self) -> bool:
@@ -143,6 +164,9 @@ class ReplyStreamer:
 
     def append(self, text: str) -> None:
         if text and not self._frozen:
+            if self._text_since is None:
+                self._text_since = self._pacer.now()
+            self._length += len(text)
             self._parts.append(text)
             self._splitter.append(text)
             self._status = None  # answer text replaces any status line
@@ -170,8 +194,11 @@ class ReplyStreamer:
         self._pacer.hurry(self)  # an intermediate edit waiting for its slot is now the final one
         if self._typing_task is not None:
             self._typing_task.cancel()
-        await self._task
-        await self._style.settle(self)  # the buttons each message ends with
+        await asyncio.wait({self._task})  # an aborted render loop ends cancelled: nothing to raise
+        if not self._task.cancelled() and self._task.exception() is not None:
+            raise self._task.exception()
+        if not self._task.cancelled():  # an aborted reply (unload) posts nothing more
+            await self._style.settle(self)  # the buttons each message ends with
         return self.messages
 
     # ------------------------------------------------------------------ rendering
@@ -214,14 +241,26 @@ class ReplyStreamer:
                 priority = FINAL
             else:
                 priority = PROGRESS
-            if not await self._show(index, priority):
+            reserve = self._end_reserve(len(chunks[index])) if priority == PROGRESS else 1
+            if not await self._show(index, priority, reserve):
                 return
             index += 1
 
-    async def _show(self, index: int, priority: int) -> bool:
+    def _end_reserve(self, open_length: int) -> int:
+        """How many channel slots a progress edit must leave for the operations ending the answer."""
+        if self._text_since is None:
+            return 1
+        pacer = self._pacer
+        rate = self._length / max(pacer.now() - self._text_since, pacer.channel_interval)
+        room = DISCORD_LIMIT - SPLIT_MARGIN
+        if open_length + rate * pacer.channel_interval * CONTINUATION_HORIZON < room:
+            return 1
+        return 3 if rate * pacer.channel_window >= room else 2
+
+    async def _show(self, index: int, priority: int, reserve: int = 1) -> bool:
         """Send or edit message ``index`` with its latest content; False if the reply is broken."""
         for _attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-            await self._pacer.acquire(self._channel_id, priority, owner=self)
+            await self._pacer.acquire(self._channel_id, priority, owner=self, reserve=reserve)
             # More text may have arrived while waiting for the slot: show the latest (the split
             # is prefix-stable, so this chunk still exists and only grew).
             chunks = self._desired()

@@ -7,7 +7,7 @@ note at the end of the reply, ``Done`` closes the stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Done:
     endpoint: str
     finish_reason: str = "stop"
     fallback: Optional[str] = None  # "answered by groq:llama-3.1-8b because openai was unavailable"
+    images: Tuple[Any, ...] = ()  # images tools returned (MCP), attached to the reply: ToolImage(mime, data)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,13 @@ class Status:
     shown while waiting, replaced by the answer's text."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class ToolImages:
+    """Images a tool step returned (``ToolImage``: mime, data); the engine puts them on ``Done``."""
+
+    images: Tuple[Any, ...]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ off until enabled."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from conftest import owner, say, text_of

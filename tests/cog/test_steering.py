@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from conftest import owner, say, text_of
 
 from skynet_dev.clicks import click, custom_ids

@@ -19,13 +19,11 @@ from ...engine.governance.rules import DM_SCOPE
 from ...engine.media.budget import ImageQuota, admit_media, image_price, media_usage
 from ...engine.media.images import (
     MAX_IMAGE_BYTES,
-    ContentRefused,
     DrawnImage,
     ImageJob,
     check_prompt,
     draw,
     parse_api,
-    parse_quality,
     parse_size,
     split_options,
 )

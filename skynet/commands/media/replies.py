@@ -13,13 +13,13 @@ import io
 import logging
 import time
 from dataclasses import replace
-from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
+from typing import Any, AsyncIterator, Optional, Tuple
 
 import discord
 from redbot.core import commands
 
 from ...abc import MixinMeta
-from ...delivery.components import CLASSIC, COMPONENTS, STYLES, Render, render_for
+from ...delivery.components import STYLES, Render, render_for
 from ...delivery.controls import Steer, Steering
 from ...delivery.reply import NO_MENTIONS
 from ...engine.chat import ChatRequest

@@ -40,7 +40,6 @@ from ...engine.media.settings import (
     SPEECH_VOICE,
     TRANSCRIBE,
     TRANSCRIBE_MODEL,
-    MediaModel,
     MediaSettings,
     media_settings,
 )

@@ -99,6 +99,12 @@ class PromptingMixin(MixinMeta):
             name=persona.display_name or persona.name,
             avatar_url=persona.avatar_url,
             use_webhook=ctx.interaction is None,  # a slash command must answer its interaction
+            on_error=lambda exc: self.engine.errors.record(
+                "webhook_failed",
+                _("A persona reply could not be sent through the channel's webhook; it was sent as a plain reply."),
+                self.redactor.redact(f"{type(exc).__name__}: {exc}"),
+                ctx.guild.id if ctx.guild else None,
+            ),
         )
 
     async def with_attachments(

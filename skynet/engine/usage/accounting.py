@@ -93,10 +93,12 @@ class UsageLedger:
             if _owned_by(scope, user_id)
         }
 
-    def discard_user(self, user_id: int) -> None:
-        """Drop pending deltas that belong to ``user_id`` (data deletion requests)."""
+    def discard_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
+        """Drop pending deltas that belong to ``user_id`` (data deletion requests), everywhere or
+        only their member scope in ``guild_id``."""
         for scope in [s for s in self._pending if _owned_by(s, user_id)]:
-            del self._pending[scope]
+            if guild_id is None or (scope[0] == "member" and scope[1] == guild_id):
+                del self._pending[scope]
 
 
 def _owned_by(scope: ScopeKey, user_id: int) -> bool:
