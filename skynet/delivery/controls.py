@@ -83,12 +83,16 @@ class SteerButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID)
     """One steering button; ``Steering`` finds the reply from the key in its custom id."""
 
     def __init__(self, action: str, key: str) -> None:
-        labels = {STOP: (stop_label, "⏹️", discord.ButtonStyle.danger),
-                  REGENERATE: (regenerate_label, "🔄", discord.ButtonStyle.secondary),
-                  CONTINUE: (continue_label, "⏩", discord.ButtonStyle.primary)}
+        labels = {
+            STOP: (stop_label, "⏹️", discord.ButtonStyle.danger),
+            REGENERATE: (regenerate_label, "🔄", discord.ButtonStyle.secondary),
+            CONTINUE: (continue_label, "⏩", discord.ButtonStyle.primary),
+        }
         label, emoji, style = labels[action]
         super().__init__(
-            discord.ui.Button(label=label(), emoji=emoji, style=style, custom_id=f"skynet:steer:{action}:{key}")
+            discord.ui.Button(
+                label=label(), emoji=emoji, style=style, custom_id=f"skynet:steer:{action}:{key}"
+            )
         )
         self.action = action
         self.key = key
@@ -144,8 +148,13 @@ class Steering:
 
     active: Optional["Steering"] = None
 
-    def __init__(self, is_admin: IsAdmin, *, note_request: Optional[Callable[[], None]] = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        is_admin: IsAdmin,
+        *,
+        note_request: Optional[Callable[[], None]] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._is_admin = is_admin
         self._note_request = note_request or (lambda: None)
         self._clock = clock

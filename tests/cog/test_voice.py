@@ -41,7 +41,9 @@ async def voice_message(red, tmp_path: Path, seconds: float = 1.0):
     path = tmp_path / "voice-message.ogg"
     path.write_bytes(ogg_opus_bytes(seconds))
     attachment = dpy_backend.make_attachment(path)
-    data = dpy_factories.make_message_dict(red.channel, red.member, content="", attachments=[attachment], guild_id=red.guild.id)
+    data = dpy_factories.make_message_dict(
+        red.channel, red.member, content="", attachments=[attachment], guild_id=red.guild.id
+    )
     data["attachments"][0].update(
         duration_secs=seconds, waveform=base64.b64encode(bytes(10)).decode(), content_type="audio/ogg"
     )
