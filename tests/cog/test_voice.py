@@ -107,3 +107,6 @@ async def test_a_member_can_opt_out_of_spoken_answers(voiced, media):
     await say(voiced, "!ai chat say hello")
     assert voice_posts(voiced) == []
     assert "/v1/audio/speech" not in media.paths()
+    cog = voiced.bot.get_cog("Skynet")
+    assert cog.media_export_user(voiced.member.id) == {"voice_replies": False}  # the data map's part
+    assert cog.media_export_user(voiced.admin.id) == {}  # nothing held: left out of exports
