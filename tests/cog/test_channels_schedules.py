@@ -151,4 +151,4 @@ async def test_no_reminder_is_stored_for_an_incognito_member(sched, cog, provide
     await say(sched, "!ai chat remind me in 2 hours about my secret plan")
     tool_result = [m for m in provider.chat_requests[-1]["messages"] if m.get("role") == "tool"]
     assert tool_result and "Not set" in tool_result[-1]["content"]
-    assert cog.channels.export_user(sched.member.id) == {"schedules": [], "reminders": [], "own_key": None}
+    assert cog.channels.export_user(sched.member.id) == {}
