@@ -22,8 +22,8 @@ from .reliability.failover import Trying
 from .reliability.guards import check_visible
 from .settings import ResolvedSettings
 from .usage.accounting import ScopeKey, UsageLedger
-from .usage.series import SeriesLedger
 from .usage.pricing import PriceBook
+from .usage.series import SeriesLedger
 from .usage.tokens import TokenCounter
 
 if TYPE_CHECKING:

@@ -29,13 +29,15 @@ class DataMixin(MixinMeta):
         if self.personas.myprompt(user_id):
             data["own_instructions"] = self.personas.myprompt(user_id)
         days = await self.usage.counters.member_days(user_id)  # the panel's per-day rows (flushed)
-        data["usage_by_day"] = {
+        by_day = {
             str(guild_id or "dms"): [
                 {"day": day * 86400, "requests": c.requests, "tokens": c.total_tokens, "cost_usd": c.cost_usd}
                 for day, c in rows
             ]
             for guild_id, rows in days.items()
         }
+        if by_day:
+            data["usage_by_day"] = by_day
         return {"skynet_user_data.json": io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))}
 
     async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
