@@ -81,12 +81,15 @@ class UsageStore:
             found.setdefault(scope, Counters()).add(delta)
         return found
 
-    async def forget_user(self, user_id: int) -> None:
-        """Delete ``user_id``'s counters: the stored ones and the pending ones."""
+    async def forget_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
+        """Delete ``user_id``'s counters, stored and pending: everywhere, or in one server."""
         async with self._lock:
-            self.ledger.discard_user(user_id)
-            self.series.discard_user(user_id)
-            await self.counters.delete_user(user_id)
+            self.ledger.discard_user(user_id, guild_id)
+            self.series.discard_user(user_id)  # pending per-day counts (flushed ones: below)
+            if guild_id is None:
+                await self.counters.delete_user(user_id)
+            else:
+                await self.counters.delete_member(user_id, guild_id)
             self.generation += 1
 
     async def flush(self) -> None:

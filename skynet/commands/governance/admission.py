@@ -10,6 +10,7 @@ import discord
 from redbot.core import commands
 
 from ...abc import MixinMeta
+from ...engine.channels.admission import admit_own_key
 from ...engine.chat import ChatRequest
 from ...engine.governance.buckets import Rate
 from ...engine.governance.budgets import MAX_TOKENS_BUDGET, MAX_USD_BUDGET, USD
@@ -82,6 +83,8 @@ class AdmissionMixin(MixinMeta):
             bypass=author.id in self.bot.owner_ids,
         )
         try:
+            if request.own_key is not None:  # the member's own key pays: rate limits only
+                return admit_own_key(self.governor, rules, admission)
             return self.governor.admit(rules, admission)
         except GovernanceRefusal:
             series = getattr(self.usage, "series", None)  # per-day refusals, for the panel

@@ -6,6 +6,7 @@ in ``prompting``.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -32,6 +33,7 @@ from ...engine.personas.personas import (
     check_name,
     check_prompt,
     check_text,
+    check_webhook_name,
 )
 from ...engine.settings import parse_model_ref
 from ...i18n import _
@@ -167,7 +169,7 @@ class PersonasMixin(MixinMeta):
         Prompts may use variables such as `{user_display}` or `{server}`: see `[p]ai variables`.
         """
         guild_id = await self._store_for(ctx, scope)
-        persona = Persona(name=check_name(name), system_prompt=check_prompt(prompt))
+        persona = Persona(name=check_webhook_name(check_name(name)), system_prompt=check_prompt(prompt))
         await self.personas.save(guild_id, persona, new=True)
         created = (
             _("Created persona `{name}` for this server. Use it with `{prefix}ai persona use {name}`.")
@@ -200,7 +202,8 @@ class PersonasMixin(MixinMeta):
             )
         elif field == "display_name":
             persona = persona.with_field(
-                "display_name", None if clear else check_text("display name", value, MAX_DISPLAY_NAME_CHARS)
+                "display_name",
+                None if clear else check_webhook_name(check_text("display name", value, MAX_DISPLAY_NAME_CHARS)),
             )
         elif field == "greeting":
             persona = persona.with_field(
@@ -367,7 +370,8 @@ class PersonasMixin(MixinMeta):
                     size=card.size // 1024
                 )
             )
-        persona = card_to_persona(load_card(await card.read(), card.filename))
+        raw = await card.read()
+        persona = card_to_persona(await asyncio.to_thread(load_card, raw, card.filename))  # a PNG decodes
         check_name(persona.name, taken=self.personas.stored(guild_id))
         self._pending_imports[key] = PendingImport(persona, guild_id, time.monotonic())
         preview = self._describe(

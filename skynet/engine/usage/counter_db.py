@@ -91,6 +91,11 @@ class CounterDB:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        present = {row[1] for row in db.execute("PRAGMA table_info(usage)")}
+        for name in COUNTER_FIELDS:  # a counter added by a later version (reasoning_tokens)
+            if name not in present:
+                kind = "REAL" if name in _REAL_FIELDS else "INTEGER"
+                db.execute(f"ALTER TABLE usage ADD COLUMN {name} {kind} NOT NULL DEFAULT 0")
         usage_series.create(db)  # per-day series for the panel, in the same file
         self._db = db
         self._pruned_day = 0
@@ -165,6 +170,16 @@ class CounterDB:
             usage_series.delete_member(self.db, user_id)
         return cursor.rowcount
 
+    def delete_member(self, user_id: int, guild_id: int) -> int:
+        """Remove ``user_id``'s totals in one server (their member scope there)."""
+        with self.db:
+            cursor = self.db.execute(
+                "DELETE FROM usage WHERE user_id = ? AND guild_id = ? AND kind = 'member'",
+                (int(user_id), int(guild_id)),
+            )
+            usage_series.delete_member(self.db, user_id, guild_id)
+        return cursor.rowcount
+
     def member_days(self, user_id: int) -> Dict[int, list]:
         """The member's per-day rows, by server (for their data export)."""
         return usage_series.member_rows(self.db, user_id)
@@ -217,6 +232,9 @@ class CounterStore:
 
     async def delete_user(self, user_id: int) -> int:
         return await self._run(self.db.delete_user, user_id)
+
+    async def delete_member(self, user_id: int, guild_id: int) -> int:
+        return await self._run(self.db.delete_member, user_id, guild_id)
 
     async def member_days(self, user_id: int) -> Dict[int, list]:
         return await self._run(self.db.member_days, user_id)
