@@ -117,15 +117,15 @@ async def test_a_member_sees_only_their_own_data(world) -> None:
     mine = await (await c["member"].get("/me")).text()
     assert "Test Guild" in mine and "Last 30 days: 1 requests" in mine
     exported = await (await c["member"].get("/me/export.json")).json()
-    assert str(world["guild"]) in exported["usage_by_server"]
-    assert exported["usage_by_day"][str(world["guild"])][0]["requests"] == 1  # the per-day rows too
+    assert exported["usage"][f"server {world['guild']}"]["requests"] == 1
+    assert exported["usage"]["by_day"][str(world["guild"])][0]["requests"] == 1  # the per-day rows too
     assert "what is 2+2" not in str(exported)  # the admin's question is not the member's data
     assert "hello there" in str(exported)
     # Deleting one's data from the panel removes the per-day rows too
     gone = await c["member"].post("/me/delete", data={"confirm": "yes", "csrf": await csrf(c["member"])})
     assert "Everything stored about you was deleted" in await gone.text()
     again = await (await c["member"].get("/me/export.json")).json()
-    assert "usage_by_day" not in again and again["usage_by_server"] == {}
+    assert "usage" not in again
     csv = await (await c["admin"].get(f"/g/{world['guild']}/usage.csv?table=member")).text()
     assert str(red.member.id) not in csv and str(red.admin.id) in csv
 
