@@ -144,6 +144,12 @@ async def test_posts_need_the_sessions_csrf_token(world) -> None:
     ok = await c["admin"].post(path, data={**form, "csrf": await csrf(c["admin"])})
     assert ok.status == 200, await ok.text()
     assert world["cog"].governance.rules(g).listen.mode == "all"
+    # recorded in the audit log like the command, under the admin's name
+    entries = await world["cog"].privacy.audit.query(guild_id=g)
+    assert any(
+        e.command == "panel settings listen" and e.actor_id == world["red"].admin.id and e.new == "all"
+        for e in entries
+    ), entries
     # the other server's admin cannot post to this server, with their own valid token
     refused = await c["other_admin"].post(
         path, data={"scope": "server", "mode": "off", "csrf": await csrf(c["other_admin"])}
