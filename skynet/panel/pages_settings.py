@@ -17,6 +17,7 @@ from ..engine.governance.listening import MAX_COOLDOWN, MODES
 from ..engine.governance.numbers import parse_number
 from ..engine.tools.switches import is_enabled
 from ..i18n import _
+from ..stores.audited import begin_command, end_command
 from ..stores.settings import GUILD, Scope
 from . import html
 from .app import guild_id_of, panel_of, render, session_of, viewer_of
@@ -312,10 +313,14 @@ def _handler(name: str, action: Action):
         guild = _guild(request)
         panel = panel_of(request)
         form = {k: str(v) for k, v in request["form"].items() if isinstance(v, str)}
+        # Recorded in the audit log like a command change: the same actor marker the commands set.
+        begin_command(viewer_of(request).user_id, guild.id, f"panel settings {name}")
         try:
             done = await action(panel.host, guild, form)
         except SkynetError as exc:
             return await settings(request, error=panel.say(exc.message), status=400)
+        finally:
+            end_command()
         panel.changed(viewer_of(request), guild.id, f"{name}: {done}")
         return await settings(request, notice=panel.say(done))
 

@@ -85,7 +85,7 @@ class UsageStore:
         """Delete ``user_id``'s counters, stored and pending: everywhere, or in one server."""
         async with self._lock:
             self.ledger.discard_user(user_id, guild_id)
-            self.series.discard_user(user_id)  # pending per-day counts (flushed ones: below)
+            self.series.discard_user(user_id, guild_id)  # pending per-day counts (flushed ones: below)
             if guild_id is None:
                 await self.counters.delete_user(user_id)
             else:

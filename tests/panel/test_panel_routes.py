@@ -117,15 +117,15 @@ async def test_a_member_sees_only_their_own_data(world) -> None:
     mine = await (await c["member"].get("/me")).text()
     assert "Test Guild" in mine and "Last 30 days: 1 requests" in mine
     exported = await (await c["member"].get("/me/export.json")).json()
-    assert str(world["guild"]) in exported["usage_by_server"]
-    assert exported["usage_by_day"][str(world["guild"])][0]["requests"] == 1  # the per-day rows too
+    assert exported["usage"][f"server {world['guild']}"]["requests"] == 1
+    assert exported["usage"]["by_day"][str(world["guild"])][0]["requests"] == 1  # the per-day rows too
     assert "what is 2+2" not in str(exported)  # the admin's question is not the member's data
     assert "hello there" in str(exported)
     # Deleting one's data from the panel removes the per-day rows too
     gone = await c["member"].post("/me/delete", data={"confirm": "yes", "csrf": await csrf(c["member"])})
     assert "Everything stored about you was deleted" in await gone.text()
     again = await (await c["member"].get("/me/export.json")).json()
-    assert again["usage_by_day"] == {} and again["usage_by_server"] == {}
+    assert "usage" not in again
     csv = await (await c["admin"].get(f"/g/{world['guild']}/usage.csv?table=member")).text()
     assert str(red.member.id) not in csv and str(red.admin.id) in csv
 
@@ -144,6 +144,12 @@ async def test_posts_need_the_sessions_csrf_token(world) -> None:
     ok = await c["admin"].post(path, data={**form, "csrf": await csrf(c["admin"])})
     assert ok.status == 200, await ok.text()
     assert world["cog"].governance.rules(g).listen.mode == "all"
+    # recorded in the audit log like the command, under the admin's name
+    entries = await world["cog"].privacy.audit.query(guild_id=g)
+    assert any(
+        e.command == "panel settings listen" and e.actor_id == world["red"].admin.id and e.new == "all"
+        for e in entries
+    ), entries
     # the other server's admin cannot post to this server, with their own valid token
     refused = await c["other_admin"].post(
         path, data={"scope": "server", "mode": "off", "csrf": await csrf(c["other_admin"])}

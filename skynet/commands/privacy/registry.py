@@ -237,6 +237,10 @@ def declare_not_personal(data_map: DataMap) -> None:
         files=DATA_FILES_NOT_PERSONAL,
     )
     data_map.not_personal(
+        "the web panel's switch, address and public URL (set by the owner); its sessions are in memory only",
+        config=("GLOBAL.panel",),
+    )
+    data_map.not_personal(
         "Red's Config file (JSON driver): each of its keys is covered one by one above",
         files=("settings.json", "settings.json.*"),
     )
