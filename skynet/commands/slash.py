@@ -65,17 +65,20 @@ SLASH_HOME: Dict[str, str] = {
     "moderation": SETTINGS,
     "audit": SETTINGS,
     "mcp": SETTINGS,
-    "voice": SETTINGS,  # media: transcription and spoken answers (`me` is a member's own choice)
+    "voice": SETTINGS,  # media: transcription and spoken answers (`me` also under /ai: MEMBER_PARTS)
     "reply": SETTINGS,  # media: the reply style
     "schedule": SETTINGS,
     "threads": SETTINGS,
     "autoanswer": SETTINGS,
-    "panel": SETTINGS,  # the web panel: owner's switches; members sign in with `[p]ai panel login`
+    "panel": SETTINGS,  # the web panel: owner's switches (`login` also under /ai: MEMBER_PARTS)
 }
 # Groups whose root command is a members' command (``[p]ai draw <prompt>``) and whose subcommands
 # are settings (``[p]ai draw model``): Discord can't invoke a slash group itself, so the root is
 # ``/ai draw`` and the subcommands are ``/aiset draw …``.
 SPLIT: Dict[str, str] = {"draw": MEMBERS}
+# Settings groups with a subcommand members use: those subcommands get a slash form under ``/ai``
+# too (``/ai panel login``), the rest stay under ``/aiset`` (``/aiset panel enable``).
+MEMBER_PARTS: Dict[str, Tuple[str, ...]] = {"panel": ("login",), "voice": ("me",)}
 # `ai` subcommands without a slash form, and why.
 PREFIX_ONLY: Dict[str, str] = {
     # media: `[p]ai draw <prompt>` is a group whose root draws; a slash group can't be invoked
@@ -126,6 +129,18 @@ def _split_forms(cog: commands.Cog, group: hybrid.HybridGroup) -> Tuple[app_comm
     return root, settings
 
 
+def _divided(
+    cog: commands.Cog, group: hybrid.HybridGroup, for_members: Tuple[str, ...]
+) -> Tuple[app_commands.Group, app_commands.Group]:
+    """The group's slash form in two: members' subcommands, then the settings ones."""
+    parts = [app_commands.Group(name=group.name, description=group.short_doc or "…") for _ in range(2)]
+    for sub in sorted(group.commands, key=lambda c: c.name):
+        if isinstance(sub, hybrid.HybridCommand):
+            form = getattr(sub, "app_command", None) or _slash_form_of(sub, cog)
+            parts[0 if sub.name in for_members else 1].add_command(form)
+    return parts[0], parts[1]
+
+
 def arrange_slash(cog: commands.Cog, ai: hybrid.HybridGroup) -> app_commands.Group:
     """Move each ``ai`` subcommand's slash form to its home and return the ``/aiset`` group.
 
@@ -149,6 +164,11 @@ def arrange_slash(cog: commands.Cog, ai: hybrid.HybridGroup) -> app_commands.Gro
             root, subcommands = _split_forms(cog, command)
             members.add_command(root)
             settings.add_command(subcommands)
+            continue
+        if command.name in MEMBER_PARTS and isinstance(command, hybrid.HybridGroup):
+            for_members, for_settings = _divided(cog, command, MEMBER_PARTS[command.name])
+            members.add_command(for_members)
+            settings.add_command(for_settings)
             continue
         form = current or _app_form(cog, command)
         if form is not None:

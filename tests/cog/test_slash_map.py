@@ -10,6 +10,7 @@ from skynet.commands.slash import (
     DISCORD_MAX_CHILDREN,
     MEMBERS,
     PREFIX_ONLY,
+    MEMBER_PARTS,
     SETTINGS,
     SLASH_HOME,
     SPLIT,
@@ -54,6 +55,11 @@ def test_settings_live_under_aiset_and_the_prefix_tree_is_unchanged(cog):
         assert prefix is not None, f"[p]ai {name} is gone"
         assert tree[home].get_command(name) is not None, f"/{home} {name} is missing"
         other = SETTINGS if home == MEMBERS else MEMBERS
+        if name in MEMBER_PARTS:  # members' subcommands under /ai, the others under /aiset
+            for_members = {c.name for c in tree[MEMBERS].get_command(name).commands}
+            for_settings = {c.name for c in tree[SETTINGS].get_command(name).commands}
+            assert for_members == set(MEMBER_PARTS[name]) and not for_members & for_settings, name
+            continue
         if name in SPLIT:  # the root under /ai, the settings subcommands under /aiset
             assert isinstance(tree[other].get_command(name), app_commands.Group), name
             continue
@@ -76,3 +82,14 @@ async def test_a_settings_command_by_slash_keeps_its_checks(bot, cog):
     await bot.settle()
     last = bot.messages()[-1]
     assert last.ephemeral and "Only the bot owner" in last.content
+
+
+async def test_a_members_subcommand_of_a_settings_group_runs_from_ai(bot, cog):
+    """`/ai panel login` (members) and `/aiset panel status` (the owner) run the same commands."""
+    await bot.enable_slash("ai", "aiset")
+    await bot.slash("aiset panel status", author=bot.member)
+    await bot.settle()
+    assert "Only the bot owner" in bot.messages()[-1].content
+    await bot.slash("ai panel login", author=bot.member)
+    await bot.settle()
+    assert "Only the bot owner" not in bot.messages()[-1].content
