@@ -4,7 +4,7 @@ own process. Does anything grow, does any answer go missing, is any error logged
     .venv/bin/python bench/soak.py --minutes 30            # the real run
     .venv/bin/python bench/soak.py --minutes 3 --rate 20   # a short one
 
-Traffic at ``--rate`` messages/s from 200 members over 50 channels, in a repeating mix:
+Traffic at ``--rate`` messages/s from 200 members over 90 channels, in a repeating mix:
 50 % ``!ai chat`` (a 20-word echo streamed at 50 words/s), 20 % passive messages in channels
 listening to everything, 15 % ``!ai chat`` asking to calculate (the model calls the calculator
 tool, then answers), 15 % ``!ai remember`` (long-term memory: embeddings from the provider).
@@ -127,8 +127,8 @@ async def main(args: argparse.Namespace) -> None:
     await harness.start()
     rng = random.Random(16)
     try:
-        chat_channels = [backend.make_text_channel(f"soak-chat-{i}", harness.guild) for i in range(30)]
-        passive = [backend.make_text_channel(f"soak-passive-{i}", harness.guild) for i in range(10)]
+        chat_channels = [backend.make_text_channel(f"soak-chat-{i}", harness.guild) for i in range(60)]
+        passive = [backend.make_text_channel(f"soak-passive-{i}", harness.guild) for i in range(20)]
         # `ai remember` answers with one plain message, which the streaming pacer does not pace:
         # in its own channels, it never shares a channel's 5-per-5-s window with a streamed reply.
         memory_channels = [backend.make_text_channel(f"soak-memory-{i}", harness.guild) for i in range(10)]
