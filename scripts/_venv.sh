@@ -76,3 +76,7 @@ if [ "$(cat "$install_stamp" 2>/dev/null || true)" != "$wanted_stamp" ]; then
     with_progress .venv/bin/python -m pip install --progress-bar off --disable-pip-version-check -e ".[test]"
     echo "$wanted_stamp" >"$install_stamp"
 fi
+# The web panel's browser tests need Debian's chromium (installed when running as root, as CI does).
+if [ -f scripts/_chromium.sh ]; then
+    source scripts/_chromium.sh
+fi

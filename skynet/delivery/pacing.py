@@ -176,6 +176,13 @@ class Pacer:
         self.stats["typing"] += 1
         return True
 
+    def note_request(self) -> None:
+        """A request outside the message endpoints was made (a button click answered): it counts
+        in the bot-wide window, so replies streaming meanwhile stay inside Discord's budget."""
+        self._global_ops.append(self._clock())
+        self.stats["interactions"] += 1
+        self.pump()
+
     def rate_limited(self, channel_id: Optional[int], retry_after: float, *, is_global: bool = False) -> None:
         """Discord answered 429: wait ``retry_after`` there, then go one step slower for a while."""
         now = self._clock()

@@ -22,6 +22,7 @@ import discord
 
 from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
 from ..engine.i18n import _
+from .components import Render, edit_kwargs, send_extras
 from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
 from .split import DISCORD_LIMIT, IncrementalSplitter
 from .style import error_text
@@ -47,6 +48,10 @@ def empty_answer_note() -> str:
 
 def length_note() -> str:
     return _("*(The answer stopped at the `max_tokens` limit.)*")
+
+
+def stopped_note() -> str:
+    return _("*(Stopped.)*")
 
 
 def restarted_note() -> str:
@@ -90,6 +95,7 @@ class ReplyStreamer:
         pacer: Pacer,
         *,
         typing: Optional[Callable[[], Awaitable[Any]]] = None,
+        render: Optional[Render] = None,
     ) -> None:
         """``typing`` triggers the channel's typing indicator once; the streamer shows it (paced,
         dropped when the bot's budget is short) until the first text is visible."""
@@ -97,7 +103,11 @@ class ReplyStreamer:
         self._channel_id = channel_id
         self._pacer = pacer
         self._parts: List[str] = []
-        self._splitter = IncrementalSplitter(DISCORD_LIMIT)
+        # How text becomes message fields: classic content (2,000) or Components V2 (4,000), and
+        # the steering buttons (delivery.components / delivery.controls).
+        self._style = render or Render()
+        self._splitter = IncrementalSplitter(self._style.limit)
+        self._frozen = False  # Stop was pressed: nothing more is shown
         self._status: Optional[str] = None
         self._messages: List[discord.Message] = []
         self._shown: List[str] = []
@@ -120,12 +130,40 @@ class ReplyStreamer:
         return "".join(self._parts)
 
     @property
+    def rendering(self) -> asyncio.Task:
+        """The task showing the reply: a final edit may outlive its cancelled caller (unload)."""
+        return self._task
+
+    def abort(self) -> None:
+        """Stop at once: nothing more is sent or edited (the cog unloads; see ``lifecycle``)."""
+        self._broken = True
+        self._task.cancel()
+        if self._typing_task is not None:
+            self._typing_task.cancel()
+
+    @property
     def broken(self) -> bool:
         """Discord refused a send or edit (message deleted, permissions lost): showing more is futile."""
         return self._broken
 
+    @property
+    def shown_chunks(self) -> List[str]:
+        """What each message shows now."""
+        return list(self._shown)
+
+    async def acquire_final(self) -> None:
+        """Wait for the pacer's go for one more operation that completes this reply."""
+        await self._pacer.acquire(self._channel_id, FINAL, owner=self)
+
+    def freeze(self) -> None:
+        """Stop showing new text (the member pressed Stop); the final edit comes with ``finish``."""
+        self._frozen = True
+        self._status = None
+        self._dirty.set()
+        self._pacer.hurry(self)
+
     def append(self, text: str) -> None:
-        if text:
+        if text and not self._frozen:
             if self._text_since is None:
                 self._text_since = self._pacer.now()
             self._length += len(text)
@@ -144,6 +182,7 @@ class ReplyStreamer:
 
     async def finish(self, note: Optional[str] = None) -> List[discord.Message]:
         """Render the final text (plus ``note`` on its own paragraph) and stop."""
+        self._frozen = False  # after Stop, the closing note is still shown
         self._status = None
         has_text = any(part.strip() for part in self._parts)
         if note:
@@ -155,7 +194,11 @@ class ReplyStreamer:
         self._pacer.hurry(self)  # an intermediate edit waiting for its slot is now the final one
         if self._typing_task is not None:
             self._typing_task.cancel()
-        await self._task
+        await asyncio.wait({self._task})  # an aborted render loop ends cancelled: nothing to raise
+        if not self._task.cancelled() and self._task.exception() is not None:
+            raise self._task.exception()
+        if not self._task.cancelled():  # an aborted reply (unload) posts nothing more
+            await self._style.settle(self)  # the buttons each message ends with
         return self.messages
 
     # ------------------------------------------------------------------ rendering
@@ -166,9 +209,9 @@ class ReplyStreamer:
         if self._status:
             line = f"*{self._status}*"  # our own text (tools quote queries in `code`): no escaping
             if not chunks:
-                return [line[:DISCORD_LIMIT]]
+                return [line[: self._style.limit]]
             last = chunks[-1] + "\n\n" + line
-            if len(last) <= DISCORD_LIMIT:
+            if len(last) <= self._style.limit:
                 chunks[-1] = last
         return chunks
 
@@ -224,13 +267,15 @@ class ReplyStreamer:
             if index >= len(chunks):
                 return True  # a status line that was cleared meanwhile
             chunk = chunks[index]
+            fields = self._style.fields(index, chunk, last=index == len(chunks) - 1, closing=self._closing)
             try:
                 if index < len(self._messages):
-                    await self._messages[index].edit(content=chunk, allowed_mentions=NO_MENTIONS)
+                    await self._messages[index].edit(**edit_kwargs(fields), allowed_mentions=NO_MENTIONS)
                     self._shown[index] = chunk
                 else:
-                    self._messages.append(await self._send(chunk, index == 0))
+                    self._messages.append(await self._send(fields.get("content"), index == 0, **send_extras(fields)))
                     self._shown.append(chunk)
+                self._style.shown(index, fields)
                 self._visible.set()
                 return True
             except (discord.RateLimited, discord.HTTPException) as exc:
@@ -293,6 +338,8 @@ async def stream_reply(
                 done = event
                 if event.finish_reason == "length":
                     note = length_note()
+                elif event.finish_reason == "stopped":
+                    note = stopped_note()
                 elif event.fallback:
                     note = f"-# ↪ {event.fallback}"
     except asyncio.CancelledError:  # the cog is unloading or reloading

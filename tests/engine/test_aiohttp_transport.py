@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import json
 import socket
 from typing import Any, AsyncIterator, Dict
 
@@ -16,12 +15,11 @@ import openai
 import pytest
 from aiohttp import web
 
-from skynet.engine.errors import Redactor, explain
+from skynet.engine.errors import Redactor, StreamCut, explain
+from skynet.engine.events import TextDelta
 from skynet.engine.providers.aiohttp_transport import AiohttpTransport, provider_http_client
 from skynet.engine.providers.base import Endpoint
 from skynet.engine.providers.openai_compat import OpenAICompatibleProvider
-from skynet.engine.errors import StreamCut
-from skynet.engine.events import TextDelta
 
 TRANSPORTS = ["httpx", "aiohttp"]
 

@@ -93,6 +93,11 @@ class OpenAICompatibleProvider(ChatProvider):
                 self._send_usage_option = False
         return await stack.enter_async_context(create(**request))
 
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The endpoint's SDK client (its key, timeout and connection pool), for media requests."""
+        return self._client
+
     async def list_models(self) -> List[str]:
         page = await self._client.models.list()
         return sorted(model.id for model in page.data)
