@@ -146,16 +146,20 @@ async def main(args: argparse.Namespace) -> None:
         sent = 0
         id_re = re.compile(r"\bq(\d+)x\b")
 
+        memory_ids = {c.id for c in memory_channels}
+        memory_replies: Set[int] = set()  # `ai remember` confirms without quoting the fact
+
         def collect_answers() -> None:
             for message in list(harness._messages.values()):  # noqa: SLF001
+                if message.channel_id in memory_ids and (message.content or "").strip():
+                    memory_replies.add(message.id)
+                    continue
                 for found in id_re.findall(message.content or ""):
                     key = f"q{found}x"
                     kind = expected.get(key)
                     if kind is None:
                         continue
-                    if kind == "remember" and "member" not in (message.content or ""):
-                        answered.add(key)
-                    elif kind != "remember" and (message.content or "").rstrip().endswith(key + " end"):
+                    if kind != "remember" and (message.content or "").rstrip().endswith(key + " end"):
                         answered.add(key)
 
         with LagMonitor() as lag:
@@ -193,7 +197,7 @@ async def main(args: argparse.Namespace) -> None:
                         "t": round(now - start),
                         "sent": sent,
                         "rate": round(sent / (now - start), 1),
-                        "answered": len(answered),
+                        "answered": len(answered) + len(memory_replies),
                         "rss_mb": round(rss_mb(), 1),
                         "files": open_files(),
                         "tasks": len(asyncio.all_tasks()),
@@ -208,7 +212,9 @@ async def main(args: argparse.Namespace) -> None:
             await harness.settle(timeout=300, ignore=lambda t: t.get_name() == "background:lag")
             await asyncio.sleep(1)
             collect_answers()
-        missing = sorted((k for k in expected if k not in answered), key=lambda k: int(k[1:-1]))
+        missing = sorted(
+            (k for k, kind in expected.items() if kind != "remember" and k not in answered), key=lambda k: int(k[1:-1])
+        )
         warm = samples[max(0, int(len(samples) * args.warmup) - 1)] if samples else None
         last = samples[-1] if samples else None
         print("\n| measure | end of warm-up | end | growth |")
@@ -227,8 +233,9 @@ async def main(args: argparse.Namespace) -> None:
             by_kind[kind][0] += 1
             by_kind[kind][1] += key in answered
         print(f"\nsent {sent} messages in {args.minutes:g} min ({sent / duration:.1f}/s offered):")
+        by_kind.get("remember", [0, 0])[1] = len(memory_replies)
         for kind, (total, done) in sorted(by_kind.items()):
-            print(f"  {kind}: {done}/{total} answered completely")
+            print(f"  {kind}: {done}/{total} answered completely" + (" (confirmations)" if kind == "remember" else ""))
         print(f"  missing: {missing[:20]}{' …' if len(missing) > 20 else ''}")
         print(f"  errors logged: {len(errors.records)} {errors.records[:5]}")
         print(f"  errors seen by the harness: {len(harness.errors)} {[repr(e)[:200] for e in harness.errors[:5]]}")
