@@ -75,12 +75,12 @@ async def wait_for(predicate, timeout: float = 30.0):
 async def stop_latency(red: RedHarness, provider: MockOpenAI, runs: int) -> None:
     stopped, natural = [], []
     text = answer(6000)
-    for run in range(runs):
+    for _run in range(runs):
         await asyncio.sleep(5.2)  # a fresh channel window, as between two questions
         since = len(red.events)
         provider.script(Reply.text(text, chunk_size=20, delay=0.02))
         await red.say("!ai chat go", wait=False)
-        message_id, cid = await wait_for(lambda: stop_button(red, since))
+        message_id, cid = await wait_for(lambda since=since: stop_button(red, since))
         await asyncio.sleep(random.uniform(0.5, 2.5))
         clicked = time.monotonic()
         await click(red, message_id, cid, author=red.member)
@@ -92,13 +92,16 @@ async def stop_latency(red: RedHarness, provider: MockOpenAI, runs: int) -> None
         since = len(red.events)
         provider.script(Reply.text(answer(400), chunk_size=20, delay=0.02))
         await red.say("!ai chat go", wait=False)
-        await wait_for(lambda: stop_button(red, since))
+        await wait_for(lambda since=since: stop_button(red, since))
         await red.settle(timeout=30)
-        ended = provider_done = time.monotonic()  # noqa: F841
         finals = [e.at for e in red.events[since:] if e.kind in ("send", "edit")]
         natural.append(max(finals) - red.events[since].at)
-    print(f"stop -> last edit: median {statistics.median(stopped)*1000:.0f} ms, max {max(stopped)*1000:.0f} ms over {runs} runs")
-    print(f"reference, a 400-char answer first send -> last edit: median {statistics.median(natural)*1000:.0f} ms")
+    print(
+        f"stop -> last edit: median {statistics.median(stopped) * 1000:.0f} ms, max {max(stopped) * 1000:.0f} ms over {runs} runs"
+    )
+    print(
+        f"reference, a 400-char answer first send -> last edit: median {statistics.median(natural) * 1000:.0f} ms"
+    )
 
 
 async def long_answer(red: RedHarness, provider: MockOpenAI, size: int, style: str) -> None:

@@ -73,7 +73,11 @@ async def click(
     # dpytest stores a sent message without its components: take them (and the flags) from what
     # the bot last sent for it, as Discord would hold them.
     for event in reversed(harness.events):
-        if event.message_id == message_id and event.kind in ("send", "edit") and "components" in event.payload:
+        if (
+            event.message_id == message_id
+            and event.kind in ("send", "edit")
+            and "components" in event.payload
+        ):
             message["components"] = event.payload["components"]
             if "flags" in event.payload:
                 message["flags"] = event.payload["flags"]
@@ -87,7 +91,12 @@ async def click(
         "version": 1,
         "guild_id": str(channel.guild.id),
         "channel_id": str(channel.id),
-        "channel": {"id": str(channel.id), "type": channel.type.value, "name": channel.name, "guild_id": str(channel.guild.id)},
+        "channel": {
+            "id": str(channel.id),
+            "type": channel.type.value,
+            "name": channel.name,
+            "guild_id": str(channel.guild.id),
+        },
         "member": harness._member_payload(author, channel),
         "message": message,
         "data": {"custom_id": custom_id, "component_type": BUTTON},

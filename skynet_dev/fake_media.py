@@ -135,7 +135,11 @@ class FakeMedia:
         self.requests.append((request.path, body))
         if self.refuse:
             return self._policy_error()
-        size = tuple(int(s) for s in (body.get("size") or "64x64").split("x")) if "x" in str(body.get("size")) else (64, 64)
+        size = (
+            tuple(int(s) for s in (body.get("size") or "64x64").split("x"))
+            if "x" in str(body.get("size"))
+            else (64, 64)
+        )
         image = png_bytes((min(size[0], 64), min(size[1], 64)))
         if self.image_answer == "url":
             name = f"{len(self._served)}.png"
@@ -156,7 +160,9 @@ class FakeMedia:
             return self._policy_error()
         source = fields.get("image") or fields.get("image[]") or b""
         Image.open(io.BytesIO(source)).verify()  # a real image was uploaded, or this fails the request
-        return web.json_response({"created": 1, "data": [{"b64_json": base64.b64encode(png_bytes(color="purple")).decode()}]})
+        return web.json_response(
+            {"created": 1, "data": [{"b64_json": base64.b64encode(png_bytes(color="purple")).decode()}]}
+        )
 
     async def _file(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, None))
@@ -172,7 +178,11 @@ class FakeMedia:
             Image.open(io.BytesIO(base64.b64decode(body["init_images"][0]))).verify()
         image = png_bytes((min(int(body.get("width", 64)), 64), min(int(body.get("height", 64)), 64)), "navy")
         return web.json_response(
-            {"images": [base64.b64encode(image).decode("ascii")], "parameters": body, "info": json.dumps({"seed": 1})}
+            {
+                "images": [base64.b64encode(image).decode("ascii")],
+                "parameters": body,
+                "info": json.dumps({"seed": 1}),
+            }
         )
 
     # -- chat: image output and reasoning streams
@@ -209,8 +219,14 @@ class FakeMedia:
         await response.prepare(request)
 
         async def send(delta: Dict[str, Any], finish: Optional[str] = None, **extra: Any) -> None:
-            chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
-                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            chunk = {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
             await asyncio.sleep(self.delay)
 
@@ -227,9 +243,15 @@ class FakeMedia:
             for piece in answer:
                 await send({"content": piece})
         await send({}, "stop")
-        usage = {"prompt_tokens": 20, "completion_tokens": 50, "total_tokens": 70,
-                 "completion_tokens_details": {"reasoning_tokens": 30}}
-        await response.write(f"data: {json.dumps({'id': 'c1', 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n".encode())
+        usage = {
+            "prompt_tokens": 20,
+            "completion_tokens": 50,
+            "total_tokens": 70,
+            "completion_tokens_details": {"reasoning_tokens": 30},
+        }
+        await response.write(
+            f"data: {json.dumps({'id': 'c1', 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n".encode()
+        )
         await response.write(b"data: [DONE]\n\n")
         return response
 
@@ -239,8 +261,16 @@ class FakeMedia:
         form = await request.post()
         upload = form.get("file")
         data = upload.file.read() if hasattr(upload, "file") else b""
-        self.requests.append((request.path, {"model": form.get("model"), "bytes": len(data),
-                                             "filename": getattr(upload, "filename", None)}))
+        self.requests.append(
+            (
+                request.path,
+                {
+                    "model": form.get("model"),
+                    "bytes": len(data),
+                    "filename": getattr(upload, "filename", None),
+                },
+            )
+        )
         kind = sniff_audio(data[:16])
         try:
             if kind == "audio/wav":
@@ -250,7 +280,9 @@ class FakeMedia:
             else:
                 raise ValueError(kind)
         except Exception:
-            return web.json_response({"error": {"message": "Invalid file format.", "type": "invalid_request_error"}}, status=400)
+            return web.json_response(
+                {"error": {"message": "Invalid file format.", "type": "invalid_request_error"}}, status=400
+            )
         return web.json_response({"text": self.transcript})
 
     async def _speech(self, request: web.Request) -> web.Response:
@@ -261,5 +293,12 @@ class FakeMedia:
         return web.Response(body=ogg_opus_bytes(self.speech_seconds), content_type="audio/ogg")
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in
-                                                              ("gpt-image-1", "dall-e-3", "whisper-1", "tts-1", "deep-reasoner")]})
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"id": m, "object": "model"}
+                    for m in ("gpt-image-1", "dall-e-3", "whisper-1", "tts-1", "deep-reasoner")
+                ],
+            }
+        )

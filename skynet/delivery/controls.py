@@ -66,6 +66,7 @@ class Steer:
     streamer: Any = None  # the ReplyStreamer showing it (frozen on Stop)
     messages: List[discord.Message] = field(default_factory=list)
     ended_at: float = 0.0
+    opened_at: float = 0.0
     busy: bool = False  # a regeneration or continuation is running
 
     @property
@@ -82,12 +83,16 @@ class SteerButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID)
     """One steering button; ``Steering`` finds the reply from the key in its custom id."""
 
     def __init__(self, action: str, key: str) -> None:
-        labels = {STOP: (stop_label, "⏹️", discord.ButtonStyle.danger),
-                  REGENERATE: (regenerate_label, "🔄", discord.ButtonStyle.secondary),
-                  CONTINUE: (continue_label, "⏩", discord.ButtonStyle.primary)}
+        labels = {
+            STOP: (stop_label, "⏹️", discord.ButtonStyle.danger),
+            REGENERATE: (regenerate_label, "🔄", discord.ButtonStyle.secondary),
+            CONTINUE: (continue_label, "⏩", discord.ButtonStyle.primary),
+        }
         label, emoji, style = labels[action]
         super().__init__(
-            discord.ui.Button(label=label(), emoji=emoji, style=style, custom_id=f"skynet:steer:{action}:{key}")
+            discord.ui.Button(
+                label=label(), emoji=emoji, style=style, custom_id=f"skynet:steer:{action}:{key}"
+            )
         )
         self.action = action
         self.key = key
@@ -143,8 +148,13 @@ class Steering:
 
     active: Optional["Steering"] = None
 
-    def __init__(self, is_admin: IsAdmin, *, note_request: Optional[Callable[[], None]] = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        is_admin: IsAdmin,
+        *,
+        note_request: Optional[Callable[[], None]] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._is_admin = is_admin
         self._note_request = note_request or (lambda: None)
         self._clock = clock
@@ -168,8 +178,9 @@ class Steering:
     # -- replies
 
     def open(self, asker_id: int, channel_id: int, guild_id: Optional[int]) -> Steer:
-        steer = Steer(secrets.token_hex(6), asker_id, channel_id, guild_id)
+        steer = Steer(secrets.token_hex(6), asker_id, channel_id, guild_id, opened_at=self._clock())
         self._replies[steer.key] = steer
+        self._prune()
         return steer
 
     def get(self, key: str) -> Optional[Steer]:
@@ -183,13 +194,25 @@ class Steering:
         self._prune()
 
     def _prune(self) -> None:
+        """Forget replies older than KEEP_SECONDS (also ones that never ended) and, past
+        KEEP_REPLIES, the oldest ended ones. A full pass only when over the cap."""
         now = self._clock()
-        while self._replies:
-            key, oldest = next(iter(self._replies.items()))
-            too_many = len(self._replies) > KEEP_REPLIES
-            if oldest.streaming or not (too_many or now - oldest.ended_at > KEEP_SECONDS):
-                break
-            del self._replies[key]
+        if len(self._replies) <= KEEP_REPLIES:
+            while self._replies:  # the oldest first (ended replies move to the end)
+                key, oldest = next(iter(self._replies.items()))
+                since = oldest.opened_at if oldest.streaming else oldest.ended_at
+                if now - since <= KEEP_SECONDS:
+                    return
+                del self._replies[key]
+            return
+        for key, steer in list(self._replies.items()):
+            since = steer.opened_at if steer.streaming else steer.ended_at
+            if now - since > KEEP_SECONDS:
+                del self._replies[key]
+        excess = len(self._replies) - KEEP_REPLIES
+        if excess > 0:
+            for key in [k for k, steer in self._replies.items() if not steer.streaming][:excess]:
+                del self._replies[key]
 
     def buttons(self, steer: Steer, state: Optional[str]) -> List[SteerButton]:
         if state == "streaming":

@@ -80,6 +80,8 @@ async def test_own_key_lifecycle(byok, provider, cog, caplog):
     files = await cog.red_get_data_for_user(user_id=byok.member.id)
     exported = files["skynet_user_data.json"].getvalue().decode()
     assert MEMBER_KEY not in exported and json.loads(exported)["channel_assistant"]["own_key"]["endpoint"] == "mock"
+    sealed = cog.channels.own_key(byok.member.id).token
+    assert sealed not in exported  # not even the encrypted token
     assert all(MEMBER_KEY not in json.dumps(s) for s in cog.channels._guilds.values())
     assert MEMBER_KEY not in caplog.text
 

@@ -142,3 +142,13 @@ async def test_reminders_through_the_tool_are_off_until_enabled(sched, cog, prov
     assert not sends[-1].allowed_mentions.get("parse")
     await tick(sched, cog, START + 3 * 3600)
     assert len(posted(sched, "stretch your legs")) == 1
+
+
+async def test_no_reminder_is_stored_for_an_incognito_member(sched, cog, provider):
+    await owner(sched, "!ai tools enable remind_me")
+    await say(sched, "!ai incognito on")
+    provider.script(Reply.call("remind_me", {"when": "in 2h", "text": "secret plan"}), Reply.text("Sorry."))
+    await say(sched, "!ai chat remind me in 2 hours about my secret plan")
+    tool_result = [m for m in provider.chat_requests[-1]["messages"] if m.get("role") == "tool"]
+    assert tool_result and "Not set" in tool_result[-1]["content"]
+    assert cog.channels.export_user(sched.member.id) == {}

@@ -58,7 +58,9 @@ async def test_draw_posts_an_embed_with_the_file_prompt_and_model(drawing, media
     [(name, data)] = files
     assert embed["image"]["url"] == f"attachment://{name}" and decodes(data) == (64, 64)
     sent = media.requests[-1][1]
-    assert sent["prompt"] == "a lighthouse at dawn" and sent["size"] == "1024x1536" and sent["quality"] == "low"
+    assert (
+        sent["prompt"] == "a lighthouse at dawn" and sent["size"] == "1024x1536" and sent["quality"] == "low"
+    )
 
 
 async def test_image_to_image_from_an_attachment(drawing, media, tmp_path):
@@ -156,10 +158,28 @@ async def test_the_model_draws_with_the_tool_once_enabled(drawing, media, provid
     assert "tools" not in provider.chat_requests[-1]  # off by default: not offered to the model
     reply = text_of(await owner(drawing, "!ai tools enable generate_image"))
     assert "generate_image" in reply, reply
-    provider.script(Reply.call("generate_image", {"prompt": "a cat on a sofa"}), Reply.text("Here is your cat."))
+    provider.script(
+        Reply.call("generate_image", {"prompt": "a cat on a sofa"}), Reply.text("Here is your cat.")
+    )
     drawing.limits.reset_windows()
     messages = await say(drawing, "!ai chat draw me a cat")
     [(embed, files)] = image_posts(drawing, messages)
     assert embed["description"] == "a cat on a sofa"
     assert "Here is your cat." in text_of(messages)
     assert media.requests[-1][1]["prompt"] == "a cat on a sofa"
+
+
+async def test_draw_by_slash_under_ai_and_its_settings_under_aiset(drawing, media):
+    """`[p]ai draw` is a group whose root draws: `/ai draw` draws, `/aiset draw …` configures."""
+    await drawing.enable_slash("ai", "aiset")
+    before = {m.id for m in drawing.messages()}
+    await drawing.slash("ai draw", prompt="a red kite 1024x1024 low")
+    await drawing.settle()
+    new = [m for m in drawing.messages() if m.id not in before]
+    [posted] = [m for m in new if m.embeds]  # the interaction's follow-up
+    embed = posted.embeds[0]
+    assert embed["description"] == "a red kite" and embed["image"]["url"].startswith("attachment://")
+    assert media.requests[-1][1]["size"] == "1024x1024"
+    await drawing.slash("aiset draw show", author=drawing.member)
+    await drawing.settle()
+    assert "Model: `media:gpt-image-1`" in drawing.messages()[-1].content

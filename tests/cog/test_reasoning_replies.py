@@ -70,7 +70,9 @@ async def test_file_display(thinker, media):
 
 async def test_reasoning_tokens_are_counted(thinker, media, cog):
     await say(thinker, "!ai chat hello")
-    assert cog.usage.ledger.pending(("global",)).reasoning_tokens == 30  # the provider's completion_tokens_details
+    assert (
+        cog.usage.ledger.pending(("global",)).reasoning_tokens == 30
+    )  # the provider's completion_tokens_details
 
 
 async def test_reasoning_effort_is_sent_only_where_set(thinker, media):

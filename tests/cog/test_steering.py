@@ -131,10 +131,14 @@ async def test_components_v2_style_uses_4000_character_text_displays(bot, provid
     assert len(messages) == 2  # the classic style needs 3
     final = []
     for message in messages:  # what each message shows last, as the bot sent it
-        payload = [e.payload for e in bot.events if e.message_id == message.id and e.kind in ("send", "edit")][-1]
+        payload = [
+            e.payload for e in bot.events if e.message_id == message.id and e.kind in ("send", "edit")
+        ][-1]
         final.append(payload)
     sends = [e.payload for e in bot.events if e.kind == "send" and e.message_id in {m.id for m in messages}]
-    assert all(int(p.get("flags") or 0) & (1 << 15) for p in sends) and not any(p.get("content") for p in sends)
+    assert all(int(p.get("flags") or 0) & (1 << 15) for p in sends) and not any(
+        p.get("content") for p in sends
+    )
 
     def displays(items):
         for item in items or ():

@@ -41,7 +41,9 @@ async def voice_message(red, tmp_path: Path, seconds: float = 1.0):
     path = tmp_path / "voice-message.ogg"
     path.write_bytes(ogg_opus_bytes(seconds))
     attachment = dpy_backend.make_attachment(path)
-    data = dpy_factories.make_message_dict(red.channel, red.member, content="", attachments=[attachment], guild_id=red.guild.id)
+    data = dpy_factories.make_message_dict(
+        red.channel, red.member, content="", attachments=[attachment], guild_id=red.guild.id
+    )
     data["attachments"][0].update(
         duration_secs=seconds, waveform=base64.b64encode(bytes(10)).decode(), content_type="audio/ogg"
     )
@@ -105,3 +107,6 @@ async def test_a_member_can_opt_out_of_spoken_answers(voiced, media):
     await say(voiced, "!ai chat say hello")
     assert voice_posts(voiced) == []
     assert "/v1/audio/speech" not in media.paths()
+    cog = voiced.bot.get_cog("Skynet")
+    assert cog.media_export_user(voiced.member.id) == {"voice_replies": False}  # the data map's part
+    assert cog.media_export_user(voiced.admin.id) == {}  # nothing held: left out of exports

@@ -39,7 +39,9 @@ def decoder():
     return discord.opus.Decoder().decode
 
 
-@pytest.mark.parametrize("make,name", [(lambda: wav_bytes(1.5), "clip.wav"), (lambda: ogg_opus_bytes(1.0), "voice-message.ogg")])
+@pytest.mark.parametrize(
+    "make,name", [(lambda: wav_bytes(1.5), "clip.wav"), (lambda: ogg_opus_bytes(1.0), "voice-message.ogg")]
+)
 async def test_transcribes_real_audio(server, make, name):
     text = await transcribe(client_for(server.base_url), "whisper-1", make(), name)
     assert text == "what is the capital of france"
@@ -58,7 +60,12 @@ async def test_speech_as_ogg_opus_has_duration_and_a_real_waveform(server):
     server.speech_seconds = 2.0
     speech = await speak(client_for(server.base_url), "tts-1", "Paris.", voice="nova")
     assert speech.mime == "audio/ogg" and speech.characters == 6
-    assert server.requests[-1][1] == {"model": "tts-1", "voice": "nova", "input": "Paris.", "response_format": "opus"}
+    assert server.requests[-1][1] == {
+        "model": "tts-1",
+        "voice": "nova",
+        "input": "Paris.",
+        "response_format": "opus",
+    }
     facts = ogg_opus_facts(speech.data, decoder())
     assert abs(facts.seconds - 2.0) < 0.05
     levels = base64.b64decode(facts.waveform)

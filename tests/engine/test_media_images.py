@@ -49,7 +49,13 @@ def decodes(data: bytes) -> tuple:
 
 
 async def test_images_api_b64_answer(server):
-    image = await draw(client_for(server.base_url), IMAGES, "gpt-image-1", ImageJob("a cat", "1024x1024", "low"), fetch=no_fetch)
+    image = await draw(
+        client_for(server.base_url),
+        IMAGES,
+        "gpt-image-1",
+        ImageJob("a cat", "1024x1024", "low"),
+        fetch=no_fetch,
+    )
     assert image.mime == "image/png" and decodes(image.data) == (64, 64)
     assert image.tokens == 284  # gpt-image-1 reports its tokens
     sent = server.requests[-1][1]
@@ -87,14 +93,26 @@ async def test_a_url_answer_pointing_somewhere_private_is_refused(server):
 
 
 async def test_image_to_image_uploads_the_source_as_multipart(server):
-    image = await draw(client_for(server.base_url), IMAGES, "gpt-image-1", ImageJob("make it purple", source=png_bytes()), fetch=no_fetch)
+    image = await draw(
+        client_for(server.base_url),
+        IMAGES,
+        "gpt-image-1",
+        ImageJob("make it purple", source=png_bytes()),
+        fetch=no_fetch,
+    )
     path, fields = server.requests[-1]
     assert path == "/v1/images/edits" and fields["prompt"] == "make it purple"
     assert decodes(image.data) == (64, 64)
 
 
 async def test_chat_completions_image_output(server):
-    image = await draw(client_for(server.base_url), CHAT, "google/gemini-2.5-flash-image", ImageJob("a tree", "1536x1024", source=png_bytes()), fetch=no_fetch)
+    image = await draw(
+        client_for(server.base_url),
+        CHAT,
+        "google/gemini-2.5-flash-image",
+        ImageJob("a tree", "1536x1024", source=png_bytes()),
+        fetch=no_fetch,
+    )
     assert image.mime == "image/png" and image.tokens == 1300
     body = server.requests[-1][1]
     assert body["modalities"] == ["image", "text"]
@@ -115,9 +133,17 @@ async def test_automatic1111_txt2img_and_img2img(server):
         assert decodes(image.data) == (64, 64)
         path, body = server.requests[-1]
         assert path == "/sdapi/v1/txt2img" and body["width"] == 512 and body["height"] == 768
-    await draw(client_for(server.root), A1111, "sdxl.safetensors", ImageJob("redo", source=png_bytes()), fetch=no_fetch)
+    await draw(
+        client_for(server.root),
+        A1111,
+        "sdxl.safetensors",
+        ImageJob("redo", source=png_bytes()),
+        fetch=no_fetch,
+    )
     path, body = server.requests[-1]
-    assert path == "/sdapi/v1/img2img" and body["override_settings"] == {"sd_model_checkpoint": "sdxl.safetensors"}
+    assert path == "/sdapi/v1/img2img" and body["override_settings"] == {
+        "sd_model_checkpoint": "sdxl.safetensors"
+    }
 
 
 @pytest.mark.parametrize("api", [IMAGES, CHAT])

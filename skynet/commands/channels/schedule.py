@@ -54,6 +54,8 @@ class ScheduleMixin(ChannelsCore):
         async def handler(arguments: Dict[str, Any], ctx: ToolContext) -> str:
             if ctx.guild_id is None:
                 return "Reminders work in servers only."
+            if not self.privacy.gate.may_store(ctx.user_id, guild_id=ctx.guild_id, channel_id=ctx.channel_id):
+                return "Not set: nothing may be stored for this member here (incognito, consent or an excluded channel)."
             try:
                 channel_id = int(ctx.conversation.split(":")[1]) if ctx.conversation.startswith("channel:") else ctx.channel_id
                 now = self.channels_clock.now()

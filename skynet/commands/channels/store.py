@@ -101,7 +101,7 @@ class ChannelStore:
         data: Dict[str, Any] = dict(self.book.export_user(user_id))
         key = self._keys.get(user_id)
         data["own_key"] = key.public() if key else None  # never the key, sealed or not
-        return data
+        return data if any(data.values()) else {}  # the data map leaves empty parts out
 
     async def forget_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
         for changed in self.book.forget_user(user_id, guild_id):

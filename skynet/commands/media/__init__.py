@@ -49,7 +49,14 @@ class MediaMixin(DrawMixin, VoiceMixin, RepliesMixin):
     # -- the privacy data map: the daily image counts hold member ids
 
     def media_export_user(self, user_id: int) -> dict:
-        return {"images_today": self.image_quota.export_user(user_id), "voice_replies": self.voice_members.get(user_id)}
+        """What media holds about the member: nothing ({}) for most."""
+        out: dict = {}
+        images = self.image_quota.export_user(user_id)
+        if images:
+            out["images_today"] = images
+        if self.voice_members.get(user_id) is not None:
+            out["voice_replies"] = self.voice_members[user_id]
+        return out
 
     async def media_forget_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
         scopes = {int(g) for g in self.image_quota.export_user(user_id)}

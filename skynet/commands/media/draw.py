@@ -73,8 +73,14 @@ class DrawMixin(MixinMeta):
             self.image_quota.take(scope_id, author.id, media.images_per_day, reset_hour)
         try:
             ticket = admit_media(
-                self.governor, rules, guild_id=scope_id, user_id=author.id, role_ids=role_ids,
-                model=model.name, price=price, bypass=bypass,
+                self.governor,
+                rules,
+                guild_id=scope_id,
+                user_id=author.id,
+                role_ids=role_ids,
+                model=model.name,
+                price=price,
+                bypass=bypass,
             )
         except Exception:
             if not bypass:
@@ -83,14 +89,19 @@ class DrawMixin(MixinMeta):
         try:
             provider = await self.providers.provider(model.endpoint)
             image = await draw(
-                provider.client, model.api, model.name, ImageJob(prompt, size, quality, source),
+                provider.client,
+                model.api,
+                model.name,
+                ImageJob(prompt, size, quality, source),
                 fetch=self._fetch_image,
             )
         except BaseException as exc:
             ticket.settle(0.0)
             if not bypass:
                 self.image_quota.give_back(scope_id, author.id, reset_hour)
-            if isinstance(exc, (SkynetError, KeyboardInterrupt, SystemExit)) or not isinstance(exc, Exception):
+            if isinstance(exc, (SkynetError, KeyboardInterrupt, SystemExit)) or not isinstance(
+                exc, Exception
+            ):
                 raise
             failure = self.providers.explain(exc, model.endpoint, model.name)
             raise SkynetError(failure.message) from None
@@ -105,7 +116,9 @@ class DrawMixin(MixinMeta):
 
     async def save_image_quota(self, scope_id: int) -> None:
         """One write per image drawn (images are rare; the chat path writes nothing per message)."""
-        await self.config.custom("skynet_media", str(scope_id)).image_counts.set(self.image_quota.dump(scope_id))
+        await self.config.custom("skynet_media", str(scope_id)).image_counts.set(
+            self.image_quota.dump(scope_id)
+        )
 
     async def load_image_quota(self) -> None:
         for scope_id, data in (await self.config.custom("skynet_media").all()).items():
@@ -159,10 +172,14 @@ class DrawMixin(MixinMeta):
         text = check_prompt(text)
         source = await self._source_image(ctx)
         async with ctx.typing():
-            image, model, price = await self.produce_image(ctx.author, ctx.channel, text, size, quality, source)
+            image, model, price = await self.produce_image(
+                ctx.author, ctx.channel, text, size, quality, source
+            )
         embed, file = self.image_message(text, image, model, price)
         reference = ctx.message.to_reference(fail_if_not_exists=False) if ctx.interaction is None else None
-        await ctx.send(embed=embed, file=file, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS)
+        await ctx.send(
+            embed=embed, file=file, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS
+        )
 
     @ai_draw.command(name="model", with_app_command=False)
     async def ai_draw_model(
@@ -178,9 +195,9 @@ class DrawMixin(MixinMeta):
         if not sep or not name or endpoint not in self.providers.endpoints:
             known = ", ".join(f"`{e}`" for e in self.providers.endpoints) or _("none")
             raise InvalidValue(
-                _("Write the model as `endpoint:model`, e.g. `openai:gpt-image-1` (endpoints: {known}).").format(
-                    known=known
-                )
+                _(
+                    "Write the model as `endpoint:model`, e.g. `openai:gpt-image-1` (endpoints: {known})."
+                ).format(known=known)
             )
         api = parse_api(api)
         target = await writable_scope(ctx, scope)
@@ -214,7 +231,9 @@ class DrawMixin(MixinMeta):
             text = _("`{model}` is priced by the price book again.").format(model=model)
         else:
             prices[model] = parse_number(usd, what=_("The price"), minimum=0, maximum=100)
-            text = _("One image of `{model}` now costs ${price}.").format(model=model, price=f"{prices[model]:g}")
+            text = _("One image of `{model}` now costs ${price}.").format(
+                model=model, price=f"{prices[model]:g}"
+            )
         await self.settings.set_param(Scope(GLOBAL), IMAGE_PRICES, prices)
         await reply(ctx, text)
 
@@ -224,7 +243,9 @@ class DrawMixin(MixinMeta):
         media = media_settings(resolve_here(self.settings, ctx.channel).params)
         price = image_price(media.image.name, None, None, self._image_prices())
         scope_id = ctx.guild.id if ctx.guild else DM_SCOPE
-        used = self.image_quota.used(scope_id, ctx.author.id, self.governance.rules(scope_id).budgets.reset_hour)
+        used = self.image_quota.used(
+            scope_id, ctx.author.id, self.governance.rules(scope_id).budgets.reset_hour
+        )
         lines = [
             _("Model: `{model}` ({api} API)").format(model=media.image, api=media.image.api),
             _("Price per image: {price}").format(price=f"${price:g}" if price is not None else _("unknown")),
@@ -240,7 +261,9 @@ class DrawMixin(MixinMeta):
         async def handler(arguments: Dict[str, Any], context: ToolContext) -> str:
             channel = self.bot.get_channel(context.channel_id) if context.channel_id else None
             guild = getattr(channel, "guild", None)
-            author = (guild.get_member(context.user_id) if guild else None) or self.bot.get_user(context.user_id)
+            author = (guild.get_member(context.user_id) if guild else None) or self.bot.get_user(
+                context.user_id
+            )
             if channel is None or author is None:
                 return "The image could not be posted here."
             prompt = check_prompt(str(arguments.get("prompt") or ""))
@@ -268,4 +291,3 @@ class DrawMixin(MixinMeta):
             status=lambda arguments: _("🎨 Drawing…"),
             summary=lambda: _("Draws an image and posts it (counts against the member's images and budget)."),
         )
-

@@ -42,7 +42,6 @@ from ..group import AIGroup
 log = logging.getLogger("red.skynet.media")
 
 
-
 class ReplyState:
     """One reply's extras: its steering, render and the reasoning collected while it streamed."""
 
@@ -63,7 +62,9 @@ class RepliesMixin(MixinMeta):
         if not isinstance(user, discord.Member):
             return await self.bot.is_owner(user)
         return (
-            await self.bot.is_owner(user) or await self.bot.is_admin(user) or user.guild_permissions.manage_guild
+            await self.bot.is_owner(user)
+            or await self.bot.is_admin(user)
+            or user.guild_permissions.manage_guild
         )
 
     # -- the hooks of the chat shell
@@ -119,7 +120,9 @@ class RepliesMixin(MixinMeta):
                 if display == SPOILER:
                     await ctx.channel.send(spoiler_text(reasoning, seconds), allowed_mentions=NO_MENTIONS)
                 else:
-                    name, body = reasoning_file(reasoning, done.model if done else request.settings.model.name)
+                    name, body = reasoning_file(
+                        reasoning, done.model if done else request.settings.model.name
+                    )
                     await ctx.channel.send(
                         f"-# 💭 {_('Reasoning ({seconds} s)').format(seconds=seconds)}",
                         file=discord.File(io.BytesIO(body), filename=name),

@@ -113,7 +113,9 @@ class VoiceMixin(MixinMeta):
             raise SkynetError(self.providers.explain(exc, model.endpoint, model.name).message) from None
         price = transcription_price(model.name, seconds)
         ticket.settle(price or 0.0)
-        self.usage.ledger.record(self.media_scopes(author, getattr(channel, "guild", None)), media_usage(price))
+        self.usage.ledger.record(
+            self.media_scopes(author, getattr(channel, "guild", None)), media_usage(price)
+        )
         if not text:
             raise AudioRefused(_("I couldn't hear any words in that recording."))
         return text
@@ -128,7 +130,11 @@ class VoiceMixin(MixinMeta):
         return [f for f in files if f not in audio], audio
 
     async def with_transcripts(
-        self, author: discord.abc.User, channel: discord.abc.Messageable, text: str, audio: Sequence[discord.Attachment]
+        self,
+        author: discord.abc.User,
+        channel: discord.abc.Messageable,
+        text: str,
+        audio: Sequence[discord.Attachment],
     ) -> str:
         for attachment in audio:
             heard = await self.transcribed(author, channel, attachment)
@@ -165,7 +171,9 @@ class VoiceMixin(MixinMeta):
     def _speaks_for(self, author: discord.abc.User, media: MediaSettings) -> bool:
         return media.speak and self.voice_members.get(author.id, True)
 
-    async def speak_reply(self, ctx: commands.Context, request: ChatRequest, done: Done, media: MediaSettings) -> None:
+    async def speak_reply(
+        self, ctx: commands.Context, request: ChatRequest, done: Done, media: MediaSettings
+    ) -> None:
         """Post the answer spoken, where an admin turned speaking on (the text stays)."""
         if not self._speaks_for(ctx.author, media) or self.inflight.closed:
             return
@@ -195,7 +203,9 @@ class VoiceMixin(MixinMeta):
         data = speech.data
         if speech.mime == "audio/wav" and codec is not None:
             encoder = codec.Encoder()
-            data = await asyncio.to_thread(lambda: pcm_to_ogg_opus(wav_to_pcm48k_stereo(speech.data), encoder.encode))
+            data = await asyncio.to_thread(
+                lambda: pcm_to_ogg_opus(wav_to_pcm48k_stereo(speech.data), encoder.encode)
+            )
         elif speech.mime != "audio/ogg":
             data = b""
         await self.pacer.acquire(channel.id)
@@ -215,15 +225,23 @@ class VoiceMixin(MixinMeta):
             except discord.Forbidden:
                 pass  # voice messages not allowed here: the file below
         name = f"answer.{speech.extension}"
-        return await channel.send(file=discord.File(io.BytesIO(speech.data), filename=name), allowed_mentions=NO_MENTIONS)
+        return await channel.send(
+            file=discord.File(io.BytesIO(speech.data), filename=name), allowed_mentions=NO_MENTIONS
+        )
 
     def _admit_media(self, author, channel, model: str, price: Optional[float]):
         guild = getattr(channel, "guild", None)
         scope_id = guild.id if guild is not None else DM_SCOPE
         role_ids = tuple(r.id for r in getattr(author, "roles", ())[1:]) if guild is not None else ()
         return admit_media(
-            self.governor, self.governance.rules(scope_id), guild_id=scope_id, user_id=author.id,
-            role_ids=role_ids, model=model, price=price, bypass=author.id in self.bot.owner_ids,
+            self.governor,
+            self.governance.rules(scope_id),
+            guild_id=scope_id,
+            user_id=author.id,
+            role_ids=role_ids,
+            model=model,
+            price=price,
+            bypass=author.id in self.bot.owner_ids,
         )
 
     # -- [p]ai voice
@@ -248,22 +266,39 @@ class VoiceMixin(MixinMeta):
         )
 
     @ai_voice.command(name="transcribe", with_app_command=False)
-    async def ai_voice_transcribe(self, ctx: commands.Context, scope: Optional[ScopeChoice], state: str) -> None:
+    async def ai_voice_transcribe(
+        self, ctx: commands.Context, scope: Optional[ScopeChoice], state: str
+    ) -> None:
         """Transcribe voice messages and audio files and answer them (`on` or `off`)."""
         target = await writable_scope(ctx, scope)
         await self.settings.set_param(target, TRANSCRIBE, _switch(state))
-        await reply(ctx, _("Transcription for {scope}: `{state}`.").format(scope=scope_label(target.kind), state=state.lower()))
+        await reply(
+            ctx,
+            _("Transcription for {scope}: `{state}`.").format(
+                scope=scope_label(target.kind), state=state.lower()
+            ),
+        )
 
     @ai_voice.command(name="speak", with_app_command=False)
     async def ai_voice_speak(self, ctx: commands.Context, scope: Optional[ScopeChoice], state: str) -> None:
         """Also post answers as voice messages (`on` or `off`); members can opt out with `[p]ai voice me off`."""
         target = await writable_scope(ctx, scope)
         await self.settings.set_param(target, SPEAK, _switch(state))
-        await reply(ctx, _("Spoken answers for {scope}: `{state}`.").format(scope=scope_label(target.kind), state=state.lower()))
+        await reply(
+            ctx,
+            _("Spoken answers for {scope}: `{state}`.").format(
+                scope=scope_label(target.kind), state=state.lower()
+            ),
+        )
 
     @ai_voice.command(name="model", with_app_command=False)
     async def ai_voice_model(
-        self, ctx: commands.Context, scope: Optional[ScopeChoice], kind: str, model: str, voice: Optional[str] = None
+        self,
+        ctx: commands.Context,
+        scope: Optional[ScopeChoice],
+        kind: str,
+        model: str,
+        voice: Optional[str] = None,
     ) -> None:
         """Choose the models: `[p]ai voice model [scope] transcribe <endpoint:model>` or
         `[p]ai voice model [scope] speech <endpoint:model> [voice]`."""
@@ -278,7 +313,12 @@ class VoiceMixin(MixinMeta):
         await self.settings.set_param(target, key, {"endpoint": endpoint, "name": name})
         if voice and kind == "speech":
             await self.settings.set_param(target, SPEECH_VOICE, parse_voice(voice))
-        await reply(ctx, _("The {kind} model for {scope} is `{model}`.").format(kind=kind, scope=scope_label(target.kind), model=model))
+        await reply(
+            ctx,
+            _("The {kind} model for {scope} is `{model}`.").format(
+                kind=kind, scope=scope_label(target.kind), model=model
+            ),
+        )
 
     @ai_voice.command(name="me", with_app_command=False)
     async def ai_voice_me(self, ctx: commands.Context, state: str) -> None:

@@ -138,7 +138,8 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
         for guild_id, users in (await config.all_members()).items():
             if user_id in users:
                 found[f"server {guild_id}"] = users[user_id]
-        own = (await config.all_users()).get(user_id)
+        own = dict((await config.all_users()).get(user_id) or {})
+        own.pop("own_key", None)  # a sealed provider key: the channel assistant exports the facts, never it
         if own:
             found["own"] = own
         return found

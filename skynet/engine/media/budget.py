@@ -134,7 +134,9 @@ def admit_media(
                     when=discord_time(left.resets_at),
                 )
                 if limit == "member budget"
-                else _("This server's daily AI budget is used up: {zero} of {limit} left. It resets {when}.").format(
+                else _(
+                    "This server's daily AI budget is used up: {zero} of {limit} left. It resets {when}."
+                ).format(
                     zero=format_amount(0, left.unit),
                     limit=format_amount(left.limit, left.unit),
                     when=discord_time(left.resets_at),

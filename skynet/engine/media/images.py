@@ -82,7 +82,9 @@ def parse_api(text: str) -> str:
     value = str(text).strip().lower()
     if value not in APIS:
         raise InvalidValue(
-            _("`{value}` is not an image API; choose `images`, `chat` or `a1111`.").format(value=str(text)[:30])
+            _("`{value}` is not an image API; choose `images`, `chat` or `a1111`.").format(
+                value=str(text)[:30]
+            )
         )
     return value
 
@@ -172,7 +174,9 @@ def _decode(text: Any, model: str) -> bytes:
     try:
         return base64.b64decode(str(text), validate=False)
     except (binascii.Error, ValueError):
-        raise NoImage(_("`{model}` answered with an image that could not be decoded.").format(model=model)) from None
+        raise NoImage(
+            _("`{model}` answered with an image that could not be decoded.").format(model=model)
+        ) from None
 
 
 def _image(data: bytes, model: str, **extra: Any) -> DrawnImage:
@@ -184,7 +188,9 @@ def _image(data: bytes, model: str, **extra: Any) -> DrawnImage:
     return DrawnImage(data, mime, **extra)
 
 
-async def draw(client: openai.AsyncOpenAI, api: str, model: str, job: ImageJob, *, fetch: Fetch) -> DrawnImage:
+async def draw(
+    client: openai.AsyncOpenAI, api: str, model: str, job: ImageJob, *, fetch: Fetch
+) -> DrawnImage:
     """Draw ``job`` with ``model`` on the endpoint behind ``client``; ``fetch`` downloads URL answers."""
     try:
         if api == CHAT:
