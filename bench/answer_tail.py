@@ -96,6 +96,7 @@ async def one_answer(harness, index: int, body: str) -> Dict[str, float]:
         "max_gap": max(gaps),
         "mean_age": lag_area / max(end - start, 1e-6),
         "first": shown[0].at - asked,
+        "stream": end - start,  # first to last token, as the provider really served it
     }
 
 
@@ -115,7 +116,8 @@ async def main(args: argparse.Namespace) -> None:
         pick = lambda key: [r[key] for r in results]  # noqa: E731
         rows.append(
             (
-                f"{len(body) + 14:,} chars, {chunks} chunks over {seconds:g} s",
+                f"{len(body) + 14:,} chars, {chunks} chunks over {seconds:g} s"
+                f" (served in {median(pick('stream')):.1f} s)",
                 f"{median(pick('cpu')) * 1000:.0f} ms",
                 f"{median(pick('requests')):.0f} + {median(pick('typing')):.0f} typing",
                 f"{median(pick('tail')):.2f} / {max(pick('tail')):.2f} s",

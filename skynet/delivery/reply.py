@@ -1,9 +1,9 @@
 """The streamer: shows an answer as it is generated, by editing Discord messages.
 
 Text arrives in small deltas; a background task renders the latest text whenever the pacer (see
-``pacing``) grants an operation: the first message as soon as text exists, then edits about once
-a second per channel, and the final edit (or continuation) at once when the channel's burst
-allows. Past 2000 characters the answer continues in new messages (see ``split``); the splitting
+``pacing``) grants an operation: the first message as soon as text exists, then edits every
+1.5 s per channel, and the final edit (or continuation) at once: progress edits leave the channel
+slots the end of the answer will need (``_end_reserve``). Past 2000 characters the answer continues in new messages (see ``split``); the splitting
 is incremental, so finished messages are never looked at again and a long answer costs time
 linear in its length. Nothing it sends can ping.
 
