@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _echo_provider import plain_echo_server  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from _echo_provider import plain_echo_server  # noqa: E402
 from skynet_dev.mock_openai import Reply  # noqa: E402
 
 

@@ -8,9 +8,9 @@ from discord import app_commands
 
 from skynet.commands.slash import (
     DISCORD_MAX_CHILDREN,
+    MEMBER_PARTS,
     MEMBERS,
     PREFIX_ONLY,
-    MEMBER_PARTS,
     SETTINGS,
     SLASH_HOME,
     SPLIT,
