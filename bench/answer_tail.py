@@ -113,7 +113,7 @@ async def main(args: argparse.Namespace) -> None:
             await harness.close()
             proc.terminate()
             proc.wait()
-        pick = lambda key: [r[key] for r in results]  # noqa: E731
+        pick = lambda key, results=results: [r[key] for r in results]  # noqa: E731
         rows.append(
             (
                 f"{len(body) + 14:,} chars, {chunks} chunks over {seconds:g} s"

@@ -108,7 +108,7 @@ def prune_simulator(harness, keep_ids: Set[int]) -> None:
     for message_id in [m for m in messages if m not in keep_ids]:
         del messages[message_id]
     state = backend._cur_config  # noqa: SLF001
-    for channel_id, history in state.messages.items():
+    for history in state.messages.values():
         if len(history) > 60:
             del history[:-60]
 

@@ -78,11 +78,11 @@ async def main(args: argparse.Namespace) -> None:
             http = http_client(kind)
             sdk = openai.AsyncOpenAI(base_url=base_url, api_key=KEY, http_client=http, max_retries=0)
             results[("bare SDK iterator", kind)] = await measure(
-                lambda t: bare_sdk(sdk, t), text, args.runs, args.concurrent
+                lambda t, sdk=sdk: bare_sdk(sdk, t), text, args.runs, args.concurrent
             )
             ours = OpenAICompatibleProvider(Endpoint("mock", base_url), KEY, http_client=http)
             results[("skynet provider", kind)] = await measure(
-                lambda t: provider(ours, t), text, args.runs, args.concurrent
+                lambda t, ours=ours: provider(ours, t), text, args.runs, args.concurrent
             )
             await http.aclose()
     finally:
