@@ -25,6 +25,7 @@ from .commands.input_errors import input_error_text
 from .commands.listen.listen import ListenMixin
 from .commands.listen.passive import PassiveMixin
 from .commands.memory.admin import MemoryAdminMixin
+from .commands.memory.auto import AutoMemoriesMixin
 from .commands.memory.documents import DocumentsMixin
 from .commands.memory.lifecycle import MemoryMixin
 from .commands.memory.memories import MemoriesMixin
@@ -82,6 +83,7 @@ class Skynet(
     StatsMixin,
     MemoryAdminMixin,
     MemoryStorageMixin,
+    AutoMemoriesMixin,
     MemoriesMixin,
     DocumentsMixin,
     MemoryMixin,  # before DataMixin: it extends Red's data API calls
@@ -152,6 +154,7 @@ class Skynet(
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
+        await self.auto_memories_load()
 
     async def cog_unload(self) -> None:
         await self.inflight.cancel_all()  # first: their partial usage is then flushed below

@@ -182,4 +182,5 @@ class MemoryMixin(MixinMeta):
         await super().red_delete_data_for_user(requester=requester, user_id=user_id)
         await self.config.user_from_id(user_id).clear()
         self.memory_service.incognito.discard(user_id)
+        getattr(self, "_auto_users", set()).discard(user_id)  # opted in to automatic memories
         await self.memory_service.delete_user(user_id)
