@@ -17,6 +17,7 @@ from .engine.governance.governor import Governor, Ticket
 from .engine.governance.listening import Listener
 from .engine.memory import ConversationMemory
 from .engine.memory.service import MemoryService
+from .engine.privacy.service import PrivacyService
 from .engine.providers.catalog import ModelCatalog
 from .engine.providers.registry import ProviderRegistry
 from .engine.tools.service import ToolService
@@ -49,6 +50,7 @@ class MixinMeta(ABC):
     inflight: InFlight
     personas: PersonaStore
     webhooks: ChannelWebhooks
+    privacy: PrivacyService
 
     @abstractmethod
     def refresh_providers(self) -> None:
@@ -81,6 +83,33 @@ class MixinMeta(ABC):
     @abstractmethod
     async def store_rate(self, scope_id: int, who: str, requests: str, seconds: str):
         """Governance: store a rate limit of a server (or of DMs); returns the ``Rate``."""
+
+
+    # -- privacy (skynet/commands/privacy/), called by the chat, listening and memory areas
+
+    @abstractmethod
+    def storing_decision(self, author, channel):
+        """Privacy: the storing gate's decision for what ``author`` says in ``channel`` (no I/O)."""
+
+    @abstractmethod
+    def check_consent(self, author, channel) -> None:
+        """Privacy: refuse a member who has not consented where the server requires it."""
+
+    @abstractmethod
+    async def moderate_input(self, ctx, text: str, images=()) -> None:
+        """Privacy: refuse a member's message the server's moderation flags."""
+
+    @abstractmethod
+    async def moderate_answer(self, ctx, streamer) -> None:
+        """Privacy: replace a finished answer the server's moderation flags by a notice."""
+
+    @abstractmethod
+    async def send_own_export(self, ctx) -> None:
+        """Privacy: send the member everything the data map holds about them."""
+
+    @abstractmethod
+    async def forget_in_server(self, user_id: int, guild_id: int):
+        """Privacy: forget a member in one server, through the data map (results by store)."""
 
 
 class CompositeMetaClass(type(commands.Cog), type(ABC)):

@@ -128,11 +128,14 @@ async def configure_provider(harness: RedHarness, out: TextIO) -> Optional[str]:
         endpoint = cog.settings.resolve(harness.guild.id, harness.channel.id).model.endpoint
         if endpoint == "openai" and not (await bot.get_shared_api_tokens("openai")).get("api_key"):
             return None  # nothing configured, now or in an earlier session
+    saved = global_model(harness)
     refusal = await set_global_model(harness, f"{endpoint}:{model}") if model else None
     if refusal:
         out.write(f"SKYNET_MODEL={model} was not applied. skynet answered: {refusal}\n")
     if base_url and (refusal or not model):
         await use_listed_model(harness, endpoint, out, refused=bool(refusal))
+        if refusal and saved:  # a stand-in for this session only: the saved choice comes back
+            harness.restore_model_at_exit = saved
     return endpoint
 
 
@@ -303,4 +306,7 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Op
         return 0
     finally:
         out.write("\n")
+        saved = getattr(harness, "restore_model_at_exit", None)
+        if saved and harness.bot.get_cog("Skynet") is not None:
+            await set_global_model(harness, saved)
         await harness.close()

@@ -143,6 +143,14 @@ async def test_a_refused_skynet_model_is_shown_and_the_console_says_which_model_
     assert server.chat_requests[-1]["model"] == "gpt-other"
 
 
+async def test_a_refused_skynet_model_does_not_replace_the_saved_model(tmp_path):
+    async with MockOpenAI() as server:
+        await run_console(tmp_path, [], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="gpt-test")
+        await run_console(tmp_path, [], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="nope")
+        text = output(await run_console(tmp_path, []))  # the next session, with the stored settings
+    assert "answering with `local:gpt-test`" in text  # the stand-in was for that session only
+
+
 async def test_a_model_the_server_no_longer_offers_is_warned_about(tmp_path):
     async with MockOpenAI() as server:
         await run_console(tmp_path, [], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="gpt-test")

@@ -101,7 +101,14 @@ def with_name(prefix: str, content: str) -> str:
 class PersonaMessage:
     """A reply message the streamer edits; it may move from the webhook to a plain message."""
 
-    def __init__(self, inner: Any, prefix: str, fallback: Optional[Callable[[str], Awaitable[Any]]]) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        prefix: str,
+        fallback: Optional[Callable[[str], Awaitable[Any]]],
+        on_error: Optional[Callable[[Exception], None]] = None,
+    ) -> None:
+        self._on_error = on_error
         self._inner = inner
         self._prefix = prefix  # "" when the webhook shows the name
         self._fallback = fallback  # set while the message is a webhook message
@@ -111,7 +118,9 @@ class PersonaMessage:
             return await self._inner.edit(content=with_name(self._prefix, content), **kwargs)
         try:
             return await self._inner.edit(content=content, **kwargs)
-        except discord.NotFound:  # the webhook (or its message) was deleted mid-stream
+        except discord.HTTPException as exc:  # deleted mid-stream, or any refusal: go on plainly
+            if self._on_error is not None:
+                self._on_error(exc)
             replacement = await self._fallback(content)
             self._inner, self._prefix, self._fallback = replacement._inner, replacement._prefix, None
             return self._inner
@@ -125,8 +134,13 @@ def persona_sender(
     name: str,
     avatar_url: Optional[str],
     use_webhook: bool,
+    on_error: Optional[Callable[[Exception], None]] = None,
 ) -> Send:
-    """A ``send`` for the streamer that shows the reply as ``name`` (and ``avatar_url``)."""
+    """A ``send`` for the streamer that shows the reply as ``name`` (and ``avatar_url``).
+
+    Any webhook HTTP error (a name Discord refuses answers 400, a deleted webhook 404, missing
+    permissions 403) falls back to a plain reply that starts with the name, and is reported to
+    ``on_error`` (the cog notes it for ``[p]ai diag``)."""
     prefix = f"**{discord.utils.escape_markdown(name)}**: "
     thread = channel if isinstance(channel, discord.Thread) else None
 
@@ -146,16 +160,19 @@ def persona_sender(
                     thread=thread or discord.utils.MISSING,
                     wait=True,
                 )
-            except (discord.NotFound, discord.Forbidden) as exc:
+            except discord.HTTPException as exc:
                 log.info("Persona webhook failed in channel %s: %s", channel.id, exc)
-                webhooks.forget(channel)
+                if on_error is not None:
+                    on_error(exc)
+                if isinstance(exc, (discord.NotFound, discord.Forbidden)):
+                    webhooks.forget(channel)
             else:
 
                 async def fallback(text: str) -> PersonaMessage:
                     webhooks.forget(channel)
                     return await plain(text, first)
 
-                return PersonaMessage(message, "", fallback)
+                return PersonaMessage(message, "", fallback, on_error)
         return await plain(content, first)
 
     return via_webhook

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
 
 from redbot.core import Config
 
@@ -63,6 +63,10 @@ class GovernanceStore:
     def rules(self, guild_id: int) -> GuildRules:
         """The parsed rules of a server, or of DMs for ``DM_SCOPE`` (no I/O)."""
         return self._rules.get(guild_id, NO_RULES)
+
+    def scopes(self) -> List[int]:
+        """Every server (and ``DM_SCOPE``) with stored governance settings."""
+        return list(self._data)
 
     def data(self, guild_id: int) -> Dict[str, Any]:
         """A deep copy of the stored dict, for commands to edit and pass to :meth:`update`."""

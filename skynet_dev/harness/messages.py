@@ -190,6 +190,9 @@ class HarnessMessages:
         thread_id = params.get("thread_id")
         self.webhook_requests.append((method, int(hook["channel_id"]), int(thread_id) if thread_id else None))
         if path == "/webhooks/{webhook_id}/{webhook_token}" and method == "POST":
+            username = (body.get("username") or "").casefold()
+            if "discord" in username or "clyde" in username:  # as Discord: 400 Invalid Form Body
+                raise _http_error(discord.HTTPException, 400, 50035, "Invalid Form Body")
             channel = self.bot.get_channel(channel_id)
             content = body.get("content") or ""
             data = dpy_factories.make_message_dict(

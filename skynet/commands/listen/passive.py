@@ -16,10 +16,12 @@ import discord
 from redbot.core import commands
 
 from ...abc import MixinMeta
+from ...delivery.reply import NO_MENTIONS
 from ...delivery.style import error_text
 from ...engine.governance.errors import GovernanceRefusal
 from ...engine.governance.listening import Heard
 from ...engine.memory import ASSISTANT, USER, Turn
+from ...engine.privacy.moderation import ModerationRefusal
 from ..common import conversation_key, settings_channel_id
 
 log = logging.getLogger("red.skynet.listen")
@@ -65,6 +67,8 @@ class PassiveMixin(MixinMeta):
         if not await self._may_listen(message):
             return
         if not decision.answer:
+            if not self.storing_decision(author, message.channel):
+                return  # incognito, no consent, an excluded channel: context keeps nothing of theirs
             self.memory.add(
                 conversation_key(message.channel),
                 USER,
@@ -73,7 +77,15 @@ class PassiveMixin(MixinMeta):
                 name=author.display_name,
             )
             return
+        if not self.privacy.gate.may_answer(author.id, guild_id=guild.id):
+            return  # consent required and not given: not answered (`ai chat` says why)
         self.listener.mark_answered(heard)
+        if self.threads_on(message.channel):  # the channel answers in a new thread per conversation
+            try:
+                await self.answer_in_new_thread(message, self._strip_mention(message.content, me.id) or message.content)
+            except GovernanceRefusal as refusal:
+                await self._notify_once(message, refusal)
+            return
         chain = await self.reply_chain(message)
         ctx = await self.bot.get_context(message)
         if ctx.prefix is None:
@@ -83,6 +95,9 @@ class PassiveMixin(MixinMeta):
             await self.answer(ctx, text, reply_chain=chain)
         except GovernanceRefusal as refusal:
             await self._notify_once(message, refusal)
+        except ModerationRefusal as refusal:  # the notice, as a reply (moderation's own choice)
+            await self.pacer.wait(message.channel.id)
+            await message.reply(refusal.message, mention_author=False, allowed_mentions=NO_MENTIONS)
 
     def _known_parent(self, message: discord.Message) -> Optional[discord.Message]:
         """The message ``message`` replies to, if Discord sent it along or the cache has it (no I/O)."""

@@ -27,6 +27,7 @@ from ..common import (
     scope_label,
     writable_scope,
 )
+from ..conversations import conversations_in
 from ..group import AIGroup
 from .common import require_admin, send_pages, turn_line
 
@@ -84,11 +85,9 @@ class MemoryAdminMixin(MixinMeta):
         """How much is remembered here, where it is stored, and the policy in effect."""
         await require_admin(ctx)
         service = self.memory_service
-        keys = (
-            [conversation_key(c) for c in ctx.guild.text_channels]
-            if ctx.guild
-            else [conversation_key(ctx.channel)]
-        )
+        # Every conversation of the server the windows store holds: threads, forum posts and
+        # voice-channel text too, not only the text channels.
+        keys = conversations_in(self.bot, self.memory, ctx.guild.id) if ctx.guild else [conversation_key(ctx.channel)]
         held = [k for k in keys if self.memory.turns(k)]
         turns = sum(len(self.memory.turns(k)) for k in held)
         lines = [
@@ -242,11 +241,11 @@ class MemoryAdminMixin(MixinMeta):
         if ctx.guild is None:
             raise InvalidValue(_("Run this in the server."))
         await require_admin(ctx)
-        turns = 0
-        for channel in ctx.guild.text_channels:
-            turns += self.memory.forget_user_in(conversation_key(channel), member.id)
-        await self.memory_service.windows.flush()
-        removed = await self.memory_service.purge_member(ctx.guild.id, member.id)
+        # Through the data map: every registered store forgets them in this server (conversations
+        # in every channel, thread, forum post and voice channel; memories, documents, usage,
+        # budget and tool rules, consent, audit entries naming them).
+        results = await self.forget_in_server(member.id, ctx.guild.id)
+        turns, removed = results.get("remembered_conversation", 0), results.get("long_term_memory", 0)
         await reply(
             ctx,
             _(

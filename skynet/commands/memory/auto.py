@@ -50,6 +50,12 @@ class AutoMemoriesMixin(MixinMeta):
         guild = getattr(channel, "guild", None)
         if guild is None or guild.id not in self._auto_guilds:
             return None
+        gate = self.memory_service.gate  # consent and excluded channels, like every store
+        parent_id = getattr(channel, "parent_id", None)
+        if gate is not None and not gate.may_store(
+            user_id, guild_id=guild.id, channel_id=channel.id, parent_id=parent_id
+        ):
+            return None
         if not self._judge_may_spend_here(guild.id, user_id):
             return None
         return guild.id, channel.id

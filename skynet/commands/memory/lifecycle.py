@@ -1,4 +1,5 @@
-"""Memory lifecycle and data rights: the memory service, window policies, Red's data API.
+"""Memory lifecycle: the memory service, window policies, the remember tool (Red's data API is the
+privacy area's, through the data map).
 
 The commands live in sibling mixins: ``memory_admin`` (``ai memory …``), ``memories`` (``ai history``,
 ``ai remember``, ``ai memories``, ``ai incognito``) and ``documents`` (``ai docs …``). See docs/memory.md.
@@ -6,9 +7,8 @@ The commands live in sibling mixins: ``memory_admin`` (``ai memory …``), ``mem
 
 from __future__ import annotations
 
-import io
 import json
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from redbot.core import commands
 from redbot.core.data_manager import cog_data_path
@@ -101,6 +101,7 @@ class MemoryMixin(MixinMeta):
                 guild_id=ctx.guild_id,
                 user_id=ctx.user_id,
                 channel_id=ctx.channel_id,
+                may_set_server=await self.may_manage_server(ctx.guild_id, ctx.user_id),
             )
 
         schema = REMEMBER_SCHEMA["function"]
@@ -114,21 +115,25 @@ class MemoryMixin(MixinMeta):
             summary=lambda: _("Remembers a fact about the member or the server, for later answers."),
         )
 
+    async def may_manage_server(self, guild_id: Optional[int], user_id: int) -> bool:
+        """Whether a member may set server-wide facts (Manage Server, an admin, the owner)."""
+        guild = self.bot.get_guild(guild_id) if guild_id else None
+        member = guild.get_member(user_id) if guild else None
+        if member is None:
+            return False
+        return (
+            member.guild_permissions.manage_guild
+            or await self.bot.is_admin(member)
+            or await self.bot.is_owner(member)
+        )
+
     def _default_embedding(self) -> ModelRef:
         endpoint = (self.settings.resolve(None, None).model or ModelRef.from_json(DEFAULT_MODEL)).endpoint
         return ModelRef(endpoint, DEFAULT_EMBEDDING_MODEL)
 
     async def memory_load(self) -> None:
         service = self.memory_service
-        stored = await self.config.memory()
-        service.options = MemoryOptions(
-            backend=BackendConfig(**stored["backend"]) if stored.get("backend") else BackendConfig(),
-            embedding_model=ModelRef.from_json(stored.get("embedding_model")),
-            compaction_model=ModelRef.from_json(stored.get("compaction_model")),
-            compaction=stored.get("compaction", True),
-            judge=stored.get("judge", True),
-            judge_model=ModelRef.from_json(stored.get("judge_model")),
-        )
+        service.options = stored_memory_options(await self.config.memory())
         service.set_compaction(service.options.compaction)
         service.chroma_token = (await self.bot.get_shared_api_tokens("chroma")).get("token")
         self._policies: Dict[tuple, Dict[str, Any]] = {}
@@ -143,6 +148,15 @@ class MemoryMixin(MixinMeta):
         }
         await service.start()
         service.warm_up()
+
+    async def restore_memory_options(self) -> None:
+        """The stored options in force again: a write of them failed and was rolled back."""
+        service = self.memory_service
+        restored = stored_memory_options(await self.config.memory())
+        if restored.backend != service.options.backend:
+            await service.set_backend(restored.backend)
+        service.options = restored
+        service.set_compaction(restored.compaction)
 
     async def memory_unload(self) -> None:
         await self.memory_service.stop()
@@ -166,21 +180,14 @@ class MemoryMixin(MixinMeta):
             self.memory_service.chroma_token = api_tokens.get("token")
             await self.memory_service.reset_store()
 
-    # -- data rights ------------------------------------------------------------------------------
 
-    async def red_get_data_for_user(self, *, user_id: int) -> Dict[str, io.BytesIO]:
-        """Adds the long-term memories and the documents the user added to the data file."""
-        files = await super().red_get_data_for_user(user_id=user_id)
-        name = next(iter(files))
-        data = json.loads(files[name].getvalue())
-        stored = await self.memory_service.export_user(user_id)
-        data["long_term_memories"], data["documents_added"] = stored["memories"], stored["documents"]
-        files[name] = io.BytesIO(json.dumps(data, indent=2).encode("utf-8"))
-        return files
-
-    async def red_delete_data_for_user(self, *, requester: str, user_id: int) -> None:
-        await super().red_delete_data_for_user(requester=requester, user_id=user_id)
-        await self.config.user_from_id(user_id).clear()
-        self.memory_service.incognito.discard(user_id)
-        getattr(self, "_auto_users", set()).discard(user_id)  # opted in to automatic memories
-        await self.memory_service.delete_user(user_id)
+def stored_memory_options(stored: Dict[str, Any]) -> MemoryOptions:
+    """The owner's memory options as stored in Config."""
+    return MemoryOptions(
+        backend=BackendConfig(**stored["backend"]) if stored.get("backend") else BackendConfig(),
+        embedding_model=ModelRef.from_json(stored.get("embedding_model")),
+        compaction_model=ModelRef.from_json(stored.get("compaction_model")),
+        compaction=stored.get("compaction", True),
+        judge=stored.get("judge", True),
+        judge_model=ModelRef.from_json(stored.get("judge_model")),
+    )

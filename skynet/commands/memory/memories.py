@@ -61,6 +61,11 @@ class MemoriesMixin(MixinMeta):
             ephemeral=True,
         )
 
+    @ai_history.command(name="export")
+    async def ai_history_export(self, ctx: commands.Context) -> None:
+        """Everything the assistant holds about you, everywhere, as one JSON file (sent privately)."""
+        await self.send_own_export(ctx)  # the privacy area's, through the data map
+
     # -- members: long-term memories ------------------------------------------------------------
 
     @AIGroup.ai.command(name="remember")

@@ -15,6 +15,7 @@ from ...engine.errors import InvalidValue
 from ...engine.memory.vector import BackendConfig
 from ...engine.settings import ModelRef, parse_model_ref
 from ...i18n import _
+from ...stores.rollback import StorageWriteFailed
 from ..common import (
     reply,
 )
@@ -29,21 +30,25 @@ class MemoryStorageMixin(MixinMeta):
     async def _save_memory_options(self) -> None:
         options = self.memory_service.options
         backend = options.backend
-        await self.config.memory.set(
-            {
-                "backend": {
-                    "kind": backend.kind,
-                    "host": backend.host,
-                    "port": backend.port,
-                    "ssl": backend.ssl,
-                },
-                "embedding_model": options.embedding_model.to_json() if options.embedding_model else None,
-                "compaction_model": options.compaction_model.to_json() if options.compaction_model else None,
-                "compaction": options.compaction,
-                "judge": options.judge,
-                "judge_model": options.judge_model.to_json() if options.judge_model else None,
-            }
-        )
+        try:
+            await self.config.memory.set(
+                {
+                    "backend": {
+                        "kind": backend.kind,
+                        "host": backend.host,
+                        "port": backend.port,
+                        "ssl": backend.ssl,
+                    },
+                    "embedding_model": options.embedding_model.to_json() if options.embedding_model else None,
+                    "compaction_model": options.compaction_model.to_json() if options.compaction_model else None,
+                    "compaction": options.compaction,
+                    "judge": options.judge,
+                    "judge_model": options.judge_model.to_json() if options.judge_model else None,
+                }
+            )
+        except StorageWriteFailed:  # Config was rolled back (stores/rollback.py): so are the options
+            await self.restore_memory_options()
+            raise
 
     # -- admins: ai memory ----------------------------------------------------------------------
 

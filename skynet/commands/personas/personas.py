@@ -33,6 +33,7 @@ from ...engine.personas.personas import (
     check_name,
     check_prompt,
     check_text,
+    check_webhook_name,
 )
 from ...engine.settings import parse_model_ref
 from ...i18n import _
@@ -168,7 +169,7 @@ class PersonasMixin(MixinMeta):
         Prompts may use variables such as `{user_display}` or `{server}`: see `[p]ai variables`.
         """
         guild_id = await self._store_for(ctx, scope)
-        persona = Persona(name=check_name(name), system_prompt=check_prompt(prompt))
+        persona = Persona(name=check_webhook_name(check_name(name)), system_prompt=check_prompt(prompt))
         await self.personas.save(guild_id, persona, new=True)
         created = (
             _("Created persona `{name}` for this server. Use it with `{prefix}ai persona use {name}`.")
@@ -201,7 +202,8 @@ class PersonasMixin(MixinMeta):
             )
         elif field == "display_name":
             persona = persona.with_field(
-                "display_name", None if clear else check_text("display name", value, MAX_DISPLAY_NAME_CHARS)
+                "display_name",
+                None if clear else check_webhook_name(check_text("display name", value, MAX_DISPLAY_NAME_CHARS)),
             )
         elif field == "greeting":
             persona = persona.with_field(

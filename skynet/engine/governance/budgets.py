@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, Hashable, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Hashable, Mapping, Optional, Tuple
 
 from ..i18n import _, number
 from ..usage.pricing import format_cost
@@ -152,7 +152,17 @@ class BudgetLedger:
             self._periods[key] = period
             self._spend[key] = Spend(*pair)
 
-    def forget_user(self, user_id: int) -> None:
-        for key in [k for k in self._spend if k[0] == "member" and k[2] == user_id]:
+    def of_user(self, user_id: int) -> Dict[str, Any]:
+        """Today's spend of ``user_id`` by server (for data exports)."""
+        return {
+            str(key[1]): {"tokens": spend.tokens, "usd": spend.usd}
+            for key, spend in self._spend.items()
+            if key[0] == "member" and key[2] == user_id
+        }
+
+    def forget_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
+        for key in [
+            k for k in self._spend if k[0] == "member" and k[2] == user_id and guild_id in (None, k[1])
+        ]:
             self.dirty.add(key[1])
             del self._spend[key], self._periods[key]

@@ -131,7 +131,16 @@ class Proposer:
             return None
         return proposal
 
-    def forget_user(self, user_id: int) -> None:
-        """Data deletion and incognito: drop the member's pending proposals everywhere."""
-        for key in [k for k in self._pending if k[1] == user_id]:
+    def export_user(self, user_id: int) -> dict:
+        """The member's pending proposals (for the data map's export)."""
+        found = [
+            {"fact": p.fact, "server": p.guild_id, "channel": p.channel_id, "at": p.at}
+            for (guild_id, uid), p in self._pending.items()
+            if uid == user_id
+        ]
+        return {"pending_proposals": found} if found else {}
+
+    def forget_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
+        """Data deletion and opting out: drop the member's pending proposals (of one server, or all)."""
+        for key in [k for k in self._pending if k[1] == user_id and (guild_id is None or k[0] == guild_id)]:
             del self._pending[key]

@@ -20,6 +20,7 @@ from . import recall as scoping
 from .documents import Chunk, parse_document
 from .history import FactHistory, histories, ids_to_forget
 from .keeper import Remembered
+from .outages import maps_store_failures
 from .recall import DOC, MEMBER_SCOPE, MEMORY, SERVER_SCOPE
 from .selection import render_memories
 from .store_access import (  # noqa: F401 (re-exported: the service's public names)
@@ -55,6 +56,7 @@ class MemoryService(MemoryStoreAccess):
             )
         return text
 
+    @maps_store_failures
     async def remember(
         self,
         text: str,
@@ -67,10 +69,7 @@ class MemoryService(MemoryStoreAccess):
     ) -> Remembered:
         """Store one fact, or update the member's fact it replaces, or nothing when it repeats
         one (see :mod:`.keeper`). The ``remember`` tool and ``[p]ai remember`` both end here."""
-        if user_id in self.incognito:
-            raise InvalidValue(
-                _("You are in incognito mode, so I'm not storing anything. `[p]ai incognito off` ends it.")
-            )
+        self.check_storing(user_id, guild_id, channel_id)
         text = self.check_memory_text(text)
         store, model = await self._ready()
         place = scoping.memory_place(guild_id)
@@ -96,6 +95,18 @@ class MemoryService(MemoryStoreAccess):
         self._has_records = True
         return remembered
 
+    def check_storing(self, user_id: int, guild_id: Optional[int], channel_id: Optional[int] = None) -> None:
+        """Ask the storing gate (incognito, consent, excluded channel) before writing anything."""
+        if user_id in self.incognito:
+            raise InvalidValue(
+                _("You are in incognito mode, so I'm not storing anything. `[p]ai incognito off` ends it.")
+            )
+        if self.gate is not None and not self.gate.may_store(user_id, guild_id=guild_id, channel_id=channel_id):
+            raise InvalidValue(
+                _("Nothing of yours is stored here (consent not given, or a channel where nothing is kept).")
+            )
+
+    @maps_store_failures
     async def list_memories(self, guild_id: Optional[int], user_id: int) -> List[Record]:
         store = await self.ensure_open()
         return await store.get(scoping.own_memories(user_id), scoping.memory_place(guild_id))
@@ -104,6 +115,7 @@ class MemoryService(MemoryStoreAccess):
         """The member's facts here, each with its earlier versions (see :mod:`.history`)."""
         return histories(await self.list_memories(guild_id, user_id))
 
+    @maps_store_failures
     async def search_memories(
         self, guild_id: Optional[int], user_id: int, text: str, n: int = 5
     ) -> List[Record]:
@@ -113,6 +125,7 @@ class MemoryService(MemoryStoreAccess):
             model, scoping.memory_place(guild_id), vector, scoping.own_memories(user_id), n
         )
 
+    @maps_store_failures
     async def forget(self, guild_id: Optional[int], user_id: int, ids: Optional[Sequence[str]]) -> int:
         """Forget some (``ids``) or all (``None``) of a member's own memories here."""
         store = await self.ensure_open()
@@ -125,12 +138,14 @@ class MemoryService(MemoryStoreAccess):
             return 0
         return await store.delete_ids(chosen, where, place)
 
+    @maps_store_failures
     async def purge_member(self, guild_id: int, user_id: int) -> int:
         """An admin removes everything a member stored in this server (memories and documents)."""
         store = await self.ensure_open()
         place = scoping.place(guild_id)
         return await store.delete({"user": str(user_id)}, place)  # both its memories and documents
 
+    @maps_store_failures
     async def memory_stats(self, guild_id: Optional[int]) -> Dict[str, int]:
         store = await self.ensure_open()
         return {
@@ -140,9 +155,11 @@ class MemoryService(MemoryStoreAccess):
 
     # -- documents ------------------------------------------------------------------------------
 
+    @maps_store_failures
     async def add_document(
         self, guild_id: int, user_id: int, name: str, data: bytes, kind: Optional[str] = None
     ) -> DocumentInfo:
+        self.check_storing(user_id, guild_id)
         store, model = await self._ready()
         if len(await self.list_documents(guild_id)) >= MAX_DOCUMENTS_PER_SERVER:
             raise MemoryCapReached(
@@ -181,6 +198,7 @@ class MemoryService(MemoryStoreAccess):
         self._has_records = True
         return DocumentInfo(doc_id, name, len(chunks), user_id, now)
 
+    @maps_store_failures
     async def list_documents(self, guild_id: int) -> List[DocumentInfo]:
         store = await self.ensure_open()
         found: Dict[str, DocumentInfo] = {}
@@ -193,10 +211,12 @@ class MemoryService(MemoryStoreAccess):
             )
         return sorted(found.values(), key=lambda d: d.at)
 
+    @maps_store_failures
     async def remove_document(self, guild_id: int, doc_id: str) -> int:
         store = await self.ensure_open()
         return await store.delete({"doc": doc_id.strip()}, scoping.doc_place(guild_id))
 
+    @maps_store_failures
     async def search_documents(self, guild_id: int, text: str, n: int = 4) -> List[Record]:
         store, model = await self._ready()
         [vector] = await self._embed([text])
@@ -298,6 +318,7 @@ class MemoryService(MemoryStoreAccess):
 
     # -- data rights ------------------------------------------------------------------------------
 
+    @maps_store_failures
     async def export_user(self, user_id: int) -> Dict[str, Any]:
         """The member's long-term memories and the documents they added (everywhere)."""
         if self._nothing_stored():
@@ -332,6 +353,7 @@ class MemoryService(MemoryStoreAccess):
                 doc["chunks"].append({"section": r.meta.get("section"), "text": r.text})
         return {"memories": memories, "documents": list(documents.values())}
 
+    @maps_store_failures
     async def delete_user(self, user_id: int) -> int:
         """Remove everything stored about ``user_id``: window turns, summaries, vectors, a pending
         memory proposal."""

@@ -48,25 +48,37 @@ async def remember_tool(
     guild_id: Optional[int],
     user_id: int,
     channel_id: Optional[int],
+    may_set_server: bool = False,
 ) -> str:
-    """Run one ``remember`` call; returns the text given back to the model (never raises)."""
+    """Run one ``remember`` call; returns the text given back to the model (never raises).
+
+    A fact ``about: server`` goes into every member's prompts, so only a speaker who may manage
+    the server makes one; anyone else's (or a page's, read by a tool) is kept about the speaker."""
     try:
         data = json.loads(arguments or "{}")
         fact = str(data.get("fact", ""))
         scope = SERVER_SCOPE if data.get("about") == SERVER_SCOPE else MEMBER_SCOPE
     except (ValueError, AttributeError):
         return "Not saved: the arguments were not valid JSON with a `fact`."
+    downgraded = scope == SERVER_SCOPE and not may_set_server
+    if downgraded:
+        scope = MEMBER_SCOPE
     try:
         remembered = await service.remember(
             fact, guild_id=guild_id, user_id=user_id, channel_id=channel_id, source="tool", scope=scope
         )
     except SkynetError as exc:
         return f"Not saved: {exc.message}"
+    about = (
+        " About the member only: only server admins can save facts about the server (tell them to ask an admin)."
+        if downgraded
+        else ""
+    )
     if remembered.action == "duplicate":
-        return f"Already remembered as memory {remembered.id} ({remembered.text!r}); not saved again."
+        return f"Already remembered as memory {remembered.id} ({remembered.text!r}); not saved again." + about
     if remembered.action == "update":
         return (
             f"Saved as memory {remembered.id}; it replaces the older fact {remembered.replaced.text!r}, "
-            "kept as history. Tell the member what changed."
+            "kept as history. Tell the member what changed." + about
         )
-    return f"Saved as memory {remembered.id}."
+    return f"Saved as memory {remembered.id}." + about

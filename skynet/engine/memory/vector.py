@@ -90,7 +90,10 @@ class _ThreadRunner:
         pass
 
     async def call(self, operation: str, *args: Any) -> Any:
-        return await asyncio.to_thread(getattr(self.ops, operation), *args)
+        try:
+            return await asyncio.to_thread(getattr(self.ops, operation), *args)
+        except Exception as exc:  # the server is down or refused: the same error as a dead worker
+            raise StoreError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
     async def close(self) -> None:
         self.ops.close()

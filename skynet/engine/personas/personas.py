@@ -9,6 +9,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 from ..errors import InvalidValue
 from ..i18n import _
 from ..params import PARAMS, SYSTEM_PROMPT
+from .webhook_names import refusal as webhook_name_refusal
 
 MAX_NAME_CHARS = 32
 MAX_DESCRIPTION_CHARS = 200
@@ -179,11 +180,21 @@ def check_count(existing: int) -> None:
         )
 
 
+def check_webhook_name(name: Optional[str]) -> Optional[str]:
+    """``name`` unchanged, or a :class:`PersonaError` saying what Discord refuses as a webhook name."""
+    reason = webhook_name_refusal(name)
+    if reason is not None:
+        raise PersonaError(reason)
+    return name
+
+
 def validate(persona: Persona) -> Persona:
     """Check every field of a persona made from untrusted data (an import, an edit)."""
     check_prompt(persona.system_prompt)
     check_text("description", persona.description, MAX_DESCRIPTION_CHARS)
     check_text("display name", persona.display_name, MAX_DISPLAY_NAME_CHARS)
+    # Replies go out under this name through a webhook: refuse what Discord would refuse there.
+    check_webhook_name(persona.display_name or persona.name)
     check_text("greeting", persona.greeting, MAX_GREETING_CHARS)
     check_avatar_url(persona.avatar_url)
     for name, value in persona.params.items():

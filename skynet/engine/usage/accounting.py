@@ -25,6 +25,7 @@ class Counters:
     cost_usd: float = 0.0
     estimated_requests: int = 0  # tokens counted locally because the provider sent no usage
     unpriced_requests: int = 0  # the model had no known price
+    reasoning_tokens: int = 0  # part of completion_tokens: reasoning models' thinking
 
     @property
     def total_tokens(self) -> int:
@@ -52,6 +53,7 @@ class Counters:
             cost_usd=usage.cost_usd or 0.0,
             estimated_requests=int(usage.estimated),
             unpriced_requests=int(usage.cost_usd is None),
+            reasoning_tokens=usage.reasoning_tokens,
         )
 
 
@@ -91,10 +93,12 @@ class UsageLedger:
             if _owned_by(scope, user_id)
         }
 
-    def discard_user(self, user_id: int) -> None:
-        """Drop pending deltas that belong to ``user_id`` (data deletion requests)."""
+    def discard_user(self, user_id: int, guild_id: Optional[int] = None) -> None:
+        """Drop pending deltas that belong to ``user_id`` (data deletion requests), everywhere or
+        only their member scope in ``guild_id``."""
         for scope in [s for s in self._pending if _owned_by(s, user_id)]:
-            del self._pending[scope]
+            if guild_id is None or (scope[0] == "member" and scope[1] == guild_id):
+                del self._pending[scope]
 
 
 def _owned_by(scope: ScopeKey, user_id: int) -> bool:
