@@ -133,7 +133,7 @@ async def test_export_and_deletion_reach_every_version(mem, provider, cog, store
     await remember(mem, "My shoe size is actually 43")
     await remember(mem, "I like jazz", author=mem.admin)
     files = await cog.red_get_data_for_user(user_id=mem.member.id)
-    exported = json.loads(files["skynet_user_data.json"].getvalue())["long_term_memories"]
+    exported = json.loads(files["skynet_user_data.json"].getvalue())["long_term_memory"]["memories"]
     by_text = {m["text"]: m for m in exported}
     assert by_text["My shoe size is 42"]["status"] == "superseded"
     assert by_text["My shoe size is 42"]["replaced_by"] == by_text["My shoe size is actually 43"]["id"]

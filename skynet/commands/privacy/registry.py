@@ -236,6 +236,7 @@ def declare_not_personal(data_map: DataMap) -> None:
             "GUILD.fallbacks",
             "GUILD.tools",
             "GUILD.memory_policy",
+            "GUILD.auto_memories",  # the server allows automatic memory proposals
             "GUILD.persona",
             "GUILD.timezone",
             "GUILD.privacy",
