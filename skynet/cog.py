@@ -30,6 +30,7 @@ from .commands.listen.passive import PassiveMixin
 from .commands.mcp import McpMixin
 from .commands.media import MediaMixin
 from .commands.memory.admin import MemoryAdminMixin
+from .commands.memory.auto import AutoMemoriesMixin
 from .commands.memory.documents import DocumentsMixin
 from .commands.memory.lifecycle import MemoryMixin
 from .commands.memory.memories import MemoriesMixin
@@ -99,6 +100,7 @@ class Skynet(
     StatsMixin,
     MemoryAdminMixin,
     MemoryStorageMixin,
+    AutoMemoriesMixin,
     MemoriesMixin,
     DocumentsMixin,
     ChannelsMixin,
@@ -187,6 +189,7 @@ class Skynet(
         self.ratelimit_feedback.install()
         self.governance.start()
         await self.memory_load()
+        await self.auto_memories_load()
         await self.privacy_load()  # after memory: the storing gate shares its incognito set
         await self.channels_start()
         self.engine.series = self.usage.series  # per-day usage for the panel's charts

@@ -53,6 +53,8 @@ GLOBAL_DEFAULTS["memory"] = {}
 GUILD_DEFAULTS["memory_policy"] = {}
 CHANNEL_DEFAULTS["memory_policy"] = {}
 USER_DEFAULTS["incognito"] = False
+GUILD_DEFAULTS["auto_memories"] = False  # the server allows automatic memory proposals
+USER_DEFAULTS["auto_memories"] = False  # the member opted in to them
 GLOBAL_DEFAULTS["vision"] = {}  # "endpoint:model" -> bool: owner overrides of the vision table
 USER_DEFAULTS["voice_replies"] = None  # media: a member's own choice of spoken answers (None: the server's)
 # the channel assistant (commands/channels/store.py): schedules, threads, auto-answer; own keys

@@ -133,7 +133,7 @@ async def test_export_and_deletion_reach_every_version(mem, provider, cog, store
     await remember(mem, "My shoe size is actually 43")
     await remember(mem, "I like jazz", author=mem.admin)
     files = await cog.red_get_data_for_user(user_id=mem.member.id)
-    exported = json.loads(files["skynet_user_data.json"].getvalue())["long_term_memories"]
+    exported = json.loads(files["skynet_user_data.json"].getvalue())["long_term_memory"]["memories"]
     by_text = {m["text"]: m for m in exported}
     assert by_text["My shoe size is 42"]["status"] == "superseded"
     assert by_text["My shoe size is 42"]["replaced_by"] == by_text["My shoe size is actually 43"]["id"]
@@ -158,3 +158,46 @@ async def test_incognito_stores_no_fact_and_no_version(mem, provider, cog, store
     records = await cog.memory_service.list_memories(mem.guild.id, mem.member.id)
     assert [(r.text, r.meta["status"]) for r in records] == [("I live in Glasgow", "current")]
     assert judge_requests(provider) == []  # not even a model call about it
+
+
+PROPOSER = "keep long-term notes about the person"
+
+
+def proposer_requests(provider) -> list:
+    return [r for r in provider.chat_requests if PROPOSER in json.dumps(r["messages"])]
+
+
+async def test_automatic_memories_are_proposed_and_stored_only_when_confirmed(mem, provider, cog, store):
+    # Off by default: no proposal call at all.
+    await chat(mem, "I'm allergic to peanuts, what snack should I bring?")
+    assert proposer_requests(provider) == []
+    # The member opts in, but the server hasn't allowed it yet.
+    assert "hasn't allowed" in text_of(await say(mem, "!ai memories auto on"))
+    assert "server admins" in text_of(await say(mem, "!ai memory auto on"))
+    assert "allowed here" in text_of(await say(mem, "!ai memory auto on", author=mem.admin))
+    provider.script(Reply.text("Bring fruit."), Reply.text('{"fact": "I am allergic to peanuts"}'))
+    shown = text_of(await say(mem, "!ai chat I'm allergic to peanuts, what snack should I bring?"))
+    await mem.settle()
+    shown += text_of([m for m in mem.messages() if "shall I remember" in m.content])
+    assert "Bring fruit." in shown and "shall I remember “I am allergic to peanuts”?" in shown
+    assert len(proposer_requests(provider)) == 1
+    assert await cog.memory_service.list_memories(mem.guild.id, mem.member.id) == []  # not yet
+    # Another member can't confirm it; the member can.
+    assert "no proposed memory" in text_of(await say(mem, "!ai memories confirm", author=mem.admin))
+    assert "I'll remember that" in text_of(await say(mem, "!ai memories confirm"))
+    [stored] = await cog.memory_service.list_memories(mem.guild.id, mem.member.id)
+    assert (stored.text, stored.meta["source"]) == ("I am allergic to peanuts", "auto")
+    assert "no proposed memory" in text_of(await say(mem, "!ai memories confirm"))
+    # Nothing worth remembering: no proposal shown.
+    provider.script(Reply.text("Hello!"), Reply.text('{"fact": null}'))
+    before = len(mem.messages())
+    await chat(mem, "hi there")
+    await mem.settle()
+    assert not any("shall I remember" in m.content for m in mem.messages()[before:])
+    # A member who didn't opt in gets no call; nor does an incognito member.
+    calls = len(proposer_requests(provider))
+    await chat(mem, "I am a pilot", author=mem.admin)
+    await say(mem, "!ai incognito on")
+    await chat(mem, "I am a nurse")
+    await mem.settle()
+    assert len(proposer_requests(provider)) == calls

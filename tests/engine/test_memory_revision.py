@@ -278,3 +278,38 @@ def test_a_question_about_me_ranks_my_facts_above_look_alikes_about_others():
     ]
     kept = select(records, "Where do I live now?")
     assert kept[0].id == "mine" and len(kept) == 5
+
+
+# -- automatic memories ---------------------------------------------------------------------------
+
+
+def test_parse_fact():
+    from skynet.engine.memory.proposals import parse_fact
+
+    assert parse_fact('{"fact": "I am allergic to peanuts"}') == "I am allergic to peanuts"
+    assert parse_fact('Sure: {"fact": null}') is None
+    assert parse_fact("I think you like tea") is None
+    assert parse_fact('{"fact": "' + "x" * 500 + '"}') == "x" * 300
+
+
+async def test_a_proposal_waits_for_its_member_and_expires():
+    from skynet.engine.memory.proposals import Proposer
+
+    now = [1000.0]
+    async with MockOpenAI(models=["gpt-test"]) as server:
+        registry = ProviderRegistry(lambda service: _none(), Redactor())
+        registry.set_endpoints({"mock": Endpoint("mock", server.base_url)})
+        spent = []
+        proposer = Proposer(registry, on_usage=lambda *args: spent.append(args), clock=lambda: now[0])
+        model = ModelRef("mock", "gpt-test")
+        server.script(Reply.text('{"fact": "I keep bees"}'), Reply.text('{"fact": "I run marathons"}'))
+        proposal = await proposer.propose("I keep bees, ha", model, guild_id=5, user_id=7, channel_id=9)
+        assert proposal.fact == "I keep bees" and server.chat_requests[-1]["max_tokens"] == 80
+        assert spent[0][4] == (5, 7)
+        assert proposer.take(5, 8) is None  # someone else's
+        assert proposer.take(5, 7).fact == "I keep bees"
+        assert proposer.take(5, 7) is None  # taken once
+        await proposer.propose("I run marathons", model, guild_id=5, user_id=7, channel_id=9)
+        now[0] += 601
+        assert proposer.take(5, 7) is None  # expired
+        await registry.aclose()

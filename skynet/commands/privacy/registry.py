@@ -76,6 +76,18 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
         "long_term_memory", export=export_vectors, forget=forget_vectors, files=("chroma/*", "chroma")
     )
 
+    # -- automatic memories: proposals waiting for confirmation and the opt-in cache (memory only;
+    # the opt-in itself is USER.auto_memories, under member_settings)
+    def forget_proposals(user_id: int, guild_id: Optional[int] = None) -> None:
+        cog.memory_service.proposer.forget_user(user_id, guild_id)
+        if guild_id is None:
+            getattr(cog, "_auto_users", set()).discard(user_id)
+
+    def export_proposals(user_id: int) -> Dict[str, Any]:
+        return cog.memory_service.proposer.export_user(user_id)
+
+    data_map.register("memory_proposals", export=export_proposals, forget=forget_proposals)
+
     # -- usage counters (usage.sqlite3 and pending in memory)
     async def export_usage(user_id: int) -> Dict[str, Any]:
         counted = await cog.usage.of_user(user_id)
@@ -225,6 +237,7 @@ def declare_not_personal(data_map: DataMap) -> None:
             "GUILD.fallbacks",
             "GUILD.tools",
             "GUILD.memory_policy",
+            "GUILD.auto_memories",  # the server allows automatic memory proposals
             "GUILD.persona",
             "GUILD.timezone",
             "GUILD.privacy",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import InvalidValue, SkynetError
 from ..i18n import _
@@ -37,6 +37,7 @@ from .store_access import (  # noqa: F401 (re-exported: the service's public nam
     log,
 )
 from .vector import Record
+from .windows import USER, Turn
 
 
 class MemoryService(MemoryStoreAccess):
@@ -293,6 +294,22 @@ class MemoryService(MemoryStoreAccess):
         if self.options.compaction and self.compactor.due(conversation):
             chosen = self.options.compaction_model or model
             self._spawn(self.compactor.compact(conversation, chosen), "background:skynet-compaction")
+        if self.proposal_gate is not None and self.on_proposal is not None:
+            said = [t for t in self.memory.turns(conversation) if t.role == USER]
+            if said and said[-1].user_id not in self.incognito:
+                where = self.proposal_gate(conversation, said[-1].user_id)
+                if where is not None:
+                    proposing = self._propose(said[-1], where, self.judge_model() or model)
+                    self._spawn(proposing, "background:skynet-memory-proposal")
+
+    async def _propose(self, turn: Turn, where: Tuple[Optional[int], int], model: ModelRef) -> None:
+        """Automatic memories: ask whether the member's message holds a fact; show the proposal."""
+        guild_id, channel_id = where
+        proposal = await self.proposer.propose(
+            turn.content, model, guild_id=guild_id, user_id=turn.user_id, channel_id=channel_id
+        )
+        if proposal is not None and self.on_proposal is not None:
+            await self.on_proposal(proposal)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -338,8 +355,10 @@ class MemoryService(MemoryStoreAccess):
 
     @maps_store_failures
     async def delete_user(self, user_id: int) -> int:
-        """Remove everything stored about ``user_id``: window turns, summaries, vectors."""
+        """Remove everything stored about ``user_id``: window turns, summaries, vectors, a pending
+        memory proposal."""
         self.memory.forget_user(user_id)
+        self.proposer.forget_user(user_id)
         await self.windows.flush()
         if self._nothing_stored():
             return 0

@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Set, Tuple
+from typing import Awaitable, Callable, List, Optional, Sequence, Set, Tuple
 
 from ..diag.errorlog import ErrorLog
 from ..errors import Redactor, SkynetError, explain
@@ -24,6 +24,7 @@ from ..usage.tokens import TokenCounter
 from .compaction import Compactor
 from .embeddings import Embedder
 from .persistence import WindowStore
+from .proposals import Proposal, Proposer
 from .recall import RecallLimits
 from .revision import FactJudge
 from .selection import SelectionLimits
@@ -102,6 +103,11 @@ class MemoryStoreAccess:
         self.selection = SelectionLimits()  # how many recalled memories a prompt carries
         self.default_chat = default_chat or (lambda: None)
         self.judge = FactJudge(providers, self.judge_model)  # the shell sets judge.on_usage
+        # Automatic memories (off unless the shell sets the gate): where a member's last message
+        # may get a proposal — (guild id or None, channel id) — or None; and how it is shown.
+        self.proposer = Proposer(providers)
+        self.proposal_gate: Optional[Callable[[str, int], Optional[Tuple[Optional[int], int]]]] = None
+        self.on_proposal: Optional[Callable[[Proposal], Awaitable[None]]] = None
         # Shared with the chat engine's, for [p]ai diag (an empty log is falsy: no `or` here).
         self.errors = errors if errors is not None else ErrorLog()
         self.redactor = redactor or Redactor()
