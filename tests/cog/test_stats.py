@@ -110,7 +110,7 @@ async def test_slash_stats_are_shown_only_to_the_caller(bot, provider):
     [reply] = [m for m in bot.messages() if m.id not in before]
     assert reply.ephemeral
     assert "**You, in this server:** 1 request · 120 tokens" in reply.content
-    assert "`/ai pricing`" in reply.content
+    assert "the bot owner's price table" in reply.content and "ai pricing" not in reply.content
 
 
 async def test_tokens_are_counted_locally_when_the_provider_reports_none(bot, provider, unpaced):
