@@ -379,13 +379,13 @@ async def test_data_export_and_deletion_cover_every_store(mem, provider, cog, tm
 
     files = await cog.red_get_data_for_user(user_id=mem.member.id)
     data = json.loads(files["skynet_user_data.json"].getvalue())
-    assert [m["text"] for m in data["long_term_memories"]] == ["my passport number is X123"]
-    assert data["documents_added"] == []
+    assert [m["text"] for m in data["long_term_memory"]["memories"]] == ["my passport number is X123"]
+    assert "documents" not in data["long_term_memory"]
     assert "note my shoe size 44" in json.dumps(data["remembered_conversation"])
     admin = json.loads(
         (await cog.red_get_data_for_user(user_id=mem.admin.id))["skynet_user_data.json"].getvalue()
     )
-    assert admin["documents_added"][0]["name"] == "rules.txt"
+    assert admin["long_term_memory"]["documents"][0]["name"] == "rules.txt"
 
     await cog.red_delete_data_for_user(requester="user", user_id=mem.member.id)
     await cog.red_delete_data_for_user(requester="user", user_id=mem.admin.id)
