@@ -24,10 +24,10 @@ KEY = "sk-bench-0123456789abcdef"
 
 
 async def provider_process(delay: float) -> Tuple[subprocess.Popen, str]:
-    """``python -m skynet_dev.mock_openai`` (an echo server streaming word by word, ``delay``
-    seconds apart) in its own process, on a free port of 127.0.0.1."""
+    """``bench/_echo_provider.py`` (the demo echo server streaming word by word, ``delay``
+    seconds apart, without its small print) in its own process, on a free port of 127.0.0.1."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skynet_dev.mock_openai", "--port", "0", "--delay", str(delay)],
+        [sys.executable, str(Path(__file__).resolve().parent / "_echo_provider.py"), "--delay", str(delay)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

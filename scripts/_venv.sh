@@ -1,7 +1,8 @@
 # Sourced by start.sh and test.sh: make .venv (Python 3.9-3.11, as Red 3.5 needs) and install the
 # cog with its test extra into it. Later runs skip pip entirely unless pyproject.toml changed since
 # the last successful install (its hash is kept in .venv/.skynet-installed); delete that file to
-# force a reinstall. pip's output is shown only if the install fails.
+# force a reinstall. While installing, one line per package pip fetches shows progress; pip's
+# whole output is shown only if the install fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -37,6 +38,26 @@ quietly() {
     return "$status"
 }
 
+# Like quietly, but shows pip's progress as it goes: each package it collects, then the install.
+with_progress() {
+    local log status
+    log="$(mktemp)"
+    set +e
+    "$@" 2>&1 | tee "$log" | {
+        grep --line-buffered -E '^(Collecting|Installing collected)' \
+            | sed -u -E 's/^Collecting ([^ ]+).*/  fetching \1/; s/^Installing collected packages.*/  installing.../' >&2
+        true
+    }
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" -ne 0 ]; then
+        cat "$log" >&2
+        echo "Setting up .venv failed (command: $*)." >&2
+    fi
+    rm -f "$log"
+    return "$status"
+}
+
 install_stamp=".venv/.skynet-installed"
 wanted_stamp="$(file_hash pyproject.toml | cut -d' ' -f1) .[test]"
 if [ ! -x .venv/bin/python ]; then
@@ -52,6 +73,10 @@ if [ "$(cat "$install_stamp" 2>/dev/null || true)" != "$wanted_stamp" ]; then
     else
         echo "Installing skynet into .venv..." >&2
     fi
-    quietly .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+    with_progress .venv/bin/python -m pip install --progress-bar off --disable-pip-version-check -e ".[test]"
     echo "$wanted_stamp" >"$install_stamp"
+fi
+# The web panel's browser tests need Debian's chromium (installed when running as root, as CI does).
+if [ -f scripts/_chromium.sh ]; then
+    source scripts/_chromium.sh
 fi

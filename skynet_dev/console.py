@@ -15,18 +15,20 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, TextIO, Tuple
+from typing import Callable, List, Optional, TextIO
 
 import discord
 import discord.ext.test as dpytest
 import discord.ext.test.factories as dpy_factories
+from redbot.core import commands
 
 from skynet_dev.discord_limits import DiscordLimits
 from skynet_dev.harness import BotEvent, RedHarness
-from skynet_dev.markup import NameLookup, guild_names, render_markup
+from skynet_dev.markup import guild_names
+from skynet_dev.printer import BOT_NAME, MENU_CONTROLS, StreamPrinter
 
 REPO = Path(__file__).resolve().parents[1]
-BOT_NAME = "Skynet"  # the console bot's name in help headers, {bot} and mentions
+
 LOCAL_ENDPOINT = "local"
 # The model asked for on SKYNET_BASE_URL when SKYNET_MODEL is unset and the server lists none
 # (many local servers answer with whatever model they loaded, whatever the name).
@@ -42,13 +44,7 @@ terminal and use SKYNET_BASE_URL=http://127.0.0.1:8000/v1 (it echoes what you sa
 You can also configure providers from here: `:as owner`, then `!ai provider add ...`."""
 
 
-MENU_CONTROLS = {
-    "<": "\N{LEFTWARDS BLACK ARROW}\N{VARIATION SELECTOR-16}",
-    ">": "\N{BLACK RIGHTWARDS ARROW}\N{VARIATION SELECTOR-16}",
-    "x": "\N{CROSS MARK}",
-}
 PAGE_COMMANDS = {">": ">", "!next": ">", "<": "<", "!prev": "<", "!close": "x"}
-TEXT_PREVIEW = 300  # characters of a text file shown inline
 OFFERED_SHOWN = 10  # model names listed when saying what a server offers
 
 QUIT_COMMANDS = ("quit", "q", "exit")
@@ -61,113 +57,6 @@ Console commands (any other line is sent to #general as a message):
   :help                    this list
   :quit, :q, :exit         leave (Ctrl-D too)
 The bot's own commands: `!help ai`."""
-
-
-def render_embed(embed: dict) -> str:
-    """An embed as indented text: title, description, fields, footer (what Discord shows)."""
-    lines: List[str] = []
-    author = (embed.get("author") or {}).get("name")
-    if author:
-        lines.append(author)
-    if embed.get("title"):
-        lines.append(f"[{embed['title']}]" + (f" <{embed['url']}>" if embed.get("url") else ""))
-    if embed.get("description"):
-        lines.append(embed["description"])
-    for field in embed.get("fields") or []:
-        lines.append(f"▸ {field.get('name', '')}")
-        lines.extend("  " + line for line in str(field.get("value", "")).splitlines())
-    footer = (embed.get("footer") or {}).get("text")
-    if footer:
-        lines.append(f"— {footer}")
-    body = "\n".join("  │ " + line for line in "\n".join(lines).splitlines())
-    return "\n  ┌ embed\n" + body
-
-
-def render_file(name: str, data: bytes) -> str:
-    line = f"\n  📎 {name} ({len(data):,} bytes)"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return line
-    preview = text[:TEXT_PREVIEW] + ("…" if len(text) > TEXT_PREVIEW else "")
-    return line + "\n" + "\n".join("  ┆ " + part for part in preview.splitlines())
-
-
-class StreamPrinter:
-    """Prints what a member sees: messages (content, embeds, files), each streamed edit as the
-    text it adds, reactions, and who sent it (a webhook's display name). Mentions and timestamps
-    are shown as Discord shows them (``names`` finds the names)."""
-
-    def __init__(
-        self,
-        out: TextIO,
-        files: Optional[Dict[int, List[Tuple[str, bytes]]]] = None,
-        names: Optional[NameLookup] = None,
-    ) -> None:
-        self._out = out
-        self._files = files if files is not None else {}
-        self._names = names
-        self._shown: Dict[int, str] = {}
-        self._who: Dict[int, str] = {}  # who sent each message: edits of a webhook's carry no name
-        self._current: Optional[int] = None
-        self._reacted: Dict[int, List[str]] = {}
-        self._embeds: Dict[int, List[dict]] = {}
-        self.menu: Optional[Tuple[int, int]] = None  # (channel id, message id) of the last menu
-
-    def render(self, event: BotEvent, embeds: List[dict]) -> str:
-        text = event.content or ""
-        for embed in embeds:
-            text += render_embed(embed)
-        text = render_markup(text, self._names)  # not in files: a file is shown as it is
-        for name, data in self._files.get(event.message_id or 0, []):
-            text += render_file(name, data)
-        if event.ephemeral:
-            text += "\n  (only you can see this)"
-        return text
-
-    def __call__(self, event: BotEvent) -> None:
-        if event.kind == "reaction":
-            self._reaction(event)
-            return
-        if event.kind not in ("send", "edit") or event.message_id is None:
-            return
-        if "embeds" in event.payload or event.kind == "send":
-            self._embeds[event.message_id] = list(event.payload.get("embeds") or [])
-        # A content-only edit keeps the message's embeds (and files).
-        text = self.render(event, self._embeds.get(event.message_id, []))
-        before = self._shown.get(event.message_id)
-        if event.payload.get("username"):  # a webhook message shows its own display name
-            self._who[event.message_id] = f"{event.payload['username']} (webhook)"
-        who = self._who.get(event.message_id, "skynet")
-        if before is None or event.message_id != self._current:
-            prefix = f"\n{who} › " if before is None else f"\n{who} (edited) › "
-            self._write(prefix + text)
-        elif text.startswith(before):
-            self._write(text[len(before) :])
-        else:  # rewritten rather than extended (a note replaced the tail, a menu turned a page)
-            self._write(f"\n{who} (edited) › " + text)
-        self._shown[event.message_id] = text
-        self._current = event.message_id
-
-    def _reaction(self, event: BotEvent) -> None:
-        emoji = event.content or ""
-        seen = self._reacted.setdefault(event.message_id or 0, [])
-        self._write((" " if seen else "\n  reactions: ") + emoji)
-        seen.append(emoji)
-        if emoji in MENU_CONTROLS.values() and self.menu != (event.channel_id, event.message_id):
-            self.menu = (event.channel_id, event.message_id or 0)
-        if set(MENU_CONTROLS.values()) <= set(seen) and len(seen) == 3:
-            self._write("  (a menu: type `>` or `!next`, `<` or `!prev` to turn pages)")
-        self._current = None
-
-    def end_turn(self) -> None:
-        if self._current is not None:
-            self._write("\n")
-        self._current = None
-
-    def _write(self, text: str) -> None:
-        self._out.write(text)
-        self._out.flush()
 
 
 def offered(models: List[str]) -> str:
@@ -239,11 +128,14 @@ async def configure_provider(harness: RedHarness, out: TextIO) -> Optional[str]:
         endpoint = cog.settings.resolve(harness.guild.id, harness.channel.id).model.endpoint
         if endpoint == "openai" and not (await bot.get_shared_api_tokens("openai")).get("api_key"):
             return None  # nothing configured, now or in an earlier session
+    saved = global_model(harness)
     refusal = await set_global_model(harness, f"{endpoint}:{model}") if model else None
     if refusal:
         out.write(f"SKYNET_MODEL={model} was not applied. skynet answered: {refusal}\n")
     if base_url and (refusal or not model):
         await use_listed_model(harness, endpoint, out, refused=bool(refusal))
+        if refusal and saved:  # a stand-in for this session only: the saved choice comes back
+            harness.restore_model_at_exit = saved
     return endpoint
 
 
@@ -266,6 +158,15 @@ async def run_as(harness: RedHarness, author, content: str) -> List[BotEvent]:
     await harness.say(content, author=author, wait=False)
     await harness.settle(timeout=600, ignore=is_menu_task)
     return harness.events[start:]
+
+
+def is_dm_channel(harness: RedHarness) -> Callable[[int], bool]:
+    """Whether a channel id is a DM channel (Red sends help longer than two pages to DMs)."""
+
+    def check(channel_id: int) -> bool:
+        return isinstance(harness.bot.get_channel(channel_id), discord.DMChannel)
+
+    return check
 
 
 def grant_manage_webhooks(harness: RedHarness) -> None:
@@ -302,6 +203,27 @@ def console_command(word: str, argument: str, author: str, out: TextIO) -> str:
     else:
         out.write(f"`:{word}` is not a console command (nothing was sent); `:help` lists them.\n")
     return author
+
+
+def mistyped_subcommand(harness: RedHarness, line: str) -> Optional[str]:
+    """If ``line`` calls a command group with a word that is none of its subcommands, say so: Red
+    answers such a line with the group's help, which reads as if the command had worked."""
+    prefix = "!"
+    if not line.startswith(prefix):
+        return None
+    words = line[len(prefix) :].split()
+    command = None
+    for index, word in enumerate(words):
+        found = harness.bot.get_command(" ".join(words[: index + 1]))
+        if found is None:
+            if isinstance(command, commands.Group) and command.commands:
+                return (
+                    f"(`{word}` is not a subcommand of `{command.qualified_name}`: "
+                    f"Red answers with the help of `{command.qualified_name}`.)"
+                )
+            return None
+        command = found
+    return None
 
 
 async def check_provider(harness: RedHarness, endpoint: Optional[str], out: TextIO) -> None:
@@ -341,7 +263,7 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Op
     harness = RedHarness(data_dir, cog_paths=[REPO], limits=DiscordLimits("bodies"), bot_name=BOT_NAME)
     await harness.start()
     grant_manage_webhooks(harness)
-    printer = StreamPrinter(out, harness.sent_files, guild_names(harness.guild))
+    printer = StreamPrinter(out, harness.sent_files, guild_names(harness.guild), is_dm_channel(harness))
     try:
         await run_as(harness, harness.owner, "!load skynet")
         if harness.bot.get_cog("Skynet") is None:
@@ -376,9 +298,15 @@ async def main(stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, data_dir: Op
                 await turn_page(harness, printer, authors[author], PAGE_COMMANDS[line], out)
                 printer.end_turn()
             elif line:
+                note = mistyped_subcommand(harness, line)
+                if note:
+                    out.write(note + "\n")
                 await run_as(harness, authors[author], line)
                 printer.end_turn()
         return 0
     finally:
         out.write("\n")
+        saved = getattr(harness, "restore_model_at_exit", None)
+        if saved and harness.bot.get_cog("Skynet") is not None:
+            await set_global_model(harness, saved)
         await harness.close()

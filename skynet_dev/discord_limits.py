@@ -79,12 +79,31 @@ def _too_long(limit: int) -> Dict[str, Any]:
     return {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {limit} or fewer in length."}]}
 
 
+COMPONENTS_V2 = 1 << 15
+TEXT_DISPLAY_TOTAL = 4000  # the characters of all text displays of one message
+
+
+def _display_text(components: Any) -> int:
+    total = 0
+    for component in components or ():
+        if component.get("type") == 10:
+            total += len(component.get("content") or "")
+        total += _display_text(component.get("components"))
+    return total
+
+
 def body_errors(body: Dict[str, Any]) -> Dict[str, Any]:
     """The ``errors`` object Discord would answer for a message body (empty if it is valid)."""
     errors: Dict[str, Any] = {}
     content = body.get("content")
     if isinstance(content, str) and len(content) > CONTENT_LIMIT:
         errors["content"] = _too_long(CONTENT_LIMIT)
+    if int(body.get("flags") or 0) & COMPONENTS_V2:  # text displays replace content and embeds
+        if content or body.get("embeds"):
+            errors["content"] = {"_errors": [{"code": "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                                              "message": "The 'content' and 'embeds' fields cannot be used when using MessageFlags.IS_COMPONENTS_V2"}]}
+        if _display_text(body.get("components")) > TEXT_DISPLAY_TOTAL:
+            errors["components"] = _too_long(TEXT_DISPLAY_TOTAL)
     embeds = body.get("embeds") or []
     if len(embeds) > EMBEDS_PER_MESSAGE:
         errors["embeds"] = _too_long(EMBEDS_PER_MESSAGE)

@@ -80,6 +80,9 @@ class Reply:
     malformed_after: int | None = None
     tool_calls: list[dict[str, Any]] | None = None
     echo: bool = False
+    # With echo: also say what the model was given that shapes an answer (the demo server's
+    # default, so a persona, recalled memories and offered tools visibly take effect).
+    echo_context: bool = False
 
     @classmethod
     def text(cls, text: str, chunk_size: int = 5, **fields: Any) -> Reply:
@@ -217,6 +220,29 @@ def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
         arguments = [call["function"]["arguments"] for call in _tool_calls(reply)]
         completion = _count_tokens(" ".join(["".join(reply.chunks), *arguments]))
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _short(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _what_the_model_was_given(body: dict[str, Any]) -> str:
+    """Small-print lines after an echo: the system prompt (a persona's, if one is active), the
+    first line and items of every other system block (recalled memories, documents), the tools."""
+    systems = [_content_text(m.get("content")) for m in body.get("messages", []) if m.get("role") == "system"]
+    lines = []
+    if systems:
+        lines.append(f"system prompt: {_short(systems[0])}")
+    for block in systems[1:]:
+        rows = [row.strip() for row in block.splitlines() if row.strip()]
+        if rows:
+            items = [_short(row[2:], 70) for row in rows[1:] if row.startswith("- ")][:3]
+            lines.append(_short(rows[0], 60) + (f" {'; '.join(items)}" if items else ""))
+    tools = [t.get("function", {}).get("name", "?") for t in body.get("tools") or []]
+    if tools:
+        lines.append("tools offered: " + ", ".join(tools))
+    return "".join(f"\n-# {line}" for line in lines)
 
 
 def _drop(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -357,7 +383,8 @@ class MockOpenAI:
         if reply.echo:
             users = [m for m in body.get("messages", []) if m.get("role") == "user"]
             last = _content_text(users[-1].get("content")) if users else ""
-            reply = replace(reply, chunks=re.findall(r"\s*\S+", f"echo: {last}"), echo=False)
+            text = f"echo: {last}" + (_what_the_model_was_given(body) if reply.echo_context else "")
+            reply = replace(reply, chunks=re.findall(r"\s*\S+", text), echo=False)
         self._ids += 1
         meta = {"id": f"chatcmpl-mock{self._ids}", "created": int(time.time()), "model": body["model"]}
         if not body.get("stream"):
@@ -429,9 +456,11 @@ class MockOpenAI:
 
 def demo_server(port: int = 0, delay: float = DEMO_DELAY) -> MockOpenAI:
     """The standalone server: echoes word by word every ``delay`` seconds and serves the cog's
-    default embeddings model, with bag-of-words vectors (memories sharing words are recalled)."""
+    default embeddings model, with bag-of-words vectors (memories sharing words are recalled).
+    Each echo ends with what the model was given that matters (system prompt, recalled
+    memories, offered tools), so a newcomer sees personas, memory and tools take effect."""
     server = MockOpenAI(port=port, models=[*DEFAULT_MODELS, DEMO_EMBEDDING_MODEL])
-    server.default_reply = replace(server.default_reply, delay=delay)
+    server.default_reply = replace(server.default_reply, delay=delay, echo_context=True)
     server.embeddings = "words"
     return server
 

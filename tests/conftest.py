@@ -23,6 +23,7 @@ RED_BACKENDS = ("json", "postgres")
 CONFIG_BACKED_MODULES = {
     "test_data",
     "test_diag",
+    "test_faults_storage",
     "test_governance",
     "test_personas",
     "test_providers",
@@ -32,6 +33,7 @@ CONFIG_BACKED_MODULES = {
     "test_usage_migration",
     "test_privacy_datamap",  # issue 15: the data map covers both backends' stores
     "test_privacy_property",
+    "test_memory_revisions",
 }
 KEY = "sk-test-4f9a1c2e7b3d5a8f6e0c"
 MODELS = ["gpt-test", "gpt-other", "llama3:8b"]

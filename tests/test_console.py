@@ -143,6 +143,14 @@ async def test_a_refused_skynet_model_is_shown_and_the_console_says_which_model_
     assert server.chat_requests[-1]["model"] == "gpt-other"
 
 
+async def test_a_refused_skynet_model_does_not_replace_the_saved_model(tmp_path):
+    async with MockOpenAI() as server:
+        await run_console(tmp_path, [], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="gpt-test")
+        await run_console(tmp_path, [], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="nope")
+        text = output(await run_console(tmp_path, []))  # the next session, with the stored settings
+    assert "answering with `local:gpt-test`" in text  # the stand-in was for that session only
+
+
 async def test_a_model_the_server_no_longer_offers_is_warned_about(tmp_path):
     async with MockOpenAI() as server:
         await run_console(tmp_path, [], SKYNET_BASE_URL=server.base_url, SKYNET_MODEL="gpt-test")
@@ -205,3 +213,30 @@ async def test_mentions_and_timestamps_are_shown_as_members_see_them(tmp_path):
     assert "Daily budget of @member set to 10 tokens." in text
     assert re.search(r"resets in (a few seconds|a minute|an hour|\d+ (minutes|hours))", text), text
     assert not re.search(r"<(#|@|t:)", text.split("[admin] >", 1)[1]), text
+
+
+async def test_the_console_shows_dms_typing_and_a_mistyped_subcommand_as_discord_does(tmp_path):
+    async with demo_server(delay=0.0) as server:
+        lines = ["!help ai", "!ai chat hello", "!ai chatt hello"]
+        text = output(await run_console(tmp_path, lines, SKYNET_BASE_URL=server.base_url))
+    turns = text.split("[member] > ")
+    # Red sends help longer than two pages to the member's DMs, and nothing in the channel.
+    assert "skynet (DM to you) › " in turns[1] and "\nskynet › " not in turns[1]
+    assert "Skynet is typing…" in turns[2] and "echo: member: hello" in turns[2]
+    assert "(`chatt` is not a subcommand of `ai`: Red answers with the help of `ai`.)" in turns[3]
+
+
+async def test_the_demo_echo_shows_the_persona_and_recalled_memories(tmp_path):
+    async with demo_server(delay=0.0) as server:
+        lines = [
+            "!ai remember I keep bees in Lisbon",
+            ":as admin",
+            "!ai persona create Hook You are Captain Hook, a pirate.",
+            "!ai persona use Hook",
+            ":as member",
+            "!ai chat do you know where I keep bees",
+        ]
+        text = output(await run_console(tmp_path, lines, SKYNET_BASE_URL=server.base_url))
+    answer = text.split("[member] > ")[-2]
+    assert "-# system prompt: You are Captain Hook, a pirate." in answer
+    assert "I keep bees in Lisbon" in answer.split("-# system prompt:")[1]

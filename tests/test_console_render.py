@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import time
 
-from skynet_dev.console import StreamPrinter
 from skynet_dev.harness import BotEvent
 from skynet_dev.markup import render_markup
+from skynet_dev.printer import StreamPrinter
 
 
 def event(kind, message_id, content="", **payload) -> BotEvent:

@@ -15,7 +15,7 @@ is not, for a slash group over 25, and for a members' command without a slash fo
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from discord import app_commands
 from discord.ext.commands import hybrid
@@ -43,7 +43,9 @@ SLASH_HOME: Dict[str, str] = {
     "scrape": MEMBERS,
     "crawl": MEMBERS,
     "autosearch": MEMBERS,
+    "draw": MEMBERS,  # its settings (model, limit, price, show) under /aiset draw: see SPLIT
     "consent": MEMBERS,
+    "tldr": MEMBERS,  # the channel assistant (commands/channels/)
     # configuration
     "model": SETTINGS,
     "params": SETTINGS,
@@ -59,11 +61,28 @@ SLASH_HOME: Dict[str, str] = {
     "pricing": SETTINGS,
     "dm": SETTINGS,
     "timezone": SETTINGS,
+    "answers": SETTINGS,  # the owner's caps on one answer (issue 22)
     "moderation": SETTINGS,
     "audit": SETTINGS,
+    "mcp": SETTINGS,
+    "voice": SETTINGS,  # media: transcription and spoken answers (`me` is a member's own choice)
+    "reply": SETTINGS,  # media: the reply style
+    "schedule": SETTINGS,
+    "threads": SETTINGS,
+    "autoanswer": SETTINGS,
+    "panel": SETTINGS,  # the web panel: owner's switches; members sign in with `[p]ai panel login`
 }
+# Groups whose root command is a members' command (``[p]ai draw <prompt>``) and whose subcommands
+# are settings (``[p]ai draw model``): Discord can't invoke a slash group itself, so the root is
+# ``/ai draw`` and the subcommands are ``/aiset draw …``.
+SPLIT: Dict[str, str] = {"draw": MEMBERS}
 # `ai` subcommands without a slash form, and why.
-PREFIX_ONLY: Dict[str, str] = {}
+PREFIX_ONLY: Dict[str, str] = {
+    # media: `[p]ai draw <prompt>` is a group whose root draws; a slash group can't be invoked
+    # itself, so its slash form needs a split (`/ai draw` + `/aiset draw …`): left to the slash map.
+    "mykey": "a key is set in a DM to the bot, where the prefix form works; a slash form in a "
+    "server would invite pasting keys there",
+}
 
 
 def members_commands() -> List[str]:
@@ -94,6 +113,19 @@ def _app_form(cog: commands.Cog, command: commands.Command) -> Optional[app_comm
     return None
 
 
+def _split_forms(cog: commands.Cog, group: hybrid.HybridGroup) -> Tuple[app_commands.Command, app_commands.Group]:
+    """``/ai <group>`` runs the group's own callback; ``/aiset <group> …`` holds its subcommands."""
+    root = hybrid.HybridAppCommand(group, name=group.name)
+    root.binding = cog
+    # discord.py parses a group's own slash options through its "fallback" command, looked up by
+    # name in ``group.app_command``: a holder that is never registered, only looked in.
+    holder = app_commands.Group(name=group.name, description=group.short_doc or "…")
+    holder._children[group.name] = root  # not add_command: the root's parent is /ai, not this
+    settings = _app_form(cog, group)
+    group.app_command, group.fallback = holder, group.name
+    return root, settings
+
+
 def arrange_slash(cog: commands.Cog, ai: hybrid.HybridGroup) -> app_commands.Group:
     """Move each ``ai`` subcommand's slash form to its home and return the ``/aiset`` group.
 
@@ -112,6 +144,11 @@ def arrange_slash(cog: commands.Cog, ai: hybrid.HybridGroup) -> app_commands.Gro
         current = forms[command.name]
         home = SLASH_HOME.get(command.name)
         if home is None:
+            continue
+        if command.name in SPLIT and isinstance(command, hybrid.HybridGroup):
+            root, subcommands = _split_forms(cog, command)
+            members.add_command(root)
+            settings.add_command(subcommands)
             continue
         form = current or _app_form(cog, command)
         if form is not None:

@@ -12,8 +12,11 @@ an operation go only if both sliding windows have room *at the moment it is made
 * Priorities: ``FIRST`` (a reply's first message: nothing is visible yet) before ``FINAL`` (the
   edit or continuation that completes text) before ``PROGRESS`` (an intermediate edit).
   ``FIRST``/``FINAL`` may use the channel's whole burst (a short answer is sent and completed at
-  once); ``PROGRESS`` edits are spaced ``channel_interval`` apart and leave one slot of the window
-  free, so the final edit of an answer rarely waits.
+  once); ``PROGRESS`` edits are spaced ``channel_interval`` apart and leave ``reserve`` slots of
+  the window free (at least one), for the operations that will end the answer: the streamer asks
+  for more when a continuation message is near, so the continuation and the final edit go out at
+  once. The interval (1.5 s) is longer than the window allows on average for four edits
+  (5.05 s / 4), so progress edits come at a steady pace instead of four quick ones and a stall.
 * Typing indicators count against the bot's budget and are dropped (not queued) when it is
   short or anything is waiting: the streamed text is the real progress signal.
 * A 429 from Discord (``rate_limited``) blocks the channel (or the bot) for ``retry_after`` and
@@ -35,7 +38,7 @@ FIRST, FINAL, PROGRESS = 0, 1, 2
 
 CHANNEL_LIMIT = 5  # operations per channel window (Discord: 5 per 5 s)
 CHANNEL_WINDOW = 5.05  # seconds, with a little margin for clock differences
-CHANNEL_INTERVAL = 1.0  # seconds between PROGRESS edits in one channel
+CHANNEL_INTERVAL = 1.5  # seconds between PROGRESS edits in one channel (see the module's docstring)
 GLOBAL_LIMIT = 45  # operations per GLOBAL_WINDOW across the bot (Discord: 50 per s)
 GLOBAL_WINDOW = 1.0
 TYPING_SHARE = 0.2  # typing only while the bot used less than this share of its budget (text first)
@@ -44,11 +47,14 @@ PENALTY_SECONDS = 30.0  # after a 429 a channel (or the bot) runs one step slowe
 
 
 class _Ticket:
-    __slots__ = ("channel", "priority", "rank", "seq", "future", "owner")
+    __slots__ = ("channel", "priority", "rank", "seq", "future", "owner", "reserve")
 
-    def __init__(self, channel: int, priority: int, rank: int, seq: int, owner: object) -> None:
+    def __init__(
+        self, channel: int, priority: int, rank: int, seq: int, owner: object, reserve: int = 1
+    ) -> None:
         self.channel = channel
         self.priority = priority
+        self.reserve = reserve  # PROGRESS: channel slots to leave free for the answer's end
         self.rank = rank  # when its owner was last served: the least recently served go first
         self.seq = seq
         self.owner = owner
@@ -89,16 +95,19 @@ class Pacer:
 
     # ------------------------------------------------------------------ public API
 
-    async def acquire(self, channel_id: int, priority: int = PROGRESS, *, owner: object = None) -> None:
+    async def acquire(
+        self, channel_id: int, priority: int = PROGRESS, *, owner: object = None, reserve: int = 1
+    ) -> None:
         """Return when an operation in ``channel_id`` may be made *now*; make it right away.
 
-        The operation is recorded as made at the moment this returns.
+        The operation is recorded as made at the moment this returns. A ``PROGRESS`` operation
+        leaves ``reserve`` (at least 1) of the channel's slots free for what ends the answer.
         """
         if owner is None:
             rank = self._served
         else:
             rank = self._last_served.get(owner, -1)
-        ticket = _Ticket(channel_id, priority, rank, next(self._seq), owner)
+        ticket = _Ticket(channel_id, priority, rank, next(self._seq), owner, max(1, reserve))
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -109,7 +118,7 @@ class Pacer:
                 self._granted.discard(ticket)
                 # The budget is checked again now, when the request is really made.
                 now = self._clock()
-                if self._fits(now, ticket.channel, ticket.priority, 0, 0):
+                if self._fits(now, ticket.channel, ticket.priority, 0, 0, ticket.reserve):
                     self._record(now, ticket.channel)
                     if owner is not None:
                         self._remember_served(owner)
@@ -124,6 +133,10 @@ class Pacer:
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
                 self.pump()
+
+    def now(self) -> float:
+        """The pacer's clock (the streamer plans the end of an answer on it)."""
+        return self._clock()
 
     async def wait(self, channel_id: int) -> None:
         """An intermediate operation (compatibility name for ``acquire(channel, PROGRESS)``)."""
@@ -163,6 +176,13 @@ class Pacer:
         self.stats["typing"] += 1
         return True
 
+    def note_request(self) -> None:
+        """A request outside the message endpoints was made (a button click answered): it counts
+        in the bot-wide window, so replies streaming meanwhile stay inside Discord's budget."""
+        self._global_ops.append(self._clock())
+        self.stats["interactions"] += 1
+        self.pump()
+
     def rate_limited(self, channel_id: Optional[int], retry_after: float, *, is_global: bool = False) -> None:
         """Discord answered 429: wait ``retry_after`` there, then go one step slower for a while."""
         now = self._clock()
@@ -197,7 +217,7 @@ class Pacer:
                 wake = min(wake, self._global_free_at(now))
                 break
             channel = ticket.channel
-            if self._fits(now, channel, ticket.priority, extra_global, extra_channel[channel]):
+            if self._fits(now, channel, ticket.priority, extra_global, extra_channel[channel], ticket.reserve):
                 extra_global += 1
                 extra_channel[channel] += 1
                 self._granted.add(ticket)
@@ -263,7 +283,7 @@ class Pacer:
         return self.channel_limit
 
     def _fits(
-        self, now: float, channel_id: int, priority: int, extra_global: int, extra_channel: int
+        self, now: float, channel_id: int, priority: int, extra_global: int, extra_channel: int, reserve: int = 1
     ) -> bool:
         if now < self._global_blocked or now < self._blocked.get(channel_id, 0.0):
             return False
@@ -273,7 +293,7 @@ class Pacer:
         used = self._channel_count(now, channel_id) + extra_channel
         if priority < PROGRESS:
             return used < limit
-        if extra_channel or used >= max(1, limit - 1):
+        if extra_channel or used >= max(1, limit - reserve):
             return False
         ops = self._channel_ops.get(channel_id)
         return not ops or now - ops[-1] >= self.channel_interval
@@ -294,7 +314,7 @@ class Pacer:
             limit = self._channel_limit(now, ticket.channel)
             if ticket.priority == PROGRESS:
                 at = max(at, ops[-1] + self.channel_interval)
-                limit = max(1, limit - 1)
+                limit = max(1, limit - ticket.reserve)
             if len(ops) >= limit:
                 at = max(at, ops[len(ops) - limit] + self.channel_window)
         return at if at > now else now + 0.01

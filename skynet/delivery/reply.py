@@ -22,6 +22,7 @@ import discord
 
 from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
 from ..engine.i18n import _
+from .components import Render, edit_kwargs, send_extras
 from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
 from .split import DISCORD_LIMIT, IncrementalSplitter
 from .style import error_text
@@ -31,6 +32,13 @@ log = logging.getLogger("red.skynet.reply")
 NO_MENTIONS = discord.AllowedMentions.none()
 MAX_RATE_LIMIT_RETRIES = 5
 DEFAULT_RETRY_AFTER = 1.0
+# Planning the end: progress edits leave channel slots free for the operations that complete the
+# answer, so none of them waits for a slot after the last token. Always 1 (the final edit); 2 when
+# the text may reach the next message within this many progress intervals (the edit completing
+# this message and the continuation); 3 when the text comes so fast that a message fills within
+# the channel's window (a continuation and the end can then follow each other closely).
+CONTINUATION_HORIZON = 1.5
+SPLIT_MARGIN = 150  # the split may come a little before the limit (a paragraph or sentence end)
 
 
 # The notes a reply can end with, translated when shown (in the locale of the reply's server).
@@ -40,6 +48,10 @@ def empty_answer_note() -> str:
 
 def length_note() -> str:
     return _("*(The answer stopped at the `max_tokens` limit.)*")
+
+
+def stopped_note() -> str:
+    return _("*(Stopped.)*")
 
 
 def restarted_note() -> str:
@@ -83,6 +95,7 @@ class ReplyStreamer:
         pacer: Pacer,
         *,
         typing: Optional[Callable[[], Awaitable[Any]]] = None,
+        render: Optional[Render] = None,
     ) -> None:
         """``typing`` triggers the channel's typing indicator once; the streamer shows it (paced,
         dropped when the bot's budget is short) until the first text is visible."""
@@ -90,7 +103,11 @@ class ReplyStreamer:
         self._channel_id = channel_id
         self._pacer = pacer
         self._parts: List[str] = []
-        self._splitter = IncrementalSplitter(DISCORD_LIMIT)
+        # How text becomes message fields: classic content (2,000) or Components V2 (4,000), and
+        # the steering buttons (delivery.components / delivery.controls).
+        self._style = render or Render()
+        self._splitter = IncrementalSplitter(self._style.limit)
+        self._frozen = False  # Stop was pressed: nothing more is shown
         self._status: Optional[str] = None
         self._messages: List[discord.Message] = []
         self._shown: List[str] = []
@@ -99,6 +116,8 @@ class ReplyStreamer:
         self._visible = asyncio.Event()
         self._closing = False
         self._broken = False
+        self._length = 0  # characters of answer text so far
+        self._text_since: Optional[float] = None  # when the first text arrived
         self._task = asyncio.create_task(self._render_loop())
         self._typing_task = asyncio.create_task(self._typing_loop(typing)) if typing else None
 
@@ -111,12 +130,43 @@ class ReplyStreamer:
         return "".join(self._parts)
 
     @property
+    def rendering(self) -> asyncio.Task:
+        """The task showing the reply: a final edit may outlive its cancelled caller (unload)."""
+        return self._task
+
+    def abort(self) -> None:
+        """Stop at once: nothing more is sent or edited (the cog unloads; see ``lifecycle``)."""
+        self._broken = True
+        self._task.cancel()
+        if self._typing_task is not None:
+            self._typing_task.cancel()
+
+    @property
     def broken(self) -> bool:
         """Discord refused a send or edit (message deleted, permissions lost): showing more is futile."""
         return self._broken
 
+    @property
+    def shown_chunks(self) -> List[str]:
+        """What each message shows now."""
+        return list(self._shown)
+
+    async def acquire_final(self) -> None:
+        """Wait for the pacer's go for one more operation that completes this reply."""
+        await self._pacer.acquire(self._channel_id, FINAL, owner=self)
+
+    def freeze(self) -> None:
+        """Stop showing new text (the member pressed Stop); the final edit comes with ``finish``."""
+        self._frozen = True
+        self._status = None
+        self._dirty.set()
+        self._pacer.hurry(self)
+
     def append(self, text: str) -> None:
-        if text:
+        if text and not self._frozen:
+            if self._text_since is None:
+                self._text_since = self._pacer.now()
+            self._length += len(text)
             self._parts.append(text)
             self._splitter.append(text)
             self._status = None  # answer text replaces any status line
@@ -132,6 +182,7 @@ class ReplyStreamer:
 
     async def finish(self, note: Optional[str] = None) -> List[discord.Message]:
         """Render the final text (plus ``note`` on its own paragraph) and stop."""
+        self._frozen = False  # after Stop, the closing note is still shown
         self._status = None
         has_text = any(part.strip() for part in self._parts)
         if note:
@@ -143,7 +194,11 @@ class ReplyStreamer:
         self._pacer.hurry(self)  # an intermediate edit waiting for its slot is now the final one
         if self._typing_task is not None:
             self._typing_task.cancel()
-        await self._task
+        await asyncio.wait({self._task})  # an aborted render loop ends cancelled: nothing to raise
+        if not self._task.cancelled() and self._task.exception() is not None:
+            raise self._task.exception()
+        if not self._task.cancelled():  # an aborted reply (unload) posts nothing more
+            await self._style.settle(self)  # the buttons each message ends with
         return self.messages
 
     # ------------------------------------------------------------------ rendering
@@ -154,9 +209,9 @@ class ReplyStreamer:
         if self._status:
             line = f"*{self._status}*"  # our own text (tools quote queries in `code`): no escaping
             if not chunks:
-                return [line[:DISCORD_LIMIT]]
+                return [line[: self._style.limit]]
             last = chunks[-1] + "\n\n" + line
-            if len(last) <= DISCORD_LIMIT:
+            if len(last) <= self._style.limit:
                 chunks[-1] = last
         return chunks
 
@@ -186,27 +241,41 @@ class ReplyStreamer:
                 priority = FINAL
             else:
                 priority = PROGRESS
-            if not await self._show(index, priority):
+            reserve = self._end_reserve(len(chunks[index])) if priority == PROGRESS else 1
+            if not await self._show(index, priority, reserve):
                 return
             index += 1
 
-    async def _show(self, index: int, priority: int) -> bool:
+    def _end_reserve(self, open_length: int) -> int:
+        """How many channel slots a progress edit must leave for the operations ending the answer."""
+        if self._text_since is None:
+            return 1
+        pacer = self._pacer
+        rate = self._length / max(pacer.now() - self._text_since, pacer.channel_interval)
+        room = DISCORD_LIMIT - SPLIT_MARGIN
+        if open_length + rate * pacer.channel_interval * CONTINUATION_HORIZON < room:
+            return 1
+        return 3 if rate * pacer.channel_window >= room else 2
+
+    async def _show(self, index: int, priority: int, reserve: int = 1) -> bool:
         """Send or edit message ``index`` with its latest content; False if the reply is broken."""
         for _attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-            await self._pacer.acquire(self._channel_id, priority, owner=self)
+            await self._pacer.acquire(self._channel_id, priority, owner=self, reserve=reserve)
             # More text may have arrived while waiting for the slot: show the latest (the split
             # is prefix-stable, so this chunk still exists and only grew).
             chunks = self._desired()
             if index >= len(chunks):
                 return True  # a status line that was cleared meanwhile
             chunk = chunks[index]
+            fields = self._style.fields(index, chunk, last=index == len(chunks) - 1, closing=self._closing)
             try:
                 if index < len(self._messages):
-                    await self._messages[index].edit(content=chunk, allowed_mentions=NO_MENTIONS)
+                    await self._messages[index].edit(**edit_kwargs(fields), allowed_mentions=NO_MENTIONS)
                     self._shown[index] = chunk
                 else:
-                    self._messages.append(await self._send(chunk, index == 0))
+                    self._messages.append(await self._send(fields.get("content"), index == 0, **send_extras(fields)))
                     self._shown.append(chunk)
+                self._style.shown(index, fields)
                 self._visible.set()
                 return True
             except (discord.RateLimited, discord.HTTPException) as exc:
@@ -269,6 +338,8 @@ async def stream_reply(
                 done = event
                 if event.finish_reason == "length":
                     note = length_note()
+                elif event.finish_reason == "stopped":
+                    note = stopped_note()
                 elif event.fallback:
                     note = f"-# ↪ {event.fallback}"
     except asyncio.CancelledError:  # the cog is unloading or reloading

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from .attachments.vision import VisionUnsupported, image_marker, supports_vision, user_content, vision_notice
+from .channels.vault import OwnKey
 from .diag.errorlog import ErrorLog
 from .errors import InputTooLong, Redactor, SkynetError
-from .events import ChatEvent, Done, Failed, Status, TextDelta, Usage
+from .events import ChatEvent, Done, Failed, ReasoningDelta, Status, TextDelta, ToolImages, Usage
 from .i18n import _
 from .memory import ASSISTANT, USER, ConversationMemory, Turn
 from .providers.base import Finish, TokenUsage
@@ -22,12 +24,15 @@ from .reliability.guards import check_visible
 from .settings import ResolvedSettings
 from .usage.accounting import ScopeKey, UsageLedger
 from .usage.pricing import PriceBook
+from .usage.series import SeriesLedger
 from .usage.tokens import TokenCounter
 
 if TYPE_CHECKING:
     from .memory.service import MemoryService
 
 log = logging.getLogger("red.skynet.chat")
+
+STOPPED = "stopped"  # Done.finish_reason of an answer a member stopped
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class ChatRequest:
     reply_chain: Tuple[Turn, ...] = ()  # the replied-to messages, oldest first, ahead of the window
     images: Tuple[str, ...] = ()  # image URLs sent with the question (vision models), at most 4
     store: bool = True  # the storing gate's decision (skynet.engine.privacy.gate): False keeps nothing
+    stop: Optional[asyncio.Event] = None  # set by the Stop button: end the answer where it is
+    own_key: Optional[OwnKey] = None  # the member's own key for the model's endpoint: no fallbacks
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class ChatEngine:
         self.deletions = deletions or DeletionLedger()  # every write-back checks it: deletion wins
         self.errors = ErrorLog()  # recent failures, for [p]ai diag
         self.vision_overrides: Dict[str, bool] = {}  # owner: "endpoint:model" -> sees images
+        self.series: Optional[SeriesLedger] = None  # per-day usage and latencies (the panel)
 
     def build_messages(self, request: ChatRequest, recalled: Optional[str] = None) -> List[Dict[str, Any]]:
         chain = self._bounded_chain(request.reply_chain)
@@ -117,9 +125,13 @@ class ChatEngine:
         fallback: Optional[str] = None
         guard = self.deletions.guard(request.user_id)
         parts: List[str] = []
+        thoughts: List[str] = []  # reasoning: never answer text, never remembered; counted
+        stop = request.stop
         reported: Optional[TokenUsage] = None
+        images: List[Any] = []  # images tools returned, attached to the reply
         finish = "stop"
         messages: List[Dict[str, Any]] = []
+        started, first_text = time.perf_counter(), None
         try:
             check_visible(request.text)
             if request.images and supports_vision(model.endpoint, model.name, self.vision_overrides) is False:
@@ -143,11 +155,21 @@ class ChatEngine:
             stream = self.reliability.stream(self._chain(request), self._attempt(request, messages))
             try:
                 async for part in stream:
+                    if stop is not None and stop.is_set():
+                        finish = STOPPED  # the member pressed Stop: close the stream, keep what was shown
+                        break
                     if isinstance(part, TextDelta):
+                        if first_text is None:
+                            first_text = time.perf_counter() - started
                         parts.append(part.text)
+                        yield part
+                    elif isinstance(part, ReasoningDelta):
+                        thoughts.append(part.text)
                         yield part
                     elif isinstance(part, Status):
                         yield part
+                    elif isinstance(part, ToolImages):
+                        images.extend(part.images)
                     elif isinstance(part, Trying):
                         answered = (part.endpoint, part.model)
                         fallback = _("answered by {model} because {reason}").format(
@@ -163,21 +185,26 @@ class ChatEngine:
         except asyncio.CancelledError:  # the cog is unloading: count what was already generated
             if (parts or reported is not None) and guard.allowed:
                 self.ledger.record(
-                    request.usage_scopes, self._usage(answered[1], messages, "".join(parts), reported)
+                    request.usage_scopes,
+                    self._usage(answered[1], messages, "".join(parts), reported, "".join(thoughts)),
                 )
             raise
         except Exception as exc:  # every failure becomes a Failed event
             if (parts or reported is not None) and guard.allowed:  # tokens spent: partial answer, tool steps
-                partial = self._usage(answered[1], messages, "".join(parts), reported)
+                partial = self._usage(answered[1], messages, "".join(parts), reported, "".join(thoughts))
                 self.ledger.record(request.usage_scopes, partial)
+                self._chart(request, answered[1], partial, failed=True)
                 yield partial  # so budgets charge it too
+            elif guard.allowed:
+                self._chart(request, answered[1], None, failed=True, refused=isinstance(exc, _REFUSALS))
             yield self._failed(exc, request)
             return
 
         answer = "".join(parts)
-        usage = self._usage(answered[1], messages, answer, reported)
+        usage = self._usage(answered[1], messages, answer, reported, "".join(thoughts))
         if guard.allowed:
             self.ledger.record(request.usage_scopes, usage)
+            self._chart(request, answered[1], usage, first_text=first_text, complete=time.perf_counter() - started)
         yield usage
         remember = request.store and (
             self.memory_service is None or self.memory_service.stores_turns(request.user_id)
@@ -195,20 +222,58 @@ class ChatEngine:
             )
             if self.memory_service is not None:
                 self.memory_service.after_answer(request.conversation, model)
-        yield Done(answer, answered[1], answered[0], finish, fallback)
+        yield Done(answer, answered[1], answered[0], finish, fallback, images=tuple(images[:4]))
+
+    def _chart(
+        self,
+        request: ChatRequest,
+        model: str,
+        usage: Optional[Usage],
+        *,
+        first_text: Optional[float] = None,
+        complete: Optional[float] = None,
+        failed: bool = False,
+        refused: bool = False,
+    ) -> None:
+        """Count the request in the per-day series (under the member only if their usage scope
+        is there: incognito requests count for the server alone)."""
+        if self.series is None:
+            return
+        if refused:
+            self.series.refused(guild_id=request.guild_id, user_id=None)
+            return
+        personal = any(scope[0] in ("member", "user") for scope in request.usage_scopes)
+        self.series.answered(
+            guild_id=request.guild_id,
+            channel_id=request.channel_id,
+            user_id=request.user_id if personal else None,
+            model=model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            cost_usd=usage.cost_usd if usage else None,
+            first_text=first_text,
+            complete=complete,
+            failed=failed,
+        )
 
     @staticmethod
     def _chain(request: ChatRequest) -> List[Tuple[str, str]]:
         """The model, then its fallbacks: tried in order while one is unavailable."""
         model = request.settings.model
         chain = [(model.endpoint, model.name)]
+        if request.own_key is not None:  # the member pays: never fail over to the owner's keys
+            return chain
         return chain + [(ref.endpoint, ref.name) for ref in request.settings.fallbacks if ref != model]
 
     def _attempt(self, request: ChatRequest, messages: List[Dict[str, Any]]):
         """One try on one model: the function-calling loop when tools exist, else a plain stream."""
 
         async def attempt(endpoint: str, name: str) -> AsyncIterator[Any]:
-            provider = await self.providers.provider(endpoint)
+            own = request.own_key
+            if own is not None and own.endpoint == endpoint:
+                provider = await self.providers.provider_with_key(endpoint, own.secret)
+            else:
+                provider = await self.providers.provider(endpoint)
             if self.tools is not None:
                 stream = self.tools.stream(provider, name, messages, request.settings.params, request)
             else:
@@ -222,17 +287,24 @@ class ChatEngine:
         return attempt
 
     def _usage(
-        self, model: str, messages: List[Dict[str, str]], answer: str, reported: Optional[TokenUsage]
+        self,
+        model: str,
+        messages: List[Dict[str, str]],
+        answer: str,
+        reported: Optional[TokenUsage],
+        thought: str = "",
     ) -> Usage:
         if reported is not None:
             prompt, completion, estimated = reported.prompt_tokens, reported.completion_tokens, False
-        else:
+            reasoning = reported.reasoning_tokens or (self.counter.count(thought) if thought else 0)
+        else:  # reasoning is output the provider bills: estimated with the answer
+            reasoning = self.counter.count(thought) if thought else 0
             prompt, completion, estimated = (
                 self.counter.count_messages(messages),
-                self.counter.count(answer),
+                self.counter.count(answer) + reasoning,
                 True,
             )
-        return Usage(prompt, completion, estimated, self.prices.cost(model, prompt, completion))
+        return Usage(prompt, completion, estimated, self.prices.cost(model, prompt, completion), reasoning)
 
     def _failed(self, exc: Exception, request: ChatRequest) -> Failed:
         endpoint, name = request.settings.model.endpoint, request.settings.model.name
@@ -240,12 +312,12 @@ class ChatEngine:
         if isinstance(exc, AttemptFailed):
             endpoint, name, tried, exc = exc.endpoint, exc.model, exc.tried, exc.cause
         failure = self.providers.explain(exc, endpoint, name)
-        if len(tried) > 1:
-            others = ", ".join(f"`{ref}`" for ref in tried if ref != f"{endpoint}:{name}")
+        if len(tried) > 1:  # the chain moved on: name the fallbacks tried (never the model itself)
+            fallbacks = ", ".join(f"`{ref}`" for ref in tried[1:])
             failure = type(failure)(
                 failure.kind,
-                _("{message} (Fallbacks tried too: {others}.)").format(
-                    message=failure.message, others=others
+                _("{message} (Fallbacks tried: {fallbacks}.)").format(
+                    message=failure.message, fallbacks=fallbacks
                 ),
                 failure.detail,
             )
@@ -259,6 +331,10 @@ class ChatEngine:
             log.warning("Provider failure (%s): %s", failure.kind, failure.detail)
         self.errors.record(failure.kind, failure.message, failure.detail, _guild_of(request))
         return Failed(failure.kind, failure.message)
+
+
+# Requests refused for what they contain (not failures of the provider or the bot).
+_REFUSALS = (InputTooLong, VisionUnsupported)
 
 
 def _guild_of(request: ChatRequest) -> Optional[int]:

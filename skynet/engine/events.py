@@ -7,7 +7,7 @@ note at the end of the reply, ``Done`` closes the stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Usage:
     completion_tokens: int
     estimated: bool = False
     cost_usd: Optional[float] = None
+    reasoning_tokens: int = 0  # part of completion_tokens: what a reasoning model thought
 
     @property
     def total_tokens(self) -> int:
@@ -48,6 +49,7 @@ class Done:
     endpoint: str
     finish_reason: str = "stop"
     fallback: Optional[str] = None  # "answered by groq:llama-3.1-8b because openai was unavailable"
+    images: Tuple[Any, ...] = ()  # images tools returned (MCP), attached to the reply: ToolImage(mime, data)
 
 
 @dataclass(frozen=True)
@@ -58,4 +60,18 @@ class Status:
     text: str
 
 
-ChatEvent = Union[TextDelta, Usage, Failed, Done, Status]
+@dataclass(frozen=True)
+class ToolImages:
+    """Images a tool step returned (``ToolImage``: mime, data); the engine puts them on ``Done``."""
+
+    images: Tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of a reasoning model's thinking: never part of the answer (see engine.media.reasoning)."""
+
+    text: str
+
+
+ChatEvent = Union[TextDelta, Usage, Failed, Done, Status, ReasoningDelta]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from .errors import InvalidValue
 from .i18n import _
@@ -35,6 +35,8 @@ def param_help(name: str) -> str:
         "presence_penalty": _("Positive values push the model towards new topics."),
         "frequency_penalty": _("Positive values discourage repeating the same words."),
         SYSTEM_PROMPT: _("Instructions the model follows in every conversation."),
+        "reasoning_effort": _("How hard a reasoning model thinks before answering (reasoning models only)."),
+        "reasoning_display": _("How a reasoning model's thinking is shown: hidden, spoiler or file."),
     }
     return texts.get(name, "")
 
@@ -47,6 +49,7 @@ class ParamSpec:
     kind: type
     minimum: Optional[float] = None
     maximum: Optional[float] = None
+    choices: Tuple[str, ...] = ()  # a word among these (kind str)
 
     @property
     def help(self) -> str:
@@ -56,6 +59,8 @@ class ParamSpec:
     @property
     def allowed(self) -> str:
         """The allowed values, as a user would read them."""
+        if self.choices:
+            return _("one of {choices}").format(choices=", ".join(f"`{c}`" for c in self.choices))
         if self.kind is str:
             return _("text of at most {limit} characters").format(limit=MAX_SYSTEM_PROMPT_CHARS)
         if self.kind is int:
@@ -67,6 +72,15 @@ class ParamSpec:
     def parse(self, text: str) -> ParamValue:
         """Parse and validate an owner-typed value; raise ``InvalidValue`` naming the range."""
         text = text.strip()
+        if self.choices:
+            value = text.lower()
+            if value not in self.choices:
+                raise InvalidValue(
+                    _("`{value}` is not valid for `{name}`: use {allowed}.").format(
+                        value=text[:50], name=self.name, allowed=self.allowed
+                    )
+                )
+            return value
         if self.kind is str:
             if not text:
                 raise InvalidValue(
@@ -119,6 +133,8 @@ PARAMS: Dict[str, ParamSpec] = {
         ParamSpec("presence_penalty", float, -2.0, 2.0),
         ParamSpec("frequency_penalty", float, -2.0, 2.0),
         ParamSpec(SYSTEM_PROMPT, str),
+        ParamSpec("reasoning_effort", str, choices=("none", "minimal", "low", "medium", "high", "xhigh")),
+        ParamSpec("reasoning_display", str, choices=("hidden", "spoiler", "file")),
     )
 }
 
@@ -135,13 +151,17 @@ def spec_for(name: str) -> ParamSpec:
         ) from None
 
 
+# Settings with a parameter's scopes that are the cog's own, never sent to a provider.
+LOCAL_PARAMS = frozenset({SYSTEM_PROMPT, "reasoning_display"})
+
+
 def provider_kwargs(params: Mapping[str, Any], *, max_tokens_field: str = "max_tokens") -> Dict[str, Any]:
     """The keyword arguments for a chat completion request (the system prompt is a message instead).
 
     Only explicitly set parameters are sent, so a provider's own defaults apply otherwise; some
     models (OpenAI's reasoning models) reject parameters they don't support.
     """
-    kwargs = {name: value for name, value in params.items() if name != SYSTEM_PROMPT and name in PARAMS}
+    kwargs = {name: value for name, value in params.items() if name not in LOCAL_PARAMS and name in PARAMS}
     if "max_tokens" in kwargs and max_tokens_field != "max_tokens":
         kwargs[max_tokens_field] = kwargs.pop("max_tokens")
     return kwargs

@@ -54,6 +54,11 @@ GUILD_DEFAULTS["memory_policy"] = {}
 CHANNEL_DEFAULTS["memory_policy"] = {}
 USER_DEFAULTS["incognito"] = False
 GLOBAL_DEFAULTS["vision"] = {}  # "endpoint:model" -> bool: owner overrides of the vision table
+USER_DEFAULTS["voice_replies"] = None  # media: a member's own choice of spoken answers (None: the server's)
+# the channel assistant (commands/channels/store.py): schedules, threads, auto-answer; own keys
+GUILD_DEFAULTS["channel_assistant"] = {}
+USER_DEFAULTS["own_key"] = {}  # a member's own provider key, sealed (never in clear)
+GLOBAL_DEFAULTS["own_keys_allowed"] = False
 
 
 def make_config(cog: object) -> Config:
@@ -63,6 +68,8 @@ def make_config(cog: object) -> Config:
     config.register_channel(**CHANNEL_DEFAULTS)
     config.register_member(**MEMBER_DEFAULTS)
     config.register_user(**USER_DEFAULTS)
+    config.init_custom("skynet_media", 1)  # media: per server (or 0 for DMs), the daily image counts
+    config.register_custom("skynet_media", image_counts={})
     return config
 
 
@@ -89,6 +96,8 @@ USER_DEFAULTS.update(myprompt=None, persona=None)
 # budget_usage (skynet/stores/governance.py).
 GLOBAL_DEFAULTS.update(dm_governance={}, dm_budget_usage={})
 
+# The owner's caps on what one answer may post (docs/reliability.md): {"messages", "characters"}.
+GLOBAL_DEFAULTS["answer_bounds"] = {}
 # Privacy (docs/privacy.md): consent modes (the owner's default, each server's), channels where
 # nothing is kept, moderation settings per server, the audit log's retention; each member's
 # consent time in a server (member) and in DMs (user).
@@ -96,3 +105,9 @@ GLOBAL_DEFAULTS.update(privacy={"consent_default": "off", "audit_days": 90})
 GUILD_DEFAULTS.update(privacy={"consent_mode": None, "excluded": []}, moderation={})
 MEMBER_DEFAULTS.update(consent_at=None)
 USER_DEFAULTS.update(consent_at=None)
+# MCP servers (docs/mcp.md), registered by the owner: name -> settings (command or URL, timeout,
+# last known tool list); secrets are shared API tokens `mcp-<name>`, never here. The bound on
+# tool schemas offered per request.
+GLOBAL_DEFAULTS.update(mcp_servers={}, mcp_limits={})
+# The web panel (skynet/panel): off by default; 127.0.0.1:8765 unless the owner says otherwise.
+GLOBAL_DEFAULTS["panel"] = {"enabled": False, "host": "127.0.0.1", "port": 8765, "public_url": None}

@@ -91,6 +91,13 @@ class SettingsStore:
             overrides[key] = sees
         await self._set(Scope(GLOBAL), "vision", overrides)
 
+    def answer_bounds(self) -> Mapping[str, Any]:
+        """The owner's caps on one answer (``ai answers``; see ``delivery/bounds.py``)."""
+        return self._global.get("answer_bounds") or {}
+
+    async def set_answer_bounds(self, bounds: Mapping[str, Any]) -> None:
+        await self._set(Scope(GLOBAL), "answer_bounds", dict(bounds))
+
     def price_book(self) -> PriceBook:
         return PriceBook(self.price_overrides())
 

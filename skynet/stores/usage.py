@@ -20,6 +20,7 @@ from redbot.core.data_manager import cog_data_path
 from ..engine.periodic import PeriodicFlush
 from ..engine.usage import CounterStore
 from ..engine.usage.accounting import Counters, ScopeKey, UsageLedger
+from ..engine.usage.series import SeriesLedger
 
 log = logging.getLogger("red.skynet.usage")
 
@@ -49,6 +50,7 @@ class UsageStore:
     def __init__(self, config: Optional[Config], ledger: UsageLedger, path: Optional[Path] = None) -> None:
         """``path`` defaults to ``usage.sqlite3`` in the data folder of ``config``'s cog."""
         self.ledger = ledger
+        self.series = SeriesLedger()  # per-day rows for the panel's charts, flushed with the totals
         # Red gives every cog a data folder, whatever the Config backend (JSON or PostgreSQL).
         if path is None:
             if config is None:
@@ -62,6 +64,7 @@ class UsageStore:
         self._lock = asyncio.Lock()
         self.last_flush: Optional[float] = None  # time.time() of the last successful flush
         self.last_flush_scopes = 0
+        self.generation = 0  # grows whenever what is stored changes (the panel's cache key)
 
     async def open(self) -> None:
         await self.counters.open()
@@ -82,25 +85,30 @@ class UsageStore:
         """Delete ``user_id``'s counters, stored and pending: everywhere, or in one server."""
         async with self._lock:
             self.ledger.discard_user(user_id, guild_id)
+            self.series.discard_user(user_id, guild_id)  # pending per-day counts (flushed ones: below)
             if guild_id is None:
                 await self.counters.delete_user(user_id)
             else:
                 await self.counters.delete_member(user_id, guild_id)
+            self.generation += 1
 
     async def flush(self) -> None:
         """Write every pending delta in one transaction; on failure keep them for the next flush."""
         async with self._lock:
             deltas = self.ledger.drain()
-            if not deltas:  # nothing new: what is stored is up to date as of now
+            series = self.series.drain()
+            if not deltas and not series:  # nothing new: what is stored is up to date as of now
                 self.last_flush, self.last_flush_scopes = time.time(), 0
                 return
             try:
-                await self.counters.add(deltas)
+                await self.counters.add(deltas, series=series)
             except Exception:
                 log.exception("Could not store usage for %d scopes; will retry.", len(deltas))
                 self.ledger.restore(deltas)
+                self.series.restore(series)
                 return
             self.last_flush, self.last_flush_scopes = time.time(), len(deltas)
+            self.generation += 1
 
     def start(self, interval: float = FLUSH_INTERVAL) -> None:
         self._periodic.start(interval)

@@ -240,7 +240,7 @@ async def test_list_search_forget_and_purge(mem, provider, cog):
         "⚠️ No memory of yours here has that id; see `!ai memories list`."
     )
     assert "Forgot 1 memory" in text_of(await say(mem, f"!ai memories forget {memory_id}"))
-    await chat(mem, "where do I live?")
+    await chat(mem, "where do I live, what do I play?")
     assert "Lisbon" not in prompt(provider) and "cello" in system_block(provider)
     assert "Forgot 1 memory" in text_of(await say(mem, "!ai memories forget all"))
     assert "don't remember anything" in text_of(await say(mem, "!ai memories list"))
@@ -469,7 +469,7 @@ async def test_the_remember_tool_follows_the_same_rules(mem, provider, cog):
     assert "at most 1000" in await remember_tool(
         cog.memory_service, '{"fact": "' + "y" * 2000 + '"}', **where
     )
-    await chat(mem, "am I left-handed and when do we meet?")
+    await chat(mem, "am I left-handed and when does the server meet?")
     assert "left-handed" in system_block(provider) and "Thursdays" in system_block(provider)
     await chat(mem, "when do we meet?", author=mem.admin)  # a server memory reaches other members
     block = system_block(provider)

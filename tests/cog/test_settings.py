@@ -284,7 +284,7 @@ async def test_an_unknown_parameter_is_refused_with_the_list_of_parameters(bot):
     reply = await admin(bot, "!ai params set creativity 11")
     assert reply == (
         "⚠️ There is no parameter `creativity`. Choose one of: temperature, top_p, max_tokens, "
-        "presence_penalty, frequency_penalty, system_prompt."
+        "presence_penalty, frequency_penalty, system_prompt, reasoning_effort, reasoning_display."
     )
 
 
@@ -361,7 +361,7 @@ async def test_slash_params_set_with_name_autocomplete(bot, provider):
     await bot.enable_slash("ai", "aiset")
     choices = await bot.autocomplete("aiset params set", "name", "pen", author=bot.admin)
     assert [c["value"] for c in choices] == ["presence_penalty", "frequency_penalty"]
-    assert len(await bot.autocomplete("aiset params set", "name", "")) == 6
+    assert len(await bot.autocomplete("aiset params set", "name", "")) == 8
 
     reply = await slash(bot, "aiset params set", author=bot.admin, name="presence_penalty", value="0.5")
     assert text_of(reply) == "`presence_penalty` for this server set to `0.5`."

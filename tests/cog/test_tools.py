@@ -126,7 +126,9 @@ async def test_schema_pages_are_valid_json_and_short(bot: RedHarness) -> None:
     assert all(len(m.content) <= 2000 for m in messages)
     body = "".join(m.content.removeprefix("```json\n").removesuffix("```") for m in messages)
     names = [tool["function"]["name"] for tool in json.loads(body)]
-    assert names[:7] == ["autosearch", "calculator", "crawl", "ping", "remember", "scrape", "web_search"]
+    assert names[:9] == [
+        "autosearch", "calculator", "crawl", "generate_image", "ping", "remember", "remind_me", "scrape", "web_search"
+    ]
 
 
 async def test_tool_loop_stops_at_the_owners_step_limit_and_counts_every_step(

@@ -307,7 +307,22 @@ def test_standalone_module_serves_echo() -> None:
         base_url = process.stdout.readline().split()[3]
         sdk = openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0)
         completion = sdk.chat.completions.create(model="gpt-test", messages=MESSAGES)
-        assert completion.choices[0].message.content == "echo: hi there"
+        assert completion.choices[0].message.content.startswith("echo: hi there")
+        # The demo echo says what the model was given: the system prompt (a persona), other
+        # system blocks with their items (recalled memories), and the tools offered.
+        given = [
+            {"role": "system", "content": "You are Captain Hook, a pirate."},
+            {"role": "system", "content": "Long-term memory: facts.\n- (member) I live in Lisbon"},
+            {"role": "user", "content": "hi there"},
+        ]
+        tools = [{"type": "function", "function": {"name": "calculator", "parameters": {"type": "object"}}}]
+        shown = sdk.chat.completions.create(model="gpt-test", messages=given, tools=tools)
+        assert shown.choices[0].message.content.splitlines() == [
+            "echo: hi there",
+            "-# system prompt: You are Captain Hook, a pirate.",
+            "-# Long-term memory: facts. (member) I live in Lisbon",
+            "-# tools offered: calculator",
+        ]
         # The cog's default embeddings model is served, so the console demo's memory works.
         result = sdk.embeddings.create(model=DEFAULT_EMBEDDING_MODEL, input=["green tea", "tea, green"])
         first, second = (item.embedding for item in result.data)

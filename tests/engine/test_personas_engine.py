@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import pytest
+from PIL import Image
 
 from skynet.engine.errors import InvalidValue
 from skynet.engine.personas import BUILTIN_PERSONAS, Persona, compose_system_prompt, render
@@ -14,7 +16,6 @@ from skynet.engine.personas.cards import (
     card_to_persona,
     load_card,
     persona_to_card,
-    png_chunks,
     png_with_card,
 )
 from skynet.engine.personas.personas import PersonaError, check_name, check_prompt, validate
@@ -114,7 +115,8 @@ def test_card_from_json_and_png():
     assert persona.name == "Ada" and persona.display_name == "Ada"
     assert "Ada helps {user_display}." in persona.system_prompt
     png = png_with_card(CARD, tiny_png())
-    assert [kind for kind, _ in png_chunks(png)] == [b"IHDR", b"IDAT", b"tEXt", b"IEND"]
+    with Image.open(io.BytesIO(png)) as written, Image.open(io.BytesIO(tiny_png())) as original:
+        assert "chara" in written.text and list(written.getdata()) == list(original.getdata())
     assert card_to_persona(load_card(png)) == persona
 
 

@@ -10,9 +10,11 @@ import discord
 from redbot.core import commands
 
 from ...abc import MixinMeta
+from ...engine.channels.admission import admit_own_key
 from ...engine.chat import ChatRequest
 from ...engine.governance.buckets import Rate
 from ...engine.governance.budgets import MAX_TOKENS_BUDGET, MAX_USD_BUDGET, USD
+from ...engine.governance.errors import GovernanceRefusal
 from ...engine.governance.governor import Admission, Remaining, Ticket
 from ...engine.governance.numbers import parse_number
 from ...engine.governance.policy import (
@@ -80,7 +82,16 @@ class AdmissionMixin(MixinMeta):
             max_tokens=int(max_tokens) if max_tokens else None,
             bypass=author.id in self.bot.owner_ids,
         )
-        return self.governor.admit(rules, admission)
+        try:
+            if request.own_key is not None:  # the member's own key pays: rate limits only
+                return admit_own_key(self.governor, rules, admission)
+            return self.governor.admit(rules, admission)
+        except GovernanceRefusal:
+            series = getattr(self.usage, "series", None)  # per-day refusals, for the panel
+            if series is not None:
+                personal = any(s[0] in ("member", "user") for s in request.usage_scopes)
+                series.refused(guild_id=request.guild_id, user_id=author.id if personal else None)
+            raise
 
     def tool_refusal(self, tool: str, request: ChatRequest) -> Optional[str]:
         """Governance's tool policy for the member asking, where they ask: a refusal, or None."""

@@ -3,7 +3,7 @@ keywords, channel lists), per server or channel."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional
 
 from discord import app_commands
 from redbot.core import commands
@@ -64,17 +64,49 @@ class ListenMixin(MixinMeta):
 
     async def _set_listen(self, ctx: commands.Context, scope: Optional[str], key: str, value: Any) -> str:
         target = await writable_scope(ctx, scope or "server")
-        guild = ctx.guild
+        await self.store_listen(ctx.guild.id, target.id if target.kind == "channel" else None, key, value)
+        return _("this channel") if target.kind == "channel" else _("this server")
+
+    async def store_listen(self, guild_id: int, channel_id: Optional[int], key: str, value: Any) -> None:
+        """Store one listening setting of a server, or of one of its channels (the commands and
+        the web panel both call this)."""
 
         def edit(data: Dict[str, Any]) -> None:
             listen = data.setdefault("listen", {})
-            if target.kind == "channel":
-                listen.setdefault("channels", {}).setdefault(str(target.id), {})[key] = value
+            if channel_id is not None:
+                listen.setdefault("channels", {}).setdefault(str(channel_id), {})[key] = value
             else:
                 listen[key] = value
 
-        await self.governance.update(guild.id, edit)
-        return _("this channel") if target.kind == "channel" else _("this server")
+        await self.governance.update(guild_id, edit)
+
+    async def store_keywords(self, guild_id: int, action: str, words: str) -> List[str]:
+        """Add or remove keywords (``action``), checked as the command checks them; returns the list."""
+        current = list(self.governance.rules(guild_id).listen.keywords)
+        given = [w.strip().lower() for w in words.split() if w.strip()]
+        if not given:
+            raise InvalidValue(
+                _("Give one or more words, e.g. `[p]ai listen keywords {action} skynet robot`.").format(
+                    action=action
+                )
+            )
+        for word in given:
+            if len(word) > MAX_KEYWORD_CHARS or not word.isprintable():
+                raise InvalidValue(
+                    _("A keyword has at most {count} printable characters.").format(count=MAX_KEYWORD_CHARS)
+                )
+        if action == "add":
+            updated = current + [w for w in dict.fromkeys(given) if w not in current]
+        else:
+            updated = [k for k in current if k not in given]
+        if len(updated) > MAX_KEYWORDS:
+            raise InvalidValue(
+                _("A server can have at most {count} keywords (this would make {total}).").format(
+                    count=MAX_KEYWORDS, total=len(updated)
+                )
+            )
+        await self.governance.update(guild_id, lambda d: d.setdefault("listen", {}).__setitem__("keywords", updated))
+        return updated
 
     @ai_listen.command(name="mode")
     @app_commands.describe(scope="server (default) or channel", mode="off, mention, keyword or all")
@@ -145,31 +177,7 @@ class ListenMixin(MixinMeta):
             )
             return
         await require_admin(ctx)
-        given = [w.strip().lower() for w in words.split() if w.strip()]
-        if not given:
-            raise InvalidValue(
-                _("Give one or more words, e.g. `[p]ai listen keywords {action} skynet robot`.").format(
-                    action=action
-                )
-            )
-        for word in given:
-            if len(word) > MAX_KEYWORD_CHARS or not word.isprintable():
-                raise InvalidValue(
-                    _("A keyword has at most {count} printable characters.").format(count=MAX_KEYWORD_CHARS)
-                )
-        if action == "add":
-            updated = current + [w for w in dict.fromkeys(given) if w not in current]
-        else:
-            updated = [k for k in current if k not in given]
-        if len(updated) > MAX_KEYWORDS:
-            raise InvalidValue(
-                _("A server can have at most {count} keywords (this would make {total}).").format(
-                    count=MAX_KEYWORDS, total=len(updated)
-                )
-            )
-        await self.governance.update(
-            ctx.guild.id, lambda d: d.setdefault("listen", {}).__setitem__("keywords", updated)
-        )
+        updated = await self.store_keywords(ctx.guild.id, action, words)
         await reply(
             ctx, _("Keywords: {keywords}").format(keywords=", ".join(f"`{k}`" for k in updated) or _("none"))
         )

@@ -80,6 +80,12 @@ class PassiveMixin(MixinMeta):
         if not self.privacy.gate.may_answer(author.id, guild_id=guild.id):
             return  # consent required and not given: not answered (`ai chat` says why)
         self.listener.mark_answered(heard)
+        if self.threads_on(message.channel):  # the channel answers in a new thread per conversation
+            try:
+                await self.answer_in_new_thread(message, self._strip_mention(message.content, me.id) or message.content)
+            except GovernanceRefusal as refusal:
+                await self._notify_once(message, refusal)
+            return
         chain = await self.reply_chain(message)
         ctx = await self.bot.get_context(message)
         if ctx.prefix is None:

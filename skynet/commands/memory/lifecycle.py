@@ -14,6 +14,8 @@ from redbot.core import commands
 from redbot.core.data_manager import cog_data_path
 
 from ...abc import MixinMeta
+from ...engine.events import Usage
+from ...engine.governance.rules import DM_SCOPE
 from ...engine.memory import WindowPolicy
 from ...engine.memory import policy as window_policy
 from ...engine.memory.embeddings import DEFAULT_EMBEDDING_MODEL
@@ -25,6 +27,7 @@ from ...engine.tools.registry import Tool, ToolContext
 from ...i18n import _
 from ...stores.config import DEFAULT_MODEL
 from ...stores.settings import CHANNEL, GUILD
+from ...stores.usage import global_scope, guild_scope, member_scope, user_scope
 
 
 class MemoryMixin(MixinMeta):
@@ -41,11 +44,52 @@ class MemoryMixin(MixinMeta):
             default_embedding=self._default_embedding,
             errors=self.engine.errors,
             redactor=self.redactor,
+            default_chat=lambda: self.settings.resolve(None, None).model,
         )
+        service.judge.on_usage = self._memory_judge_usage
+        service.judge.may_spend = self._memory_judge_may_spend
         self.memory.policy_for = self._window_policy
         self.engine.memory_service = service
         self.tool_service.registry.add(self._remember_tool(service))
         return service
+
+    def _memory_judge_usage(
+        self, model: ModelRef, prompt: int, completion: int, estimated: bool, who
+    ) -> None:
+        """The memory judge's tokens count like any request's: in usage (totals, server, member)
+        and in the member's and server's budget today."""
+        cost = self.engine.prices.cost(model.name, prompt, completion)
+        scopes = [global_scope()]
+        if who is not None:
+            guild_id, user_id = who
+            scopes += (
+                [guild_scope(guild_id), member_scope(guild_id, user_id)]
+                if guild_id
+                else [user_scope(user_id)]
+            )
+            scope_id = guild_id or DM_SCOPE
+            budgets = self.governance.rules(scope_id).budgets
+            if budgets.active:
+                keys = (("member", scope_id, user_id), ("guild", scope_id))
+                self.governor.ledger.reserve(keys, budgets.reset_hour, prompt + completion, cost or 0.0)
+        self.engine.ledger.record(tuple(scopes), Usage(prompt, completion, estimated, cost))
+
+    def _memory_judge_may_spend(self, who) -> bool:
+        """No judge call for a member (or server) whose budget is spent today: rules decide."""
+        if who is None:
+            return True
+        guild_id, user_id = who
+        scope_id = guild_id or DM_SCOPE
+        budgets = self.governance.rules(scope_id).budgets
+        if not budgets.active:
+            return True
+        for left in (
+            self.governor.remaining(budgets, scope_id, user_id, ()),
+            self.governor.server_remaining(budgets, scope_id),
+        ):
+            if left.limit is not None and left.left <= 0:
+                return False
+        return True
 
     def _remember_tool(self, service: MemoryService) -> Tool:
         """The model's ``remember`` tool: the same rules as ``[p]ai remember`` (off until enabled)."""
@@ -89,13 +133,7 @@ class MemoryMixin(MixinMeta):
 
     async def memory_load(self) -> None:
         service = self.memory_service
-        stored = await self.config.memory()
-        service.options = MemoryOptions(
-            backend=BackendConfig(**stored["backend"]) if stored.get("backend") else BackendConfig(),
-            embedding_model=ModelRef.from_json(stored.get("embedding_model")),
-            compaction_model=ModelRef.from_json(stored.get("compaction_model")),
-            compaction=stored.get("compaction", True),
-        )
+        service.options = stored_memory_options(await self.config.memory())
         service.set_compaction(service.options.compaction)
         service.chroma_token = (await self.bot.get_shared_api_tokens("chroma")).get("token")
         self._policies: Dict[tuple, Dict[str, Any]] = {}
@@ -110,6 +148,15 @@ class MemoryMixin(MixinMeta):
         }
         await service.start()
         service.warm_up()
+
+    async def restore_memory_options(self) -> None:
+        """The stored options in force again: a write of them failed and was rolled back."""
+        service = self.memory_service
+        restored = stored_memory_options(await self.config.memory())
+        if restored.backend != service.options.backend:
+            await service.set_backend(restored.backend)
+        service.options = restored
+        service.set_compaction(restored.compaction)
 
     async def memory_unload(self) -> None:
         await self.memory_service.stop()
@@ -132,3 +179,15 @@ class MemoryMixin(MixinMeta):
         if service_name == "chroma":
             self.memory_service.chroma_token = api_tokens.get("token")
             await self.memory_service.reset_store()
+
+
+def stored_memory_options(stored: Dict[str, Any]) -> MemoryOptions:
+    """The owner's memory options as stored in Config."""
+    return MemoryOptions(
+        backend=BackendConfig(**stored["backend"]) if stored.get("backend") else BackendConfig(),
+        embedding_model=ModelRef.from_json(stored.get("embedding_model")),
+        compaction_model=ModelRef.from_json(stored.get("compaction_model")),
+        compaction=stored.get("compaction", True),
+        judge=stored.get("judge", True),
+        judge_model=ModelRef.from_json(stored.get("judge_model")),
+    )

@@ -17,7 +17,7 @@ from ..common import (
     reply,
 )
 from ..group import AIGroup
-from .common import send_pages, short, turn_line
+from .common import history_lines, remembered_text, send_pages, short, turn_line
 
 
 class MemoriesMixin(MixinMeta):
@@ -72,19 +72,13 @@ class MemoriesMixin(MixinMeta):
     @app_commands.describe(fact="What the assistant should remember about you")
     async def ai_remember(self, ctx: commands.Context, *, fact: str) -> None:
         """Ask the assistant to remember something about you (in this server, or in DMs)."""
-        record = await self.memory_service.remember(
+        remembered = await self.memory_service.remember(
             fact,
             guild_id=ctx.guild.id if ctx.guild else None,
             user_id=ctx.author.id,
             channel_id=ctx.channel.id,
         )
-        await reply(
-            ctx,
-            _("I'll remember that (memory `{id}`). See `{prefix}ai memories list`.").format(
-                id=record.id, prefix=ctx.clean_prefix
-            ),
-            ephemeral=True,
-        )
+        await reply(ctx, remembered_text(remembered, ctx.clean_prefix), ephemeral=True)
 
     @AIGroup.ai.group(name="memories")
     async def ai_memories(self, ctx: commands.Context) -> None:
@@ -92,15 +86,12 @@ class MemoriesMixin(MixinMeta):
 
     @ai_memories.command(name="list")
     async def ai_memories_list(self, ctx: commands.Context) -> None:
-        """List what the assistant remembers about you here."""
-        records = await self.memory_service.list_memories(ctx.guild.id if ctx.guild else None, ctx.author.id)
-        if not records:
+        """List what the assistant remembers about you here, with the earlier versions of updated facts."""
+        facts = await self.memory_service.memory_histories(ctx.guild.id if ctx.guild else None, ctx.author.id)
+        if not facts:
             await reply(ctx, _("I don't remember anything about you here."), ephemeral=True)
             return
-        header = plural(len(records), _("**{count} memory:**"), _("**{count} memories:**")).format(
-            count=len(records)
-        )
-        await send_pages(ctx, self._memory_lines(records, header), ephemeral=True)
+        await send_pages(ctx, history_lines(facts), ephemeral=True)
 
     @ai_memories.command(name="search")
     @app_commands.describe(text="What to look for")
@@ -117,7 +108,7 @@ class MemoriesMixin(MixinMeta):
     @ai_memories.command(name="forget")
     @app_commands.describe(which="A memory id from `ai memories list`, several separated by spaces, or `all`")
     async def ai_memories_forget(self, ctx: commands.Context, *, which: str) -> None:
-        """Forget one of your memories by id, or `all` of them here."""
+        """Forget one of your memories by id (with its earlier versions), or `all` of them here."""
         ids = None if which.strip().lower() == "all" else which.replace(",", " ").split()
         removed = await self.memory_service.forget(ctx.guild.id if ctx.guild else None, ctx.author.id, ids)
         if not removed:

@@ -1,4 +1,4 @@
-"""Owner memory storage commands: ``ai memory backend|embeddings|compaction``.
+"""Owner memory storage commands: ``ai memory backend|embeddings|compaction|judge``.
 
 They join the ``ai memory`` group declared in ``memory_admin`` (one mixin per area).
 """
@@ -15,6 +15,7 @@ from ...engine.errors import InvalidValue
 from ...engine.memory.vector import BackendConfig
 from ...engine.settings import ModelRef, parse_model_ref
 from ...i18n import _
+from ...stores.rollback import StorageWriteFailed
 from ..common import (
     reply,
 )
@@ -29,19 +30,25 @@ class MemoryStorageMixin(MixinMeta):
     async def _save_memory_options(self) -> None:
         options = self.memory_service.options
         backend = options.backend
-        await self.config.memory.set(
-            {
-                "backend": {
-                    "kind": backend.kind,
-                    "host": backend.host,
-                    "port": backend.port,
-                    "ssl": backend.ssl,
-                },
-                "embedding_model": options.embedding_model.to_json() if options.embedding_model else None,
-                "compaction_model": options.compaction_model.to_json() if options.compaction_model else None,
-                "compaction": options.compaction,
-            }
-        )
+        try:
+            await self.config.memory.set(
+                {
+                    "backend": {
+                        "kind": backend.kind,
+                        "host": backend.host,
+                        "port": backend.port,
+                        "ssl": backend.ssl,
+                    },
+                    "embedding_model": options.embedding_model.to_json() if options.embedding_model else None,
+                    "compaction_model": options.compaction_model.to_json() if options.compaction_model else None,
+                    "compaction": options.compaction,
+                    "judge": options.judge,
+                    "judge_model": options.judge_model.to_json() if options.judge_model else None,
+                }
+            )
+        except StorageWriteFailed:  # Config was rolled back (stores/rollback.py): so are the options
+            await self.restore_memory_options()
+            raise
 
     # -- admins: ai memory ----------------------------------------------------------------------
 
@@ -118,3 +125,33 @@ class MemoryStorageMixin(MixinMeta):
             await reply(ctx, _("Compaction is on, with `{model}`.").format(model=chosen))
         else:
             await reply(ctx, _("Compaction is off."))
+
+    @MemoryAdminMixin.ai_memory.command(name="judge", with_app_command=False)
+    async def ai_memory_judge(
+        self, ctx: commands.Context, state: Literal["on", "off"], model: Optional[str] = None
+    ) -> None:
+        """Whether a model decides if a newly remembered fact updates or repeats an older one (owner).
+
+        On (the default), one small call (at most 120 tokens out, counted in usage and budgets) is
+        made when a new fact is close to one the member already has; off, or when that call fails,
+        rules decide. `model` is `endpoint:model`, or `default` (the compaction model, else the
+        global chat model)."""
+        await require_owner(ctx)
+        service = self.memory_service
+        service.options.judge = state == "on"
+        if model is not None:
+            service.options.judge_model = None if model.lower() == "default" else self._model_ref(model)
+        await self._save_memory_options()
+        if state == "off":
+            await reply(ctx, _("Memory updates are decided by rules only."))
+            return
+        chosen = service.judge_model()
+        if chosen is None:
+            await reply(ctx, _("Memory updates will be decided by the global chat model once one is set."))
+            return
+        await reply(
+            ctx,
+            _("Memory updates are decided with `{model}`, and by rules when it can't answer.").format(
+                model=chosen
+            ),
+        )

@@ -6,6 +6,7 @@ in ``prompting``.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -369,7 +370,8 @@ class PersonasMixin(MixinMeta):
                     size=card.size // 1024
                 )
             )
-        persona = card_to_persona(load_card(await card.read(), card.filename))
+        raw = await card.read()
+        persona = card_to_persona(await asyncio.to_thread(load_card, raw, card.filename))  # a PNG decodes
         check_name(persona.name, taken=self.personas.stored(guild_id))
         self._pending_imports[key] = PendingImport(persona, guild_id, time.monotonic())
         preview = self._describe(

@@ -120,6 +120,7 @@ class PromptingMixin(MixinMeta):
             files = list(ctx.message.attachments)
         if len(files) > MAX_FILES:
             raise AttachmentRefused(_("Attach at most {count} files to one message.").format(count=MAX_FILES))
+        files, audio = self.split_audio(ctx.channel, files)  # transcribed where an admin enabled it
         infos = [AttachmentInfo(f.filename, f.size, f.content_type) for f in files]
         for info in infos:
             check(info)  # every file is checked before anything is downloaded
@@ -127,6 +128,7 @@ class PromptingMixin(MixinMeta):
         for attachment, info in zip(files, infos):
             if not (info.is_image and not info.is_text):
                 text = inline(text, info, await attachment.read())
+        text = await self.with_transcripts(ctx.author, ctx.channel, text, audio)
         replying = ctx.interaction is None and ctx.message is not None and len(images) < MAX_IMAGES
         parent = await self._replied_message(ctx.message) if replying else None
         for attachment in parent.attachments if parent is not None else ():

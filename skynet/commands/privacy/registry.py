@@ -79,10 +79,20 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
     # -- usage counters (usage.sqlite3 and pending in memory)
     async def export_usage(user_id: int) -> Dict[str, Any]:
         counted = await cog.usage.of_user(user_id)
-        return {
+        totals = {
             ("dms" if scope[0] == "user" else f"server {scope[1]}"): counters.to_json()
             for scope, counters in sorted(counted.items(), key=lambda item: str(item[0]))
         }
+        days = await cog.usage.counters.member_days(user_id)  # the panel's per-day rows (flushed)
+        if days:
+            totals["by_day"] = {
+                str(guild_id or "dms"): [
+                    {"day": day * 86400, "requests": c.requests, "tokens": c.total_tokens, "cost_usd": c.cost_usd}
+                    for day, c in rows
+                ]
+                for guild_id, rows in days.items()
+            }
+        return totals
 
     async def forget_usage(user_id: int, guild_id: Optional[int] = None) -> None:
         await cog.usage.forget_user(user_id, guild_id)
@@ -128,7 +138,8 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
         for guild_id, users in (await config.all_members()).items():
             if user_id in users:
                 found[f"server {guild_id}"] = users[user_id]
-        own = (await config.all_users()).get(user_id)
+        own = dict((await config.all_users()).get(user_id) or {})
+        own.pop("own_key", None)  # a sealed provider key: the channel assistant exports the facts, never it
         if own:
             found["own"] = own
         return found
@@ -168,6 +179,17 @@ def register_stores(cog: Any, data_map: DataMap) -> None:
                 del telemetry._last_call[key]
 
     data_map.register("tool_cooldowns", forget=forget_tool_calls)
+
+    # -- media: a member's image count today per server (Config custom group), voice-reply choice
+    data_map.register(
+        "media",
+        export=cog.media_export_user,
+        forget=cog.media_forget_user,
+        config=("SKYNET_MEDIA.*",),
+    )
+
+    # -- the channel assistant: schedules and reminders a member made, their own key (sealed)
+    data_map.register("channel_assistant", cog.channels, config=("GUILD.channel_assistant",))
 
     # -- the audit log (its own file): entries by or naming the member
     data_map.register("audit_log", cog.privacy.audit, files=("audit.sqlite3*",))
@@ -209,9 +231,14 @@ def declare_not_personal(data_map: DataMap) -> None:
             "GUILD.personas",
             "GLOBAL.personas",
             "GUILD.moderation",
+            "GLOBAL.own_keys_allowed",
             "TEXTCHANNEL.*",  # Red's category of channel values
         ),
         files=DATA_FILES_NOT_PERSONAL,
+    )
+    data_map.not_personal(
+        "the web panel's switch, address and public URL (set by the owner); its sessions are in memory only",
+        config=("GLOBAL.panel",),
     )
     data_map.not_personal(
         "Red's Config file (JSON driver): each of its keys is covered one by one above",

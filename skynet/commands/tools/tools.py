@@ -41,6 +41,10 @@ class ToolsMixin(MixinMeta):
                 line = _("**{name}** {state} ({source}): not offered until the owner sets up {needs}").format(
                     name=tool.name, state=state, source=source, needs=tool.needs_text()
                 )
+            elif tool.owner.startswith("mcp:"):
+                line = _("**{name}** {state} ({source}), from the MCP server `{server}`").format(
+                    name=tool.name, state=state, source=source, server=tool.owner[4:]
+                )
             elif tool.owner != "skynet":
                 line = _("**{name}** {state} ({source}), from the {cog} cog").format(
                     name=tool.name, state=state, source=source, cog=tool.owner

@@ -127,6 +127,30 @@ class ChromaOps:
             )
         ]
 
+    def query_with_vectors(
+        self, model: str, place: str, embedding: List[float], where: dict, n: int
+    ) -> Tuple[List[Row], List[List[float]]]:
+        """Like :meth:`query`, with each record's vector (for diversity among the results)."""
+        collection = self._collection(model, place)
+        result = collection.query(
+            query_embeddings=[embedding],
+            n_results=n,
+            where=where,
+            include=["documents", "metadatas", "distances", "embeddings"],
+        )
+        rows = [
+            (i, text or "", meta or {}, dist)
+            for i, text, meta, dist in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+            )
+        ]
+        vectors = [[float(x) for x in vector] for vector in (result["embeddings"] or [[]])[0]]
+        return rows, vectors
+
+    def update(self, model: str, place: str, ids: List[str], metas: list) -> None:
+        """Replace the metadata of existing records (a fact superseded by a newer one)."""
+        self._collection(model, place).update(ids=ids, metadatas=metas)
+
     def get(self, where: dict, place: Optional[str] = None) -> List[Row]:
         rows: List[Row] = []
         for collection in self._all(place):

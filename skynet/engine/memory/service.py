@@ -15,9 +15,14 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..errors import InvalidValue, SkynetError
 from ..i18n import _
 from ..settings import ModelRef
+from . import keeper
 from . import recall as scoping
 from .documents import Chunk, parse_document
+from .history import FactHistory, histories, ids_to_forget
+from .keeper import Remembered
+from .outages import maps_store_failures
 from .recall import DOC, MEMBER_SCOPE, MEMORY, SERVER_SCOPE
+from .selection import render_memories
 from .store_access import (  # noqa: F401 (re-exported: the service's public names)
     MAX_DOCUMENTS_PER_SERVER,
     MAX_MEMORIES_PER_MEMBER,
@@ -50,6 +55,7 @@ class MemoryService(MemoryStoreAccess):
             )
         return text
 
+    @maps_store_failures
     async def remember(
         self,
         text: str,
@@ -59,14 +65,15 @@ class MemoryService(MemoryStoreAccess):
         channel_id: Optional[int] = None,
         source: str = "command",
         scope: str = MEMBER_SCOPE,
-    ) -> Record:
-        """Store one fact. The ``remember`` tool and ``[p]ai remember`` both end here."""
+    ) -> Remembered:
+        """Store one fact, or update the member's fact it replaces, or nothing when it repeats
+        one (see :mod:`.keeper`). The ``remember`` tool and ``[p]ai remember`` both end here."""
         self.check_storing(user_id, guild_id, channel_id)
         text = self.check_memory_text(text)
         store, model = await self._ready()
         place = scoping.memory_place(guild_id)
         mine = scoping.own_memories(user_id)
-        if await store.count(mine, place) >= MAX_MEMORIES_PER_MEMBER:
+        if await store.count(mine, place) >= MAX_MEMORIES_PER_MEMBER:  # earlier versions count too
             raise MemoryCapReached(
                 _(
                     "You have {limit} memories here, the most I keep per member. "
@@ -83,10 +90,9 @@ class MemoryService(MemoryStoreAccess):
             "source": source,
             "at": time.time(),
         }
-        record = Record(_new_id("m"), text, meta)
-        await store.add(model, place, [record.id], [text], [vector], [meta])
+        remembered = await keeper.remember(store, model, place, text, vector, meta, self.judge)
         self._has_records = True
-        return record
+        return remembered
 
     def check_storing(self, user_id: int, guild_id: Optional[int], channel_id: Optional[int] = None) -> None:
         """Ask the storing gate (incognito, consent, excluded channel) before writing anything."""
@@ -99,10 +105,16 @@ class MemoryService(MemoryStoreAccess):
                 _("Nothing of yours is stored here (consent not given, or a channel where nothing is kept).")
             )
 
+    @maps_store_failures
     async def list_memories(self, guild_id: Optional[int], user_id: int) -> List[Record]:
         store = await self.ensure_open()
         return await store.get(scoping.own_memories(user_id), scoping.memory_place(guild_id))
 
+    async def memory_histories(self, guild_id: Optional[int], user_id: int) -> List[FactHistory]:
+        """The member's facts here, each with its earlier versions (see :mod:`.history`)."""
+        return histories(await self.list_memories(guild_id, user_id))
+
+    @maps_store_failures
     async def search_memories(
         self, guild_id: Optional[int], user_id: int, text: str, n: int = 5
     ) -> List[Record]:
@@ -112,20 +124,27 @@ class MemoryService(MemoryStoreAccess):
             model, scoping.memory_place(guild_id), vector, scoping.own_memories(user_id), n
         )
 
+    @maps_store_failures
     async def forget(self, guild_id: Optional[int], user_id: int, ids: Optional[Sequence[str]]) -> int:
         """Forget some (``ids``) or all (``None``) of a member's own memories here."""
         store = await self.ensure_open()
         where, place = scoping.own_memories(user_id), scoping.memory_place(guild_id)
         if ids is None:
             return await store.delete(where, place)
-        return await store.delete_ids(ids, where, place)
+        # A current fact goes with its earlier versions; an earlier version's id removes just it.
+        chosen = ids_to_forget(await store.get(where, place), ids)
+        if not chosen:
+            return 0
+        return await store.delete_ids(chosen, where, place)
 
+    @maps_store_failures
     async def purge_member(self, guild_id: int, user_id: int) -> int:
         """An admin removes everything a member stored in this server (memories and documents)."""
         store = await self.ensure_open()
         place = scoping.place(guild_id)
         return await store.delete({"user": str(user_id)}, place)  # both its memories and documents
 
+    @maps_store_failures
     async def memory_stats(self, guild_id: Optional[int]) -> Dict[str, int]:
         store = await self.ensure_open()
         return {
@@ -135,6 +154,7 @@ class MemoryService(MemoryStoreAccess):
 
     # -- documents ------------------------------------------------------------------------------
 
+    @maps_store_failures
     async def add_document(
         self, guild_id: int, user_id: int, name: str, data: bytes, kind: Optional[str] = None
     ) -> DocumentInfo:
@@ -177,6 +197,7 @@ class MemoryService(MemoryStoreAccess):
         self._has_records = True
         return DocumentInfo(doc_id, name, len(chunks), user_id, now)
 
+    @maps_store_failures
     async def list_documents(self, guild_id: int) -> List[DocumentInfo]:
         store = await self.ensure_open()
         found: Dict[str, DocumentInfo] = {}
@@ -189,10 +210,12 @@ class MemoryService(MemoryStoreAccess):
             )
         return sorted(found.values(), key=lambda d: d.at)
 
+    @maps_store_failures
     async def remove_document(self, guild_id: int, doc_id: str) -> int:
         store = await self.ensure_open()
         return await store.delete({"doc": doc_id.strip()}, scoping.doc_place(guild_id))
 
+    @maps_store_failures
     async def search_documents(self, guild_id: int, text: str, n: int = 4) -> List[Record]:
         store, model = await self._ready()
         [vector] = await self._embed([text])
@@ -240,7 +263,7 @@ class MemoryService(MemoryStoreAccess):
             chunks: List[Record] = []
             if sizes[0]:
                 where = scoping.memory_filter(guild_id, user_id)
-                memories = await store.query(model, places[0], vector, where, self.limits.memories)
+                memories = await keeper.recall(store, model, places[0], vector, where, text, self.selection)
             if len(sizes) > 1 and sizes[1]:
                 chunks = await store.query(model, places[1], vector, None, self.limits.chunks)
         except Exception as exc:
@@ -259,7 +282,11 @@ class MemoryService(MemoryStoreAccess):
         memories = scoping.within_budget(memories, budget // 2 if chunks else budget, self.counter.count)
         used = sum(self.counter.count(r.text) + 8 for r in memories)
         chunks = scoping.within_budget(chunks, budget - used, self.counter.count)
-        return scoping.render(memories, chunks) or None
+        lines = render_memories(memories)
+        passages = scoping.render([], chunks)
+        if passages:
+            lines += ([""] if lines else []) + [passages]
+        return "\n".join(lines) or None
 
     def after_answer(self, conversation: str, model: ModelRef) -> None:
         """Fold overflowing turns into the summary, in the background, after the reply is done."""
@@ -274,6 +301,7 @@ class MemoryService(MemoryStoreAccess):
 
     # -- data rights ------------------------------------------------------------------------------
 
+    @maps_store_failures
     async def export_user(self, user_id: int) -> Dict[str, Any]:
         """The member's long-term memories and the documents they added (everywhere)."""
         if self._nothing_stored():
@@ -281,7 +309,15 @@ class MemoryService(MemoryStoreAccess):
         store = await self.ensure_open()
         records = await store.get({"user": str(user_id)})
         memories = [
-            {"id": r.id, "text": r.text, "server": r.meta.get("guild"), "at": r.meta.get("at")}
+            {
+                "id": r.id,
+                "text": r.text,
+                "server": r.meta.get("guild"),
+                "at": r.meta.get("at"),
+                "status": r.meta.get("status", "current"),  # superseded: an earlier version
+                "fact": r.meta.get("fact", r.id),  # the versions of one fact share this
+                **{key: r.meta[key] for key in ("superseded_at", "replaced_by") if key in r.meta},
+            }
             for r in records
             if r.meta.get("kind") == MEMORY
         ]
@@ -300,6 +336,7 @@ class MemoryService(MemoryStoreAccess):
                 doc["chunks"].append({"section": r.meta.get("section"), "text": r.text})
         return {"memories": memories, "documents": list(documents.values())}
 
+    @maps_store_failures
     async def delete_user(self, user_id: int) -> int:
         """Remove everything stored about ``user_id``: window turns, summaries, vectors."""
         self.memory.forget_user(user_id)

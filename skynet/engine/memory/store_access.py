@@ -25,6 +25,8 @@ from .compaction import Compactor
 from .embeddings import Embedder
 from .persistence import WindowStore
 from .recall import RecallLimits
+from .revision import FactJudge
+from .selection import SelectionLimits
 from .vector import BackendConfig, VectorStore
 from .windows import ConversationMemory
 
@@ -65,6 +67,8 @@ class MemoryOptions:
     embedding_model: Optional[ModelRef] = None  # None: text-embedding-3-small on the default endpoint
     compaction_model: Optional[ModelRef] = None  # None: the conversation's own chat model
     compaction: bool = True
+    judge: bool = True  # ask a model whether a new fact updates or repeats one (rules otherwise)
+    judge_model: Optional[ModelRef] = None  # None: the compaction model, else the global chat model
 
 
 def _new_id(prefix: str) -> str:
@@ -86,6 +90,7 @@ class MemoryStoreAccess:
         limits: Optional[RecallLimits] = None,
         errors: Optional[ErrorLog] = None,
         redactor: Optional[Redactor] = None,
+        default_chat: Optional[Callable[[], Optional[ModelRef]]] = None,
     ) -> None:
         self.providers = providers
         self.counter = counter
@@ -94,6 +99,9 @@ class MemoryStoreAccess:
         self.default_embedding = default_embedding
         self.options = options or MemoryOptions()
         self.limits = limits or RecallLimits()
+        self.selection = SelectionLimits()  # how many recalled memories a prompt carries
+        self.default_chat = default_chat or (lambda: None)
+        self.judge = FactJudge(providers, self.judge_model)  # the shell sets judge.on_usage
         # Shared with the chat engine's, for [p]ai diag (an empty log is falsy: no `or` here).
         self.errors = errors if errors is not None else ErrorLog()
         self.redactor = redactor or Redactor()
@@ -224,6 +232,12 @@ class MemoryStoreAccess:
     def describe(self) -> str:
         """:meth:`state` and the embeddings model, for ``[p]ai diag``."""
         return _("{state}; embeddings by `{model}`").format(state=self.state(), model=self.embedding_model())
+
+    def judge_model(self) -> Optional[ModelRef]:
+        """The model that decides whether a new fact updates or repeats one, or None (rules)."""
+        if not self.options.judge:
+            return None
+        return self.options.judge_model or self.options.compaction_model or self.default_chat()
 
     def embedder(self) -> Embedder:
         return Embedder(self.providers, self.embedding_model())

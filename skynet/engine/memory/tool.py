@@ -64,14 +64,21 @@ async def remember_tool(
     if downgraded:
         scope = MEMBER_SCOPE
     try:
-        record = await service.remember(
+        remembered = await service.remember(
             fact, guild_id=guild_id, user_id=user_id, channel_id=channel_id, source="tool", scope=scope
         )
     except SkynetError as exc:
         return f"Not saved: {exc.message}"
-    if downgraded:
+    about = (
+        " About the member only: only server admins can save facts about the server (tell them to ask an admin)."
+        if downgraded
+        else ""
+    )
+    if remembered.action == "duplicate":
+        return f"Already remembered as memory {remembered.id} ({remembered.text!r}); not saved again." + about
+    if remembered.action == "update":
         return (
-            f"Saved as memory {record.id}, about the member only: only server admins can save facts "
-            "about the server (tell them to ask an admin)."
+            f"Saved as memory {remembered.id}; it replaces the older fact {remembered.replaced.text!r}, "
+            "kept as history. Tell the member what changed." + about
         )
-    return f"Saved as memory {record.id}."
+    return f"Saved as memory {remembered.id}." + about

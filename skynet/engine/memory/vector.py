@@ -21,7 +21,7 @@ import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..i18n import _
 from . import chroma_worker
@@ -90,7 +90,10 @@ class _ThreadRunner:
         pass
 
     async def call(self, operation: str, *args: Any) -> Any:
-        return await asyncio.to_thread(getattr(self.ops, operation), *args)
+        try:
+            return await asyncio.to_thread(getattr(self.ops, operation), *args)
+        except Exception as exc:  # the server is down or refused: the same error as a dead worker
+            raise StoreError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
     async def close(self) -> None:
         self.ops.close()
@@ -220,6 +223,19 @@ class VectorStore:
         self, model: str, place: str, embedding: Sequence[float], where: Where, n: int
     ) -> List[Record]:
         return [_record(row) for row in await self._call("query", model, place, list(embedding), where, n)]
+
+    async def query_with_vectors(
+        self, model: str, place: str, embedding: Sequence[float], where: Where, n: int
+    ) -> Tuple[List[Record], List[List[float]]]:
+        """:meth:`query`, and the records' vectors in the same order."""
+        rows, vectors = await self._call("query_with_vectors", model, place, list(embedding), where, n)
+        return [_record(row) for row in rows], vectors
+
+    async def update(
+        self, model: str, place: str, ids: Sequence[str], metas: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Replace the metadata of existing records of ``place``."""
+        await self._call("update", model, place, list(ids), [dict(m) for m in metas])
 
     async def get(self, where: Optional[Where], place: Optional[str] = None) -> List[Record]:
         """Every record matching ``where`` (of ``place``, or everywhere), for every model, oldest first."""

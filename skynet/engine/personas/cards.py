@@ -1,18 +1,19 @@
 """Character cards (Tavern/SillyTavern ``chara_card_v2``): import from JSON or PNG, export as JSON.
 
 A PNG card carries the card JSON, base64-encoded, in a ``tEXt`` chunk whose keyword is ``chara``.
-The chunks are read here with ``struct`` and ``zlib`` (CRC checked): no image library needed.
+Pillow (a dependency already, imported on first use) reads and writes the chunks and checks their
+checksums; decoding a card decodes its image, so the command runs it in a worker thread.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import re
 import struct
-import zlib
-from typing import Any, Dict, Iterator, Mapping, Tuple
+from typing import Any, Dict, Mapping
 
 from ..i18n import _
 from .personas import (
@@ -61,49 +62,39 @@ def load_card(raw: bytes, filename: str = "") -> Dict[str, Any]:
     return card
 
 
-def png_chunks(raw: bytes) -> Iterator[Tuple[bytes, bytes]]:
-    """(type, data) of every chunk; ``CardError`` on truncation or a bad checksum."""
-    if not raw.startswith(PNG_SIGNATURE):
-        raise CardError(_("That is not a PNG file."))
-    pos = len(PNG_SIGNATURE)
-    while pos < len(raw):
-        if pos + 8 > len(raw):
-            raise CardError(_("The PNG file is cut off (a chunk header is incomplete)."))
-        length, kind = struct.unpack(">I4s", raw[pos : pos + 8])
-        end = pos + 8 + length + 4
-        if end > len(raw):
-            raise CardError(_("The PNG file is cut off (a chunk is shorter than it says)."))
-        data = raw[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", raw[end - 4 : end])
-        if zlib.crc32(kind + data) & 0xFFFFFFFF != crc:
-            raise CardError(_("The PNG file is damaged (a chunk checksum is wrong)."))
-        yield kind, data
-        if kind == b"IEND":
-            return
-        pos = end
-
-
 def _chara_from_png(raw: bytes) -> str:
-    for kind, data in png_chunks(raw):
-        if kind != b"tEXt":
-            continue
-        keyword, _sep, text = data.partition(b"\x00")
-        if keyword != b"chara":
-            continue
-        try:
-            return base64.b64decode(text, validate=True).decode("utf-8")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            raise CardError(_("The card data in the PNG (`chara` chunk) is not valid base64 text.")) from None
-    raise CardError(_("The PNG has no character card in it (no `chara` text chunk)."))
+    from PIL import Image, PngImagePlugin  # deferred: loading the cog must not import Pillow
+
+    try:  # the PNG reader itself (not Image.open, which hides why a file is refused)
+        with PngImagePlugin.PngImageFile(io.BytesIO(raw)) as image:
+            image.load()  # text chunks after the image data are read with it
+            text = image.text.get("chara")
+    except Image.DecompressionBombError:
+        raise CardError(_("The PNG's image is too large to open.")) from None
+    except SyntaxError as exc:  # Pillow's "broken PNG file": a chunk corrupt or failing its checksum
+        if str(exc).startswith("broken PNG"):
+            raise CardError(_("The PNG file is damaged (a chunk is corrupt or its checksum is wrong).")) from None
+        raise CardError(_("The PNG file is cut off or unreadable.")) from None
+    except (OSError, ValueError, EOFError, struct.error):
+        raise CardError(_("The PNG file is cut off or unreadable.")) from None
+    if text is None:
+        raise CardError(_("The PNG has no character card in it (no `chara` text chunk)."))
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise CardError(_("The card data in the PNG (`chara` chunk) is not valid base64 text.")) from None
 
 
 def png_with_card(card: Mapping[str, Any], image: bytes) -> bytes:
-    """``image`` (a PNG) with ``card`` stored in a ``chara`` chunk before IEND (used by tests)."""
-    payload = b"chara\x00" + base64.b64encode(json.dumps(card).encode("utf-8"))
-    chunk = struct.pack(">I", len(payload)) + b"tEXt" + payload
-    chunk += struct.pack(">I", zlib.crc32(b"tEXt" + payload) & 0xFFFFFFFF)
-    iend = image.rfind(b"\x00\x00\x00\x00IEND")
-    return image[:iend] + chunk + image[iend:]
+    """``image`` (a PNG) re-saved with ``card`` in a ``chara`` text chunk (used by tests)."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("chara", base64.b64encode(json.dumps(card).encode("utf-8")).decode("ascii"))
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(image)) as source:
+        source.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, 
 from urllib.parse import urlparse
 
 from ..errors import InvalidValue
-from ..events import TextDelta
+from ..events import ReasoningDelta, TextDelta
 from ..i18n import _
 
 Message = Mapping[str, Any]
@@ -90,6 +90,7 @@ class TokenUsage:
 
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0  # included in completion_tokens
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class ToolCallRequest:
     arguments: str
 
 
-StreamPart = Union[TextDelta, TokenUsage, Finish, ToolCallRequest]
+StreamPart = Union[TextDelta, TokenUsage, Finish, ToolCallRequest, ReasoningDelta]
 
 
 class ChatProvider(abc.ABC):

@@ -17,6 +17,7 @@ import openai.resources.embeddings  # noqa: F401
 import openai.resources.models  # noqa: F401
 
 from ..params import provider_kwargs
+from .aiohttp_transport import provider_http_client
 from .base import ChatProvider, Endpoint, Message, StreamPart
 from .sse import read_stream
 
@@ -48,7 +49,7 @@ class OpenAICompatibleProvider(ChatProvider):
             base_url=endpoint.base_url,
             timeout=httpx.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout)),
             max_retries=max_retries,
-            http_client=http_client,
+            http_client=http_client if http_client is not None else provider_http_client(),
         )
         # Some compatible servers reject `stream_options`; we then estimate usage instead.
         self._send_usage_option = True
@@ -91,6 +92,11 @@ class OpenAICompatibleProvider(ChatProvider):
                 log.info("Endpoint %s rejects stream_options; usage will be estimated.", self.endpoint.name)
                 self._send_usage_option = False
         return await stack.enter_async_context(create(**request))
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The endpoint's SDK client (its key, timeout and connection pool), for media requests."""
+        return self._client
 
     async def list_models(self) -> List[str]:
         page = await self._client.models.list()

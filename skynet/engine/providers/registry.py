@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from collections import OrderedDict
 from typing import Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
-
-import openai
 
 from ..errors import FriendlyError, MissingKey, Redactor, UnknownEndpoint, explain
 from ..i18n import _
+from .aiohttp_transport import provider_http_client
 from .base import ChatProvider, Endpoint
 from .openai_compat import OpenAICompatibleProvider
 
 KeyLookup = Callable[[str], Awaitable[Optional[str]]]
+OWN_KEY_CLIENTS = 256
 ProviderFactory = Callable[..., ChatProvider]  # (endpoint, api_key, *, http_client) -> provider
 
 
@@ -41,9 +43,11 @@ class ProviderRegistry:
         self._key_lookup = key_lookup
         self._redactor = redactor
         self._factory = factory
-        self._http = openai.DefaultAsyncHttpxClient()
+        self._http = provider_http_client()  # one pool for every client; aiohttp reads (see there)
         self._endpoints: Dict[str, Endpoint] = {}
         self._clients: Dict[str, Tuple[Endpoint, ChatProvider]] = {}
+        # members' own keys (issue 19): one client per endpoint and key, the most recent kept
+        self._own: "OrderedDict[Tuple[str, str], Tuple[Endpoint, ChatProvider]]" = OrderedDict()
 
     @property
     def endpoints(self) -> Mapping[str, Endpoint]:
@@ -58,6 +62,8 @@ class ProviderRegistry:
         }
         for name in changed & self._clients.keys():
             del self._clients[name]
+        for key in [k for k in self._own if k[0] in changed]:
+            del self._own[key]
         return changed
 
     def get(self, name: str) -> Endpoint:
@@ -88,6 +94,22 @@ class ProviderRegistry:
         self._clients[name] = (endpoint, client)
         return client
 
+    async def provider_with_key(self, name: str, key: str) -> ChatProvider:
+        """A client for endpoint ``name`` using a member's own ``key`` (registered with the
+        redactor; clients are cached by a hash of the key, never the key itself)."""
+        endpoint = self.get(name)
+        self._redactor.add(key)
+        cache_key = (name, hashlib.sha256(key.encode()).hexdigest())
+        cached = self._own.get(cache_key)
+        if cached is not None and cached[0] == endpoint:
+            self._own.move_to_end(cache_key)
+            return cached[1]
+        client = self._factory(endpoint, key, http_client=self._http)
+        self._own[cache_key] = (endpoint, client)
+        while len(self._own) > OWN_KEY_CLIENTS:
+            self._own.popitem(last=False)  # the pool is shared: dropping a client closes nothing
+        return client
+
     def explain(self, exc: BaseException, endpoint: str, model: str = "-") -> FriendlyError:
         """``errors.explain`` for a failure on ``endpoint``, naming its key's service and redacted."""
         known = self._endpoints.get(endpoint)
@@ -104,7 +126,8 @@ class ProviderRegistry:
                 del self._clients[name]
 
     async def aclose(self) -> None:
-        clients = [client for _, client in self._clients.values()]
+        clients = [client for _, client in self._clients.values()] + [c for _, c in self._own.values()]
         self._clients.clear()
+        self._own.clear()
         await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
         await self._http.aclose()

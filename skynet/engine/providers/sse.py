@@ -21,6 +21,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Dict, List, Optional
 from ..errors import NotOpenAICompatible, SkynetError, StreamCut
 from ..events import TextDelta
 from ..i18n import _
+from ..media.reasoning import ReasoningDelta, ThinkTags, reasoning_tokens_of
 from .base import Finish, StreamPart, TokenUsage, ToolCallRequest
 
 try:  # orjson comes with Red; the stdlib decoder is the (slower) fallback
@@ -54,6 +55,7 @@ class ChunkReader:
         self.endpoint = endpoint
         self.finished = False  # a finish_reason was seen
         self._calls: Dict[int, _ToolCall] = {}
+        self._think = ThinkTags()  # inline <think>…</think> in the content (media.reasoning)
 
     def parts(self, chunk: Any) -> List[StreamPart]:
         """The parts carried by one decoded ``chat.completion.chunk``."""
@@ -72,19 +74,31 @@ class ChunkReader:
         usage = chunk.get("usage")
         if usage:
             out.append(
-                TokenUsage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+                TokenUsage(
+                    int(usage.get("prompt_tokens") or 0),
+                    int(usage.get("completion_tokens") or 0),
+                    reasoning_tokens_of(usage),
+                )
             )
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta")
             if delta:
                 content = delta.get("content")
                 if content:
-                    out.append(TextDelta(content))
+                    think = self._think
+                    if think.idle and "<" not in content:  # the common case: plain answer text
+                        out.append(TextDelta(content))
+                    else:
+                        out.extend(think.split(content))
+                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                if reasoning and isinstance(reasoning, str):
+                    out.append(ReasoningDelta(reasoning))
                 calls = delta.get("tool_calls")
                 if calls:
                     self._add_tool_deltas(calls)
             reason = choice.get("finish_reason")
             if reason:
+                out.extend(self._think.flush())
                 out.extend(self.assembled_tool_calls())
                 self.finished = True
                 out.append(Finish(reason))
@@ -118,7 +132,7 @@ class ChunkReader:
             raise StreamCut("stream ended without a finish_reason or [DONE]")
         calls = self.assembled_tool_calls()
         self.finished = True
-        return [*calls, Finish("tool_calls" if calls else "stop")]
+        return [*self._think.flush(), *calls, Finish("tool_calls" if calls else "stop")]
 
 
 async def read_stream(

@@ -116,20 +116,28 @@ class Reliability:
                 try:
                     iterator = stream.__aiter__()
                     while True:
-                        pending = asyncio.ensure_future(iterator.__anext__())
-                        if not shown and not announced:
+                        if shown or announced:
+                            # The common case, once per chunk: no timer, no task.
+                            try:
+                                part = await iterator.__anext__()
+                            except StopAsyncIteration:
+                                break
+                        else:
+                            # Nothing shown yet: wait for the next part with a timer, so a slow
+                            # provider gets a "still waiting" line (a task only until then).
+                            pending = asyncio.ensure_future(iterator.__anext__())
                             done, _waiting = await asyncio.wait({pending}, timeout=policy.status_after)
                             if not done:  # no feedback for a while: say we are still waiting
                                 announced = True
                                 yield Status(
                                     _("⏳ Waiting for **{endpoint}** to answer…").format(endpoint=endpoint)
                                 )
-                        try:
-                            part = await pending
-                        except StopAsyncIteration:
-                            break
-                        finally:
-                            pending = None
+                            try:
+                                part = await pending
+                            except StopAsyncIteration:
+                                break
+                            finally:
+                                pending = None
                         if isinstance(part, (TextDelta, Status, Finish)) and not shown:
                             # Text the member is reading, or a tool step starting (its status
                             # line comes from the attempt itself): never re-run either.

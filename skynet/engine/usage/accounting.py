@@ -25,6 +25,7 @@ class Counters:
     cost_usd: float = 0.0
     estimated_requests: int = 0  # tokens counted locally because the provider sent no usage
     unpriced_requests: int = 0  # the model had no known price
+    reasoning_tokens: int = 0  # part of completion_tokens: reasoning models' thinking
 
     @property
     def total_tokens(self) -> int:
@@ -52,6 +53,7 @@ class Counters:
             cost_usd=usage.cost_usd or 0.0,
             estimated_requests=int(usage.estimated),
             unpriced_requests=int(usage.cost_usd is None),
+            reasoning_tokens=usage.reasoning_tokens,
         )
 
 

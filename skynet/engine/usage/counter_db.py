@@ -18,7 +18,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
+from . import series as usage_series
 from .accounting import Counters, ScopeKey
+from .series import SeriesDeltas
 
 T = TypeVar("T")
 
@@ -89,7 +91,14 @@ class CounterDB:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        present = {row[1] for row in db.execute("PRAGMA table_info(usage)")}
+        for name in COUNTER_FIELDS:  # a counter added by a later version (reasoning_tokens)
+            if name not in present:
+                kind = "REAL" if name in _REAL_FIELDS else "INTEGER"
+                db.execute(f"ALTER TABLE usage ADD COLUMN {name} {kind} NOT NULL DEFAULT 0")
+        usage_series.create(db)  # per-day series for the panel, in the same file
         self._db = db
+        self._pruned_day = 0
 
     def close(self) -> None:
         if self._db is not None:
@@ -102,7 +111,13 @@ class CounterDB:
             raise RuntimeError("CounterDB is not open")
         return self._db
 
-    def add(self, deltas: Mapping[ScopeKey, Counters], *, once: Optional[str] = None) -> bool:
+    def add(
+        self,
+        deltas: Mapping[ScopeKey, Counters],
+        *,
+        once: Optional[str] = None,
+        series: Optional[SeriesDeltas] = None,
+    ) -> bool:
         """Add ``deltas`` to the stored totals in one transaction (all or nothing).
 
         With ``once``, the addition is made only if no earlier call used the same marker, and the
@@ -118,6 +133,12 @@ class CounterDB:
                     return False
                 db.execute("INSERT INTO meta (key, value) VALUES (?, 'done')", (once,))
             db.executemany(_UPSERT, [(*encode_scope(s), *_row(c)) for s, c in deltas.items()])
+            if series:  # the per-day series: same transaction, so a flush is all or nothing
+                today = usage_series.day_of()
+                usage_series.write(db, series, today)
+                if self._pruned_day != today:  # retention, once a day
+                    usage_series.prune(db, today - usage_series.DEFAULT_RETENTION_DAYS)
+                    self._pruned_day = today
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -141,11 +162,12 @@ class CounterDB:
         return {decode_scope(*row[:3]): Counters(**dict(zip(COUNTER_FIELDS, row[3:]))) for row in rows}
 
     def delete_user(self, user_id: int) -> int:
-        """Remove ``user_id``'s member and DM totals; returns how many scopes were removed."""
+        """Remove ``user_id``'s member and DM totals (and per-day rows); returns how many scopes."""
         with self.db:
             cursor = self.db.execute(
                 "DELETE FROM usage WHERE user_id = ? AND kind IN ('member', 'user')", (int(user_id),)
             )
+            usage_series.delete_member(self.db, user_id)
         return cursor.rowcount
 
     def delete_member(self, user_id: int, guild_id: int) -> int:
@@ -155,7 +177,12 @@ class CounterDB:
                 "DELETE FROM usage WHERE user_id = ? AND guild_id = ? AND kind = 'member'",
                 (int(user_id), int(guild_id)),
             )
+            usage_series.delete_member(self.db, user_id, guild_id)
         return cursor.rowcount
+
+    def member_days(self, user_id: int) -> Dict[int, list]:
+        """The member's per-day rows, by server (for their data export)."""
+        return usage_series.member_rows(self.db, user_id)
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
@@ -188,8 +215,14 @@ class CounterStore:
         self._thread.shutdown(wait=True)
         self._thread = None
 
-    async def add(self, deltas: Mapping[ScopeKey, Counters], *, once: Optional[str] = None) -> bool:
-        return await self._run(self.db.add, dict(deltas), once=once)
+    async def add(
+        self,
+        deltas: Mapping[ScopeKey, Counters],
+        *,
+        once: Optional[str] = None,
+        series: Optional[SeriesDeltas] = None,
+    ) -> bool:
+        return await self._run(self.db.add, dict(deltas), once=once, series=series)
 
     async def get(self, scope: ScopeKey) -> Counters:
         return await self._run(self.db.get, scope)
@@ -202,3 +235,6 @@ class CounterStore:
 
     async def delete_member(self, user_id: int, guild_id: int) -> int:
         return await self._run(self.db.delete_member, user_id, guild_id)
+
+    async def member_days(self, user_id: int) -> Dict[int, list]:
+        return await self._run(self.db.member_days, user_id)

@@ -1,4 +1,6 @@
-"""A safe calculator: arithmetic parsed with ``ast`` and evaluated node by node (no ``eval``)."""
+"""A safe calculator on ``simpleeval`` (the maintained library for evaluating expressions without
+``eval``), restricted to arithmetic: numbers, + - * / // % **, a few math functions and constants.
+Powers and results are bounded so a model can't make the bot compute for minutes."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import math
 import operator
 from typing import Any, Callable, Dict
 
+import simpleeval
+
 from ...i18n import _
 from ..registry import ToolError
 
@@ -14,16 +18,43 @@ MAX_EXPRESSION = 200
 MAX_POWER = 10000
 MAX_MAGNITUDE = 10**100
 
-_BINARY: Dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+
+def _bounded(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def apply(left: Any, right: Any) -> Any:
+        for value in (left, right):
+            if not _is_number(value):
+                raise TypeError("only numbers can be combined")
+        result = op(left, right)
+        if isinstance(result, complex) or abs(result) > MAX_MAGNITUDE:
+            raise OverflowError("the result is too large")
+        return result
+
+    return apply
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    if _is_number(base) and _is_number(exponent) and (
+        abs(exponent) > MAX_POWER or (abs(base) > 1 and abs(exponent) > 400)
+    ):
+        raise OverflowError("the power is too large")
+    return operator.pow(base, exponent)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_OPERATORS: Dict[type, Callable[..., Any]] = {
+    ast.Add: _bounded(operator.add),
+    ast.Sub: _bounded(operator.sub),
+    ast.Mult: _bounded(operator.mul),
+    ast.Div: _bounded(operator.truediv),
+    ast.FloorDiv: _bounded(operator.floordiv),
+    ast.Mod: _bounded(operator.mod),
+    ast.Pow: _bounded(_power),
+    ast.UAdd: operator.pos,
+    ast.USub: operator.neg,
 }
-_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 _FUNCTIONS = {
     "sqrt": math.sqrt,
     "abs": abs,
@@ -40,6 +71,14 @@ _FUNCTIONS = {
     "max": max,
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
+# Anything outside arithmetic: names, attributes, subscripts, lambdas, collections, strings...
+_NOT_ARITHMETIC = (
+    simpleeval.InvalidExpression,  # names, functions, attributes, features simpleeval refuses
+    SyntaxError,
+    KeyError,
+    AttributeError,
+    IndexError,
+)
 
 
 def calculate(expression: str) -> float:
@@ -47,47 +86,23 @@ def calculate(expression: str) -> float:
     if not expression or len(expression) > MAX_EXPRESSION:
         raise ToolError(_("Give an expression of 1-{limit} characters.").format(limit=MAX_EXPRESSION), "bad_arguments")
     try:
-        tree = ast.parse(expression, mode="eval")
+        ast.parse(expression, mode="eval")
     except SyntaxError:
         raise ToolError(_("That isn't an arithmetic expression."), "bad_arguments") from None
+    evaluator = simpleeval.SimpleEval(operators=_OPERATORS, functions=_FUNCTIONS, names=_CONSTANTS)
     try:
-        return _eval(tree.body)
+        result = evaluator.eval(expression)
     except ZeroDivisionError:
         raise ToolError(_("Division by zero."), "bad_arguments") from None
+    except _NOT_ARITHMETIC:
+        result = None
     except (OverflowError, ValueError, TypeError) as exc:
         raise ToolError(_("Can't compute that: {problem}.").format(problem=exc), "bad_arguments") from None
-
-
-def _eval(node: ast.AST) -> Any:
-    if (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, (int, float))
-        and not isinstance(node.value, bool)
-    ):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in _CONSTANTS:
-        return _CONSTANTS[node.id]
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Pow) and (abs(right) > MAX_POWER or (abs(left) > 1 and abs(right) > 400)):
-            raise OverflowError("the power is too large")
-        result = _BINARY[type(node.op)](left, right)
-        if isinstance(result, complex) or abs(result) > MAX_MAGNITUDE:
-            raise OverflowError("the result is too large")
-        return result
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        return _UNARY[type(node.op)](_eval(node.operand))
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _FUNCTIONS
-        and not node.keywords
-        and len(node.args) <= 5
-    ):
-        return _FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args))
-    raise ToolError(
-        _("Only numbers, + - * / // % ** and functions like sqrt, log, sin are allowed."), "bad_arguments"
-    )
+    if not _is_number(result):
+        raise ToolError(
+            _("Only numbers, + - * / // % ** and functions like sqrt, log, sin are allowed."), "bad_arguments"
+        )
+    return result
 
 
 def format_number(value: Any) -> str:

@@ -1,0 +1,143 @@
+"""One streamed answer on an idle channel, through a real Red bot (dpytest) and a local provider in
+its own process: what it costs and how its end is shown.
+
+    .venv/bin/python bench/answer_tail.py                      # 1,600 and 2,500 characters over 8 s
+    .venv/bin/python bench/answer_tail.py --runs 5 --seconds 5 8 10 --chars 1600 2500
+
+For each answer length (``--chars``, streamed in 4-5 character chunks evenly over ``--seconds``),
+``--runs`` answers one after the other, each in a fresh channel. Reported (median, and max where
+it matters): CPU of the bot's process per answer; Discord requests per answer (sends + edits, and
+typing); the time from the provider's last token to the complete answer visible; smoothness while
+streaming: the longest gap between two visible updates and the mean age of the text shown (how far
+the visible text lags behind the generated one, averaged over the answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Dict, List
+
+from _streaming_common import median, provider_process, start_bot
+from discord.ext.test import backend
+
+
+def reply_module():
+    for name in ("skynet.delivery.reply", "skynet.discord.reply"):  # after / before issue 23
+        if name in sys.modules:
+            return sys.modules[name]
+    raise RuntimeError("skynet's reply module is not loaded")
+
+
+def body_for(chars: int) -> tuple:
+    """Words whose echo ("echo: member: " + body) is about ``chars`` long; (body, chunk count)."""
+    word = "abcd" if chars >= 2000 else "abc"
+    count = max(1, (chars - len("echo: member: ")) // (len(word) + 1))
+    return " ".join([word] * count), count + 3
+
+
+async def one_answer(harness, index: int, body: str) -> Dict[str, float]:
+    streamer_cls = reply_module().ReplyStreamer
+    arrivals: List[float] = []  # time of each text delta
+    sizes: List[int] = []  # answer length after it
+    original_append = streamer_cls.append
+
+    def append(self, text: str) -> None:
+        if text and not text.startswith("\n\n"):  # not a closing note
+            arrivals.append(time.monotonic())
+            sizes.append((sizes[-1] if sizes else 0) + len(text))
+        original_append(self, text)
+
+    streamer_cls.append = append
+    channel = backend.make_text_channel(f"tail-{index}-{len(body)}", harness.guild)
+    since = len(harness.events)
+    try:
+        c0, asked = time.process_time(), time.monotonic()
+        await harness.say(f"!ai chat {body}", channel=channel, wait=False)
+        await harness.settle(timeout=120)
+        cpu = time.process_time() - c0
+    finally:
+        streamer_cls.append = original_append
+    events = [e for e in harness.events[since:] if e.channel_id == channel.id]
+    shown = [e for e in events if e.kind in ("send", "edit")]
+    expected = "".join(f"echo: member: {body}".split())
+    got = "".join("".join(m.content for m in harness.messages(channel)).split())
+    assert got == expected, "incomplete answer"
+    last_token = arrivals[-1]
+    # Visible characters over time: the sum of the current content of every message.
+    visible_at: List[tuple] = []
+    contents: Dict[int, int] = {}
+    for e in shown:
+        contents[e.message_id or 0] = len(e.content or "")
+        visible_at.append((e.at, sum(contents.values())))
+    # Mean age of the visible text while streaming: integrate (generated - visible) / rate.
+    start, end = arrivals[0], last_token
+    rate = sizes[-1] / max(end - start, 1e-6)
+    lag_area, step, t = 0.0, 0.01, start
+    vi, ai, visible, generated = 0, 0, 0, 0
+    while t < end:
+        while vi < len(visible_at) and visible_at[vi][0] <= t:
+            visible = visible_at[vi][1]
+            vi += 1
+        while ai < len(arrivals) and arrivals[ai] <= t:
+            generated = sizes[ai]
+            ai += 1
+        lag_area += max(0, generated - visible) / rate * step
+        t += step
+    update_times = [e.at for e in shown if start <= e.at <= end] + [end]
+    gaps = [b - a for a, b in zip([start] + update_times, update_times)]
+    return {
+        "cpu": cpu,
+        "requests": len(shown),
+        "typing": sum(1 for e in events if e.kind == "typing"),
+        "tail": shown[-1].at - last_token,
+        "max_gap": max(gaps),
+        "mean_age": lag_area / max(end - start, 1e-6),
+        "first": shown[0].at - asked,
+    }
+
+
+async def main(args: argparse.Namespace) -> None:
+    rows = []
+    for chars, seconds in [(c, s) for c in args.chars for s in args.seconds]:
+        body, chunks = body_for(chars)
+        proc, base_url = await provider_process(delay=seconds / chunks)
+        harness = await start_bot(base_url)
+        try:
+            await one_answer(harness, -1, "warm up")  # the first answer after load is another bench
+            results = [await one_answer(harness, i, body) for i in range(args.runs)]
+        finally:
+            await harness.close()
+            proc.terminate()
+            proc.wait()
+        pick = lambda key: [r[key] for r in results]  # noqa: E731
+        rows.append(
+            (
+                f"{len(body) + 14:,} chars, {chunks} chunks over {seconds:g} s",
+                f"{median(pick('cpu')) * 1000:.0f} ms",
+                f"{median(pick('requests')):.0f} + {median(pick('typing')):.0f} typing",
+                f"{median(pick('tail')):.2f} / {max(pick('tail')):.2f} s",
+                f"{median(pick('max_gap')):.2f} s",
+                f"{median(pick('mean_age')):.2f} s",
+                f"{median(pick('first')):.2f} s",
+            )
+        )
+        print(rows[-1], flush=True)
+    print(f"\nidle channel, median of {args.runs} answers:")
+    print(
+        "| answer | CPU per answer | Discord requests (sends+edits + typing) | last token → complete, median / max"
+        " | longest gap between updates | mean age of the visible text | first text |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chars", type=int, nargs="+", default=[1600, 2500])
+    parser.add_argument("--seconds", type=float, nargs="+", default=[8.0])
+    parser.add_argument("--runs", type=int, default=3)
+    sys.exit(asyncio.run(main(parser.parse_args())))

@@ -1,0 +1,248 @@
+"""Soak: mixed traffic for a long time on a real Red bot (dpytest) with skynet, the provider in its
+own process. Does anything grow, does any answer go missing, is any error logged?
+
+    .venv/bin/python bench/soak.py --minutes 30            # the real run
+    .venv/bin/python bench/soak.py --minutes 3 --rate 20   # a short one
+
+Traffic at ``--rate`` messages/s from 200 members over 50 channels, in a repeating mix:
+50 % ``!ai chat`` (a 20-word echo streamed at 50 words/s), 20 % passive messages in channels
+listening to everything, 15 % ``!ai chat`` asking to calculate (the model calls the calculator
+tool, then answers), 15 % ``!ai remember`` (long-term memory: embeddings from the provider).
+Every message carries an id; at the end every chat, tool and passive message must have its
+complete answer (the echo of its text), every remember its confirmation.
+
+Sampled every ``--every`` seconds: RSS of the process, open files, asyncio tasks, the sizes of
+skynet's SQLite files, loop lag p99 over the interval, errors logged (level ERROR or above, any
+logger) and errors the harness saw. The fake Discord's and the harness's message histories are
+pruned as the run goes (they are the simulator's, not the bot's). Growth is judged from the end
+of the warm-up (``--warmup`` share of the run) to the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import logging
+import os
+import random
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Set
+
+from _streaming_common import KEY, LagMonitor, pct
+from discord.ext.test import backend
+
+HERE = Path(__file__).resolve().parent
+
+
+class ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(f"{record.name}: {record.getMessage()[:300]}")
+
+
+async def provider_process(delay: float):
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_soak_provider.py"), "--delay", str(delay)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+    match = re.search(r"serving at (\S+)", line)
+    if not match:
+        proc.kill()
+        raise RuntimeError(f"soak provider did not start: {line!r}")
+    return proc, match.group(1)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def sqlite_sizes(root: Path) -> Dict[str, int]:
+    sizes = {}
+    for path in glob.glob(str(root / "**" / "*.sqlite3*"), recursive=True):
+        sizes[Path(path).name] = os.path.getsize(path)
+    return sizes
+
+
+async def setup(harness, base_url: str, passive: List) -> None:
+    owner = harness.owner
+    for command in (
+        "!load skynet",
+        f"!set api mock api_key,{KEY}",
+        f"!ai provider add mock {base_url} mock",
+        "!ai model set global mock:gpt-test",
+        "!ai provider timeout mock 120",
+        "!ai tools enable calculator",
+        "!ai listen cooldown 0",
+        "!ai listen usercooldown 0",
+    ):
+        await harness.say(command, author=owner)
+        await harness.settle()
+    for channel in passive:
+        await harness.say("!ai listen mode channel all", author=owner, channel=channel)
+        await harness.settle()
+
+
+def prune_simulator(harness, keep_ids: Set[int]) -> None:
+    """Forget the fake Discord's history of finished messages (the simulator's memory)."""
+    harness.events.clear()
+    harness._mark = 0  # noqa: SLF001
+    messages = harness._messages  # noqa: SLF001 - the harness's view of the bot's messages
+    for message_id in [m for m in messages if m not in keep_ids]:
+        del messages[message_id]
+    state = backend._cur_config  # noqa: SLF001
+    for channel_id, history in state.messages.items():
+        if len(history) > 60:
+            del history[:-60]
+
+
+async def main(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    import tempfile
+
+    from skynet_dev.harness import RedHarness
+
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    proc, base_url = await provider_process(delay=0.02)
+    root = Path(tempfile.mkdtemp()) / "red"
+    harness = RedHarness(root, cog_paths=[HERE.parent])
+    await harness.start()
+    rng = random.Random(16)
+    try:
+        chat_channels = [backend.make_text_channel(f"soak-chat-{i}", harness.guild) for i in range(30)]
+        passive = [backend.make_text_channel(f"soak-passive-{i}", harness.guild) for i in range(10)]
+        # `ai remember` answers with one plain message, which the streaming pacer does not pace:
+        # in its own channels, it never shares a channel's 5-per-5-s window with a streamed reply.
+        memory_channels = [backend.make_text_channel(f"soak-memory-{i}", harness.guild) for i in range(10)]
+        members = [
+            backend.make_member(backend.make_user(f"member{i}", 1000 + i), harness.guild) for i in range(200)
+        ]
+        await setup(harness, base_url, passive)
+        expected: Dict[str, str] = {}  # id -> "chat" | "tool" | "passive" | "remember"
+        answered: Set[str] = set()
+        kinds = ["chat"] * 10 + ["passive"] * 4 + ["tool"] * 3 + ["remember"] * 3
+        duration = args.minutes * 60
+        samples = []
+        start = time.monotonic()
+        next_sample = start + args.every
+        sent = 0
+        id_re = re.compile(r"\bq(\d+)x\b")
+
+        def collect_answers() -> None:
+            for message in list(harness._messages.values()):  # noqa: SLF001
+                for found in id_re.findall(message.content or ""):
+                    key = f"q{found}x"
+                    kind = expected.get(key)
+                    if kind is None:
+                        continue
+                    if kind == "remember" and "member" not in (message.content or ""):
+                        answered.add(key)
+                    elif kind != "remember" and (message.content or "").rstrip().endswith(key + " end"):
+                        answered.add(key)
+
+        with LagMonitor() as lag:
+            lag_mark = 0
+            while time.monotonic() - start < duration:
+                kind = kinds[sent % len(kinds)]
+                key = f"q{sent}x"
+                author = members[sent % len(members)]
+                words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega"]) for _ in range(14))
+                if kind == "chat":
+                    content, channel = f"!ai chat {words} {key} end", chat_channels[sent % len(chat_channels)]
+                elif kind == "tool":
+                    content, channel = f"!ai chat calculate {words} {key} end", chat_channels[sent % len(chat_channels)]
+                elif kind == "passive":
+                    content, channel = f"{words} {key} end", passive[sent % len(passive)]
+                else:
+                    content = f"!ai remember I like {words.split()[0]} {key}"
+                    channel = memory_channels[sent % len(memory_channels)]
+                expected[key] = kind
+                await harness.say(content, author=author, channel=channel, wait=False)
+                sent += 1
+                target = start + sent / args.rate
+                delay = target - time.monotonic()
+                await asyncio.sleep(max(0.0, delay))
+                now = time.monotonic()
+                if now >= next_sample:
+                    collect_answers()
+                    keep = {m.id for m in harness._messages.values() if not id_re.search(m.content or "")}  # noqa: SLF001
+                    # keep the messages still streaming (no id yet) and the last minute's
+                    recent = {mid for mid in list(harness._messages)[-400:]}  # noqa: SLF001
+                    prune_simulator(harness, keep | recent)
+                    lags = lag.samples[lag_mark:]
+                    lag_mark = len(lag.samples)
+                    sample = {
+                        "t": round(now - start),
+                        "sent": sent,
+                        "rate": round(sent / (now - start), 1),
+                        "answered": len(answered),
+                        "rss_mb": round(rss_mb(), 1),
+                        "files": open_files(),
+                        "tasks": len(asyncio.all_tasks()),
+                        "sqlite_kb": {k: v // 1024 for k, v in sorted(sqlite_sizes(root).items())},
+                        "lag_p99_ms": round(pct(lags, 0.99) * 1000, 1),
+                        "errors_logged": len(errors.records),
+                        "harness_errors": len(harness.errors),
+                    }
+                    samples.append(sample)
+                    print(sample, flush=True)
+                    next_sample += args.every
+            await harness.settle(timeout=300, ignore=lambda t: t.get_name() == "background:lag")
+            await asyncio.sleep(1)
+            collect_answers()
+        missing = sorted((k for k in expected if k not in answered), key=lambda k: int(k[1:-1]))
+        warm = samples[max(0, int(len(samples) * args.warmup) - 1)] if samples else None
+        last = samples[-1] if samples else None
+        print("\n| measure | end of warm-up | end | growth |")
+        print("|---|---|---|---|")
+        if warm and last:
+            for key in ("rss_mb", "files", "tasks"):
+                growth = (last[key] - warm[key]) / warm[key] * 100 if warm[key] else 0.0
+                print(f"| {key} | {warm[key]} | {last[key]} | {growth:+.1f} % |")
+            for name in sorted(set(warm["sqlite_kb"]) | set(last["sqlite_kb"])):
+                a, b = warm["sqlite_kb"].get(name, 0), last["sqlite_kb"].get(name, 0)
+                print(f"| {name} (kB) | {a} | {b} | {((b - a) / a * 100) if a else 0:+.1f} % |")
+            print(f"| loop lag p99 per interval, max after warm-up | | {max(s['lag_p99_ms'] for s in samples[samples.index(warm):])} ms | |")
+        by_kind: Dict[str, List[int]] = {}
+        for key, kind in expected.items():
+            by_kind.setdefault(kind, [0, 0])
+            by_kind[kind][0] += 1
+            by_kind[kind][1] += key in answered
+        print(f"\nsent {sent} messages in {args.minutes:g} min ({sent / duration:.1f}/s offered):")
+        for kind, (total, done) in sorted(by_kind.items()):
+            print(f"  {kind}: {done}/{total} answered completely")
+        print(f"  missing: {missing[:20]}{' …' if len(missing) > 20 else ''}")
+        print(f"  errors logged: {len(errors.records)} {errors.records[:5]}")
+        print(f"  errors seen by the harness: {len(harness.errors)} {[repr(e)[:200] for e in harness.errors[:5]]}")
+        print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    finally:
+        await harness.close()
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=20.0, help="messages per second offered")
+    parser.add_argument("--every", type=float, default=15.0, help="seconds between samples")
+    parser.add_argument("--warmup", type=float, default=0.2, help="share of the run counted as warm-up")
+    sys.exit(asyncio.run(main(parser.parse_args())))
