@@ -113,7 +113,8 @@ async def test_text_pdf_and_html_pages_are_added_by_url_and_cited(mem, provider,
 
     # The member who added them owns them for data export.
     files = await cog.red_get_data_for_user(user_id=mem.admin.id)
-    names = [d["name"] for d in json.loads(files["skynet_user_data.json"].getvalue())["documents_added"]]
+    data = json.loads(files["skynet_user_data.json"].getvalue())
+    names = [d["name"] for d in data["long_term_memory"]["documents"]]
     assert sorted(names) == ["Club Rules", "boiler manual", "handbook.txt"]
 
 

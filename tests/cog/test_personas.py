@@ -444,7 +444,7 @@ async def test_myprompt_is_appended_for_that_member_only(bot, provider):
 async def test_myprompt_is_part_of_mydata_and_deleted_with_it(bot, cog):
     await say(bot, "!ai myprompt set Call me Sam.")
     files = await cog.red_get_data_for_user(user_id=bot.member.id)
-    assert json.loads(files["skynet_user_data.json"].getvalue())["own_instructions"] == "Call me Sam."
+    assert json.loads(files["skynet_user_data.json"].getvalue())["personas"]["own_instructions"] == "Call me Sam."
     await cog.red_delete_data_for_user(requester="user", user_id=bot.member.id)
     assert cog.personas.myprompt(bot.member.id) is None
     await owner(bot, "!reload skynet")

@@ -72,11 +72,11 @@ async def assert_schema_1_numbers_are_shown(red, cog) -> None:
     assert "**This server:** 4 requests · 440 tokens" in figures
     assert "**Everywhere (owner only):** 5 requests · 550 tokens (500 in / 50 out) · ~$0.25" in figures
     data = await exported(cog, red.member.id)
-    assert {g: u["requests"] for g, u in data["usage_by_server"].items()} == {
-        str(red.guild.id): 3,
-        str(OTHER_GUILD): 1,
+    assert {g: u["requests"] for g, u in data["usage"].items()} == {
+        f"server {red.guild.id}": 3,
+        f"server {OTHER_GUILD}": 1,
     }
-    assert (await exported(cog, DM_USER))["usage_in_dms"]["prompt_tokens"] == 9
+    assert (await exported(cog, DM_USER))["usage"]["dms"]["prompt_tokens"] == 9
 
 
 async def assert_usage_gone_from_config(red) -> None:
@@ -137,7 +137,7 @@ async def test_a_flush_of_thousands_of_users_makes_no_config_write(bot, cog, mon
     figures = await stats(bot, bot.owner)
     assert "**This server:** 3,000 requests · 36,000 tokens" in figures
     assert "**Everywhere (owner only):** 3,001 requests · 36,008 tokens" in figures
-    assert (await exported(cog, 10**17 + 1234))["usage_by_server"][str(bot.guild.id)]["requests"] == 1
+    assert (await exported(cog, 10**17 + 1234))["usage"][f"server {bot.guild.id}"]["requests"] == 1
 
 
 async def test_migrating_thousands_of_members_takes_a_few_config_writes(red, monkeypatch):

@@ -155,7 +155,7 @@ class ConsentMixin(MixinMeta):
 
     @ai_consent.command(name="withdraw")
     async def ai_consent_withdraw(self, ctx: commands.Context) -> None:
-        """Take your consent back: everything of yours in this server (or your DMs) is forgotten."""
+        """Take your consent back: everything of yours in this server is forgotten (in DMs: everywhere)."""
         guild_id = ctx.guild.id if ctx.guild else None
         self.privacy.consent.withdraw(ctx.author.id, guild_id)
         if guild_id is None:

@@ -231,6 +231,9 @@ def declare_not_personal(data_map: DataMap) -> None:
             "GLOBAL.persona",
             "GLOBAL.dm",
             "GLOBAL.privacy",
+            "GLOBAL.answer_bounds",  # the owner's caps on one answer (reliability)
+            "GLOBAL.mcp_servers",  # MCP servers the owner registered; secrets are shared API tokens
+            "GLOBAL.mcp_limits",
             "GUILD.model",
             "GUILD.params",
             "GUILD.usage",
