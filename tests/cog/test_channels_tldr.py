@@ -137,3 +137,14 @@ async def test_tldr_as_a_slash_command(chan, provider):
     [request] = provider.chat_requests
     assert len(request["messages"][-1]["content"].splitlines()) <= 20
     assert summary_messages(chan)
+
+
+async def test_a_private_slash_summary_is_shown_to_the_asker_only(chan, provider):
+    post_history(chan, 30)
+    await chan.enable_slash("ai", "aiset")
+    await chan.slash("ai tldr", visibility="private", args="20")
+    await chan.settle()
+    [summary] = summary_messages(chan)
+    assert summary.ephemeral
+    # the prefix form still reads its first word as the channel, period or question
+    assert not summary_messages(chan)[0].content.startswith("**Summary of private")

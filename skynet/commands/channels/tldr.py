@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import timedelta
-from typing import List, Optional, Tuple
+from typing import List, Literal, Optional, Tuple
 
 import discord
 from discord import app_commands
@@ -53,13 +53,19 @@ def split_args(guild: discord.Guild, text: str) -> Tuple[Optional[discord.abc.Gu
 class TldrMixin(ChannelsCore):
     @AIGroup.ai.command(name="tldr", with_app_command=False)
     @commands.guild_only()
-    @app_commands.describe(args="[#channel] [2h | 1d | 300] [@member] [question]")
-    async def ai_tldr(self, ctx: commands.Context, *, args: str = "") -> None:
+    @app_commands.describe(
+        args="[#channel] [2h | 1d | 300] [@member] [question]",
+        visibility="private: only you see the summary (slash command)",
+    )
+    async def ai_tldr(
+        self, ctx: commands.Context, visibility: Optional[Literal["private"]] = None, *, args: str = ""
+    ) -> None:
         """Summarise what was said in a channel, with links to the key messages.
 
         `[p]ai tldr [#channel] [period|count] [@member] [question]`, e.g. `[p]ai tldr`,
         `[p]ai tldr #support 2h`, `[p]ai tldr 300 @Sam`, `[p]ai tldr 1d what was decided about the event?`
-        Reads only messages you can see; counts against your AI budget.
+        Reads only messages you can see; counts against your AI budget. As a slash command,
+        `visibility: private` shows the summary to you only.
         """
         channel, span, member, question = split_args(ctx.guild, args)
         channel = channel or ctx.channel
@@ -79,12 +85,16 @@ class TldrMixin(ChannelsCore):
             )
         self.tldr_cooldown.start(channel.id)
         try:
-            await self._tldr(ctx, channel, span, member, question)
+            await self._tldr(ctx, channel, span, member, question, private=visibility == "private")
         except BaseException:
             self.tldr_cooldown.cancel(channel.id)
             raise
 
-    async def _tldr(self, ctx, channel, span: TldrRange, member, question: Optional[str]) -> None:
+    async def _tldr(
+        self, ctx, channel, span: TldrRange, member, question: Optional[str], *, private: bool = False
+    ) -> None:
+        if private and ctx.interaction is not None:  # the deferral decides who sees the answer
+            await ctx.defer(ephemeral=True)
         lines = await self.read_history(channel, span, member, before=ctx.message)
         lines = bound(lines, max_messages=span.limit, max_tokens=MAX_INPUT_TOKENS)
         if not lines:
@@ -117,7 +127,7 @@ class TldrMixin(ChannelsCore):
         header = _("**Summary of {channel}**{who}: {count} messages since {since}").format(
             channel=channel.mention, who=who, count=summary.messages, since=f"<t:{int(summary.first_at)}:R>"
         )
-        await reply(ctx, header + "\n" + summary.text)
+        await reply(ctx, header + "\n" + summary.text, ephemeral=private)
 
     async def read_history(self, channel, span: TldrRange, member: Optional[discord.Member],
                            before: Optional[discord.Message] = None) -> List[HistoryLine]:
