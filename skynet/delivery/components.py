@@ -70,6 +70,8 @@ class Render:
             fields = self.fields(index, chunks[index], last=last, closing=True)
             try:
                 await streamer.acquire_final()
+                if streamer.broken:  # aborted while waiting (the cog unloaded): post nothing more
+                    return
                 await message.edit(**edit_kwargs(fields), allowed_mentions=NO_MENTIONS)
                 self.shown(index, fields)
             except discord.HTTPException as exc:  # cosmetic: the text itself is complete

@@ -80,4 +80,6 @@ class InFlight:
                 for streamer in streamers:
                     streamer.abort()
                 await asyncio.wait(pending, timeout=ABORT_WAIT)
+        for streamer in streamers:  # finished: what would follow the text (buttons) is not posted
+            streamer.abort()
         return list(self.handed)
