@@ -35,6 +35,9 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from skynet_dev.echo_context import content_text as _content_text
+from skynet_dev.echo_context import what_the_model_was_given
+
 DEFAULT_MODELS = ("gpt-test", "gpt-other")
 # The cog's default embeddings model (skynet.engine.memory.embeddings.DEFAULT_EMBEDDING_MODEL).
 DEMO_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -131,13 +134,6 @@ def _model_not_found(model: Any) -> web.Response:
     return _error_response(404, message, "model_not_found")
 
 
-def _content_text(content: Any) -> str:
-    """Flatten a message ``content`` (a string or a list of parts) to text."""
-    if isinstance(content, list):
-        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return content if isinstance(content, str) else ""
-
-
 def _count_tokens(text: str) -> int:
     """A deterministic token estimate: the number of words."""
     return len(text.split())
@@ -220,29 +216,6 @@ def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
         arguments = [call["function"]["arguments"] for call in _tool_calls(reply)]
         completion = _count_tokens(" ".join(["".join(reply.chunks), *arguments]))
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def _short(text: str, limit: int = 90) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _what_the_model_was_given(body: dict[str, Any]) -> str:
-    """Small-print lines after an echo: the system prompt (a persona's, if one is active), the
-    first line and items of every other system block (recalled memories, documents), the tools."""
-    systems = [_content_text(m.get("content")) for m in body.get("messages", []) if m.get("role") == "system"]
-    lines = []
-    if systems:
-        lines.append(f"system prompt: {_short(systems[0])}")
-    for block in systems[1:]:
-        rows = [row.strip() for row in block.splitlines() if row.strip()]
-        if rows:
-            items = [_short(row[2:], 70) for row in rows[1:] if row.startswith("- ")][:3]
-            lines.append(_short(rows[0], 60) + (f" {'; '.join(items)}" if items else ""))
-    tools = [t.get("function", {}).get("name", "?") for t in body.get("tools") or []]
-    if tools:
-        lines.append("tools offered: " + ", ".join(tools))
-    return "".join(f"\n-# {line}" for line in lines)
 
 
 def _drop(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -383,7 +356,7 @@ class MockOpenAI:
         if reply.echo:
             users = [m for m in body.get("messages", []) if m.get("role") == "user"]
             last = _content_text(users[-1].get("content")) if users else ""
-            text = f"echo: {last}" + (_what_the_model_was_given(body) if reply.echo_context else "")
+            text = f"echo: {last}" + (what_the_model_was_given(body) if reply.echo_context else "")
             reply = replace(reply, chunks=re.findall(r"\s*\S+", text), echo=False)
         self._ids += 1
         meta = {"id": f"chatcmpl-mock{self._ids}", "created": int(time.time()), "model": body["model"]}

@@ -68,6 +68,7 @@ async def test_replies_refusals_and_notes_in_french(bot, provider):
     assert red_i18n.get_locale() == "en-US"
 
 
+@pytest.mark.discord_bursts  # Red sends its help pages back to back (discord.py waits out a 429 there)
 async def test_help_of_the_ai_group_in_french(bot):
     await in_french(bot)
 
