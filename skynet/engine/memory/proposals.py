@@ -15,11 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ..events import TextDelta
-from ..providers.base import TokenUsage
 from ..providers.registry import ProviderRegistry
 from ..settings import ModelRef
-from .revision import UsageSink
+from .revision import UsageSink, ask_briefly
 
 log = logging.getLogger("red.skynet.memory")
 
@@ -103,26 +101,7 @@ class Proposer:
         return proposal
 
     async def _ask(self, model: ModelRef, messages: List[dict], who: Tuple[Optional[int], int]) -> str:
-        provider = await self.providers.provider(model.endpoint)
-        parts: List[str] = []
-        usage: Optional[TokenUsage] = None
-        stream = provider.stream_chat(model.name, messages, {"max_tokens": MAX_TOKENS})
-        try:
-            async for part in stream:
-                if isinstance(part, TextDelta):
-                    parts.append(part.text)
-                elif isinstance(part, TokenUsage):
-                    usage = part
-        finally:
-            await stream.aclose()
-        text = "".join(parts)
-        if self.on_usage is not None:
-            if usage is not None:
-                self.on_usage(model, usage.prompt_tokens, usage.completion_tokens, False, who)
-            else:
-                prompt = sum(len(m["content"]) for m in messages) // 4
-                self.on_usage(model, prompt, max(1, len(text) // 4), True, who)
-        return text
+        return await ask_briefly(self.providers, model, messages, MAX_TOKENS, self.on_usage, who)
 
     def take(self, guild_id: Optional[int], user_id: int) -> Optional[Proposal]:
         """The member's pending proposal (removed), unless it expired."""

@@ -65,6 +65,38 @@ class Revision:
 UsageSink = Callable[[ModelRef, int, int, bool, Optional[Tuple[Optional[int], int]]], None]
 
 
+async def ask_briefly(
+    providers: ProviderRegistry,
+    model: ModelRef,
+    messages: List[dict],
+    max_tokens: int,
+    on_usage: Optional["UsageSink"],
+    who: Optional[Tuple[Optional[int], int]],
+) -> str:
+    """One small model call (the judge's, a proposal's): its text, its tokens given to ``on_usage``
+    (estimated at about 4 characters a token when the provider reports none)."""
+    provider = await providers.provider(model.endpoint)
+    parts: List[str] = []
+    usage: Optional[TokenUsage] = None
+    stream = provider.stream_chat(model.name, messages, {"max_tokens": max_tokens})
+    try:
+        async for part in stream:
+            if isinstance(part, TextDelta):
+                parts.append(part.text)
+            elif isinstance(part, TokenUsage):
+                usage = part
+    finally:
+        await stream.aclose()
+    text = "".join(parts)
+    if on_usage is not None:
+        if usage is not None:
+            on_usage(model, usage.prompt_tokens, usage.completion_tokens, False, who)
+        else:
+            prompt = sum(len(m["content"]) for m in messages) // 4
+            on_usage(model, prompt, max(1, len(text) // 4), True, who)
+    return text
+
+
 class FactJudge:
     """Asks a chat model whether a new fact is new, an update or a duplicate (one bounded call)."""
 
@@ -123,26 +155,7 @@ class FactJudge:
     async def _ask(
         self, model: ModelRef, messages: List[dict], who: Optional[Tuple[Optional[int], int]]
     ) -> str:
-        provider = await self.providers.provider(model.endpoint)
-        parts: List[str] = []
-        usage: Optional[TokenUsage] = None
-        stream = provider.stream_chat(model.name, messages, {"max_tokens": MAX_TOKENS})
-        try:
-            async for part in stream:
-                if isinstance(part, TextDelta):
-                    parts.append(part.text)
-                elif isinstance(part, TokenUsage):
-                    usage = part
-        finally:
-            await stream.aclose()
-        text = "".join(parts)
-        if self.on_usage is not None:
-            if usage is not None:
-                self.on_usage(model, usage.prompt_tokens, usage.completion_tokens, False, who)
-            else:  # estimated: about 4 characters a token
-                prompt = sum(len(m["content"]) for m in messages) // 4
-                self.on_usage(model, prompt, max(1, len(text) // 4), True, who)
-        return text
+        return await ask_briefly(self.providers, model, messages, MAX_TOKENS, self.on_usage, who)
 
 
 def parse_verdict(text: str, count: int) -> Optional[Verdict]:
