@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 from aiohttp import web
 
 from ..engine.errors import InvalidValue, SkynetError
-from ..engine.governance.budgets import format_amount
+from ..engine.governance.budgets import budget_change_text
 from ..engine.governance.listening import MAX_COOLDOWN, MODES
 from ..engine.governance.numbers import parse_number
 from ..engine.tools.switches import is_enabled
@@ -268,22 +268,7 @@ async def _budget(host: Any, guild: Any, form: Dict[str, str]) -> str:
     unit = "usd" if form.get("unit") == "usd" else "tokens"
     amount = form.get("amount", "").strip() or "none"
     value, cleared = await host.store_budget(guild.id, who == "server", amount, unit)
-    if who == "server":
-        text = (
-            _("Daily budget of the whole server removed.")
-            if value is None
-            else _("Daily budget of the whole server set to {amount}.")
-        )
-    else:
-        text = (
-            _("Daily budget of each member removed.")
-            if value is None
-            else _("Daily budget of each member set to {amount}.")
-        )
-    text = text.format(amount=format_amount(value, unit) if value is not None else "")
-    if cleared:
-        text += " " + _("Cleared role and member budgets (they were in another unit).")
-    return text
+    return budget_change_text(who == "server", value, unit, cleared)
 
 
 async def _ratelimit(host: Any, guild: Any, form: Dict[str, str]) -> str:

@@ -10,7 +10,7 @@ from redbot.core.utils.chat_formatting import humanize_number
 
 from ...abc import MixinMeta
 from ...engine.errors import InvalidValue
-from ...engine.governance.budgets import TOKENS, format_amount
+from ...engine.governance.budgets import TOKENS, budget_change_text, format_amount
 from ...engine.governance.numbers import parse_number
 from ...engine.governance.rules import DM_SCOPE
 from ...i18n import _
@@ -78,22 +78,7 @@ class BudgetsMixin(MixinMeta):
         """
         guild = await require_admin(ctx)
         value, cleared = await self.store_budget(guild.id, who == "server", amount, unit)
-        if who == "server":
-            text = (
-                _("Daily budget of the whole server removed.")
-                if value is None
-                else _("Daily budget of the whole server set to {amount}.")
-            )
-        else:
-            text = (
-                _("Daily budget of each member removed.")
-                if value is None
-                else _("Daily budget of each member set to {amount}.")
-            )
-        text = text.format(amount=format_amount(value, unit) if value is not None else "")
-        if cleared:
-            text += " " + _("Cleared role and member budgets (they were in another unit).")
-        await reply(ctx, text)
+        await reply(ctx, budget_change_text(who == "server", value, unit, cleared))
 
     async def store_budget(
         self, scope_id: int, total: bool, amount: str, unit: str

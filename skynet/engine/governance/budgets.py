@@ -28,6 +28,26 @@ def format_amount(amount: float, unit: str) -> str:
     return _("{amount} tokens").format(amount=number(int(round(amount))))
 
 
+def budget_change_text(server: bool, value: Optional[float], unit: str, cleared: bool) -> str:
+    """What an admin is told after setting a daily budget (by command or in the web panel)."""
+    if server:
+        text = (
+            _("Daily budget of the whole server removed.")
+            if value is None
+            else _("Daily budget of the whole server set to {amount}.")
+        )
+    else:
+        text = (
+            _("Daily budget of each member removed.")
+            if value is None
+            else _("Daily budget of each member set to {amount}.")
+        )
+    text = text.format(amount=format_amount(value, unit) if value is not None else "")
+    if cleared:
+        text += " " + _("Cleared role and member budgets (they were in another unit).")
+    return text
+
+
 def period_start(now: float, reset_hour: int) -> float:
     """The start (epoch seconds) of the budget day containing ``now``."""
     offset = reset_hour * 3600
