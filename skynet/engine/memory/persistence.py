@@ -30,6 +30,17 @@ log = logging.getLogger("red.skynet.memory")
 SCHEMA = "CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, data TEXT NOT NULL)"
 
 
+def open_private_db(path: Path, schema: str) -> sqlite3.Connection:
+    """A SQLite file holding people's data: a rollback journal (removed after each commit) and
+    secure_delete, so deleted rows are overwritten in the file, not left in free pages or a WAL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=DELETE")
+    connection.execute("PRAGMA secure_delete=ON")
+    connection.execute(schema)
+    return connection
+
+
 class _Database:
     """The SQLite file, used from one worker thread at a time (the store's lock ensures it)."""
 
@@ -40,14 +51,7 @@ class _Database:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, check_same_thread=False)
-            # A rollback journal (removed after each commit) and secure_delete: deleted
-            # conversations are overwritten in the file, not left in free pages or a WAL.
-            connection.execute("PRAGMA journal_mode=DELETE")
-            connection.execute("PRAGMA secure_delete=ON")
-            connection.execute(SCHEMA)
-            self._connection = connection
+            self._connection = open_private_db(self.path, SCHEMA)
         return self._connection
 
     def read_all(self) -> Dict[str, Dict[str, Any]]:

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from ..memory.persistence import open_private_db
+
 DEFAULT_RETENTION_DAYS = 90
 MAX_RETENTION_DAYS = 3650
 HIDDEN = "[hidden]"
@@ -87,12 +89,7 @@ class AuditLog:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=DELETE")
-            connection.execute("PRAGMA secure_delete=ON")
-            connection.execute(SCHEMA)
-            self._connection = connection
+            self._connection = open_private_db(self.path, SCHEMA)
         return self._connection
 
     def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
