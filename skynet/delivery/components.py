@@ -8,7 +8,7 @@
 
 The streamer asks :meth:`Render.fields` for each send or edit and reports what was shown with
 :meth:`Render.shown`; at the end :meth:`Render.settle` fixes the buttons of messages whose
-content did not change (Stop taken off the first message, Regenerate put on the last).
+content did not change (Stop taken off a finished message, Regenerate put on the last).
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ class Render:
         """Which buttons message ``index`` should carry now."""
         if self.steer is None or self.steering is None:
             return None
+        # Stop rides on the newest message: the edit that completes a message as the answer moves
+        # on takes it off there, so the end of a long answer needs no extra edit for the buttons.
         if not closing:
-            return "streaming" if index == 0 else None
+            return "streaming" if last else None
         return self.steer.state if last else None
 
     def fields(self, index: int, chunk: str, *, last: bool, closing: bool) -> Dict[str, Any]:

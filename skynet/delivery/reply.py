@@ -24,7 +24,7 @@ from ..engine.events import ChatEvent, Done, Failed, Status, TextDelta
 from ..engine.i18n import _
 from .components import Render, edit_kwargs, send_extras
 from .pacing import FINAL, FIRST, PROGRESS, TYPING_INTERVAL, Pacer
-from .split import DISCORD_LIMIT, IncrementalSplitter
+from .split import IncrementalSplitter
 from .style import error_text
 
 log = logging.getLogger("red.skynet.reply")
@@ -252,7 +252,7 @@ class ReplyStreamer:
             return 1
         pacer = self._pacer
         rate = self._length / max(pacer.now() - self._text_since, pacer.channel_interval)
-        room = DISCORD_LIMIT - SPLIT_MARGIN
+        room = self._style.limit - SPLIT_MARGIN  # 2,000 or 4,000 (Components V2)
         if open_length + rate * pacer.channel_interval * CONTINUATION_HORIZON < room:
             return 1
         return 3 if rate * pacer.channel_window >= room else 2

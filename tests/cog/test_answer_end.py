@@ -16,6 +16,8 @@ from typing import List
 import discord
 import pytest
 
+from skynet.delivery.components import render_for
+from skynet.delivery.controls import Steering
 from skynet.delivery.pacing import CHANNEL_LIMIT, CHANNEL_WINDOW, FINAL, FIRST, PROGRESS, Pacer
 from skynet.delivery.reply import NO_MENTIONS, ReplyStreamer
 from skynet_dev.discord_limits import max_in_window
@@ -40,19 +42,28 @@ async def settle(rounds: int = 20) -> None:
 SENTENCE = "The answer goes on, sentence after sentence, for a while yet. "  # 62 characters
 
 
-async def stream_answer(red: RedHarness, length: int, chars_per_second: float) -> tuple:
+async def stream_answer(
+    red: RedHarness, length: int, chars_per_second: float, *, buttons: bool = False
+) -> tuple:
     """Stream an answer of ``length`` characters in 31-character pieces at ``chars_per_second``
-    (fake time); finish it right after the last piece. Returns (complete in time, op times, text)."""
+    (fake time); finish it right after the last piece. With ``buttons``, the reply carries the
+    steering buttons (Stop while it streams, Regenerate at the end) as ``ai chat`` replies do.
+    Returns (complete in time, op times, text)."""
     clock = Clock()
     pacer = Pacer(clock=clock)
     channel = red.channel
     made: List[float] = []
     red.listeners.append(lambda e: made.append(clock.now) if e.kind in ("send", "edit") else None)
 
-    async def send(content: str, first: bool) -> discord.Message:
-        return await channel.send(content, allowed_mentions=NO_MENTIONS)
+    async def send(content: str, first: bool, **extras) -> discord.Message:
+        return await channel.send(content, allowed_mentions=NO_MENTIONS, **extras)
 
-    streamer = ReplyStreamer(send, channel.id, pacer)
+    render, steering, steer = None, None, None
+    if buttons:
+        steering = Steering(is_admin=lambda user: asyncio.sleep(0, False), clock=clock)
+        steer = steering.open(asker_id=1, channel_id=channel.id, guild_id=None)
+        render = render_for("classic", steering, steer)
+    streamer = ReplyStreamer(send, channel.id, pacer, render=render)
     text = (SENTENCE * (length // len(SENTENCE) + 1))[:length]
     step = 31
     for start in range(0, length, step):
@@ -61,6 +72,8 @@ async def stream_answer(red: RedHarness, length: int, chars_per_second: float) -
         pacer.pump()
         await settle()
     # The last token is in: the clock stands still from here on.
+    if steer is not None:
+        steering.ended(steer, "stop")
     try:
         await asyncio.wait_for(streamer.finish(), 5)
         complete = True
@@ -77,6 +90,18 @@ async def test_the_end_of_an_answer_goes_out_with_the_last_token(red: RedHarness
     assert complete, "the continuation or the final edit waited for a channel slot"
     assert "".join(shown.split()) == "".join(text.split())  # the whole answer is visible
     assert max_in_window(made, CHANNEL_WINDOW) <= CHANNEL_LIMIT  # and Discord's limit was kept
+
+
+@pytest.mark.parametrize("length", [2150, 2400, 4300])
+@pytest.mark.parametrize("rate", [150.0, 320.0])
+async def test_the_end_of_an_answer_with_buttons_goes_out_with_the_last_token(
+    red: RedHarness, length: int, rate: float
+) -> None:
+    """Stop sits on the newest message, so moving it costs no edit of its own at the end."""
+    complete, made, text, shown = await stream_answer(red, length, rate, buttons=True)
+    assert complete, "an edit of the buttons waited for a channel slot after the last token"
+    assert "".join(shown.split()) == "".join(text.split())
+    assert max_in_window(made, CHANNEL_WINDOW) <= CHANNEL_LIMIT
 
 
 async def test_progress_edits_keep_the_slots_the_end_asks_for() -> None:
