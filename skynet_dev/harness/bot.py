@@ -19,7 +19,7 @@ from redbot.core.bot import Red
 
 from skynet_dev.discord_limits import DiscordLimits
 
-from . import shared
+from . import imports, shared
 from .driving import HarnessDriving
 from .events import BotEvent, BotMessage, HarnessIds, log
 from .interactions import HarnessInteractions
@@ -73,6 +73,7 @@ class RedHarness(HarnessDriving, HarnessMessages, HarnessInteractions):
         storage_details: Optional[Dict[str, Any]] = None,
         limits: Optional[DiscordLimits] = None,
         bot_name: Optional[str] = None,
+        reuse_imports: bool = True,
     ) -> None:
         """
         :param data_dir: Red's data folder (JSON driver); created if missing, reused if present.
@@ -94,6 +95,9 @@ class RedHarness(HarnessDriving, HarnessMessages, HarnessInteractions):
             default: everything, as Discord does (see ``skynet_dev.discord_limits``).
         :param bot_name: the bot's user name, with no server nickname; default: dpytest's
             ``FakeApp``, nicknamed ``FakeApp_nick`` in the guild.
+        :param reuse_imports: ``[p]load`` of a cog from ``cog_paths`` reuses the bot's import of
+            it from an earlier harness in this process when its files are unchanged (see
+            ``harness.imports``); False: Red re-executes its modules, as after an edit.
         """
         self.limits = limits or DiscordLimits()
         self.data_dir = Path(data_dir)
@@ -107,6 +111,7 @@ class RedHarness(HarnessDriving, HarnessMessages, HarnessInteractions):
         self.storage_type = storage_type
         self.storage_details = dict(storage_details or {})
         self.bot_name = bot_name
+        self.reuse_imports = reuse_imports
         self._driver_initialized = False
 
         self.events: List[BotEvent] = []
@@ -152,6 +157,8 @@ class RedHarness(HarnessDriving, HarnessMessages, HarnessInteractions):
         _install_webhook_fake()
         self._preexisting_tasks = set(asyncio.all_tasks())
         self._stashed_modules = self._take_cog_modules()
+        if self.reuse_imports:
+            imports.install()
         try:
             await self._start()
         except BaseException:
@@ -316,6 +323,8 @@ class RedHarness(HarnessDriving, HarnessMessages, HarnessInteractions):
                 # AutoShardedClient.close() posts to a queue only created by connect().
                 if not hasattr(bot, "_AutoShardedClient__queue"):
                     bot._AutoShardedClient__queue = asyncio.PriorityQueue()
+                if self.reuse_imports and self._started:
+                    imports.keep(set(bot.extensions) & self._cog_packages())
                 try:
                     await bot.close()  # unloads extensions, removes cogs (cog_unload hooks)
                 except Exception:
@@ -337,6 +346,7 @@ class RedHarness(HarnessDriving, HarnessMessages, HarnessInteractions):
                 future.cancel()
             self._event_waiters.clear()
             reset_shared_state()
+            imports.uninstall()
             self._take_cog_modules()  # the bot's own import of its cogs
             sys.modules.update(self._stashed_modules)
 
@@ -347,17 +357,21 @@ class RedHarness(HarnessDriving, HarnessMessages, HarnessInteractions):
         swap the classes under the feet of code that imported them (tests importing the engine).
         The bot gets its own import instead, and the process's is put back by ``close()``.
         """
-        cogs = {
+        cogs = self._cog_packages()
+        taken = {n: m for n, m in sys.modules.items() if n.split(".")[0] in cogs}
+        for name in taken:
+            del sys.modules[name]
+        return taken
+
+    def _cog_packages(self) -> Set[str]:
+        """The cog packages found in ``cog_paths``."""
+        return {
             p.name
             for root in self.cog_paths
             if root.is_dir()
             for p in root.iterdir()
             if (p / "info.json").is_file()
         }
-        taken = {n: m for n, m in sys.modules.items() if n.split(".")[0] in cogs}
-        for name in taken:
-            del sys.modules[name]
-        return taken
 
     async def _cancel_leftover_tasks(self) -> None:
         current = asyncio.current_task()
