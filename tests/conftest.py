@@ -17,17 +17,13 @@ from skynet_dev.postgres import LocalPostgres, postgres_available
 REPO = Path(__file__).resolve().parents[1]
 # Red Config backends the harness-based tests run on (``--red-backend``; default: both).
 RED_BACKENDS = ("json", "postgres")
-# The modules whose tests are about what is stored (settings, counters, data rights, policies,
-# personas...) run on every backend; the rest (streaming, tools, faults, listening) on the first,
-# which keeps the suite inside CI's time.
+# The modules whose tests are about what is stored (counters, data rights, migrations, memory
+# revisions...) run on every backend, and so do tests marked ``every_backend`` in other modules
+# (settings, personas, policies... that are stored, shown back or survive a reload); the rest
+# (streaming, tools, faults, listening, refusals) on the first, which keeps the suite inside CI's time.
 CONFIG_BACKED_MODULES = {
     "test_data",
-    "test_diag",
     "test_faults_storage",
-    "test_governance",
-    "test_personas",
-    "test_providers",
-    "test_settings",
     "test_smoke",
     "test_stats",
     "test_usage_migration",
@@ -143,6 +139,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Files with one long test (a pip install, console subprocesses, MCP server processes) start first:
+# with one worker per file, a long file that starts last keeps the whole run waiting for it.
+SLOW_FILES = ("test_install.py", "test_console.py", "test_mcp.py", "test_faults.py", "test_privacy_property.py")
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_FILES.index(name) if name in SLOW_FILES else len(SLOW_FILES)
+
+    items.sort(key=rank)  # stable: the order inside each file and among the others is kept
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "red_backend" in metafunc.fixturenames:
         chosen = [b.strip() for b in metafunc.config.getoption("--red-backend").split(",") if b.strip()]
@@ -151,7 +160,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             raise pytest.UsageError(
                 f"--red-backend: unknown {sorted(unknown)}; use {', '.join(RED_BACKENDS)}"
             )
-        if metafunc.module.__name__.rsplit(".", 1)[-1] not in CONFIG_BACKED_MODULES:
+        every = metafunc.definition.get_closest_marker("every_backend") is not None
+        if not every and metafunc.module.__name__.rsplit(".", 1)[-1] not in CONFIG_BACKED_MODULES:
             chosen = chosen[:1]  # Config plays no part in what these test: the first backend only
         metafunc.parametrize("red_backend", chosen)
 

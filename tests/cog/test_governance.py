@@ -105,6 +105,7 @@ async def test_rate_limit_refuses_then_allows_again_on_time(bot, provider, clock
     assert "no limit" in text_of(await say(bot, "!ai ratelimit show"))
 
 
+@pytest.mark.every_backend
 async def test_fifty_concurrent_requests_do_not_overspend(bot, provider, cog, clock):
     await admin(bot, "!ai budget set user 1000")
     await admin(bot, "!ai params set max_tokens 50")
@@ -153,6 +154,7 @@ async def test_usd_budget_from_the_pricing_book(bot, provider, clock):
     assert "no known price" in await chat(bot, "four", author=bot.admin)
 
 
+@pytest.mark.every_backend
 async def test_role_and_member_budgets(bot, provider, clock):
     await admin(bot, "!ai budget set user 0")
     assert "set to 500 tokens" in await admin(bot, f"!ai budget role {bot.admin_role.mention} 500")
@@ -176,6 +178,7 @@ async def test_passive_refusals_are_noticed_once_per_reset_period(bot, provider,
     assert provider.chat_requests == []
 
 
+@pytest.mark.every_backend
 async def test_tool_policies_and_policy_show(bot, provider):
     other = dpy_backend.make_text_channel("other", bot.guild)
     assert "`web_search` is now denied for the whole server" in await admin(
@@ -218,6 +221,7 @@ async def test_members_cannot_change_governance(bot, provider):
         assert "Only server admins" in text_of(await say(bot, command)), command
 
 
+@pytest.mark.every_backend
 async def test_bad_input_is_refused_with_the_range_and_nothing_is_stored(bot, provider, cog):
     other_guild = dpy_backend.make_guild("Elsewhere")
     foreign_role = dpy_backend.make_role("Foreign", other_guild)
@@ -365,6 +369,7 @@ async def test_dm_limits_are_shown_kept_and_only_the_owner_sets_them(bot, provid
     assert "each member in DMs: $2.00" in shown and "5 requests per 60 s" in shown, shown
 
 
+@pytest.mark.every_backend
 async def test_dm_spend_survives_a_reload(bot, provider, clock):
     await owner(bot, "!ai dm budget user 100")
     provider.script(usage())

@@ -119,6 +119,7 @@ async def test_admin_creates_a_persona_and_members_get_its_prompt(bot, provider)
     assert prompt == "You are a pirate. Greet member in Test Guild."
 
 
+@pytest.mark.every_backend
 async def test_persona_precedence_channel_over_server_over_global(bot, provider):
     await owner(bot, "!ai persona create global globe Global voice.")
     await admin(bot, "!ai persona create srv Server voice.")
@@ -193,6 +194,7 @@ async def test_bad_persona_input_is_refused_with_what_to_do(bot, cog):
     assert set(cog.personas.stored(bot.guild.id)) == {"dup"}
 
 
+@pytest.mark.every_backend
 async def test_a_server_holds_at_most_100_personas(bot, cog):
     for i in range(99):
         await cog.personas.save(
@@ -210,6 +212,7 @@ def _persona(name: str):
     return Persona(name=name, system_prompt="Prompt.")
 
 
+@pytest.mark.every_backend
 async def test_personas_survive_a_reload(bot, provider):
     await admin(bot, "!ai persona create keep Kept voice.")
     await admin(bot, "!ai persona use keep")
@@ -217,6 +220,7 @@ async def test_personas_survive_a_reload(bot, provider):
     assert await system_prompt_for(bot, provider) == "Kept voice."
 
 
+@pytest.mark.every_backend
 async def test_edit_show_delete_and_greeting(bot, provider):
     await admin(bot, "!ai persona create guide You guide visitors.")
     await admin(bot, "!ai persona edit guide description Shows people around.")
@@ -441,6 +445,7 @@ async def test_myprompt_is_appended_for_that_member_only(bot, provider):
     assert "Call me Sam." not in await system_prompt_for(bot, provider)
 
 
+@pytest.mark.every_backend
 async def test_myprompt_is_part_of_mydata_and_deleted_with_it(bot, cog):
     await say(bot, "!ai myprompt set Call me Sam.")
     files = await cog.red_get_data_for_user(user_id=bot.member.id)
@@ -521,6 +526,7 @@ async def test_oversized_card_is_refused(bot, tmp_path):
     assert "limited to 1 MB" in text_of(await with_attachment(bot, "!ai persona import", path))
 
 
+@pytest.mark.every_backend
 async def test_export_gives_a_v2_card_that_imports_back(bot, provider, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # dpytest writes sent files to the working directory
     await admin(bot, "!ai persona create sage You are wise. Speak to {user_display}.")

@@ -104,6 +104,7 @@ async def test_add_says_how_to_set_the_key_of_a_new_endpoint(bot):
     assert "**no key**" in endpoint_line(await by_owner(bot, "!ai provider list"), "groq")
 
 
+@pytest.mark.every_backend
 @pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_add_updates_an_existing_endpoint_and_keeps_its_timeout(bot, provider):
     assert "Endpoint **local** added" in await by_owner(
@@ -147,6 +148,7 @@ async def test_timeout_out_of_range_is_refused(bot, seconds):
     assert "timeout 60s" in endpoint_line(await by_owner(bot, "!ai provider list"), "mock")
 
 
+@pytest.mark.every_backend
 async def test_timeout_in_range_is_stored(bot):
     assert await by_owner(bot, "!ai provider timeout mock 600") == "Timeout for **mock** set to 600 seconds."
     assert await by_owner(bot, "!ai provider timeout mock 2.5") == "Timeout for **mock** set to 2.5 seconds."
@@ -204,6 +206,7 @@ async def test_a_new_key_takes_effect_on_the_next_request_without_reloading(bot,
     assert provider.requests[-1].headers["Authorization"] == f"Bearer {KEY}"
 
 
+@pytest.mark.every_backend
 @pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_no_key_ever_appears_in_a_message_or_a_log_record(bot, provider, unpaced, caplog):
     caplog.set_level(logging.DEBUG)  # every logger, red.* included

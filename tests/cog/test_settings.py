@@ -77,6 +77,7 @@ async def test_model_set_in_a_server_defaults_to_the_server_scope(bot, provider)
     assert "- Global: `mock:gpt-test`" in show
 
 
+@pytest.mark.every_backend
 @pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_most_specific_model_wins_and_show_names_its_source(bot, provider):
     assert "set to `mock:gpt-other`" in await admin(bot, "!ai model set gpt-other")
@@ -323,6 +324,7 @@ async def test_a_plain_member_cannot_set_or_reset_params(bot, provider):
     assert (await request_sent(bot, provider))["temperature"] == 0.5
 
 
+@pytest.mark.every_backend
 @pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_params_show_reports_where_each_value_comes_from(bot, provider):
     await by_owner(bot, "!ai params set global top_p 0.9")
@@ -340,6 +342,7 @@ async def test_params_show_reports_where_each_value_comes_from(bot, provider):
     assert (body["temperature"], body["top_p"]) == (0.5, 0.9)
 
 
+@pytest.mark.every_backend
 @pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_params_reset_one_then_all(bot, provider):
     await admin(bot, "!ai params set temperature 0.5")
@@ -375,6 +378,7 @@ async def test_slash_params_set_with_name_autocomplete(bot, provider):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.every_backend
 @pytest.mark.discord_bursts  # the script types commands faster than people do
 async def test_settings_survive_unloading_and_loading_the_cog(bot, provider):
     await admin(bot, "!ai model set llama3:8b")
