@@ -7,7 +7,8 @@ own process. Does anything grow, does any answer go missing, is any error logged
 Traffic at ``--rate`` messages/s from 200 members over 90 channels, in a repeating mix:
 50 % ``!ai chat`` (a 20-word echo streamed at 50 words/s), 20 % passive messages in channels
 listening to everything, 15 % ``!ai chat`` asking to calculate (the model calls the calculator
-tool, then answers), 15 % ``!ai remember`` (long-term memory: embeddings from the provider).
+tool, then answers), 15 % ``!ai remember`` (long-term memory: embeddings from the provider; each
+member repeats one fact, so after the first round memory holds duplicates only, as it would).
 Every message carries an id; at the end every chat, tool and passive message must have its
 complete answer (the echo of its text), every remember its confirmation.
 
@@ -37,6 +38,9 @@ from _streaming_common import KEY, LagMonitor, pct
 from discord.ext.test import backend
 
 HERE = Path(__file__).resolve().parent
+
+
+FAVOURITES = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa"]
 
 
 class ErrorLog(logging.Handler):
@@ -176,7 +180,9 @@ async def main(args: argparse.Namespace) -> None:
                 elif kind == "passive":
                     content, channel = f"{words} {key} end", passive[sent % len(passive)]
                 else:
-                    content = f"!ai remember I like {words.split()[0]} {key}"
+                    # Each member tells the same fact every time: the first is stored, the rest are
+                    # duplicates (issue 21), so memory stays the size of the members' facts.
+                    content = f"!ai remember I like {FAVOURITES[sent % len(members) % len(FAVOURITES)]}"
                     channel = memory_channels[sent % len(memory_channels)]
                 expected[key] = kind
                 await harness.say(content, author=author, channel=channel, wait=False)

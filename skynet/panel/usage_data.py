@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..engine.usage import series
+from ..engine.usage import series, series_queries
 from ..engine.usage.series import SeriesCounts
 from ..engine.usage.series_reader import SeriesReader
 
@@ -47,7 +47,7 @@ def period_days(value: Any) -> int:
 
 
 def _pair(counts: List[int]) -> Pair:
-    return series.percentile(counts, 0.5), series.percentile(counts, 0.95)
+    return series_queries.percentile(counts, 0.5), series_queries.percentile(counts, 0.95)
 
 
 def _filled(rows: List[Tuple[int, SeriesCounts]], first: int, last: int) -> List[Tuple[int, SeriesCounts]]:
@@ -58,30 +58,30 @@ def _filled(rows: List[Tuple[int, SeriesCounts]], first: int, last: int) -> List
 def _guild_report(
     db: sqlite3.Connection, guild_id: int, first: int, last: int, top: Optional[int]
 ) -> UsageReport:
-    days = _filled(series.daily(db, guild_id, "guild", "", first, last), first, last)
+    days = _filled(series_queries.daily(db, guild_id, "guild", "", first, last), first, last)
     totals = SeriesCounts()
     for _day, counts in days:
         totals.add(counts)
     tools = []
-    for name, counts in series.totals_by_key(db, guild_id, "tool", first, last):
-        tools.append((name, counts, _pair(series.histogram(db, guild_id, f"tool:{name}", first, last))))
+    for name, counts in series_queries.totals_by_key(db, guild_id, "tool", first, last):
+        tools.append((name, counts, _pair(series_queries.histogram(db, guild_id, f"tool:{name}", first, last))))
     return UsageReport(
         first,
         last,
         days,
         totals,
-        models=series.totals_by_key(db, guild_id, "model", first, last),
-        channels=series.totals_by_key(db, guild_id, "channel", first, last),
-        members=series.totals_by_key(db, guild_id, "member", first, last, limit=top),
-        member_count=series.count_keys(db, guild_id, "member", first, last),
+        models=series_queries.totals_by_key(db, guild_id, "model", first, last),
+        channels=series_queries.totals_by_key(db, guild_id, "channel", first, last),
+        members=series_queries.totals_by_key(db, guild_id, "member", first, last, limit=top),
+        member_count=series_queries.count_keys(db, guild_id, "member", first, last),
         tools=tools,
-        first_text=_pair(series.histogram(db, guild_id, "first", first, last)),
-        complete=_pair(series.histogram(db, guild_id, "complete", first, last)),
+        first_text=_pair(series_queries.histogram(db, guild_id, "first", first, last)),
+        complete=_pair(series_queries.histogram(db, guild_id, "complete", first, last)),
     )
 
 
 def _member_report(db: sqlite3.Connection, guild_id: int, user_id: int, first: int, last: int) -> UsageReport:
-    days = _filled(series.daily(db, guild_id, "member", str(user_id), first, last), first, last)
+    days = _filled(series_queries.daily(db, guild_id, "member", str(user_id), first, last), first, last)
     totals = SeriesCounts()
     for _day, counts in days:
         totals.add(counts)
@@ -119,7 +119,7 @@ class UsageData:
         return await self.reader.run(_member_report, guild_id, user_id, first, last)
 
     async def guilds_with_data(self) -> List[int]:
-        return await self.reader.run(series.guilds)
+        return await self.reader.run(series_queries.guilds)
 
     def forget(self) -> None:
         self._cache.clear()

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from skynet.engine.usage import series
+from skynet.engine.usage import series, series_queries
 from skynet.engine.usage.series import DAY, SeriesCounts, SeriesLedger
 
 GUILD = 111
@@ -52,7 +52,7 @@ def chat(
 
 
 def totals(db, dim: str, first: int, last: int) -> dict:
-    return {key: counts for key, counts in series.totals_by_key(db, GUILD, dim, first, last)}
+    return {key: counts for key, counts in series_queries.totals_by_key(db, GUILD, dim, first, last)}
 
 
 def test_days_members_models_channels_and_periods(db) -> None:
@@ -68,7 +68,7 @@ def test_days_members_models_channels_and_periods(db) -> None:
             flush(db, ledger)  # several flushes, some days written over two flushes
     flush(db, ledger)
 
-    days = dict(series.daily(db, GUILD, "guild", "", day0, day0 + 9))
+    days = dict(series_queries.daily(db, GUILD, "guild", "", day0, day0 + 9))
     assert days[day0].requests == 2 and days[day0 + 1].requests == 1
     assert sum(c.requests for c in days.values()) == 15
 
@@ -80,7 +80,7 @@ def test_days_members_models_channels_and_periods(db) -> None:
     assert totals(db, "model", day0, day0 + 9)["gpt-other"].requests == 5
     assert totals(db, "channel", day0 + 9, day0 + 9)["5"].requests == 1
     assert "6" not in totals(db, "channel", day0 + 9, day0 + 9)
-    assert series.totals_by_key(db, GUILD, "member", day0, day0 + 9, limit=1)[0][0] == "2"
+    assert series_queries.totals_by_key(db, GUILD, "member", day0, day0 + 9, limit=1)[0][0] == "2"
 
 
 def test_a_late_delta_for_an_earlier_day_keeps_later_totals_right(db) -> None:
@@ -108,7 +108,7 @@ def test_retention_drops_old_days_but_not_the_totals_of_later_periods(db) -> Non
     db.execute("BEGIN")
     assert series.prune(db, day0 + 20) > 0
     db.execute("COMMIT")
-    assert series.daily(db, GUILD, "guild", "", day0, day0 + 18) == []
+    assert series_queries.daily(db, GUILD, "guild", "", day0, day0 + 18) == []
     assert totals(db, "member", day0 + 20, day0 + 29)["1"].requests == 10
     assert totals(db, "member", day0 + 25, day0 + 26)["1"].requests == 2
 
@@ -126,10 +126,10 @@ def test_deleting_a_member_removes_their_rows_only(db) -> None:
     series.delete_member(db, 1, GUILD)
     db.execute("COMMIT")
     assert set(totals(db, "member", day, day)) == {"2"}
-    assert set(series.member_rows(db, 1)) == {222}  # the other server kept
+    assert set(series_queries.member_rows(db, 1)) == {222}  # the other server kept
     assert totals(db, "guild", day, day)[""].requests == 2  # the server's total is not personal
     series.delete_member(db, 1)
-    assert series.member_rows(db, 1) == {}
+    assert series_queries.member_rows(db, 1) == {}
 
 
 def test_incognito_requests_count_for_the_server_but_not_the_member(db) -> None:
@@ -190,16 +190,16 @@ def test_latency_percentiles_refusals_and_tools(db) -> None:
     ledger.tool(guild_id=GUILD, name="web_search", seconds=2.0, ok=False)
     flush(db, ledger)
     day = series.day_of(T0)
-    first = series.histogram(db, GUILD, "first", day, day)
+    first = series_queries.histogram(db, GUILD, "first", day, day)
     assert sum(first) == 100  # the failed request has no latency
-    assert 50 <= series.percentile(first, 0.5) <= 100
-    assert 3000 <= series.percentile(first, 0.95) <= 5000
-    assert series.percentile(series.histogram(db, 999, "first", day, day), 0.5) is None
+    assert 50 <= series_queries.percentile(first, 0.5) <= 100
+    assert 3000 <= series_queries.percentile(first, 0.95) <= 5000
+    assert series_queries.percentile(series_queries.histogram(db, 999, "first", day, day), 0.5) is None
     server = totals(db, "guild", day, day)[""]
     assert server.requests == 101 and server.errors == 1 and server.refusals == 1
     tool = totals(db, "tool", day, day)["web_search"]
     assert tool.requests == 2 and tool.errors == 1
-    assert series.tool_kinds(db, GUILD, day, day) == ["tool:web_search"]
+    assert series_queries.tool_kinds(db, GUILD, day, day) == ["tool:web_search"]
 
 
 def test_a_restored_drain_is_written_once(db) -> None:
@@ -227,9 +227,9 @@ def test_the_daily_bases_give_the_same_totals_as_looking_each_key_up(db) -> None
     db.execute("COMMIT")
     for period in (7, 30):
         first = today - period + 1
-        with_bases = series.totals_by_key(db, GUILD, "member", first, today, limit=10)
+        with_bases = series_queries.totals_by_key(db, GUILD, "member", first, today, limit=10)
         db.execute("UPDATE series_keys SET base_day = 0")  # as if not refreshed today
-        looked_up = series.totals_by_key(db, GUILD, "member", first, today, limit=10)
+        looked_up = series_queries.totals_by_key(db, GUILD, "member", first, today, limit=10)
         series.refresh_bases(db, today)
         assert with_bases == looked_up
         assert dict(with_bases)["1"].prompt_tokens == sum(range(40 - period + 1, 41))
@@ -240,5 +240,5 @@ def test_the_daily_bases_give_the_same_totals_as_looking_each_key_up(db) -> None
     series.write(db, ledger.drain(), today=today)
     db.execute("COMMIT")
     assert (
-        dict(series.totals_by_key(db, GUILD, "member", today - 6, today, limit=10))["2"].prompt_tokens == 15
+        dict(series_queries.totals_by_key(db, GUILD, "member", today - 6, today, limit=10))["2"].prompt_tokens == 15
     )  # days 33, 36, 39

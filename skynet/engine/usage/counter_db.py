@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 from . import series as usage_series
+from . import series_queries
 from .accounting import Counters, ScopeKey
 from .series import SeriesDeltas
 
@@ -182,7 +183,7 @@ class CounterDB:
 
     def member_days(self, user_id: int) -> Dict[int, list]:
         """The member's per-day rows, by server (for their data export)."""
-        return usage_series.member_rows(self.db, user_id)
+        return series_queries.member_rows(self.db, user_id)
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM usage").fetchone()[0]

@@ -36,7 +36,7 @@ class SeriesReader:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
 
     async def run(self, fn: Callable[..., T], *args) -> T:
-        """``fn(connection, *args)`` on the reader's thread (e.g. ``series.totals_by_key``)."""
+        """``fn(connection, *args)`` on the reader's thread (e.g. ``series_queries.totals_by_key``)."""
         if self._thread is None:
             await self.open()
         return await asyncio.get_running_loop().run_in_executor(self._thread, lambda: fn(self._db, *args))
