@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import sys
 import tempfile
 import time
 from collections import deque
@@ -23,7 +21,8 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional
 
 from ...i18n import _
 from ..registry import ToolError
-from .config import HTTP, ServerConfig, environment, headers
+from .config import HTTP, ServerConfig
+from .transport import describe_failure, open_transport, stderr_tail
 
 log = logging.getLogger("red.skynet.mcp")
 
@@ -240,7 +239,7 @@ class McpConnection:
                 raise
             if got_ready and self._stop:
                 return True  # closing: whatever the transport raised on the way out is no news
-            self._stderr = self._tail(stderr)
+            self._stderr = stderr_tail(stderr)
             raise
         finally:
             stderr.close()
@@ -270,23 +269,7 @@ class McpConnection:
             self.last_error = self.last_error or reason
 
     def _transport(self, stderr: Any) -> Any:
-        tokens = dict(self._secrets() or {})
-        if self.config.transport == HTTP:
-            import httpx
-            from mcp.client import streamable_http
-
-            timeout = httpx.Timeout(self.connect_timeout, read=max(self.config.timeout, 60.0) + 5)
-            new_api = getattr(streamable_http, "streamable_http_client", None)
-            if new_api is not None:
-                client = httpx.AsyncClient(headers=headers(tokens), timeout=timeout, follow_redirects=True)
-                return _owning(client, new_api(self.config.url, http_client=client))
-            return streamable_http.streamablehttp_client(self.config.url, headers=headers(tokens))
-        from mcp.client.stdio import StdioServerParameters, stdio_client
-
-        parameters = StdioServerParameters(
-            command=self.config.command, args=list(self.config.args), env=environment(tokens) or None
-        )
-        return stdio_client(parameters, errlog=stderr)
+        return open_transport(self.config, dict(self._secrets() or {}), self.connect_timeout, stderr)
 
     async def _list_tools(self, session: Any) -> None:
         tools: List[Dict[str, Any]] = []
@@ -429,57 +412,11 @@ class McpConnection:
         return ordered[len(ordered) // 2]
 
     def _describe(self, exc: BaseException) -> str:
-        """A short, secret-free sentence about a failure (exception groups unwrapped)."""
-        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # noqa: F821 (3.11+, backport below)
-            exc = exc.exceptions[0]
-        if isinstance(exc, ToolError):
-            text = exc.message
-        elif isinstance(exc, FileNotFoundError):
-            text = _("the command `{command}` was not found").format(command=self.config.command[:100])
-        elif isinstance(exc, PermissionError):
-            text = _("the command `{command}` can't be run (permission denied)").format(
-                command=self.config.command[:100]
-            )
-        else:
-            name = type(exc).__name__
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            if status is not None:
-                text = _(
-                    "the address answered HTTP {status}: it is not an MCP endpoint, or it refused the request"
-                ).format(status=status)
-            elif name in ("ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"):
-                text = _("the address did not answer ({error})").format(error=name)
-            elif getattr(exc, "error", None) is not None:
-                text = str(getattr(exc.error, "message", "") or name)[:300]  # type: ignore[attr-defined]
-            else:
-                text = f"{name}: {str(exc)[:300]}" if str(exc) else name
-        return self._redact(text)
-
-    @staticmethod
-    def _tail(stderr: Any) -> Optional[str]:
-        """The last line the child process wrote on stderr (why it failed to start, usually)."""
-        with contextlib.suppress(Exception):
-            stderr.flush()
-            stderr.seek(0, os.SEEK_END)
-            stderr.seek(max(0, stderr.tell() - 2000))
-            lines = [line.strip() for line in stderr.read().splitlines() if line.strip()]
-            return lines[-1][:300] if lines else None
-        return None
-
-
-if sys.version_info < (3, 11):  # pragma: no cover - the backport anyio installs
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[no-redef]  # noqa: F401
+        """A short, secret-free sentence about a failure."""
+        return self._redact(describe_failure(exc, self.config.command))
 
 
 async def _invoke(session: Any, tool: str, arguments: Dict[str, Any], request_id: List[Any]) -> Any:
     # The SDK numbers a request synchronously before its first await: the id is the one to cancel.
     request_id.append(getattr(session, "_request_id", None))
     return await session.call_tool(tool, arguments)
-
-
-@contextlib.asynccontextmanager
-async def _owning(client: Any, transport: Any) -> Any:
-    """The HTTP transport, closing our own ``httpx`` client after it."""
-    async with client:
-        async with transport as streams:
-            yield streams[0], streams[1]
