@@ -24,198 +24,36 @@ import argparse
 import array
 import asyncio
 import base64
-import hashlib
 import json
-import math
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
 from skynet_dev.echo_context import content_text as _content_text
 from skynet_dev.echo_context import what_the_model_was_given
+from skynet_dev.openai_shapes import (
+    RecordedRequest,
+    Reply,
+    choice_body,
+    count_tokens,
+    deltas_of,
+    error_response,
+    finish_reason_of,
+    hashed_embedding,
+    model_not_found,
+    tool_calls_of,
+    usage_of,
+    word_embedding,
+)
 
 DEFAULT_MODELS = ("gpt-test", "gpt-other")
 # The cog's default embeddings model (skynet.engine.memory.embeddings.DEFAULT_EMBEDDING_MODEL).
 DEMO_EMBEDDING_MODEL = "text-embedding-3-small"
 DEMO_DELAY = 0.03  # seconds between streamed words: visibly streaming, yet a long echo is quick
-
-
-@dataclass
-class RecordedRequest:
-    """One HTTP request received by the server."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any | None
-
-
-@dataclass
-class Reply:
-    """Describes ONE response to ``POST /v1/chat/completions``.
-
-    The ``*_after`` faults count streamed deltas (text chunks and tool-call pieces);
-    a count beyond the last delta fires just before the finish_reason chunk. For
-    non-stream requests only ``stall_after`` (hang) and ``cut_after`` (drop the
-    connection without answering) apply. ``finish_reason=None`` means "tool_calls"
-    when ``tool_calls`` are scripted, else "stop". ``echo=True`` replaces ``chunks``
-    with "echo: <last user message>", streamed word by word.
-    """
-
-    chunks: list[str] = field(default_factory=list)
-    delay: float = 0.0
-    first_delay: float | None = None
-    usage: bool = True
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    finish_reason: str | None = None
-    status: int | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    retry_after: float | None = None
-    stall_after: int | None = None
-    cut_after: int | None = None
-    end_early_after: int | None = None
-    malformed_after: int | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-    echo: bool = False
-    # With echo: also say what the model was given that shapes an answer (the demo server's
-    # default, so a persona, recalled memories and offered tools visibly take effect).
-    echo_context: bool = False
-
-    @classmethod
-    def text(cls, text: str, chunk_size: int = 5, **fields: Any) -> Reply:
-        """A reply streaming ``text`` in deltas of ``chunk_size`` characters."""
-        chunks = [text[i : i + chunk_size] for i in range(0, len(text), chunk_size)]
-        return cls(chunks=chunks, **fields)
-
-    @classmethod
-    def call(cls, name: str, arguments: Any = None, *more: tuple[str, Any], **fields: Any) -> Reply:
-        """A reply calling tool ``name`` (``arguments``: a dict, or raw text such as invalid JSON);
-        ``more`` adds further parallel calls as ``(name, arguments)`` pairs."""
-        calls = [(name, {} if arguments is None else arguments), *more]
-        tool_calls = [{"name": n, "arguments": a, "id": f"call_{i}_{n}"} for i, (n, a) in enumerate(calls)]
-        return cls(tool_calls=tool_calls, **fields)
-
-    @classmethod
-    def error(
-        cls,
-        status: int,
-        code: str | None = None,
-        message: str | None = None,
-        retry_after: float | None = None,
-    ) -> Reply:
-        """A reply answering with HTTP ``status`` and an OpenAI-style error body."""
-        return cls(status=status, error_code=code, error_message=message, retry_after=retry_after)
-
-
-def _error_response(
-    status: int, message: str, code: str | None, retry_after: float | None = None
-) -> web.Response:
-    """An error response shaped like OpenAI's ``{"error": {...}}``."""
-    if code == "insufficient_quota":
-        error_type = "insufficient_quota"
-    elif status == 429:
-        error_type = "requests"
-    else:
-        error_type = "server_error" if status >= 500 else "invalid_request_error"
-    headers = {"Retry-After": str(retry_after).removesuffix(".0")} if retry_after is not None else None
-    body = {"error": {"message": message, "type": error_type, "param": None, "code": code}}
-    return web.json_response(body, status=status, headers=headers)
-
-
-def _model_not_found(model: Any) -> web.Response:
-    """OpenAI's 404 for a model that is not served."""
-    message = f"The model `{model}` does not exist or you do not have access to it."
-    return _error_response(404, message, "model_not_found")
-
-
-def _count_tokens(text: str) -> int:
-    """A deterministic token estimate: the number of words."""
-    return len(text.split())
-
-
-def _embedding(text: str, dims: int = 16) -> list[float]:
-    """A deterministic unit vector derived from a hash of ``text``."""
-    digest = hashlib.sha256(text.encode()).digest()
-    raw = [(digest[i] - 127.5) / 127.5 for i in range(dims)]
-    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
-    return [x / norm for x in raw]
-
-
-_STOPWORDS = frozenset(
-    "a an and are as at be by do does did for from has have i in is it its me my of on or our so that the "
-    "their them they this to was we what when where which who whom why will with you your".split()
-)
-
-
-def _word_embedding(text: str, dims: int = 512) -> list[float]:
-    """A deterministic bag-of-words unit vector (hashed words, crude plural folding): texts that
-    share words are close, so recall can be tested without a real model."""
-    vector = [0.0] * dims
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if word in _STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s"):
-            word = word[:-1]
-        digest = hashlib.sha256(word.encode()).digest()
-        vector[int.from_bytes(digest[:4], "big") % dims] += 1.0 if digest[4] % 2 else -1.0
-    norm = math.sqrt(sum(x * x for x in vector))
-    if not norm:
-        vector[0], norm = 1.0, 1.0
-    return [x / norm for x in vector]
-
-
-def _choice(finish_reason: str | None = None, **content: Any) -> dict[str, Any]:
-    """A choice object; ``content`` is ``delta=...`` (stream chunks) or ``message=...``."""
-    return {"index": 0, **content, "finish_reason": finish_reason, "logprobs": None}
-
-
-def _finish_reason(reply: Reply) -> str:
-    """The scripted finish_reason, else "tool_calls" or "stop"."""
-    return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
-
-
-def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
-    """The scripted tool calls in OpenAI's message format (arguments as JSON text)."""
-    calls = []
-    for index, call in enumerate(reply.tool_calls or []):
-        arguments = call["arguments"] if isinstance(call["arguments"], str) else json.dumps(call["arguments"])
-        function = {"name": call["name"], "arguments": arguments}
-        calls.append({"id": call.get("id") or f"call_mock{index}", "type": "function", "function": function})
-    return calls
-
-
-def _deltas(reply: Reply) -> list[dict[str, Any]]:
-    """The streamed deltas: text chunks, then each tool call with its arguments in 3 pieces."""
-    deltas: list[dict[str, Any]] = [{"content": chunk} for chunk in reply.chunks]
-    for index, call in enumerate(_tool_calls(reply)):
-        arguments = call["function"]["arguments"]
-        head = {**call, "index": index, "function": {"name": call["function"]["name"], "arguments": ""}}
-        deltas.append({"tool_calls": [head]})
-        size = max(1, math.ceil(len(arguments) / 3))
-        for i in range(0, len(arguments), size):
-            piece = {"index": index, "function": {"arguments": arguments[i : i + size]}}
-            deltas.append({"tool_calls": [piece]})
-    deltas = deltas or [{"content": ""}]
-    deltas[0] = {"role": "assistant", **deltas[0]}
-    return deltas
-
-
-def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
-    """Token usage: the scripted numbers, else word-count estimates."""
-    prompt = reply.prompt_tokens
-    if prompt is None:
-        prompt = sum(_count_tokens(_content_text(m.get("content"))) for m in body.get("messages", []))
-    completion = reply.completion_tokens
-    if completion is None:
-        arguments = [call["function"]["arguments"] for call in _tool_calls(reply)]
-        completion = _count_tokens(" ".join(["".join(reply.chunks), *arguments]))
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _drop(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -316,9 +154,9 @@ class MockOpenAI:
             body = None
         self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body))
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _error_response(401, "Incorrect API key provided.", "invalid_api_key")
+            return error_response(401, "Incorrect API key provided.", "invalid_api_key")
         if request.method == "POST" and not isinstance(body, dict):
-            return _error_response(400, "The request body is not a JSON object.", None)
+            return error_response(400, "The request body is not a JSON object.", None)
         return await handler(request)
 
     async def _models(self, request: web.Request) -> web.Response:
@@ -329,18 +167,18 @@ class MockOpenAI:
         body = await request.json()
         if self.embedding_failures:
             status = self.embedding_failures.popleft()
-            return _error_response(status, f"Mock embeddings error (HTTP {status}).", None)
+            return error_response(status, f"Mock embeddings error (HTTP {status}).", None)
         if body.get("model") not in self.models:
-            return _model_not_found(body.get("model"))
+            return model_not_found(body.get("model"))
         inputs = body.get("input") if isinstance(body.get("input"), list) else [body.get("input")]
         texts = [item if isinstance(item, str) else json.dumps(item) for item in inputs]
         data = []
         for index, text in enumerate(texts):
-            vector: Any = _word_embedding(text) if self.embeddings == "words" else _embedding(text)
+            vector: Any = word_embedding(text) if self.embeddings == "words" else hashed_embedding(text)
             if body.get("encoding_format") == "base64":  # the SDK's default
                 vector = base64.b64encode(array.array("f", vector).tobytes()).decode()
             data.append({"object": "embedding", "index": index, "embedding": vector})
-        tokens = sum(_count_tokens(t) for t in texts)
+        tokens = sum(count_tokens(t) for t in texts)
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return web.json_response({"object": "list", "data": data, "model": body["model"], "usage": usage})
 
@@ -349,9 +187,9 @@ class MockOpenAI:
         if self._queue and self._queue[0].status is not None:
             reply = self._queue.popleft()
             message = reply.error_message or f"Mock error (HTTP {reply.status})."
-            return _error_response(reply.status, message, reply.error_code, reply.retry_after)
+            return error_response(reply.status, message, reply.error_code, reply.retry_after)
         if body.get("model") not in self.models:
-            return _model_not_found(body.get("model"))
+            return model_not_found(body.get("model"))
         reply = self._queue.popleft() if self._queue else self.default_reply
         if reply.echo:
             users = [m for m in body.get("messages", []) if m.get("role") == "user"]
@@ -361,9 +199,9 @@ class MockOpenAI:
         self._ids += 1
         meta = {"id": f"chatcmpl-mock{self._ids}", "created": int(time.time()), "model": body["model"]}
         if not body.get("stream"):
-            return await self._complete(request, reply, meta, _usage(reply, body) if reply.usage else None)
+            return await self._complete(request, reply, meta, usage_of(reply, body) if reply.usage else None)
         include_usage = reply.usage and (body.get("stream_options") or {}).get("include_usage")
-        return await self._stream(request, reply, meta, _usage(reply, body) if include_usage else None)
+        return await self._stream(request, reply, meta, usage_of(reply, body) if include_usage else None)
 
     async def _complete(
         self, request: web.Request, reply: Reply, meta: dict[str, Any], usage: dict[str, int] | None
@@ -375,12 +213,12 @@ class MockOpenAI:
             return _drop(request, web.Response())
         first = reply.first_delay if reply.first_delay is not None else reply.delay
         await self._pause(first + reply.delay * max(0, len(reply.chunks) - 1))
-        tool_calls = _tool_calls(reply)
+        tool_calls = tool_calls_of(reply)
         content = "".join(reply.chunks) if reply.chunks or not tool_calls else None
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if tool_calls:
             message["tool_calls"] = tool_calls
-        choice = _choice(message=message, finish_reason=_finish_reason(reply))
+        choice = choice_body(message=message, finish_reason=finish_reason_of(reply))
         result = {**meta, "object": "chat.completion", "choices": [choice]}
         if usage is not None:
             result["usage"] = usage
@@ -400,7 +238,7 @@ class MockOpenAI:
         async def send_chunk(choices: list[dict[str, Any]], **extra: Any) -> None:
             await send(json.dumps({**meta, "object": "chat.completion.chunk", "choices": choices, **extra}))
 
-        deltas = _deltas(reply)
+        deltas = deltas_of(reply)
 
         def fires(after: int | None, sent: int) -> bool:
             return after is not None and min(after, len(deltas)) == sent
@@ -419,8 +257,8 @@ class MockOpenAI:
             first = reply.first_delay if reply.first_delay is not None else reply.delay
             if await self._pause(first if sent == 0 else reply.delay):
                 return _drop(request, response)
-            await send_chunk([_choice(delta=deltas[sent])])
-        await send_chunk([_choice(delta={}, finish_reason=_finish_reason(reply))])
+            await send_chunk([choice_body(delta=deltas[sent])])
+        await send_chunk([choice_body(delta={}, finish_reason=finish_reason_of(reply))])
         if usage is not None:
             await send_chunk([], usage=usage)
         await send("[DONE]")
