@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Callable, List, Literal, Optional
 
 import discord
 from redbot.core import commands
@@ -16,6 +16,7 @@ from ..engine.settings import (
 )
 from ..i18n import _
 from ..stores.settings import CHANNEL, GLOBAL, GUILD, Scope, SettingsStore
+from .slash import slash_hints
 
 ScopeChoice = Literal["server", "channel", "global"]
 
@@ -31,14 +32,30 @@ async def reply(ctx: commands.Context, content: str, **kwargs) -> discord.Messag
     """Answer a command. Nothing the cog echoes back (model names, prompts...) may ping anyone.
 
     Content longer than Discord allows is sent as several messages, cut at line breaks; the
-    last one is returned.
+    last one is returned. In a slash command's reply, ``/ai …`` hints name each command's slash
+    home (``/aiset model set``).
     """
+    wording = hint_wording(ctx)
+    content = wording(content) if wording else content
     if len(content) <= MESSAGE_LIMIT:
         return await ctx.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
     message = None
     for page in pagify(content, delims=["\n", " "], priority=True, page_length=MESSAGE_LIMIT - 50):
         message = await ctx.send(page, allowed_mentions=NO_MENTIONS, **kwargs)
     return message
+
+
+def hint_wording(ctx: commands.Context) -> Optional[Callable[[str], str]]:
+    """For a slash command's reply: what turns ``/ai …`` hints into each command's slash home."""
+    if ctx.interaction is None:
+        return None
+    return lambda text: slash_hints(text, lambda name: subcommand_names(ctx.bot, name))
+
+
+def subcommand_names(bot: Any, name: str) -> List[str]:
+    """The names of the subcommands of ``[p]ai <name>`` (none if it is not a group)."""
+    group = bot.get_command(f"ai {name}")
+    return list(getattr(group, "all_commands", {}) or {})
 
 
 def settings_channel_id(channel: discord.abc.Messageable) -> int:

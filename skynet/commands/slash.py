@@ -15,7 +15,8 @@ is not, for a slash group over 25, and for a members' command without a slash fo
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+import re
+from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 from discord import app_commands
 from discord.ext.commands import hybrid
@@ -86,6 +87,29 @@ PREFIX_ONLY: Dict[str, str] = {
     "mykey": "a key is set in a DM to the bot, where the prefix form works; a slash form in a "
     "server would invite pasting keys there",
 }
+
+
+_HINT = re.compile(r"(?<![\w/])/ai ([a-z]+)(?: ([a-z]+))?")
+
+
+def slash_hints(text: str, subcommands: Callable[[str], Collection[str]]) -> str:
+    """``text`` with each ``/ai <command>`` hint pointing at that command's slash home.
+
+    Hints are written for the prefix form (``[p]ai model set``); in a slash command's reply the
+    prefix is ``/``, and ``/ai model set`` does not exist: it is ``/aiset model set``.
+    ``subcommands(name)`` gives the subcommand names of the ``ai`` group ``name``.
+    """
+
+    def home(match: "re.Match[str]") -> str:
+        name, part = match.group(1), match.group(2)
+        where = SLASH_HOME.get(name, MEMBERS)
+        if name in SPLIT:
+            where = SETTINGS if part in subcommands(name) else SPLIT[name]
+        elif name in MEMBER_PARTS:
+            where = MEMBERS if part in MEMBER_PARTS[name] else SETTINGS
+        return match.group(0) if where == MEMBERS else "/" + where + match.group(0)[len("/ai") :]
+
+    return _HINT.sub(home, text)
 
 
 def members_commands() -> List[str]:

@@ -319,9 +319,14 @@ class ReplyStreamer:
 
 
 async def stream_reply(
-    events: AsyncGenerator[ChatEvent, None], streamer: ReplyStreamer, *, prefix: str
+    events: AsyncGenerator[ChatEvent, None],
+    streamer: ReplyStreamer,
+    *,
+    prefix: str,
+    wording: Optional[Callable[[str], str]] = None,
 ) -> Optional[Done]:
-    """Feed an engine's events into ``streamer``; a failure ends the reply with a clear note."""
+    """Feed an engine's events into ``streamer``; a failure ends the reply with a clear note
+    (passed through ``wording``, e.g. to name slash commands' homes)."""
     done: Optional[Done] = None
     note: Optional[str] = None
     try:
@@ -334,6 +339,7 @@ async def stream_reply(
                 streamer.set_status(event.text)
             elif isinstance(event, Failed):
                 note = error_text(event.message, prefix)
+                note = wording(note) if wording else note
             elif isinstance(event, Done):
                 done = event
                 if event.finish_reason == "length":

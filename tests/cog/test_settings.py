@@ -230,6 +230,14 @@ async def test_slash_model_set_by_a_member_is_refused_privately(bot, provider):
     assert await model_sent(bot, provider) == "gpt-test"
 
 
+async def test_a_slash_refusal_names_the_slash_commands_that_help(bot, provider):
+    """Hints written as `[p]ai model list` point at where the command is in the slash menu."""
+    await bot.enable_slash("ai", "aiset")
+    [reply] = await slash(bot, "aiset model set", author=bot.admin, model="gpt-nonexistent")
+    assert "See `/aiset model list`." in reply.content, reply.content
+    assert "/ai model" not in reply.content
+
+
 # ---------------------------------------------------------------------------------------------
 # ai params
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from skynet.commands.slash import (
     SLASH_HOME,
     SPLIT,
     members_commands,
+    slash_hints,
 )
 
 
@@ -93,3 +94,13 @@ async def test_a_members_subcommand_of_a_settings_group_runs_from_ai(bot, cog):
     await bot.slash("ai panel login", author=bot.member)
     await bot.settle()
     assert "Only the bot owner" not in bot.messages()[-1].content
+
+
+def test_hints_in_slash_replies_point_at_each_commands_slash_home():
+    groups = {"draw": ["model", "limit", "price", "show"], "panel": ["enable", "login"]}
+    hint = lambda text: slash_hints(text, lambda name: groups.get(name, []))  # noqa: E731
+    assert hint("See `/ai model list`.") == "See `/aiset model list`."
+    assert hint("Forget with `/ai forget`, then `/ai diag`.") == "Forget with `/ai forget`, then `/aiset diag`."
+    assert hint("`/ai draw a cat` or `/ai draw model dall-e-3`") == "`/ai draw a cat` or `/aiset draw model dall-e-3`"
+    assert hint("`/ai panel login` (owner: `/ai panel enable`)") == "`/ai panel login` (owner: `/aiset panel enable`)"
+    assert hint("`!ai model set` and /aiset model") == "`!ai model set` and /aiset model"  # prefix forms unchanged

@@ -19,7 +19,7 @@ from ...engine.chat import ChatRequest
 from ...engine.memory import ASSISTANT, Turn
 from ...i18n import _
 from ...stores.usage import global_scope, guild_scope, member_scope, user_scope
-from ..common import conversation_key, reply, resolve_here, settings_channel_id
+from ..common import conversation_key, hint_wording, reply, resolve_here, settings_channel_id
 from ..group import AIGroup
 from .incognito import with_incognito_mark
 
@@ -133,7 +133,7 @@ class ChatMixin(MixinMeta):
                 if not self.memory_service.stores_turns(ctx.author.id):
                     events = with_incognito_mark(events)
                 events = self.reply_events(events, streamer, state)  # reasoning: a status line, not text
-                done = await stream_reply(events, streamer, prefix=ctx.clean_prefix)
+                done = await stream_reply(events, streamer, prefix=ctx.clean_prefix, wording=hint_wording(ctx))
                 for leftover in reused:  # the regenerated answer is shorter than the old one
                     await self.pacer.acquire(ctx.channel.id)
                     await leftover.delete()
