@@ -52,7 +52,9 @@ def edited_text(persona: Persona, field: str, clear: bool) -> str:
 
 def deleted_text(persona: Persona, server: bool) -> str:
     deleted = (
-        _("Deleted persona `{name}` from this server.") if server else _("Deleted persona `{name}` from global.")
+        _("Deleted persona `{name}` from this server.")
+        if server
+        else _("Deleted persona `{name}` from global.")
     )
     return deleted.format(name=persona.name)
 
@@ -122,7 +124,9 @@ class PersonaManagingMixin(MixinMeta):
         elif field == "display_name":
             persona = persona.with_field(
                 "display_name",
-                None if clear else check_webhook_name(check_text("display name", value, MAX_DISPLAY_NAME_CHARS)),
+                None
+                if clear
+                else check_webhook_name(check_text("display name", value, MAX_DISPLAY_NAME_CHARS)),
             )
         elif field == "greeting":
             persona = persona.with_field(
