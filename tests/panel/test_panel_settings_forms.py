@@ -397,3 +397,36 @@ def _guild_scope(cog, guild_id: int):
 
     settings = cog_module("stores.settings")
     return settings.Scope(settings.GUILD, guild_id)
+
+
+# -- the commands, after their logic moved into the functions the panel shares --------------------
+
+
+async def test_the_commands_answer_as_before(world, provider) -> None:
+    red, g = world["red"], world["g"]
+    role, member = red.admin_role, red.member
+    replies = [
+        ("!ai policy tool deny web_search", "`web_search` is now denied for the whole server."),
+        (f"!ai policy tool allow scrape {role.mention}", f"`scrape` is now allowed for {role.mention}."),
+        (f"!ai policy tool inherit scrape {role.id}", f"Removed the rule for `scrape` on {role.mention}"),
+        (f"!ai budget role {role.mention} 500", f"Daily budget of role {role.mention} set to 500 tokens."),
+        (f"!ai budget member {member.id} 200", f"Daily budget of {member.mention} set to 200 tokens."),
+        (
+            f"!ai budget member {member.id} none",
+            f"Budget of {member.mention} removed; the next rule applies.",
+        ),
+        (f"!ai budget bypass add {role.id}", f"{role.mention} now skips budgets and rate limits."),
+        (f"!ai budget bypass remove {role.id}", f"{role.mention} no longer skips budgets and rate limits."),
+        ("!ai persona create guide You guide.", "Created persona `guide` for this server."),
+        ("!ai persona edit guide temperature 0.5", "Persona `guide`: `temperature` updated."),
+        ("!ai persona edit guide greeting none", "Persona `guide`: `greeting` cleared."),
+        ("!ai persona edit guide greeting Welcome!", "Persona `guide`: `greeting` updated."),
+        ("!ai persona use guide", "Persona `guide` is now active for this server.\n\nguide: Welcome!"),
+        ("!ai persona use channel none", "No persona chosen for this channel any more."),
+    ]
+    for command, expected in replies:
+        assert expected in await admin(red, command), command
+    assert (await system_prompt(red, provider))["messages"][0]["content"] == "You guide."
+    assert "Only server admins" in text_of(await say(red, "!ai persona delete guide"))
+    assert "Deleted persona `guide` from this server." in await admin(red, "!ai persona delete guide")
+    assert world["cog"].governance.rules(g).budgets.roles == {role.id: 500}
