@@ -214,7 +214,7 @@ def _overrides_section(guild: Any, budgets: Any, csrf: str, base: str) -> str:
     body += html.form(
         f"{base}/budget-role",
         csrf,
-        html.select("role", role_options(guild), None, _("Role"))
+        grouped_select("role", [("", role_options(guild))], _("Role"), ident="f-budget-role")
         + text_field("amount", "", _("Daily budget"), 10, ident="f-role-amount"),
         _("Save"),
         css="row",
@@ -259,7 +259,8 @@ def _bypass_section(guild: Any, bypass: Iterable[int], csrf: str, base: str) -> 
         + html.form(
             f"{base}/bypass",
             csrf,
-            hidden("action", "add") + html.select("role", role_options(guild), None, _("Role")),
+            hidden("action", "add")
+            + grouped_select("role", [("", role_options(guild))], _("Role"), ident="f-bypass-role"),
             _("Add"),
             css="row",
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as std_html
 import json
+import re
 from typing import AsyncIterator, Dict, List, Optional
 
 import discord
@@ -52,6 +53,12 @@ async def post(world: Dict, path: str, form: Dict[str, str], who: str = "admin")
     client = world["clients"][who]
     response = await client.post(path.format(g=world["g"]), data={**form, "csrf": await csrf(client)})
     return response.status, std_html.unescape(await response.text())
+
+
+def unique_ids(page: str) -> bool:
+    """Every label points at its own field: no id twice on a page."""
+    ids = re.findall(r' id="([^"]+)"', page)
+    return len(ids) == len(set(ids))
 
 
 def refusal(messages) -> str:
@@ -121,6 +128,7 @@ async def test_tool_policies_set_in_the_panel_apply_to_members(world) -> None:
     assert status == 200 and "`scrape` is now allowed for @Admin." in page
     # The policy table shows each rule where it applies
     assert "@Admin: <strong>allow</strong>" in page and "member: <strong>deny</strong>" in page
+    assert unique_ids(page)
 
     shown = text_of(await say(red, "!ai policy show"))  # as the member sees it
     assert "⛔ `web_search` — `web_search` is denied for the whole server (server rule)" in shown, shown
@@ -284,6 +292,7 @@ async def test_personas_made_in_the_panel_answer_the_members(world, provider) ->
     status, page = await post(world, "/g/{g}/personas/use", {"name": "calm", "where": str(other.id)})
     assert status == 200 and "Persona `calm` is now active for #quiet." in page
     assert "#quiet: <code>calm</code>" in page  # the In use list
+    assert unique_ids(page)
     assert (await system_prompt(red, provider, other))["messages"][0]["content"] == "Be calm."
     assert (await system_prompt(red, provider))["messages"][0]["content"] == "Arr, member."
 
