@@ -9,12 +9,14 @@ same words. An id of another server's role, member or channel is refused like a 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping
+import re
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 import discord
 from aiohttp import web
 
-from ..commands.targets import find_member, find_role
+from ..commands.targets import find_channel, find_member, find_role
+from ..engine.errors import SkynetError
 from ..engine.governance.budgets import bypass_change_text, format_amount, override_change_text
 from ..engine.governance.policy import ALLOW, DENY, INHERIT, ToolPolicies, policy_change_text
 from ..i18n import _
@@ -46,6 +48,10 @@ async def policies(
     rules = host.governance.rules(guild.id)
     base = f"/g/{guild.id}/policies"
     body = admin_nav(guild.id) + _member_hints(guild)
+    effective, refused = _effective_section(request, host, guild, rules, base)
+    if refused and not error:
+        error, status = refused, 400
+    body += effective
     body += _tools_section(host, guild, rules.tools, csrf, base)
     body += _overrides_section(guild, rules.budgets, csrf, base)
     body += _bypass_section(guild, rules.budgets.bypass_roles, csrf, base)
@@ -68,8 +74,64 @@ def _member_hints(guild: Any) -> str:
     return f'<datalist id="{MEMBERS_LIST}">{options}</datalist>'
 
 
-def _member_field(ident: str, label: str) -> str:
-    return text_field("member", "", label, 22, ident=ident, extra=f' list="{MEMBERS_LIST}"')
+def _member_field(ident: str, label: str, value: str = "") -> str:
+    return text_field("member", value, label, 22, ident=ident, extra=f' list="{MEMBERS_LIST}"')
+
+
+# -- what applies to one member in one channel (``[p]ai policy show``) ------------------------------
+
+MENTION = re.compile(r"<(#|@&|@!?)(\d{15,21})>")
+
+
+def _shown_line(guild: Any, line: str) -> str:
+    """A line of ``policy show`` as HTML: mentions as names, `code` and **bold** kept."""
+
+    def named(match: "re.Match[str]") -> str:
+        kind, ident = match.group(1), int(match.group(2))
+        if kind == "#":
+            return channel_name(guild, ident)
+        return role_name(guild, ident) if kind == "@&" else member_name(guild, ident)
+
+    text = html.esc(MENTION.sub(named, line))
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+
+
+def _effective_section(request: web.Request, host: Any, guild: Any, rules: Any, base: str) -> Tuple[str, str]:
+    """The ``policy show`` of a member in a channel (a GET form: nothing changes); returns the
+    section and the refusal of a wrong member or channel, in the command's words."""
+    member_text = request.query.get("member", "").strip()
+    channel_text = request.query.get("channel", "").strip()
+    channels = [(str(c.id), f"#{c.name}") for c in guild.text_channels]
+    form = (
+        f'<form method="get" action="{html.esc(base)}" class="row">'
+        + _member_field("f-effective-member", _("Member (name or id)"), member_text)
+        + grouped_select("channel", [("", channels)], _("Channel"), channel_text, ident="f-effective-channel")
+        + f'<button type="submit">{html.esc(_("Show"))}</button></form>'
+    )
+    shown, refused = "", ""
+    if member_text:
+        try:
+            member = find_member(guild, member_text)
+            channel = find_channel(guild, channel_text or (channels[0][0] if channels else ""))
+            lines = host.policy_lines(rules, member, channel)
+            shown = (
+                '<ul id="effective-policy">'
+                + "".join(f"<li>{_shown_line(guild, panel_of(request).say(line))}</li>" for line in lines)
+                + "</ul>"
+            )
+        except SkynetError as exc:
+            refused = panel_of(request).say(exc.message)
+    return (
+        f'<section id="effective"><h2>{html.esc(_("What applies to a member"))}</h2>'
+        + '<p class="hint">'
+        + html.esc(_("Everything that applies to a member in a channel, and where each decision comes from."))
+        + "</p>"
+        + form
+        + shown
+        + "</section>",
+        refused,
+    )
 
 
 # -- tool policies ----------------------------------------------------------------------------------

@@ -133,6 +133,22 @@ async def test_tool_policies_set_in_the_panel_apply_to_members(world) -> None:
     shown = text_of(await say(red, "!ai policy show"))  # as the member sees it
     assert "⛔ `web_search` — `web_search` is denied for the whole server (server rule)" in shown, shown
     assert "⛔ `scrape` — `scrape` is denied for this member (member rule)" in shown
+    # The page's "what applies to a member" view shows what `!ai policy show` tells them
+    client = world["clients"]["admin"]
+    view = await client.get(
+        f"/g/{g}/policies", params={"member": str(red.member.id), "channel": str(red.channel.id)}
+    )
+    text = std_html.unescape(await view.text())
+    assert (
+        view.status == 200
+        and "<li>⛔ <code>web_search</code> — <code>web_search</code> is denied for the whole server (server rule)"
+        in text
+    ), text[-1500:]
+    assert "<strong>Policy for member in #general</strong>" in text
+    guessed = await client.get(f"/g/{g}/policies", params={"member": str(OTHER_ADMIN)})
+    assert guessed.status == 400 and "isn't a member of this server" in std_html.unescape(
+        await guessed.text()
+    )
     admin_view = await admin(red, "!ai policy show")
     assert "`scrape` is allowed for role" in admin_view and "(role rule)" in admin_view
 
