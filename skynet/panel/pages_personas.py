@@ -11,7 +11,7 @@ the commands (an avatar *link* can be set here: ``avatar`` field).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from aiohttp import web
 
@@ -44,7 +44,7 @@ async def personas(
     body = admin_nav(guild.id)
     body += _in_use_section(host, guild, available, csrf, base)
     body += _list_section(available)
-    body += _create_section(csrf, base)
+    body += _create_section(csrf, base, panel_of(request).say)
     for _key, (persona, where) in sorted(available.items()):
         if where == GUILD:
             body += _persona_section(persona, csrf, base)
@@ -121,7 +121,13 @@ def _list_section(available: Dict) -> str:
     )
 
 
-def _create_section(csrf: str, base: str) -> str:
+def _create_section(csrf: str, base: str, say: Callable[[str], str]) -> str:
+    """``say`` puts the bot's prefix into the commands the hint names."""
+    hint = _(
+        "Prompts may use variables such as `{user_display}` or `{server}`: see `[p]ai variables`. "
+        "Avatar images and character cards are added with `[p]ai persona avatar` and "
+        "`[p]ai persona import` in Discord."
+    )
     return (
         f'<section id="persona-create"><h2>{html.esc(_("New persona"))}</h2>'
         + html.form(
@@ -129,18 +135,11 @@ def _create_section(csrf: str, base: str) -> str:
             csrf,
             text_field("name", "", _("Name (one word, up to 32 characters)"), 20, ident="f-create-name")
             + "<br>"
-            + text_area("prompt", "", _("The instructions it follows"), 5, ident="f-create-prompt"),
+            + text_area("prompt", "", _("The instructions it follows"), 5, ident="f-create-prompt")
+            + "<br>",
             _("Create"),
         )
-        + '<p class="hint">'
-        + html.esc(
-            _(
-                "Prompts may use variables such as `{user_display}` or `{server}`: see `[p]ai variables`. "
-                "Avatar images and character cards are added with `[p]ai persona avatar` and "
-                "`[p]ai persona import` in Discord."
-            )
-        )
-        + "</p></section>"
+        + f'<p class="hint">{html.esc(say(hint))}</p></section>'
     )
 
 

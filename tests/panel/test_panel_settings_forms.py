@@ -284,6 +284,7 @@ async def test_personas_made_in_the_panel_answer_the_members(world, provider) ->
         status == 200
         and "Created persona `pirate` for this server. Use it with `!ai persona use pirate`." in page
     )
+    assert "see `!ai variables`" in page and "[p]" not in page  # commands named with the bot's prefix
     assert "pirate" not in (await system_prompt(red, provider))["messages"][0]["content"]  # not yet used
 
     status, page = await post(world, "/g/{g}/personas/use", {"name": "pirate", "where": "server"})
