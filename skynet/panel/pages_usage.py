@@ -42,6 +42,8 @@ def admin_nav(guild_id: int) -> str:
         (f"/g/{guild_id}/budgets", _("Budgets")),
         (f"/g/{guild_id}/memory", _("Memory")),
         (f"/g/{guild_id}/settings", _("Settings")),
+        (f"/g/{guild_id}/policies", _("Policies")),
+        (f"/g/{guild_id}/personas", _("Personas")),
     ]
     if guild_id == DMS:
         links = links[:1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import pages_admin, pages_me, pages_settings, pages_usage
+from . import pages_admin, pages_me, pages_personas, pages_policies, pages_settings, pages_usage
 from .app import PANEL, STATIC, Panel, login, login_page, logout, security, signed_in, signed_out
 
 
@@ -17,6 +17,6 @@ def make_app(panel: Panel) -> web.Application:
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_static("/static/", STATIC, append_version=False)
-    for module in (pages_usage, pages_admin, pages_settings, pages_me):
+    for module in (pages_usage, pages_admin, pages_settings, pages_policies, pages_personas, pages_me):
         module.add_routes(app.router)
     return app

@@ -1,6 +1,6 @@
 """The panel in a real browser (Debian's Chromium driven by Playwright): sign in with the link
 the bot DMs, see the usage chart drawn from answered chats, switch the listening mode and see
-the bot answer passively, delete a memory and see it gone from recall.
+the bot answer passively, delete a memory and see it gone from recall, create a persona.
 
 Playwright's sync API runs on one worker thread of its own, so the bot's event loop keeps
 serving the panel and Discord while the browser waits.
@@ -134,4 +134,17 @@ async def test_the_panel_in_a_browser(mem, cog, browser, tmp_path) -> None:
     assert not await cog.memory_service.list_memories(red.guild.id, red.admin.id)
     recalled = await cog.memory_service.recall("green tea", guild_id=red.guild.id, user_id=red.admin.id)
     assert not recalled or "green tea" not in recalled
+
+    # Create a persona on the Personas page (a textarea form, with the session's CSRF token).
+    def create_persona() -> str:
+        page.goto(f"http://127.0.0.1:{port}/g/{red.guild.id}/personas")
+        form = page.locator("#persona-create form")
+        form.locator("input[name=name]").fill("pirate")
+        form.locator("textarea[name=prompt]").fill("You are a pirate.")
+        form.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        return page.locator(".notice").inner_text()
+
+    assert "Created persona `pirate` for this server" in await browser.run(create_persona)
+    assert cog.personas.stored(red.guild.id)["pirate"].system_prompt == "You are a pirate."
     await owner(red, "!ai panel disable")

@@ -61,6 +61,8 @@ PAGES = [
     "/g/{g}/budgets",
     "/g/{g}/memory",
     "/g/{g}/settings",
+    "/g/{g}/policies",
+    "/g/{g}/personas",
 ]
 
 

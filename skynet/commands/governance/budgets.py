@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional, Tuple
 
+import discord
 from discord import app_commands
 from redbot.core import commands
 from redbot.core.utils.chat_formatting import humanize_number
 
 from ...abc import MixinMeta
 from ...engine.errors import InvalidValue
-from ...engine.governance.budgets import TOKENS, budget_change_text, format_amount
+from ...engine.governance.budgets import (
+    TOKENS,
+    budget_change_text,
+    bypass_change_text,
+    format_amount,
+    override_change_text,
+)
 from ...engine.governance.numbers import parse_number
 from ...engine.governance.rules import DM_SCOPE
 from ...i18n import _
@@ -107,7 +114,17 @@ class BudgetsMixin(MixinMeta):
         self, ctx: commands.Context, key: str, target_id: int, label: str, amount: str
     ) -> None:
         guild = await require_admin(ctx)
-        unit = self.governance.rules(guild.id).budgets.unit
+        value, unit = await self.store_budget_override(guild.id, key, target_id, amount)
+        await reply(ctx, override_change_text(label, value, unit))
+
+    async def store_budget_override(
+        self, guild_id: int, key: str, target_id: int, amount: str
+    ) -> Tuple[Optional[float], str]:
+        """Store the daily budget of one role (``key="roles"``) or member (``"members"``), in the
+        member budget's unit; `none` removes it. Returns the amount (None: removed) and the unit.
+
+        Shared by the command and the web panel (same validation, same words)."""
+        unit = self.governance.rules(guild_id).budgets.unit
         value = None if amount.strip().lower() in NONE_WORDS else parse_amount(amount, unit)
 
         def edit(data: Dict[str, Any]) -> None:
@@ -124,15 +141,8 @@ class BudgetsMixin(MixinMeta):
             else:
                 table[str(target_id)] = value
 
-        await self.governance.update(guild.id, edit)
-        await reply(
-            ctx,
-            _("Budget of {target} removed; the next rule applies.").format(target=label)
-            if value is None
-            else _("Daily budget of {target} set to {amount}.").format(
-                target=label, amount=format_amount(value, unit)
-            ),
-        )
+        await self.governance.update(guild_id, edit)
+        return value, unit
 
     @ai_budget.command(name="role")
     @app_commands.describe(
@@ -172,23 +182,25 @@ class BudgetsMixin(MixinMeta):
     ) -> None:
         """Roles whose members skip budgets and rate limits."""
         guild = await require_admin(ctx)
-        current = set(self.governance.rules(guild.id).budgets.bypass_roles)
         if action == "list":
+            current = set(self.governance.rules(guild.id).budgets.bypass_roles)
             roles = ", ".join(f"<@&{r}>" for r in current) or _("none")
             await reply(ctx, _("Bypass roles: {roles}").format(roles=roles))
             return
+        found = await self.store_bypass(guild, action, role)
+        await reply(ctx, bypass_change_text(action == "add", found.mention))
+
+    async def store_bypass(self, guild: discord.Guild, action: str, role: Optional[str]) -> discord.Role:
+        """Add (``action="add"``) or remove a role of ``guild`` (mention, id or name) from the roles
+        whose members skip budgets and rate limits; returns the role. Shared with the web panel."""
         if not role:
             raise InvalidValue(
                 _("Say which role, e.g. `[p]ai budget bypass {action} @Staff`.").format(action=action)
             )
         found = find_role(guild, role)
+        current = set(self.governance.rules(guild.id).budgets.bypass_roles)
         (current.add if action == "add" else current.discard)(found.id)
         await self.governance.update(
             guild.id, lambda d: d.setdefault("budget", {}).__setitem__("bypass", sorted(current))
         )
-        text = (
-            _("{role} now skips budgets and rate limits.")
-            if action == "add"
-            else _("{role} no longer skips budgets and rate limits.")
-        )
-        await reply(ctx, text.format(role=found.mention))
+        return found

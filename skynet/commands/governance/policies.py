@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional, Tuple
 
 import discord
 from discord import app_commands
@@ -18,13 +18,14 @@ from ...engine.governance.policy import (
     check_tool_name,
     decide_tool,
     level_label,
+    policy_change_text,
     with_rule,
 )
 from ...engine.governance.rules import GuildRules
 from ...i18n import _
 from ..common import on_off, reply, require_admin, settings_channel_id, source_label
 from ..group import AIGroup
-from ..targets import find_channel, find_target
+from ..targets import Target, find_channel, find_target
 from .admission import describe_rate
 
 
@@ -54,9 +55,21 @@ class PoliciesMixin(MixinMeta):
         level deny beats allow. Example: `[p]ai policy tool deny web_search #general`.
         """
         guild = await require_admin(ctx)
+        name, found = await self.store_tool_policy(guild, action, tool, target)
+        label = _("the whole server") if found is None else found.mention
+        await reply(ctx, policy_change_text(action, name, label))
+
+    async def store_tool_policy(
+        self, guild: discord.Guild, action: str, tool: str, target: Optional[str]
+    ) -> Tuple[str, Optional[Target]]:
+        """Store the rule ``action`` (allow, deny; inherit removes it) for ``tool`` on ``target``: a
+        channel, role or member of ``guild`` (mention, id or name), or None for the whole server.
+
+        Returns the tool's name and the target found (None: the server). Shared by the command and
+        the web panel, so both accept and refuse the same values with the same words."""
         name = check_tool_name(tool, self.tool_service.registry.names())
         if target is None:
-            level, target_id, label = SERVER, None, _("the whole server")
+            level, target_id, found = SERVER, None, None
         else:
             found = find_target(guild, target)
             if isinstance(found, discord.Member):
@@ -65,19 +78,12 @@ class PoliciesMixin(MixinMeta):
                 level, target_id = ROLE, found.id
             else:
                 level, target_id = CHANNEL, settings_channel_id(found)
-            label = found.mention
 
         def edit(data: Dict[str, Any]) -> None:
             data["tools"] = with_rule(data.get("tools"), level, target_id, name, action)
 
         await self.governance.update(guild.id, edit)
-        if action == "inherit":
-            text = _("Removed the rule for `{tool}` on {target}; the next level decides.")
-        elif action == "allow":
-            text = _("`{tool}` is now allowed for {target}.")
-        else:
-            text = _("`{tool}` is now denied for {target}.")
-        await reply(ctx, text.format(tool=name, target=label))
+        return name, found
 
     @ai_policy.command(name="show")
     @app_commands.describe(member="Whose policy (default: yours)", channel="Where (default: here)")

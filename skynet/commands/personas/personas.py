@@ -18,29 +18,26 @@ from discord import app_commands
 from redbot.core import commands
 from redbot.core.utils.chat_formatting import pagify
 
-from ...abc import MixinMeta
-from ...engine.params import PARAMS
-from ...engine.personas import BUILTIN_PERSONAS, Persona
+from ...engine.personas import Persona
 from ...engine.personas.avatars import MAX_AVATAR_BYTES, check_avatar_bytes, check_avatar_link
 from ...engine.personas.cards import MAX_CARD_BYTES, card_to_persona, load_card, persona_to_card
 from ...engine.personas.personas import (
-    EDITABLE_FIELDS,
-    MAX_DESCRIPTION_CHARS,
-    MAX_DISPLAY_NAME_CHARS,
-    MAX_GREETING_CHARS,
     PersonaError,
     builtin_description,
     check_name,
-    check_prompt,
-    check_text,
-    check_webhook_name,
 )
-from ...engine.settings import parse_model_ref
 from ...i18n import _
 from ...stores.personas import USER, PersonaStore
 from ...stores.settings import CHANNEL, GLOBAL, GUILD, Scope
 from ..common import ScopeChoice, reply, writable_scope
 from ..group import AIGroup
+from .managing import (
+    PersonaManagingMixin,
+    chosen_text,
+    created_text,
+    deleted_text,
+    edited_text,
+)
 
 StoreChoice = Literal["server", "global"]
 IMPORT_TTL = 300.0
@@ -58,7 +55,7 @@ def _store_label(where: str) -> str:
     return {"built-in": _("built-in"), GUILD: _("server"), GLOBAL: _("global")}.get(where, where)
 
 
-class PersonasMixin(MixinMeta):
+class PersonasMixin(PersonaManagingMixin):
     personas: PersonaStore
     _pending_imports: Dict[Tuple[int, int], PendingImport]
 
@@ -74,31 +71,12 @@ class PersonasMixin(MixinMeta):
 
     async def _owned(self, ctx: commands.Context, name: str) -> Tuple[Optional[int], Persona]:
         """The stored persona ``name`` the caller may change, and where it lives."""
-        key = name.strip().lower()
-        if key in BUILTIN_PERSONAS:
-            raise PersonaError(
-                _(
-                    "`{name}` is built in and can't be changed. Create your own with "
-                    "`[p]ai persona create <name> <prompt>`."
-                ).format(name=key)
-            )
-        if ctx.guild is not None and key in self.personas.stored(ctx.guild.id):
-            await writable_scope(ctx, "server")
-            return ctx.guild.id, self.personas.stored(ctx.guild.id)[key]
-        if key in self.personas.stored(None):
-            await writable_scope(ctx, "global")
-            return None, self.personas.stored(None)[key]
-        raise PersonaError(
-            _("There is no persona `{name}` here. See `[p]ai persona list`.").format(name=name[:40])
-        )
+        guild_id, persona = self.owned_persona(ctx.guild.id if ctx.guild else None, name)
+        await writable_scope(ctx, "server" if guild_id is not None else "global")
+        return guild_id, persona
 
     def _visible(self, ctx: commands.Context, name: str) -> Persona:
-        persona = self.personas.find(ctx.guild.id if ctx.guild else None, name)
-        if persona is None:
-            raise PersonaError(
-                _("There is no persona `{name}` here. See `[p]ai persona list`.").format(name=name[:40])
-            )
-        return persona
+        return self.visible_persona(ctx.guild.id if ctx.guild else None, name)
 
     def _describe(self, persona: Persona, where: str) -> str:
         lines = [f"**{persona.name}** ({where})"]
@@ -169,14 +147,8 @@ class PersonasMixin(MixinMeta):
         Prompts may use variables such as `{user_display}` or `{server}`: see `[p]ai variables`.
         """
         guild_id = await self._store_for(ctx, scope)
-        persona = Persona(name=check_webhook_name(check_name(name)), system_prompt=check_prompt(prompt))
-        await self.personas.save(guild_id, persona, new=True)
-        created = (
-            _("Created persona `{name}` for this server. Use it with `{prefix}ai persona use {name}`.")
-            if guild_id
-            else _("Created persona `{name}` for global. Use it with `{prefix}ai persona use {name}`.")
-        )
-        await reply(ctx, created.format(name=persona.name, prefix=ctx.clean_prefix))
+        persona = await self.create_persona(guild_id, name, prompt)
+        await reply(ctx, created_text(persona, bool(guild_id), ctx.clean_prefix))
 
     @ai_persona.command(name="edit")
     @app_commands.describe(
@@ -186,52 +158,10 @@ class PersonasMixin(MixinMeta):
         """Change one field of a persona: description, prompt, display_name, avatar, greeting, model,
         or a preset parameter (temperature, top_p, max_tokens...). `none` clears a field."""
         guild_id, persona = await self._owned(ctx, name)
-        field = field.strip().lower()
-        if field not in EDITABLE_FIELDS:
-            raise PersonaError(
-                _("`{field}` can't be edited. Choose one of: {fields}.").format(
-                    field=field[:30], fields=", ".join(EDITABLE_FIELDS)
-                )
-            )
-        clear = value.strip().lower() == "none"
-        if field == "prompt":
-            persona = persona.with_field("system_prompt", check_prompt(value))
-        elif field == "description":
-            persona = persona.with_field(
-                "description", "" if clear else check_text("description", value, MAX_DESCRIPTION_CHARS) or ""
-            )
-        elif field == "display_name":
-            persona = persona.with_field(
-                "display_name",
-                None if clear else check_webhook_name(check_text("display name", value, MAX_DISPLAY_NAME_CHARS)),
-            )
-        elif field == "greeting":
-            persona = persona.with_field(
-                "greeting", None if clear else check_text("greeting", value, MAX_GREETING_CHARS)
-            )
-        elif field == "avatar":
-            persona = persona.with_field(
-                "avatar_url", None if clear else await self._checked_avatar_link(ctx, value)
-            )
-        elif field == "model":
-            if clear:
-                persona = persona.with_field("model", None)
-            else:
-                here = self.settings.resolve(guild_id, None).model
-                ref = parse_model_ref(value, list(self.providers.endpoints), here.endpoint)
-                persona = persona.with_field("model", ref.to_json())
-        else:
-            params = dict(persona.params)
-            if clear:
-                params.pop(field, None)
-            else:
-                params[field] = PARAMS[field].parse(value)
-            persona = persona.with_field("params", params)
-        await self.personas.save(guild_id, persona, new=False)
-        done = (
-            _("Persona `{name}`: `{field}` cleared.") if clear else _("Persona `{name}`: `{field}` updated.")
-        )
-        await reply(ctx, done.format(name=persona.name, field=field))
+        if field.strip().lower() == "avatar" and value.strip().lower() != "none" and ctx.interaction:
+            await ctx.defer()  # the download may take longer than an interaction's 3 seconds
+        persona, field, clear = await self.edit_persona(guild_id, persona, field, value)
+        await reply(ctx, edited_text(persona, field, clear))
 
     @ai_persona.command(name="delete")
     @app_commands.describe(name="The persona to delete")
@@ -239,12 +169,7 @@ class PersonasMixin(MixinMeta):
         """Delete a persona of this server (admins) or a global one (owner)."""
         guild_id, persona = await self._owned(ctx, name)
         await self.personas.delete(guild_id, persona.key)
-        deleted = (
-            _("Deleted persona `{name}` from this server.")
-            if guild_id
-            else _("Deleted persona `{name}` from global.")
-        )
-        await reply(ctx, deleted.format(name=persona.name))
+        await reply(ctx, deleted_text(persona, bool(guild_id)))
 
     @ai_persona.command(name="use")
     @app_commands.describe(
@@ -260,26 +185,8 @@ class PersonasMixin(MixinMeta):
             target = Scope(USER, ctx.author.id)
         else:
             target = await writable_scope(ctx, scope)
-        if name.strip().lower() == "none":
-            await self.personas.choose(target, None)
-            await reply(
-                ctx, _("No persona chosen for {where} any more.").format(where=self._scope_text(target))
-            )
-            return
-        persona = self._visible(ctx, name)
-        if target.kind == GLOBAL and self.personas.find(None, persona.key) is None:
-            raise PersonaError(
-                _(
-                    "`{name}` is a server persona; only built-in and global personas can be the global default."
-                ).format(name=persona.name)
-            )
-        await self.personas.choose(target, persona.key)
-        text = _("Persona `{name}` is now active for {where}.").format(
-            name=persona.name, where=self._scope_text(target)
-        )
-        if persona.greeting:
-            text += f"\n\n{persona.display_name or persona.name}: {persona.greeting}"
-        await reply(ctx, text[:2000])
+        persona = await self.choose_persona(target, ctx.guild.id if ctx.guild else None, name)
+        await reply(ctx, chosen_text(persona, self._scope_text(target))[:2000])
 
     @staticmethod
     def _scope_text(scope: Scope) -> str:

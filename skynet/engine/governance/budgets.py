@@ -48,6 +48,25 @@ def budget_change_text(server: bool, value: Optional[float], unit: str, cleared:
     return text
 
 
+def override_change_text(target: str, value: Optional[float], unit: str) -> str:
+    """What an admin is told after setting (or removing) a role's or a member's daily budget."""
+    if value is None:
+        return _("Budget of {target} removed; the next rule applies.").format(target=target)
+    return _("Daily budget of {target} set to {amount}.").format(
+        target=target, amount=format_amount(value, unit)
+    )
+
+
+def bypass_change_text(added: bool, role: str) -> str:
+    """What an admin is told after adding or removing a bypass role."""
+    text = (
+        _("{role} now skips budgets and rate limits.")
+        if added
+        else _("{role} no longer skips budgets and rate limits.")
+    )
+    return text.format(role=role)
+
+
 def period_start(now: float, reset_hour: int) -> float:
     """The start (epoch seconds) of the budget day containing ``now``."""
     offset = reset_hour * 3600

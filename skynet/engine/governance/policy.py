@@ -109,6 +109,17 @@ def decide_tool(
     return ToolDecision(True, DEFAULT, _("no rule for `{tool}`: allowed by default").format(tool=tool))
 
 
+def policy_change_text(action: str, tool: str, target: str) -> str:
+    """What an admin is told after setting a tool rule (by command or in the web panel)."""
+    if action == INHERIT:
+        text = _("Removed the rule for `{tool}` on {target}; the next level decides.")
+    elif action == ALLOW:
+        text = _("`{tool}` is now allowed for {target}.")
+    else:
+        text = _("`{tool}` is now denied for {target}.")
+    return text.format(tool=tool, target=target)
+
+
 def check_tool_name(name: str, known: Sequence[str]) -> str:
     """The tool's canonical name, or a refusal that lists the tools that exist."""
     cleaned = str(name).strip().lower()
