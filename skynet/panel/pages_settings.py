@@ -7,30 +7,23 @@ what the command accepts and refuses it with the same words.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 from aiohttp import web
 
-from ..engine.errors import InvalidValue, SkynetError
+from ..engine.errors import InvalidValue
 from ..engine.governance.budgets import budget_change_text
 from ..engine.governance.listening import MAX_COOLDOWN, MODES
 from ..engine.governance.numbers import parse_number
 from ..engine.tools.switches import is_enabled
 from ..i18n import _
-from ..stores.audited import begin_command, end_command
 from ..stores.settings import GUILD, Scope
 from . import html
-from .app import guild_id_of, panel_of, render, session_of, viewer_of
+from .app import panel_of, render, session_of
+from .forms import guild_of, handler
 from .pages_usage import admin_nav
 
 MODE_CHOICES = (("off", "off"), ("mention", "mention"), ("keyword", "keyword"), ("all", "all"))
-
-
-def _guild(request: web.Request) -> Any:
-    guild = panel_of(request).bot.get_guild(guild_id_of(request))
-    if guild is None:
-        raise web.HTTPNotFound()
-    return guild
 
 
 def _channels(guild: Any):
@@ -40,7 +33,7 @@ def _channels(guild: Any):
 async def settings(
     request: web.Request, *, notice: Optional[str] = None, error: Optional[str] = None, status: int = 200
 ) -> web.Response:
-    guild = _guild(request)
+    guild = guild_of(request)
     host = panel_of(request).host
     csrf = session_of(request).csrf
     rules = host.governance.rules(guild.id)
@@ -207,8 +200,6 @@ def _tools_section(host: Any, guild: Any, csrf: str, base: str) -> str:
 
 # -- the forms' actions ----------------------------------------------------------------------------
 
-Action = Callable[[Any, Any, Dict[str, str]], Awaitable[str]]
-
 
 async def _listen(host: Any, guild: Any, form: Dict[str, str]) -> str:
     mode = form.get("mode", "")
@@ -293,25 +284,6 @@ def _int(value: Any) -> int:
         return 0
 
 
-def _handler(name: str, action: Action):
-    async def handle(request: web.Request) -> web.Response:
-        guild = _guild(request)
-        panel = panel_of(request)
-        form = {k: str(v) for k, v in request["form"].items() if isinstance(v, str)}
-        # Recorded in the audit log like a command change: the same actor marker the commands set.
-        begin_command(viewer_of(request).user_id, guild.id, f"panel settings {name}")
-        try:
-            done = await action(panel.host, guild, form)
-        except SkynetError as exc:
-            return await settings(request, error=panel.say(exc.message), status=400)
-        finally:
-            end_command()
-        panel.changed(viewer_of(request), guild.id, f"{name}: {done}")
-        return await settings(request, notice=panel.say(done))
-
-    return handle
-
-
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/g/{guild_id}/settings", settings)
     for name, action in (
@@ -323,4 +295,4 @@ def add_routes(router: web.UrlDispatcher) -> None:
         ("budget", _budget),
         ("ratelimit", _ratelimit),
     ):
-        router.add_post(f"/g/{{guild_id}}/settings/{name}", _handler(name, action))
+        router.add_post(f"/g/{{guild_id}}/settings/{name}", handler("settings", name, action, settings))
