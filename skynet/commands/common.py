@@ -37,11 +37,15 @@ async def reply(ctx: commands.Context, content: str, **kwargs) -> discord.Messag
     """
     wording = hint_wording(ctx)
     content = wording(content) if wording else content
-    if len(content) <= MESSAGE_LIMIT:
-        return await ctx.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
+    pages = [content]
+    if len(content) > MESSAGE_LIMIT:
+        pages = list(pagify(content, delims=["\n", " "], priority=True, page_length=MESSAGE_LIMIT - 50))
+    pacer = getattr(ctx.cog, "pacer", None)
     message = None
-    for page in pagify(content, delims=["\n", " "], priority=True, page_length=MESSAGE_LIMIT - 50):
+    for page in pages:
         message = await ctx.send(page, allowed_mentions=NO_MENTIONS, **kwargs)
+        if pacer is not None:  # streamed replies in this channel count it in Discord's window
+            pacer.note_request() if ctx.interaction is not None else pacer.note_message(ctx.channel.id)
     return message
 
 

@@ -11,6 +11,7 @@ from typing import Any, Dict
 import discord
 from redbot.core import commands
 
+from ...delivery.pacing import FIRST
 from ...delivery.webhooks import persona_sender
 from ...engine.channels.schedules import REMINDER, Schedule, parse_moment, parse_rule
 from ...engine.errors import InvalidValue, SkynetError
@@ -102,7 +103,7 @@ class ScheduleMixin(ChannelsCore):
             member = guild.get_member(schedule.author_id)
             if member is None:
                 return
-            await self.pacer.wait(channel.id)
+            await self.pacer.acquire(channel.id, FIRST)  # a message of its own, not a progress edit
             await channel.send(
                 _("⏰ {member}, you asked me to remind you: {text}").format(member=member.mention, text=schedule.prompt),
                 allowed_mentions=discord.AllowedMentions(users=[member], everyone=False, roles=False),
