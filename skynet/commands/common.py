@@ -40,12 +40,12 @@ async def reply(ctx: commands.Context, content: str, **kwargs) -> discord.Messag
     pages = [content]
     if len(content) > MESSAGE_LIMIT:
         pages = list(pagify(content, delims=["\n", " "], priority=True, page_length=MESSAGE_LIMIT - 50))
-    pacer = getattr(ctx.cog, "pacer", None)
     message = None
     for page in pages:
+        # Not through the streaming pacer: discord.py waits on Discord's rate-limit headers before
+        # such a send. (Counting command replies in the pacer too made streamed replies in the same
+        # channel wait behind them: tried, and the streaming tests showed fewer progress edits.)
         message = await ctx.send(page, allowed_mentions=NO_MENTIONS, **kwargs)
-        if pacer is not None:  # streamed replies in this channel count it in Discord's window
-            pacer.note_request() if ctx.interaction is not None else pacer.note_message(ctx.channel.id)
     return message
 
 

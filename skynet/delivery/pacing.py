@@ -176,13 +176,6 @@ class Pacer:
         self.stats["typing"] += 1
         return True
 
-    def note_message(self, channel_id: int) -> None:
-        """A message was sent in ``channel_id`` without asking the pacer (a command's reply): it
-        counts in the channel's and the bot's windows, so what the pacer grants there next stays
-        inside Discord's limits. (discord.py itself waits on Discord's rate-limit headers before
-        such a send; the pacer only has to know it happened.)"""
-        self._record(self._clock(), channel_id)
-
     def note_request(self) -> None:
         """A request outside the message endpoints was made (a button click answered): it counts
         in the bot-wide window, so replies streaming meanwhile stay inside Discord's budget."""
