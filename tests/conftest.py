@@ -139,6 +139,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: three workers per core, at most 8. Most cog tests wait on Discord's pacing
+    (5 messages per 5 s in a channel), not on the CPU, so two workers per core left it idle a
+    quarter of the time (measured: 10.3 min of CPU in 7.2 min on 2 cores with 4 workers)."""
+    return max(2, min(8, 3 * (os.cpu_count() or 1)))
+
+
 # Files with one long test (a pip install, console subprocesses, MCP server processes) start first:
 # with one worker per file, a long file that starts last keeps the whole run waiting for it.
 SLOW_FILES = ("test_install.py", "test_console.py", "test_mcp.py", "test_faults.py", "test_privacy_property.py")

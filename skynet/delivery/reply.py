@@ -302,6 +302,7 @@ class ReplyStreamer:
 
     async def _typing_loop(self, typing: Callable[[], Awaitable[Any]]) -> None:
         """The typing indicator until text is visible; each one through the pacer or dropped."""
+        retry = 0.25
         while not (self._visible.is_set() or self._closing or self._broken):
             if self._pacer.try_typing(self._channel_id):
                 try:
@@ -311,7 +312,9 @@ class ReplyStreamer:
                     return
                 wait = TYPING_INTERVAL
             else:
-                wait = 0.5  # the bot's budget was short: try again soon, while nothing is visible
+                # The bot's budget was short: try again soon, then less and less often, so a
+                # backlog of replies waiting for their first text doesn't keep the loop busy.
+                retry = wait = min(TYPING_INTERVAL, retry * 2)
             try:
                 await asyncio.wait_for(self._visible.wait(), wait)
             except asyncio.TimeoutError:

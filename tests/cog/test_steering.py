@@ -114,7 +114,7 @@ async def test_buttons_of_a_reply_the_cog_no_longer_knows_are_removed(bot, provi
     provider.script(Reply.text("An answer."))
     await say(bot, "!ai chat hi")
     message_id, regen = steer_button(bot, "regen")
-    cog.steering._replies.clear()  # as after a restart
+    cog.steering._ended.clear()  # as after a restart
     await click(bot, message_id, regen, author=bot.member)
     updates = [e for e in bot.events if e.kind == "interaction_response"]
     assert updates and updates[-1].payload.get("components") == []
