@@ -157,6 +157,23 @@ async def test_compaction_folds_overflow_into_a_summary():
         await registry.aclose()
 
 
+async def test_a_summary_past_twice_the_length_asked_for_is_cut():
+    """A model that ignores "at most N words" must not make every later request longer."""
+    async with MockOpenAI(models=["gpt-test"]) as server:
+        registry = ProviderRegistry(lambda service: _none(), Redactor())
+        registry.set_endpoints({"mock": Endpoint("mock", server.base_url)})
+        memory = ConversationMemory(words, WindowPolicy(max_turns=4))
+        memory.keep_overflow = True
+        compactor = Compactor(registry, memory, threshold=4, words=20)
+        for n in range(4):
+            exchange(memory, "c", n)
+        server.script(Reply.text(" ".join(f"word{i}" for i in range(500)), chunk_size=12))
+        assert await compactor.compact("c", ModelRef("mock", "gpt-test"))
+        summary = memory.summary("c").split()
+        assert summary[:40] == [f"word{i}" for i in range(40)] and summary[40:] == ["…"]
+        await registry.aclose()
+
+
 async def _none():
     return None
 

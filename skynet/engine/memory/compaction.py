@@ -67,11 +67,20 @@ class Compactor:
             },
         ]
         parts: List[str] = []
+        # The summary rides on every later request of the conversation: a model that ignores the
+        # length asked for (found in bench/soak.py with an echo model: the summary grew with each
+        # compaction until requests took seconds) is cut at twice that length, and not read further.
+        limit, spaces = 2 * self.words, 0
         stream = provider.stream_chat(model.name, messages, {})
         try:
             async for part in stream:
                 if isinstance(part, TextDelta):
                     parts.append(part.text)
+                    spaces += part.text.count(" ") + part.text.count("\n")  # words, roughly
+                    if spaces > limit and len("".join(parts).split()) > limit:
+                        break
         finally:
             await stream.aclose()
-        return "".join(parts)
+        text = "".join(parts)
+        cut = text.split()
+        return text if len(cut) <= limit else " ".join(cut[:limit]) + " …"
