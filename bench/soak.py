@@ -111,6 +111,9 @@ def prune_simulator(harness, keep_ids: Set[int]) -> None:
     messages = harness._messages  # noqa: SLF001 - the harness's view of the bot's messages
     for message_id in [m for m in messages if m not in keep_ids]:
         del messages[message_id]
+    payloads = harness._message_data  # noqa: SLF001 - the raw payloads the fake Discord keeps
+    for message_id in [m for m in payloads if m not in keep_ids]:
+        del payloads[message_id]
     state = backend._cur_config  # noqa: SLF001
     for history in state.messages.values():
         if len(history) > 60:
