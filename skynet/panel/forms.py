@@ -29,6 +29,14 @@ def guild_of(request: web.Request) -> Any:
     return guild
 
 
+def form_int(value: Any) -> int:
+    """A form field as an id; 0 (matches nothing) when it isn't a number."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
 def form_values(request: web.Request) -> Dict[str, str]:
     return {k: str(v) for k, v in request["form"].items() if isinstance(v, str)}
 

@@ -23,7 +23,7 @@ from ..i18n import _
 from ..stores.settings import CHANNEL, GLOBAL, GUILD, Scope
 from . import html
 from .app import panel_of, render, session_of
-from .forms import grouped_select, guild_of, handler, hidden, text_area, text_field
+from .forms import form_int, grouped_select, guild_of, handler, hidden, text_area, text_field
 from .pages_usage import admin_nav
 
 SERVER = "server"
@@ -219,19 +219,12 @@ async def _use(host: Any, guild: Any, form: Dict[str, str]) -> str:
     if where == SERVER:
         scope, label = Scope(GUILD, guild.id), _("this server")
     else:
-        channel = guild.get_channel(_int(where))
+        channel = guild.get_channel(form_int(where))
         if channel is None:
             raise InvalidValue(_("That channel is not in this server."))
         scope, label = Scope(CHANNEL, channel.id), f"#{channel.name}"
     persona = await host.choose_persona(scope, guild.id, form.get("name", ""))
     return chosen_text(persona, label)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

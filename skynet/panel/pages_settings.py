@@ -20,7 +20,7 @@ from ..i18n import _
 from ..stores.settings import GUILD, Scope
 from . import html
 from .app import panel_of, render, session_of
-from .forms import guild_of, handler
+from .forms import form_int, guild_of, handler
 from .pages_usage import admin_nav
 
 MODE_CHOICES = (("off", "off"), ("mention", "mention"), ("keyword", "keyword"), ("all", "all"))
@@ -206,7 +206,7 @@ async def _listen(host: Any, guild: Any, form: Dict[str, str]) -> str:
     if mode not in MODES:
         raise InvalidValue(_("The mode must be `off`, `mention`, `keyword` or `all`."))
     if form.get("scope") == "channel":
-        channel = guild.get_channel(_int(form.get("channel")))
+        channel = guild.get_channel(form_int(form.get("channel")))
         if channel is None:
             raise InvalidValue(_("That channel is not in this server."))
         await host.store_listen(guild.id, channel.id, "mode", mode)
@@ -275,13 +275,6 @@ async def _ratelimit(host: Any, guild: Any, form: Dict[str, str]) -> str:
         else _("Rate limit of the whole server set to {rate}.")
     )
     return text.format(rate=rate.describe())
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
