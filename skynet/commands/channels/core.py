@@ -15,7 +15,6 @@ from ...delivery.webhooks import persona_sender
 from ...engine.channels.admission import admit_server
 from ...engine.channels.autoanswer import RecentQuestions
 from ...engine.channels.clock import Clock, SystemClock
-from ...engine.channels.completion import complete
 from ...engine.channels.summaries import ChannelCooldown
 from ...engine.channels.threads import ThreadTracker
 from ...engine.chat import ChatRequest
@@ -23,6 +22,7 @@ from ...engine.errors import SkynetError
 from ...engine.events import Usage
 from ...engine.governance.governor import Admission, Ticket
 from ...engine.periodic import PeriodicFlush
+from ...engine.providers.completion import complete
 from ...engine.settings import ResolvedSettings
 from ...stores.usage import global_scope, guild_scope, member_scope
 from ..common import conversation_key, resolve_here, settings_channel_id

@@ -8,16 +8,14 @@ call and keeps each member's pending proposal for a few minutes, in memory only.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..providers.registry import ProviderRegistry
 from ..settings import ModelRef
-from .revision import UsageSink, ask_briefly
+from .revision import UsageSink, ask_briefly, json_object_in
 
 log = logging.getLogger("red.skynet.memory")
 
@@ -47,14 +45,8 @@ class Proposal:
 
 def parse_fact(text: str) -> Optional[str]:
     """``{"fact": "..."}`` → the fact, or None (no fact, or an unusable answer)."""
-    match = re.search(r"\{.*?\}", text or "", re.S)
-    if not match:
-        return None
-    try:
-        data = json.loads(match.group(0))
-    except ValueError:
-        return None
-    fact = data.get("fact") if isinstance(data, dict) else None
+    data = json_object_in(text)
+    fact = data.get("fact") if data is not None else None
     if not isinstance(fact, str):
         return None
     fact = " ".join(fact.split())

@@ -19,8 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from ..events import TextDelta
-from ..providers.base import TokenUsage
+from ..providers.completion import complete
 from ..providers.registry import ProviderRegistry
 from ..settings import ModelRef
 from . import facts
@@ -76,18 +75,7 @@ async def ask_briefly(
     """One small model call (the judge's, a proposal's): its text, its tokens given to ``on_usage``
     (estimated at about 4 characters a token when the provider reports none)."""
     provider = await providers.provider(model.endpoint)
-    parts: List[str] = []
-    usage: Optional[TokenUsage] = None
-    stream = provider.stream_chat(model.name, messages, {"max_tokens": max_tokens})
-    try:
-        async for part in stream:
-            if isinstance(part, TextDelta):
-                parts.append(part.text)
-            elif isinstance(part, TokenUsage):
-                usage = part
-    finally:
-        await stream.aclose()
-    text = "".join(parts)
+    text, usage = await complete(provider, model.name, messages, {"max_tokens": max_tokens})
     if on_usage is not None:
         if usage is not None:
             on_usage(model, usage.prompt_tokens, usage.completion_tokens, False, who)
@@ -158,8 +146,8 @@ class FactJudge:
         return await ask_briefly(self.providers, model, messages, MAX_TOKENS, self.on_usage, who)
 
 
-def parse_verdict(text: str, count: int) -> Optional[Verdict]:
-    """``{"action": ..., "fact": n}`` (possibly inside prose or a code fence) → a verdict."""
+def json_object_in(text: str) -> Optional[dict]:
+    """The first flat JSON object in a model's answer (possibly inside prose or a code fence)."""
     match = re.search(r"\{.*?\}", text or "", re.S)
     if not match:
         return None
@@ -167,7 +155,13 @@ def parse_verdict(text: str, count: int) -> Optional[Verdict]:
         data = json.loads(match.group(0))
     except ValueError:
         return None
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else None
+
+
+def parse_verdict(text: str, count: int) -> Optional[Verdict]:
+    """``{"action": ..., "fact": n}`` (possibly inside prose or a code fence) → a verdict."""
+    data = json_object_in(text)
+    if data is None:
         return None
     action = str(data.get("action", "")).strip().lower()
     if action == NEW:

@@ -1,11 +1,12 @@
-"""One provider request whose whole answer is needed at once (summary chunks, auto-answers)."""
+"""One provider request whose whole answer is needed at once (summary chunks, auto-answers, the
+memory judge's small calls)."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..events import TextDelta
-from ..providers.base import ChatProvider, TokenUsage
+from .base import ChatProvider, TokenUsage
 
 
 async def complete(
