@@ -121,14 +121,19 @@ class AutoMemoriesMixin(MixinMeta):
             text = _("I'll propose facts I notice about you; nothing is stored until you confirm.")
         await reply(ctx, text.format(prefix=ctx.clean_prefix), ephemeral=True)
 
-    @MemoriesMixin.ai_memories.command(name="confirm", with_app_command=False)
-    async def ai_memories_confirm(self, ctx: commands.Context) -> None:
-        """Store the fact the assistant just proposed to you."""
+    def _waiting_proposal(self, ctx: commands.Context) -> Proposal:
+        """The fact proposed to the caller here (taken: it can be confirmed or dismissed once)."""
         proposal = self.memory_service.proposer.take(ctx.guild.id if ctx.guild else None, ctx.author.id)
         if proposal is None:
             raise InvalidValue(
                 _("There is no proposed memory waiting for you (proposals expire after 10 minutes).")
             )
+        return proposal
+
+    @MemoriesMixin.ai_memories.command(name="confirm", with_app_command=False)
+    async def ai_memories_confirm(self, ctx: commands.Context) -> None:
+        """Store the fact the assistant just proposed to you."""
+        proposal = self._waiting_proposal(ctx)
         remembered = await self.memory_service.remember(
             proposal.fact,
             guild_id=proposal.guild_id,
@@ -141,9 +146,5 @@ class AutoMemoriesMixin(MixinMeta):
     @MemoriesMixin.ai_memories.command(name="dismiss", with_app_command=False)
     async def ai_memories_dismiss(self, ctx: commands.Context) -> None:
         """Drop the fact the assistant just proposed to you."""
-        proposal = self.memory_service.proposer.take(ctx.guild.id if ctx.guild else None, ctx.author.id)
-        if proposal is None:
-            raise InvalidValue(
-                _("There is no proposed memory waiting for you (proposals expire after 10 minutes).")
-            )
+        self._waiting_proposal(ctx)  # taken: it won't be proposed again
         await reply(ctx, _("Dropped; I won't remember it."), ephemeral=True)
