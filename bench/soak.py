@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import glob
 import logging
 import os
@@ -32,6 +33,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from collections import Counter
 from typing import Dict, List, Set
 
 from _streaming_common import KEY, LagMonitor, pct
@@ -76,6 +78,18 @@ def rss_mb() -> float:
 
 def open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def census() -> Counter:
+    """How many live objects of each type the garbage collector tracks (what grows, if RSS does)."""
+    gc.collect()
+    return Counter(type(o).__qualname__ for o in gc.get_objects())
+
+
+def task_kinds() -> Counter:
+    """The running tasks by what they run (a backlog shows as replies waiting, a leak as a kind
+    that only grows)."""
+    return Counter(getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks())
 
 
 def sqlite_sizes(root: Path) -> Dict[str, int]:
@@ -210,6 +224,9 @@ async def main(args: argparse.Namespace) -> None:
                         "rss_mb": round(rss_mb(), 1),
                         "files": open_files(),
                         "tasks": len(asyncio.all_tasks()),
+                        # sent but not yet answered completely (a backlog, if it grows)
+                        "in_flight": sent - len(answered) - len(memory_replies),
+                        "pacer_waiting": len(getattr(harness.bot.get_cog("Skynet"), "pacer")._waiting),  # noqa: SLF001
                         "sqlite_kb": {k: v // 1024 for k, v in sorted(sqlite_sizes(root).items())},
                         "lag_p99_ms": round(pct(lags, 0.99) * 1000, 1),
                         "errors_logged": len(errors.records),
@@ -217,7 +234,11 @@ async def main(args: argparse.Namespace) -> None:
                     }
                     samples.append(sample)
                     print(sample, flush=True)
+                    if args.census and len(samples) == max(1, int(duration / args.every * args.warmup)):
+                        objects_at_warm, tasks_at_warm = census(), task_kinds()
                     next_sample += args.every
+            if args.census:  # before the last answers settle: the same load as at the end of warm-up
+                objects_at_end, tasks_at_end = census(), task_kinds()
             await harness.settle(timeout=300, ignore=lambda t: t.get_name() == "background:lag")
             await asyncio.sleep(1)
             collect_answers()
@@ -249,6 +270,13 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  errors logged: {len(errors.records)} {errors.records[:5]}")
         print(f"  errors seen by the harness: {len(harness.errors)} {[repr(e)[:200] for e in harness.errors[:5]]}")
         print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        if args.census:
+            for title, before, after in (
+                ("objects", objects_at_warm, objects_at_end),
+                ("tasks", tasks_at_warm, tasks_at_end),
+            ):
+                grown = sorted(((after[k] - before[k], k) for k in after), reverse=True)[:12]
+                print(f"  {title} grown most since warm-up: " + ", ".join(f"{k} +{d}" for d, k in grown if d > 0))
     finally:
         await harness.close()
         proc.terminate()
@@ -261,4 +289,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=20.0, help="messages per second offered")
     parser.add_argument("--every", type=float, default=15.0, help="seconds between samples")
     parser.add_argument("--warmup", type=float, default=0.2, help="share of the run counted as warm-up")
+    parser.add_argument(
+        "--census", action="store_true", help="count live objects and tasks by type at the end of warm-up and at the end"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -191,3 +191,29 @@ async def red_storage(backend: str, request: pytest.FixtureRequest) -> Dict[str,
     server: LocalPostgres = request.getfixturevalue("postgres_server")
     await server.wipe()  # the previous test's data (Red's driver itself caches nothing)
     return {"storage_type": "Postgres", "storage_details": server.storage_details}
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the suite's CPU goes: with SKYNET_CPU_REPORT=<file>, each test appends its CPU seconds
+# (this worker's, and its finished child processes') to the file. ``scripts/cpu_report.py`` sums
+# them per file. The suite is CPU-bound on 2 cores; this is how its time is found and cut.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Iterator[None]:
+    report = os.environ.get("SKYNET_CPU_REPORT")
+    if not report:
+        yield
+        return
+    import resource
+    import time
+
+    def cpu() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    start, wall = cpu(), time.monotonic()
+    yield
+    with open(report, "a") as out:
+        out.write(f"{item.nodeid}\t{cpu() - start:.3f}\t{time.monotonic() - wall:.3f}\n")

@@ -40,11 +40,16 @@ async def reply(ctx: commands.Context, content: str, **kwargs) -> discord.Messag
     pages = [content]
     if len(content) > MESSAGE_LIMIT:
         pages = list(pagify(content, delims=["\n", " "], priority=True, page_length=MESSAGE_LIMIT - 50))
+    pacer = getattr(ctx.cog, "pacer", None)
     message = None
     for page in pages:
-        # Not through the streaming pacer: discord.py waits on Discord's rate-limit headers before
-        # such a send. (Counting command replies in the pacer too made streamed replies in the same
-        # channel wait behind them: tried, and the streaming tests showed fewer progress edits.)
+        # In the bot's window the streamed replies fill (else, at 20 messages/s, command replies
+        # pushed the bot past Discord's 50 requests/s: the soak saw 429s); a channel's window is
+        # left to discord.py, which waits on Discord's headers there. (Counting command replies in
+        # the channel windows too made streamed replies in that channel wait behind them: tried,
+        # and the streaming tests showed fewer progress edits.)
+        if pacer is not None:
+            await pacer.acquire_bot_wide()
         message = await ctx.send(page, allowed_mentions=NO_MENTIONS, **kwargs)
     return message
 

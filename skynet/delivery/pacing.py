@@ -35,6 +35,7 @@ from collections import Counter, deque
 from typing import Callable, Deque, Dict, List, Optional, Set
 
 FIRST, FINAL, PROGRESS = 0, 1, 2
+BOT_WIDE = -1  # the "channel" of a request counted in the bot's window only (``acquire_bot_wide``)
 
 CHANNEL_LIMIT = 5  # operations per channel window (Discord: 5 per 5 s)
 CHANNEL_WINDOW = 5.05  # seconds, with a little margin for clock differences
@@ -133,6 +134,14 @@ class Pacer:
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
                 self.pump()
+
+    async def acquire_bot_wide(self) -> None:
+        """Return when a request may be made now in the bot's window, ahead of progress edits; it
+        is recorded there only. For a command's reply: discord.py itself waits for a channel's
+        window from Discord's headers, but the bot-wide window is shared with the streamed replies,
+        which the pacer fills up to its limit (not counting replies in the channel windows keeps
+        streamed replies in that channel from waiting behind them)."""
+        await self.acquire(BOT_WIDE, FIRST)
 
     def now(self) -> float:
         """The pacer's clock (the streamer plans the end of an answer on it)."""
@@ -237,13 +246,15 @@ class Pacer:
     # ------------------------------------------------------------------ bookkeeping
 
     def _record(self, now: float, channel_id: int) -> None:
+        self._global_ops.append(now)
+        self._served += 1
+        self.stats["ops"] += 1
+        if channel_id == BOT_WIDE:
+            return
         ops = self._channel_ops.get(channel_id)
         if ops is None:
             ops = self._channel_ops[channel_id] = deque()
         ops.append(now)
-        self._global_ops.append(now)
-        self._served += 1
-        self.stats["ops"] += 1
         if len(self._channel_ops) > 1000:
             self._forget_idle(now)
 
@@ -289,6 +300,8 @@ class Pacer:
             return False
         if self._global_count(now) + extra_global >= self._global_limit(now):
             return False
+        if channel_id == BOT_WIDE:
+            return True
         limit = self._channel_limit(now, channel_id)
         used = self._channel_count(now, channel_id) + extra_channel
         if priority < PROGRESS:

@@ -118,6 +118,27 @@ async def test_replies_sharing_a_channel_take_turns(clock: Clock) -> None:
     assert owners[:6] in (["a", "b"] * 3, ["b", "a"] * 3)
 
 
+async def test_a_command_reply_waits_for_the_bots_window_but_not_for_a_channels(clock: Clock) -> None:
+    pacer = Pacer(clock=clock, global_rate=10)
+    for _ in range(5):  # a streamed reply used its channel's whole window
+        await asyncio.wait_for(pacer.acquire(7, FINAL), 0.5)
+    await asyncio.wait_for(pacer.acquire_bot_wide(), 0.5)  # a command reply there is not held back
+    for channel in range(20, 24):  # other replies fill the bot's window
+        await asyncio.wait_for(pacer.acquire(channel, FIRST), 0.5)
+    waiting_edit = asyncio.ensure_future(pacer.acquire(30, PROGRESS))
+    command_reply = asyncio.ensure_future(pacer.acquire_bot_wide())
+    await settle()
+    assert not command_reply.done()  # the bot's budget (10 per second) is spent
+    clock.now += 1.01
+    pacer.pump()
+    await settle()
+    assert command_reply.done()  # and it goes before the progress edit that waited longer
+    fresh = asyncio.ensure_future(pacer.acquire(31, FIRST))
+    await settle()
+    assert fresh.done() and waiting_edit.done()
+    assert pacer._channel_count(clock.now, 7) == 5  # noqa: SLF001 - the streamed reply's five only
+
+
 async def test_hurry_turns_a_waiting_progress_edit_into_a_final_one(clock: Clock) -> None:
     pacer = Pacer(clock=clock)
     owner = object()
