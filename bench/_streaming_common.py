@@ -42,8 +42,11 @@ async def provider_process(delay: float) -> Tuple[subprocess.Popen, str]:
     return proc, match.group(1)
 
 
-async def start_bot(base_url: str) -> RedHarness:
-    harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=[REPO])
+async def start_bot(base_url: str, *, reference: bool = False) -> RedHarness:
+    """A Red bot with skynet on the provider at ``base_url``; with ``reference``, also the minimal
+    non-streaming cog (``bench/reference_cog``: ``!askref``) on the same provider."""
+    cog_paths = [REPO, REPO / "bench" / "reference_cog"] if reference else [REPO]
+    harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=cog_paths)
     await harness.start()
     for command in (
         "!load skynet",
@@ -51,6 +54,7 @@ async def start_bot(base_url: str) -> RedHarness:
         f"!ai provider add mock {base_url} mock",
         "!ai model set global mock:gpt-test",
         "!ai provider timeout mock 600",
+        *((f"!set api askref base_url,{base_url} api_key,{KEY}", "!load askref") if reference else ()),
     ):
         await harness.say(command, author=harness.owner)
         await harness.settle()

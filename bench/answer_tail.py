@@ -3,6 +3,7 @@ its own process: what it costs and how its end is shown.
 
     .venv/bin/python bench/answer_tail.py                      # 1,600 and 2,500 characters over 8 s
     .venv/bin/python bench/answer_tail.py --runs 5 --seconds 5 8 10 --chars 1600 2500
+    .venv/bin/python bench/answer_tail.py --reference --chars 1600   # side by side with bench/reference_cog
 
 For each answer length (``--chars``, streamed in 4-5 character chunks evenly over ``--seconds``),
 ``--runs`` answers one after the other, each in a fresh channel. Reported (median, and max where
@@ -38,7 +39,7 @@ def body_for(chars: int) -> tuple:
     return " ".join([word] * count), count + 3
 
 
-async def one_answer(harness, index: int, body: str) -> Dict[str, float]:
+async def one_answer(harness, index: int, body: str, command: str = "!ai chat") -> Dict[str, float]:
     streamer_cls = reply_module().ReplyStreamer
     arrivals: List[float] = []  # time of each text delta
     sizes: List[int] = []  # answer length after it
@@ -55,7 +56,7 @@ async def one_answer(harness, index: int, body: str) -> Dict[str, float]:
     since = len(harness.events)
     try:
         c0, asked = time.process_time(), time.monotonic()
-        await harness.say(f"!ai chat {body}", channel=channel, wait=False)
+        await harness.say(f"{command} {body}", channel=channel, wait=False)
         await harness.settle(timeout=120)
         cpu = time.process_time() - c0
     finally:
@@ -65,6 +66,8 @@ async def one_answer(harness, index: int, body: str) -> Dict[str, float]:
     expected = "".join(f"echo: member: {body}".split())
     got = "".join("".join(m.content for m in harness.messages(channel)).split())
     assert got == expected, "incomplete answer"
+    if not arrivals:  # the reference cog: no stream, its answer arrives whole
+        return {"cpu": cpu, "requests": len(shown), "typing": sum(1 for e in events if e.kind == "typing")}
     last_token = arrivals[-1]
     # Visible characters over time: the sum of the current content of every message.
     visible_at: List[tuple] = []
@@ -105,10 +108,16 @@ async def main(args: argparse.Namespace) -> None:
     for chars, seconds in [(c, s) for c in args.chars for s in args.seconds]:
         body, chunks = body_for(chars)
         proc, base_url = await provider_process(delay=seconds / chunks)
-        harness = await start_bot(base_url)
+        harness = await start_bot(base_url, reference=args.reference)
         try:
             await one_answer(harness, -1, "warm up")  # the first answer after load is another bench
-            results = [await one_answer(harness, i, body) for i in range(args.runs)]
+            results, reference = [], []
+            if args.reference:
+                await one_answer(harness, -2, "warm up", "!askref")
+            for i in range(args.runs):  # alternately, so both see the same machine
+                results.append(await one_answer(harness, i, body))
+                if args.reference:
+                    reference.append(await one_answer(harness, 1000 + i, body, "!askref"))
         finally:
             await harness.close()
             proc.terminate()
@@ -127,6 +136,18 @@ async def main(args: argparse.Namespace) -> None:
             )
         )
         print(rows[-1], flush=True)
+        if reference:
+            cpu = [r["cpu"] for r in reference]
+            rows.append(
+                (
+                    "… the same through the reference cog (not streamed)",
+                    f"{median(cpu) * 1000:.0f} ms",
+                    f"{median([r['requests'] for r in reference]):.0f} + "
+                    f"{median([r['typing'] for r in reference]):.0f} typing",
+                    "", "", "", "",
+                )
+            )
+            print(rows[-1], flush=True)
     print(f"\nidle channel, median of {args.runs} answers:")
     print(
         "| answer | CPU per answer | Discord requests (sends+edits + typing) | last token → complete, median / max"
@@ -142,4 +163,8 @@ if __name__ == "__main__":
     parser.add_argument("--chars", type=int, nargs="+", default=[1600, 2500])
     parser.add_argument("--seconds", type=float, nargs="+", default=[8.0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--reference", action="store_true",
+        help="also answer through bench/reference_cog (a minimal non-streaming cog, as the peers answer)",
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Iterator, List, Optional
@@ -144,6 +145,21 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     (5 messages per 5 s in a channel), not on the CPU, so two workers per core left it idle a
     quarter of the time (measured: 10.3 min of CPU in 7.2 min on 2 cores with 4 workers)."""
     return max(2, min(8, 3 * (os.cpu_count() or 1)))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Collect garbage less often in the test processes: each holds a large heap that lives for the
+    whole run (Red, discord.py, openai, the bot's import of skynet) and every test builds a Red bot,
+    so Python's default (a collection every 700 allocations) spent ~10 % of a cog test's CPU
+    scanning it (measured with ``gc.callbacks`` over ``tests/cog/test_settings.py``: 2.0 s of 19.5 s;
+    with this and the freeze below 0.6 s of 16.9 s). The bot's behaviour does not depend on it."""
+    gc.set_threshold(20_000, 20, 20)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported stays for the run: frozen, later collections skip it."""
+    gc.collect()
+    gc.freeze()
 
 
 # Files with one long test (a pip install, console subprocesses, MCP server processes) start first:
