@@ -37,7 +37,7 @@ from collections import Counter
 from typing import Dict, List, Set
 
 from _streaming_common import KEY, LagMonitor, pct
-from discord.ext.test import backend
+from discord.ext.test import backend, runner
 
 HERE = Path(__file__).resolve().parent
 
@@ -86,6 +86,28 @@ def census() -> Counter:
     return Counter(type(o).__qualname__ for o in gc.get_objects())
 
 
+def holders(type_name: str, samples: int = 3) -> List[str]:
+    """For a few live objects of ``type_name``: the chain of references from a module to it (what
+    keeps it alive). Needs ``objgraph`` (``pip install objgraph``: a diagnostic, not a dependency)."""
+    import objgraph
+
+    found = objgraph.by_type(type_name)
+    chains = []
+    for obj in random.Random(1).sample(found, min(samples, len(found))):
+        chain = objgraph.find_backref_chain(obj, objgraph.is_proper_module, max_depth=12)
+        labels = []
+        for link in chain:
+            label = type(link).__qualname__
+            if isinstance(link, dict):
+                label += "{" + ",".join(map(str, list(link)[:3])) + "}"
+            elif hasattr(link, "__name__"):
+                label += f"({link.__name__})"
+            labels.append(label)
+        chains.append(" -> ".join(labels))
+    del found
+    return chains
+
+
 def task_kinds() -> Counter:
     """The running tasks by what they run (a backlog shows as replies waiting, a leak as a kind
     that only grows)."""
@@ -128,6 +150,9 @@ def prune_simulator(harness, keep_ids: Set[int]) -> None:
     payloads = harness._message_data  # noqa: SLF001 - the raw payloads the fake Discord keeps
     for message_id in [m for m in payloads if m not in keep_ids]:
         del payloads[message_id]
+    for queue in (runner.sent_queue, runner.error_queue):  # dpytest's queue of everything the bot sent
+        while not queue.empty():
+            queue.get_nowait()
     state = backend._cur_config  # noqa: SLF001
     for history in state.messages.values():
         if len(history) > 60:
@@ -277,6 +302,12 @@ async def main(args: argparse.Namespace) -> None:
             ):
                 grown = sorted(((after[k] - before[k], k) for k in after), reverse=True)[:12]
                 print(f"  {title} grown most since warm-up: " + ", ".join(f"{k} +{d}" for d, k in grown if d > 0))
+            for name in ("Context", "Message"):
+                try:
+                    for chain in holders(name):
+                        print("  held:", chain[:600], flush=True)
+                except Exception as exc:  # a diagnostic: say why it could not tell
+                    print(f"  held: {name}: {exc!r}", flush=True)
     finally:
         await harness.close()
         proc.terminate()

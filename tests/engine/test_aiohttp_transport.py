@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-from typing import Any, AsyncIterator, Dict
+from typing import Any, AsyncIterator, Dict, List
 
 import httpx
 import openai
@@ -39,6 +39,16 @@ class Server:
         await response.write(b"first piece\n")
         await self.go.wait()  # the second piece only after the client has read the first
         await response.write(b"second piece\n")
+        await response.write_eof()
+        return response
+
+    async def tokens(self, request: web.Request) -> web.StreamResponse:
+        """60 events 2 ms apart, as a fast model streams them."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for index in range(60):
+            await response.write(f"data: {index}\n\n".encode())
+            await asyncio.sleep(0.002)
         await response.write_eof()
         return response
 
@@ -94,6 +104,7 @@ class Server:
         app = web.Application()
         for path, handler in (
             ("/stream", self.stream),
+            ("/tokens", self.tokens),
             ("/cut", self.cut),
             ("/stall", self.stall),
             ("/silent", self.silent),
@@ -145,6 +156,18 @@ async def test_bytes_are_handed_over_as_they_arrive(server: Server, kind: str) -
             assert await asyncio.wait_for(pieces.__anext__(), 5) == b"first piece\n"  # before the rest exists
             server.go.set()
             assert b"".join([piece async for piece in pieces]) == b"second piece\n"
+
+
+async def test_a_fast_event_stream_arrives_whole_in_few_reads(server: Server) -> None:
+    # Each read is a wake-up and a pass through every layer above: the socket is read at most
+    # every COALESCE_SECONDS (the first piece at once).
+    reads: List[bytes] = []
+    async with client("aiohttp") as http:
+        async with http.stream("GET", f"{server.base_url}/tokens") as response:
+            async for data in response.aiter_raw():
+                reads.append(data)
+    assert b"".join(reads) == b"".join(f"data: {i}\n\n".encode() for i in range(60))
+    assert len(reads) <= 20  # 60 events over >= 120 ms, read every 50 ms (httpx's transport: ~60)
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)

@@ -14,7 +14,7 @@ from skynet.engine.errors import NotOpenAICompatible, Redactor, StreamCut, expla
 from skynet.engine.events import TextDelta
 from skynet.engine.providers.base import Endpoint, Finish, TokenUsage, ToolCallRequest
 from skynet.engine.providers.openai_compat import OpenAICompatibleProvider
-from skynet.engine.providers.sse import ProviderStreamError
+from skynet.engine.providers.sse import ProviderStreamError, merged
 from skynet_dev.mock_openai import MockOpenAI, Reply
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -96,14 +96,35 @@ async def test_text_usage_and_finish_are_read(raw: RawServer) -> None:
 async def test_lines_split_across_network_reads_are_reassembled(raw: RawServer) -> None:
     body = chunk("α, β") + chunk("γ") + chunk(finish="length") + b"data: [DONE]\r\n\r\n"
     raw.pieces = [body[i : i + 7] for i in range(0, len(body), 7)]  # cuts lines and UTF-8 sequences
-    parts = await collect(raw.base_url)
-    assert parts == [TextDelta("α, β"), TextDelta("γ"), Finish("length")]
+    parts = merged(await collect(raw.base_url))  # how many reads the pieces took is the network's
+    assert parts == [TextDelta("α, βγ"), Finish("length")]
 
 
 async def test_done_without_finish_reason_is_a_complete_answer(raw: RawServer) -> None:
     raw.pieces = [chunk("All "), chunk("there."), b"data: [DONE]\n\n"]
+    parts = merged(await collect(raw.base_url))
+    assert parts == [TextDelta("All there."), Finish("stop")]
+
+
+async def test_the_tokens_of_one_read_go_up_as_one_delta(raw: RawServer) -> None:
+    # One write of five chunks reaches the cog in one read: one pass through the layers above.
+    raw.pieces = [b"".join(chunk(word) for word in ("One ", "read, ", "five ", "tokens", ".")), b"data: [DONE]\n\n"]
     parts = await collect(raw.base_url)
-    assert parts == [TextDelta("All "), TextDelta("there."), Finish("stop")]
+    assert parts[0] == TextDelta("One read, five tokens.")
+    assert merged(parts) == [TextDelta("One read, five tokens."), Finish("stop")]
+
+
+async def test_a_malformed_chunk_after_good_ones_in_the_same_read_keeps_their_text(raw: RawServer) -> None:
+    raw.pieces = [chunk("Kept ") + chunk("text.") + b"data: {not json\n\n"]
+    seen: List[Any] = []
+    provider = OpenAICompatibleProvider(Endpoint("local", raw.base_url), None, max_retries=0)
+    with pytest.raises(StreamCut):
+        try:
+            async for part in provider.stream_chat("gpt-test", MESSAGES, {}):
+                seen.append(part)
+        finally:
+            await provider.aclose()
+    assert seen == [TextDelta("Kept text.")]
 
 
 async def test_closed_without_done_and_without_finish_reason_is_cut(raw: RawServer) -> None:

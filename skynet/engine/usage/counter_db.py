@@ -91,6 +91,10 @@ class CounterDB:
         # durable across an application crash (counters lost in a power cut are at most a flush).
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        # The log is copied into the file every 1 MB (SQLite's default: 4 MB) and cut back to
+        # that size after: without the limit a WAL file stays at its largest size for good.
+        db.execute("PRAGMA wal_autocheckpoint=256")
+        db.execute(f"PRAGMA journal_size_limit={1 << 20}")
         db.executescript(_SCHEMA)
         present = {row[1] for row in db.execute("PRAGMA table_info(usage)")}
         for name in COUNTER_FIELDS:  # a counter added by a later version (reasoning_tokens)
