@@ -243,26 +243,29 @@ class MockOpenAI:
         def fires(after: int | None, sent: int) -> bool:
             return after is not None and min(after, len(deltas)) == sent
 
-        for sent in range(len(deltas) + 1):
-            if fires(reply.malformed_after, sent):
-                await send("{not json")
-            if fires(reply.end_early_after, sent):
-                return response
-            if fires(reply.stall_after, sent):
-                await self._pause(None)  # returns only when the server closes
-            if fires(reply.stall_after, sent) or fires(reply.cut_after, sent):
-                return _drop(request, response)
-            if sent == len(deltas):
-                break
-            first = reply.first_delay if reply.first_delay is not None else reply.delay
-            if await self._pause(first if sent == 0 else reply.delay):
-                return _drop(request, response)
-            await send_chunk([choice_body(delta=deltas[sent])])
-        await send_chunk([choice_body(delta={}, finish_reason=finish_reason_of(reply))])
-        if usage is not None:
-            await send_chunk([], usage=usage)
-        await send("[DONE]")
-        return response
+        try:
+            for sent in range(len(deltas) + 1):
+                if fires(reply.malformed_after, sent):
+                    await send("{not json")
+                if fires(reply.end_early_after, sent):
+                    return response
+                if fires(reply.stall_after, sent):
+                    await self._pause(None)  # returns only when the server closes
+                if fires(reply.stall_after, sent) or fires(reply.cut_after, sent):
+                    return _drop(request, response)
+                if sent == len(deltas):
+                    break
+                first = reply.first_delay if reply.first_delay is not None else reply.delay
+                if await self._pause(first if sent == 0 else reply.delay):
+                    return _drop(request, response)
+                await send_chunk([choice_body(delta=deltas[sent])])
+            await send_chunk([choice_body(delta={}, finish_reason=finish_reason_of(reply))])
+            if usage is not None:
+                await send_chunk([], usage=usage)
+            await send("[DONE]")
+            return response
+        except ConnectionResetError:  # the client went away (a reply stopped): as a server would, quietly
+            return response
 
 
 def demo_server(port: int = 0, delay: float = DEMO_DELAY) -> MockOpenAI:
