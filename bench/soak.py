@@ -235,12 +235,19 @@ async def main(args: argparse.Namespace) -> None:
                 now = time.monotonic()
                 if now >= next_sample:
                     collect_answers()
-                    keep = {m.id for m in harness._messages.values() if not id_re.search(m.content or "")}  # noqa: SLF001
+                    # messages still streaming (their id comes at the end); `ai remember`
+                    # confirmations were counted by collect_answers() and need not be kept
+                    keep = {
+                        m.id
+                        for m in harness._messages.values()  # noqa: SLF001
+                        if m.channel_id not in memory_ids and not id_re.search(m.content or "")
+                    }
                     # keep the messages still streaming (no id yet) and the last minute's
                     recent = {mid for mid in list(harness._messages)[-400:]}  # noqa: SLF001
                     prune_simulator(harness, keep | recent)
                     lags = lag.samples[lag_mark:]
-                    lag_mark = len(lag.samples)
+                    del lag.samples[:], lag.times[:]  # the bench's own memory: only this interval's
+                    lag_mark = 0
                     sample = {
                         "t": round(now - start),
                         "sent": sent,

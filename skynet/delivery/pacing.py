@@ -158,6 +158,12 @@ class Pacer:
             for stale in list(itertools.islice(self._last_served, 5_000)):
                 del self._last_served[stale]
 
+    def forget(self, owner: object) -> None:
+        """``owner``'s reply is over: its turn-taking rank is not needed any more (kept, each
+        finished reply stayed alive, with its messages and context, until 10,000 had ended:
+        ``bench/soak.py --census`` showed RSS growing by ~14 MB a minute at 20 messages/s)."""
+        self._last_served.pop(owner, None)
+
     def hurry(self, owner: object) -> None:
         """The operations ``owner`` is waiting for now complete an answer: treat them as FINAL."""
         changed = False

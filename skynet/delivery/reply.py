@@ -140,6 +140,7 @@ class ReplyStreamer:
         self._task.cancel()
         if self._typing_task is not None:
             self._typing_task.cancel()
+        self._pacer.forget(self)
 
     @property
     def broken(self) -> bool:
@@ -194,11 +195,14 @@ class ReplyStreamer:
         self._pacer.hurry(self)  # an intermediate edit waiting for its slot is now the final one
         if self._typing_task is not None:
             self._typing_task.cancel()
-        await asyncio.wait({self._task})  # an aborted render loop ends cancelled: nothing to raise
-        if not self._task.cancelled() and self._task.exception() is not None:
-            raise self._task.exception()
-        if not self._task.cancelled():  # an aborted reply (unload) posts nothing more
-            await self._style.settle(self)  # the buttons each message ends with
+        try:
+            await asyncio.wait({self._task})  # an aborted render loop ends cancelled: nothing to raise
+            if not self._task.cancelled() and self._task.exception() is not None:
+                raise self._task.exception()
+            if not self._task.cancelled():  # an aborted reply (unload) posts nothing more
+                await self._style.settle(self)  # the buttons each message ends with
+        finally:
+            self._pacer.forget(self)
         return self.messages
 
     # ------------------------------------------------------------------ rendering
