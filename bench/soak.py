@@ -32,8 +32,8 @@ import re
 import resource
 import sys
 import time
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 from typing import Dict, List, Set
 
 from _streaming_common import KEY, LagMonitor, pct
@@ -258,7 +258,7 @@ async def main(args: argparse.Namespace) -> None:
                         "tasks": len(asyncio.all_tasks()),
                         # sent but not yet answered completely (a backlog, if it grows)
                         "in_flight": sent - len(answered) - len(memory_replies),
-                        "pacer_waiting": len(getattr(harness.bot.get_cog("Skynet"), "pacer")._waiting),  # noqa: SLF001
+                        "pacer_waiting": len(harness.bot.get_cog("Skynet").pacer._waiting),  # noqa: SLF001
                         "sqlite_kb": {k: v // 1024 for k, v in sorted(sqlite_sizes(root).items())},
                         "lag_p99_ms": round(pct(lags, 0.99) * 1000, 1),
                         "errors_logged": len(errors.records),

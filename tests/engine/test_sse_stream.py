@@ -79,6 +79,19 @@ async def collect(base_url: str, tools: Any = None) -> List[Any]:
         await provider.aclose()
 
 
+async def parts_before_the_cut(base_url: str) -> List[Any]:
+    """The parts passed on before the stream raised ``StreamCut`` (which it must)."""
+    seen: List[Any] = []
+    provider = OpenAICompatibleProvider(Endpoint("local", base_url), None, max_retries=0)
+    with pytest.raises(StreamCut):
+        try:
+            async for part in provider.stream_chat("gpt-test", MESSAGES, {}):
+                seen.append(part)
+        finally:
+            await provider.aclose()
+    return seen
+
+
 async def test_text_usage_and_finish_are_read(raw: RawServer) -> None:
     usage = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
     raw.pieces = [
@@ -116,28 +129,12 @@ async def test_the_tokens_of_one_read_go_up_as_one_delta(raw: RawServer) -> None
 
 async def test_a_malformed_chunk_after_good_ones_in_the_same_read_keeps_their_text(raw: RawServer) -> None:
     raw.pieces = [chunk("Kept ") + chunk("text.") + b"data: {not json\n\n"]
-    seen: List[Any] = []
-    provider = OpenAICompatibleProvider(Endpoint("local", raw.base_url), None, max_retries=0)
-    with pytest.raises(StreamCut):
-        try:
-            async for part in provider.stream_chat("gpt-test", MESSAGES, {}):
-                seen.append(part)
-        finally:
-            await provider.aclose()
-    assert seen == [TextDelta("Kept text.")]
+    assert await parts_before_the_cut(raw.base_url) == [TextDelta("Kept text.")]
 
 
 async def test_closed_without_done_and_without_finish_reason_is_cut(raw: RawServer) -> None:
     raw.pieces = [chunk("Half an ")]
-    seen: List[Any] = []
-    with pytest.raises(StreamCut):
-        provider = OpenAICompatibleProvider(Endpoint("local", raw.base_url), None, max_retries=0)
-        try:
-            async for part in provider.stream_chat("gpt-test", MESSAGES, {}):
-                seen.append(part)
-        finally:
-            await provider.aclose()
-    assert seen == [TextDelta("Half an ")]
+    assert await parts_before_the_cut(raw.base_url) == [TextDelta("Half an ")]
 
 
 async def test_finish_reason_without_done_is_complete(raw: RawServer) -> None:
