@@ -190,6 +190,9 @@ async def main(args: argparse.Namespace) -> None:
         start = time.monotonic()
         next_sample = start + args.every
         sent = 0
+        per_kind: Counter = Counter()
+        pacer = harness.bot.get_cog("Skynet").pacer
+        paced_before = 0
         id_re = re.compile(r"\bq(\d+)x\b")
 
         memory_ids = {c.id for c in memory_channels}
@@ -215,17 +218,23 @@ async def main(args: argparse.Namespace) -> None:
                 key = f"q{sent}x"
                 author = members[sent % len(members)]
                 words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega"]) for _ in range(14))
+                # Each kind goes round its own channels (by ``sent`` alone, the mix's period of 20
+                # would alias: 4 passive channels of 20 at 1 message/s each, past what Discord's
+                # 5 operations per 5 s can answer, and 3 memory channels of 10).
+                nth = per_kind[kind]
+                per_kind[kind] += 1
                 if kind == "chat":
-                    content, channel = f"!ai chat {words} {key} end", chat_channels[sent % len(chat_channels)]
+                    content, channel = f"!ai chat {words} {key} end", chat_channels[nth % len(chat_channels)]
                 elif kind == "tool":
-                    content, channel = f"!ai chat calculate {words} {key} end", chat_channels[sent % len(chat_channels)]
+                    content = f"!ai chat calculate {words} {key} end"
+                    channel = chat_channels[(nth + len(chat_channels) // 2) % len(chat_channels)]
                 elif kind == "passive":
-                    content, channel = f"{words} {key} end", passive[sent % len(passive)]
+                    content, channel = f"{words} {key} end", passive[nth % len(passive)]
                 else:
                     # Each member tells the same fact every time: the first is stored, the rest are
                     # duplicates (issue 21), so memory stays the size of the members' facts.
                     content = f"!ai remember I like {FAVOURITES[sent % len(members) % len(FAVOURITES)]}"
-                    channel = memory_channels[sent % len(memory_channels)]
+                    channel = memory_channels[nth % len(memory_channels)]
                 expected[key] = kind
                 await harness.say(content, author=author, channel=channel, wait=False)
                 sent += 1
@@ -258,12 +267,16 @@ async def main(args: argparse.Namespace) -> None:
                         "tasks": len(asyncio.all_tasks()),
                         # sent but not yet answered completely (a backlog, if it grows)
                         "in_flight": sent - len(answered) - len(memory_replies),
-                        "pacer_waiting": len(harness.bot.get_cog("Skynet").pacer._waiting),  # noqa: SLF001
+                        "pacer_waiting": len(pacer._waiting),  # noqa: SLF001
                         "sqlite_kb": {k: v // 1024 for k, v in sorted(sqlite_sizes(root).items())},
                         "lag_p99_ms": round(pct(lags, 0.99) * 1000, 1),
                         "errors_logged": len(errors.records),
                         "harness_errors": len(harness.errors),
                     }
+                    paced = sum(pacer.stats[k] for k in ("ops", "typing", "interactions"))
+                    # the bot's requests through the pacer per second over the interval (Discord: 50)
+                    sample["paced_per_s"] = round((paced - paced_before) / args.every, 1)
+                    paced_before = paced
                     samples.append(sample)
                     print(sample, flush=True)
                     if args.census and len(samples) == max(1, int(duration / args.every * args.warmup)):
@@ -301,6 +314,12 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  missing: {missing[:20]}{' …' if len(missing) > 20 else ''}")
         print(f"  errors logged: {len(errors.records)} {errors.records[:5]}")
         print(f"  errors seen by the harness: {len(harness.errors)} {[repr(e)[:200] for e in harness.errors[:5]]}")
+        names = {c.id: c.name.rstrip("0123456789") for c in harness.guild.channels}
+        hits = Counter(
+            (h.kind, "bot-wide" if h.is_global else names.get(h.channel_id, "?")) for h in harness.limits.rate_limited
+        )
+        print(f"  429s the fake Discord answered (each retried as discord.py does): {dict(hits)}")
+        print(f"  pacer: {dict(pacer.stats)}")
         print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         if args.census:
             for title, before, after in (
