@@ -135,6 +135,7 @@ async def setup(harness, base_url: str, passive: List) -> None:
     ):
         await harness.say(command, author=owner)
         await harness.settle()
+        await asyncio.sleep(1)  # each reply in "general": inside its 5 sends per 5 s (no 429 to retry)
     for channel in passive:
         await harness.say("!ai listen mode channel all", author=owner, channel=channel)
         await harness.settle()
@@ -182,9 +183,13 @@ async def main(args: argparse.Namespace) -> None:
             backend.make_member(backend.make_user(f"member{i}", 1000 + i), harness.guild) for i in range(200)
         ]
         await setup(harness, base_url, passive)
-        expected: Dict[str, str] = {}  # id -> "chat" | "tool" | "passive" | "remember"
-        answered: Set[str] = set()
         kinds = ["chat"] * 10 + ["passive"] * 4 + ["tool"] * 3 + ["remember"] * 3
+        # One byte per message sent, by its number: its kind, and whether its answer was seen. (A
+        # dict and a set of ids grew by ~150 bytes a message, ~5 MB in 30 minutes: the bench's own
+        # memory would count as the bot's growth.)
+        kind_codes = {kind: code for code, kind in enumerate(dict.fromkeys(kinds))}
+        kinds_by_code = list(kind_codes)
+        sent_kinds, answered = bytearray(), bytearray()
         duration = args.minutes * 60
         samples = []
         start = time.monotonic()
@@ -196,20 +201,24 @@ async def main(args: argparse.Namespace) -> None:
         id_re = re.compile(r"\bq(\d+)x\b")
 
         memory_ids = {c.id for c in memory_channels}
-        memory_replies: Set[int] = set()  # `ai remember` confirms without quoting the fact
+        # `ai remember` confirms without quoting the fact: its replies are counted by message id
+        # (those still in the harness's history, so none twice)
+        memory_replies: Set[int] = set()
+        memory_count = 0
 
         def collect_answers() -> None:
+            nonlocal memory_count
             for message in list(harness._messages.values()):  # noqa: SLF001
-                if message.channel_id in memory_ids and (message.content or "").strip():
-                    memory_replies.add(message.id)
+                content = message.content or ""
+                if message.channel_id in memory_ids:
+                    if content.strip() and message.id not in memory_replies:
+                        memory_replies.add(message.id)
+                        memory_count += 1
                     continue
-                for found in id_re.findall(message.content or ""):
-                    key = f"q{found}x"
-                    kind = expected.get(key)
-                    if kind is None:
-                        continue
-                    if kind != "remember" and (message.content or "").rstrip().endswith(key + " end"):
-                        answered.add(key)
+                for found in id_re.findall(content):
+                    index = int(found)
+                    if index < len(sent_kinds) and content.rstrip().endswith(f"q{found}x end"):
+                        answered[index] = 1
 
         with LagMonitor() as lag:
             lag_mark = 0
@@ -235,7 +244,8 @@ async def main(args: argparse.Namespace) -> None:
                     # duplicates (issue 21), so memory stays the size of the members' facts.
                     content = f"!ai remember I like {FAVOURITES[sent % len(members) % len(FAVOURITES)]}"
                     channel = memory_channels[nth % len(memory_channels)]
-                expected[key] = kind
+                sent_kinds.append(kind_codes[kind])
+                answered.append(0)
                 await harness.say(content, author=author, channel=channel, wait=False)
                 sent += 1
                 target = start + sent / args.rate
@@ -254,6 +264,7 @@ async def main(args: argparse.Namespace) -> None:
                     # keep the messages still streaming (no id yet) and the last minute's
                     recent = {mid for mid in list(harness._messages)[-400:]}  # noqa: SLF001
                     prune_simulator(harness, keep | recent)
+                    memory_replies.intersection_update(harness._messages)  # noqa: SLF001
                     lags = lag.samples[lag_mark:]
                     del lag.samples[:], lag.times[:]  # the bench's own memory: only this interval's
                     lag_mark = 0
@@ -261,12 +272,15 @@ async def main(args: argparse.Namespace) -> None:
                         "t": round(now - start),
                         "sent": sent,
                         "rate": round(sent / (now - start), 1),
-                        "answered": len(answered) + len(memory_replies),
+                        "answered": answered.count(1) + memory_count,
                         "rss_mb": round(rss_mb(), 1),
+                        # memory blocks Python's allocator has handed out (str and bytes too, which
+                        # the census can't see): growing with a flat RSS-less part = live data grows
+                        "py_blocks_k": sys.getallocatedblocks() // 1000,
                         "files": open_files(),
                         "tasks": len(asyncio.all_tasks()),
                         # sent but not yet answered completely (a backlog, if it grows)
-                        "in_flight": sent - len(answered) - len(memory_replies),
+                        "in_flight": sent - answered.count(1) - memory_count,
                         "pacer_waiting": len(pacer._waiting),  # noqa: SLF001
                         "sqlite_kb": {k: v // 1024 for k, v in sorted(sqlite_sizes(root).items())},
                         "lag_p99_ms": round(pct(lags, 0.99) * 1000, 1),
@@ -287,28 +301,26 @@ async def main(args: argparse.Namespace) -> None:
             await harness.settle(timeout=300, ignore=lambda t: t.get_name() == "background:lag")
             await asyncio.sleep(1)
             collect_answers()
-        missing = sorted(
-            (k for k, kind in expected.items() if kind != "remember" and k not in answered), key=lambda k: int(k[1:-1])
-        )
+        remember = kind_codes["remember"]
+        missing = [f"q{i}x" for i, code in enumerate(sent_kinds) if code != remember and not answered[i]]
         warm = samples[max(0, int(len(samples) * args.warmup) - 1)] if samples else None
         last = samples[-1] if samples else None
         print("\n| measure | end of warm-up | end | growth |")
         print("|---|---|---|---|")
         if warm and last:
-            for key in ("rss_mb", "files", "tasks"):
+            for key in ("rss_mb", "py_blocks_k", "files", "tasks"):
                 growth = (last[key] - warm[key]) / warm[key] * 100 if warm[key] else 0.0
                 print(f"| {key} | {warm[key]} | {last[key]} | {growth:+.1f} % |")
             for name in sorted(set(warm["sqlite_kb"]) | set(last["sqlite_kb"])):
                 a, b = warm["sqlite_kb"].get(name, 0), last["sqlite_kb"].get(name, 0)
                 print(f"| {name} (kB) | {a} | {b} | {((b - a) / a * 100) if a else 0:+.1f} % |")
             print(f"| loop lag p99 per interval, max after warm-up | | {max(s['lag_p99_ms'] for s in samples[samples.index(warm):])} ms | |")
-        by_kind: Dict[str, List[int]] = {}
-        for key, kind in expected.items():
-            by_kind.setdefault(kind, [0, 0])
-            by_kind[kind][0] += 1
-            by_kind[kind][1] += key in answered
+        by_kind: Dict[str, List[int]] = {kind: [0, 0] for kind in kind_codes}
+        for code, done in zip(sent_kinds, answered):
+            by_kind[kinds_by_code[code]][0] += 1
+            by_kind[kinds_by_code[code]][1] += done
         print(f"\nsent {sent} messages in {args.minutes:g} min ({sent / duration:.1f}/s offered):")
-        by_kind.get("remember", [0, 0])[1] = len(memory_replies)
+        by_kind["remember"][1] = memory_count
         for kind, (total, done) in sorted(by_kind.items()):
             print(f"  {kind}: {done}/{total} answered completely" + (" (confirmations)" if kind == "remember" else ""))
         print(f"  missing: {missing[:20]}{' …' if len(missing) > 20 else ''}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Mapping, Optional
 
 from redbot.core import commands
@@ -158,6 +158,7 @@ class Skynet(
         self.listener = Listener()
         self._chain_cache = OrderedDict()
         self._notified = {}
+        self._passive_open = Counter()
         self.memory_service = self.make_memory_service()
         self.inflight = InFlight()  # replies being written; unload ends them with a note
         self.price_table = PriceTable()  # genai-prices, loaded in the background by cog_load

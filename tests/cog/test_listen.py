@@ -3,6 +3,7 @@ context listening, reply chains, cooldowns, channel lists, and everything it mus
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import List, Optional
 
 import discord
@@ -249,3 +250,35 @@ async def test_listen_show_and_bad_input(bot, provider):
         assert needle in await admin(bot, bad), bad
     out = await admin(bot, "!ai listen show")
     assert "Keywords:** none" in out and "Denied channels:** none" in out and "Cooldown here:** 0 s" in out
+
+
+async def test_a_channel_busier_than_discord_allows_is_not_answered_without_end(bot, provider):
+    """Every message of a channel can't be answered once they come faster than Discord shows
+    replies (5 sends or edits per 5 s): at most three passive replies are under way in a channel;
+    the messages beyond them are treated like those in a cooldown (kept as context)."""
+    await admin(bot, "!ai listen mode all")
+    await admin(bot, "!ai listen context on")
+    provider.default_reply = replace(provider.default_reply, first_delay=0.5)
+    state = dpy_backend.get_state()
+    texts = [f"rush message {n}" for n in range(6)]
+    before = len(bot.messages())
+    for text in texts:  # all six arrive before the first answer has begun to show
+        data = dpy_factories.make_message_dict(bot.channel, bot.member, content=text, guild_id=bot.guild.id)
+        dpy_backend._cur_config.messages[bot.channel.id].append(data)
+        state.parse_message_create(data)
+    await dpy_runner.run_all_events()
+    await bot.settle(timeout=20)
+    answers = [m.content for m in bot.messages()[before:]]
+    answered = {t for t in texts if f"echo: member: {t}" in answers}
+    assert len(answers) == len(answered) == 3
+    assert len(provider.chat_requests) == 3
+    # Once the channel is quiet again, the next message is answered, with the others as context.
+    provider.default_reply = replace(provider.default_reply, first_delay=None)
+    [answer] = await post(bot, "and now?")
+    assert answer.content == "echo: member: and now?"
+    context = [m["content"] for m in provider.chat_requests[-1]["messages"]]
+    for text in set(texts) - answered:
+        assert f"member: {text}" in context
+    # another channel has its own three
+    other = dpy_backend.make_text_channel("other", bot.guild)
+    assert len(await post(bot, "hello other", channel=other)) == 1

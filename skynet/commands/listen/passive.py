@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any, Dict, List, Literal, Optional, Tuple
 
 import discord
@@ -29,11 +29,17 @@ log = logging.getLogger("red.skynet.listen")
 ListenScope = Literal["server", "channel"]
 CHAIN_LENGTH = 10  # replied-to messages used as context
 CHAIN_CACHE = 2000  # fetched messages kept, so long threads cost one fetch per message, not per answer
+# Passive replies one channel may have under way. Discord shows a bot 5 sends or edits per 5 s in a
+# channel and a reply needs two or more: answering every message of a busier channel would queue
+# replies without end, each later than the last (at 1 message/s in a channel listening to
+# everything, bench/soak.py's queue grew for the whole 30 minutes).
+PASSIVE_IN_PROGRESS = 3
 
 
 class PassiveMixin(MixinMeta):
     _chain_cache: "OrderedDict[int, Optional[discord.Message]]"
     _notified: Dict[Tuple[Any, ...], float]
+    _passive_open: "Counter[int]"  # channel id -> passive replies under way there
 
     # -- the listener
 
@@ -67,15 +73,7 @@ class PassiveMixin(MixinMeta):
         if not await self._may_listen(message):
             return
         if not decision.answer:
-            if not self.storing_decision(author, message.channel):
-                return  # incognito, no consent, an excluded channel: context keeps nothing of theirs
-            self.memory.add(
-                conversation_key(message.channel),
-                USER,
-                message.content,
-                user_id=author.id,
-                name=author.display_name,
-            )
+            self._keep_as_context(message)
             return
         if not self.privacy.gate.may_answer(author.id, guild_id=guild.id):
             return  # consent required and not given: not answered (`ai chat` says why)
@@ -86,18 +84,38 @@ class PassiveMixin(MixinMeta):
             except GovernanceRefusal as refusal:
                 await self._notify_once(message, refusal)
             return
-        chain = await self.reply_chain(message)
-        ctx = await self.bot.get_context(message)
-        if ctx.prefix is None:
-            ctx.prefix = (await self.bot.get_valid_prefixes(guild))[0]
-        text = self._strip_mention(message.content, me.id) or message.content
+        channel_id = message.channel.id
+        if self._passive_open[channel_id] >= PASSIVE_IN_PROGRESS:
+            # Busier than Discord lets the bot answer: not answered, like a message in a cooldown.
+            if rules.listen.context_in(heard.channel_id)[0]:
+                self._keep_as_context(message)
+            return
+        self._passive_open[channel_id] += 1  # counted before the first await: no race past the bound
         try:
+            chain = await self.reply_chain(message)
+            ctx = await self.bot.get_context(message)
+            if ctx.prefix is None:
+                ctx.prefix = (await self.bot.get_valid_prefixes(guild))[0]
+            text = self._strip_mention(message.content, me.id) or message.content
             await self.answer(ctx, text, reply_chain=chain)
         except GovernanceRefusal as refusal:
             await self._notify_once(message, refusal)
         except ModerationRefusal as refusal:  # the notice, as a reply (moderation's own choice)
             await self.pacer.wait(message.channel.id)
             await message.reply(refusal.message, mention_author=False, allowed_mentions=NO_MENTIONS)
+        finally:
+            self._passive_open[channel_id] -= 1
+            if self._passive_open[channel_id] <= 0:
+                del self._passive_open[channel_id]
+
+    def _keep_as_context(self, message: discord.Message) -> None:
+        """Context listening: the message enters the channel's memory without an answer."""
+        author = message.author
+        if not self.storing_decision(author, message.channel):
+            return  # incognito, no consent, an excluded channel: context keeps nothing of theirs
+        self.memory.add(
+            conversation_key(message.channel), USER, message.content, user_id=author.id, name=author.display_name
+        )
 
     def _known_parent(self, message: discord.Message) -> Optional[discord.Message]:
         """The message ``message`` replies to, if Discord sent it along or the cache has it (no I/O)."""
