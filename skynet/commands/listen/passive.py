@@ -77,18 +77,20 @@ class PassiveMixin(MixinMeta):
             return
         if not self.privacy.gate.may_answer(author.id, guild_id=guild.id):
             return  # consent required and not given: not answered (`ai chat` says why)
+        channel_id = message.channel.id
+        in_threads = self.threads_on(message.channel)  # the channel answers in a new thread per conversation
+        if not in_threads and self._passive_open[channel_id] >= PASSIVE_IN_PROGRESS:
+            # Busier than Discord lets the bot answer: not answered, like a message in a cooldown
+            # (which it does not start).
+            if rules.listen.context_in(heard.channel_id)[0]:
+                self._keep_as_context(message)
+            return
         self.listener.mark_answered(heard)
-        if self.threads_on(message.channel):  # the channel answers in a new thread per conversation
+        if in_threads:
             try:
                 await self.answer_in_new_thread(message, self._strip_mention(message.content, me.id) or message.content)
             except GovernanceRefusal as refusal:
                 await self._notify_once(message, refusal)
-            return
-        channel_id = message.channel.id
-        if self._passive_open[channel_id] >= PASSIVE_IN_PROGRESS:
-            # Busier than Discord lets the bot answer: not answered, like a message in a cooldown.
-            if rules.listen.context_in(heard.channel_id)[0]:
-                self._keep_as_context(message)
             return
         self._passive_open[channel_id] += 1  # counted before the first await: no race past the bound
         try:
