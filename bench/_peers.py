@@ -59,7 +59,7 @@ ENCODINGS = {  # name: (URL tiktoken downloads, its sha256)
 @dataclass(frozen=True)
 class Peer:
     name: str  # the cog's package (its folder's name)
-    setup: Callable[[str, str], List[Tuple[str, str]]]  # (base_url, key) -> (command, "owner"/"member")
+    setup: Callable[[str, str], List[str]]  # (base_url, key) -> the owner's commands after loading it
     channel_setup: Callable[[int], List[str]]  # channel id -> owner commands before each answer
     ask: Callable[[int], str]  # bot user id -> what precedes the question in the member's message
     encodings: Tuple[str, ...]  # tiktoken encodings it loads
@@ -72,11 +72,11 @@ PEERS: Dict[str, Peer] = {
     "aiuser": Peer(
         name="aiuser",
         setup=lambda base_url, key: [
-            (f"!set api openai api_key,{key}", "owner"),
-            (f"!aiuserowner endpoint set {base_url}", "owner"),
-            ("!aiuser model set gpt-test", "owner"),
+            f"!set api openai api_key,{key}",
+            f"!aiuserowner endpoint set {base_url}",
+            "!aiuser model set gpt-test",
             # `[p]aiuser optin` is broken at bz-cogs fafdde2 (self.consent is the `consent` group there)
-            ("!aiuser consent default enable", "owner"),
+            "!aiuser consent default enable",
         ],
         channel_setup=lambda channel_id: [f"!aiuser channels add <#{channel_id}>"],
         ask=lambda bot_id: f"<@{bot_id}>",
@@ -86,8 +86,8 @@ PEERS: Dict[str, Peer] = {
     "assistant": Peer(
         name="assistant",
         setup=lambda base_url, key: [
-            (f"!assistant api globalendpoint {base_url}", "owner"),
-            ("!assistant set model gpt-test", "owner"),
+            f"!assistant api globalendpoint {base_url}",
+            "!assistant set model gpt-test",
         ],
         channel_setup=lambda channel_id: [],
         ask=lambda bot_id: "!chat",

@@ -54,10 +54,10 @@ def text_of(event) -> str:
     return event.content or displays(event.payload.get("components"))
 
 
-async def run_command(harness, text: str, author=None) -> None:
-    """``text`` said (as the owner by default) and done, or an error naming it."""
+async def run_command(harness, text: str) -> None:
+    """``text`` said by the owner and done, or an error naming it."""
     errors = len(harness.errors)
-    await harness.say(text, author=author or harness.owner)
+    await harness.say(text, author=harness.owner)
     await harness.settle(timeout=30)
     if len(harness.errors) > errors:
         raise RuntimeError(f"{text!r} failed: {harness.errors[errors]!r}")
@@ -78,8 +78,8 @@ async def load_peers(harness, peers: List[_peers.Peer], base_url: str) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{peer.name} did not finish loading")
             await asyncio.sleep(0.05)
-        for text, who in peer.setup(base_url, KEY):
-            await run_command(harness, text, harness.member if who == "member" else None)
+        for text in peer.setup(base_url, KEY):
+            await run_command(harness, text)
 
 
 async def one_answer(
