@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -42,11 +42,18 @@ async def provider_process(delay: float) -> Tuple[subprocess.Popen, str]:
     return proc, match.group(1)
 
 
-async def start_bot(base_url: str, *, reference: bool = False) -> RedHarness:
+async def start_bot(
+    base_url: str,
+    *,
+    reference: bool = False,
+    cog_paths: Sequence[Path] = (),
+    background: Optional[Callable[[asyncio.Task], bool]] = None,
+) -> RedHarness:
     """A Red bot with skynet on the provider at ``base_url``; with ``reference``, also the minimal
-    non-streaming cog (``bench/reference_cog``: ``!askref``) on the same provider."""
-    cog_paths = [REPO, REPO / "bench" / "reference_cog"] if reference else [REPO]
-    harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=cog_paths)
+    non-streaming cog (``bench/reference_cog``: ``!askref``) on the same provider. ``cog_paths``:
+    more cog folders (not loaded); ``background``: tasks ``settle()`` never waits for."""
+    cog_paths = [REPO, *([REPO / "bench" / "reference_cog"] if reference else []), *cog_paths]
+    harness = RedHarness(Path(tempfile.mkdtemp()) / "red", cog_paths=cog_paths, background=background)
     await harness.start()
     for command in (
         "!load skynet",

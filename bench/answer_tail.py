@@ -4,24 +4,30 @@ its own process: what it costs and how its end is shown.
     .venv/bin/python bench/answer_tail.py                      # 1,600 and 2,500 characters over 8 s
     .venv/bin/python bench/answer_tail.py --runs 5 --seconds 5 8 10 --chars 1600 2500
     .venv/bin/python bench/answer_tail.py --reference --chars 1600   # side by side with bench/reference_cog
+    .venv-peers/bin/python bench/answer_tail.py --reference --peer aiuser=/work/peer_cogs/bz-cogs/aiuser \
+        --peer assistant=/work/peer_cogs/vrt-cogs/assistant   # and the peer cogs (see bench/_peers.py)
 
 For each answer length (``--chars``, streamed in 4-5 character chunks evenly over ``--seconds``),
 ``--runs`` answers one after the other, each in a fresh channel. Reported (median, and max where
 it matters): CPU of the bot's process per answer; Discord requests per answer (sends + edits, and
 typing); the time from the provider's last token to the complete answer visible; smoothness while
 streaming: the longest gap between two visible updates and the mean age of the text shown (how far
-the visible text lags behind the generated one, averaged over the answer).
+the visible text lags behind the generated one, averaged over the answer). The reference cog and
+the peers (``--peer``, loaded in the same bot, asked the same question) answer whole: CPU and
+requests only.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import operator
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
-from _streaming_common import median, provider_process, start_bot
+import _peers
+from _streaming_common import KEY, median, provider_process, start_bot
 from discord.ext.test import backend
 
 
@@ -39,7 +45,46 @@ def body_for(chars: int) -> tuple:
     return " ".join([word] * count), count + 3
 
 
-async def one_answer(harness, index: int, body: str, command: str = "!ai chat") -> Dict[str, float]:
+def text_of(event) -> str:
+    """What a send or edit shows: its content, or the text displays of a components-v2 message."""
+
+    def displays(components) -> str:
+        return "".join((c.get("content") or "") + displays(c.get("components")) for c in components or ())
+
+    return event.content or displays(event.payload.get("components"))
+
+
+async def run_command(harness, text: str) -> None:
+    """``text`` said by the owner and done, or an error naming it."""
+    errors = len(harness.errors)
+    await harness.say(text, author=harness.owner)
+    await harness.settle(timeout=30)
+    if len(harness.errors) > errors:
+        raise RuntimeError(f"{text!r} failed: {harness.errors[errors]!r}")
+
+
+async def load_peers(harness, peers: List[_peers.Peer], base_url: str) -> None:
+    """Each peer loaded and pointed at the provider, after skynet has loaded its tiktoken encoding."""
+    if not peers:
+        return
+    _peers.offline_tiktoken(peers)
+    for peer in peers:
+        await run_command(harness, f"!load {peer.name}")
+        cog = next((c for c in harness.bot.cogs.values() if type(c).__module__.split(".")[0] == peer.name), None)
+        if cog is None:
+            raise RuntimeError(f"{peer.name} did not load (see the log)")
+        deadline = time.monotonic() + 60
+        while peer.loaded and not operator.attrgetter(peer.loaded)(cog):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{peer.name} did not finish loading")
+            await asyncio.sleep(0.05)
+        for text in peer.setup(base_url, KEY):
+            await run_command(harness, text)
+
+
+async def one_answer(
+    harness, index: int, body: str, command: str = "!ai chat", peer: Optional[_peers.Peer] = None
+) -> Dict[str, float]:
     streamer_cls = reply_module().ReplyStreamer
     arrivals: List[float] = []  # time of each text delta
     sizes: List[int] = []  # answer length after it
@@ -53,6 +98,10 @@ async def one_answer(harness, index: int, body: str, command: str = "!ai chat") 
 
     streamer_cls.append = append
     channel = backend.make_text_channel(f"tail-{index}-{len(body)}", harness.guild)
+    if peer is not None:
+        for text in peer.channel_setup(channel.id):
+            await run_command(harness, text)
+        command = peer.ask(harness.bot.user.id)
     since = len(harness.events)
     try:
         c0, asked = time.process_time(), time.monotonic()
@@ -63,6 +112,11 @@ async def one_answer(harness, index: int, body: str, command: str = "!ai chat") 
         streamer_cls.append = original_append
     events = [e for e in harness.events[since:] if e.channel_id == channel.id]
     shown = [e for e in events if e.kind in ("send", "edit")]
+    if peer is not None:  # its own wording around the question; maybe components, not content
+        assert not arrivals, "skynet answered the peer's question"
+        latest = {e.message_id: text_of(e) for e in shown}
+        assert "".join(body.split()) in "".join("".join(latest.values()).split()), f"{peer.name}: incomplete answer"
+        return {"cpu": cpu, "requests": len(shown), "typing": sum(1 for e in events if e.kind == "typing")}
     expected = "".join(f"echo: member: {body}".split())
     got = "".join("".join(m.content for m in harness.messages(channel)).split())
     assert got == expected, "incomplete answer"
@@ -103,21 +157,45 @@ async def one_answer(harness, index: int, body: str, command: str = "!ai chat") 
     }
 
 
+def whole_row(label: str, results: List[Dict[str, float]]) -> tuple:
+    """A row for answers sent whole (reference cog, peers): CPU and requests only."""
+    return (
+        label,
+        f"{median([r['cpu'] for r in results]) * 1000:.0f} ms",
+        f"{median([r['requests'] for r in results]):.0f} + {median([r['typing'] for r in results]):.0f} typing",
+        "", "", "", "",
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     rows = []
+    peers = [_peers.parse(spec) for spec in args.peer]
+    if peers:
+        _peers.members_with_join_dates()
     for chars, seconds in [(c, s) for c in args.chars for s in args.seconds]:
         body, chunks = body_for(chars)
         proc, base_url = await provider_process(delay=seconds / chunks)
-        harness = await start_bot(base_url, reference=args.reference)
+        harness = await start_bot(
+            base_url,
+            reference=args.reference,
+            cog_paths=[path for _, path in peers],
+            background=_peers.long_lived([peer for peer, _ in peers]),
+        )
         try:
+            await load_peers(harness, [peer for peer, _ in peers], base_url)
             await one_answer(harness, -1, "warm up")  # the first answer after load is another bench
             results, reference = [], []
+            by_peer: Dict[str, List[Dict[str, float]]] = {peer.name: [] for peer, _ in peers}
             if args.reference:
                 await one_answer(harness, -2, "warm up", "!askref")
-            for i in range(args.runs):  # alternately, so both see the same machine
+            for k, (peer, _) in enumerate(peers):
+                await one_answer(harness, -3 - k, "warm up", peer=peer)
+            for i in range(args.runs):  # alternately, so all see the same machine
                 results.append(await one_answer(harness, i, body))
                 if args.reference:
                     reference.append(await one_answer(harness, 1000 + i, body, "!askref"))
+                for k, (peer, _) in enumerate(peers):
+                    by_peer[peer.name].append(await one_answer(harness, 2000 + 1000 * k + i, body, peer=peer))
         finally:
             await harness.close()
             proc.terminate()
@@ -137,16 +215,10 @@ async def main(args: argparse.Namespace) -> None:
         )
         print(rows[-1], flush=True)
         if reference:
-            cpu = [r["cpu"] for r in reference]
-            rows.append(
-                (
-                    "… the same through the reference cog (not streamed)",
-                    f"{median(cpu) * 1000:.0f} ms",
-                    f"{median([r['requests'] for r in reference]):.0f} + "
-                    f"{median([r['typing'] for r in reference]):.0f} typing",
-                    "", "", "", "",
-                )
-            )
+            rows.append(whole_row("… the same through the reference cog (not streamed)", reference))
+            print(rows[-1], flush=True)
+        for name, answers in by_peer.items():
+            rows.append(whole_row(f"… the same through the peer {name} (not streamed)", answers))
             print(rows[-1], flush=True)
     print(f"\nidle channel, median of {args.runs} answers:")
     print(
@@ -166,5 +238,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--reference", action="store_true",
         help="also answer through bench/reference_cog (a minimal non-streaming cog, as the peers answer)",
+    )
+    parser.add_argument(
+        "--peer", action="append", default=[], metavar="NAME=PATH",
+        help=f"also answer through a peer cog, from its folder ({', '.join(_peers.PEERS)}; see bench/_peers.py)",
     )
     sys.exit(asyncio.run(main(parser.parse_args())))
