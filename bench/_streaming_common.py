@@ -23,11 +23,13 @@ from skynet_dev.harness import RedHarness  # noqa: E402
 KEY = "sk-bench-0123456789abcdef"
 
 
-async def provider_process(delay: float) -> Tuple[subprocess.Popen, str]:
+async def provider_process(delay: float, ends: str = "") -> Tuple[subprocess.Popen, str]:
     """``bench/_echo_provider.py`` (the demo echo server streaming word by word, ``delay``
-    seconds apart, without its small print) in its own process, on a free port of 127.0.0.1."""
+    seconds apart, without its small print) in its own process, on a free port of 127.0.0.1;
+    ``ends``: a file where it writes when each stream's last token went out."""
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve().parent / "_echo_provider.py"), "--delay", str(delay)],
+        [sys.executable, str(Path(__file__).resolve().parent / "_echo_provider.py"), "--delay", str(delay)]
+        + (["--ends", ends] if ends else []),
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

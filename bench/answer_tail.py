@@ -10,7 +10,8 @@ its own process: what it costs and how its end is shown.
 For each answer length (``--chars``, streamed in 4-5 character chunks evenly over ``--seconds``),
 ``--runs`` answers one after the other, each in a fresh channel. Reported (median, and max where
 it matters): CPU of the bot's process per answer; Discord requests per answer (sends + edits, and
-typing); the time from the provider's last token to the complete answer visible; smoothness while
+typing); the time from the provider's last token (written, in its process) to the complete answer
+visible, and the same from the last text the streamer received; smoothness while
 streaming: the longest gap between two visible updates and the mean age of the text shown (how far
 the visible text lags behind the generated one, averaged over the answer). The reference cog and
 the peers (``--peer``, loaded in the same bot, asked the same question) answer whole: CPU and
@@ -22,13 +23,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import operator
+import os
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional
 
 import _peers
 from _streaming_common import KEY, median, provider_process, start_bot
 from discord.ext.test import backend
+
+ENDS = os.path.join(tempfile.mkdtemp(), "stream-ends")  # see bench/_echo_provider.py --ends
 
 
 def reply_module():
@@ -123,6 +128,8 @@ async def one_answer(
     if not arrivals:  # the reference cog: no stream, its answer arrives whole
         return {"cpu": cpu, "requests": len(shown), "typing": sum(1 for e in events if e.kind == "typing")}
     last_token = arrivals[-1]
+    with open(ENDS) as ends:  # when the provider wrote this answer's last token (its own process)
+        provider_end = float(ends.read().split()[-1])
     # Visible characters over time: the sum of the current content of every message.
     visible_at: List[tuple] = []
     contents: Dict[int, int] = {}
@@ -150,6 +157,7 @@ async def one_answer(
         "requests": len(shown),
         "typing": sum(1 for e in events if e.kind == "typing"),
         "tail": shown[-1].at - last_token,
+        "provider_tail": shown[-1].at - provider_end,
         "max_gap": max(gaps),
         "mean_age": lag_area / max(end - start, 1e-6),
         "first": shown[0].at - asked,
@@ -163,7 +171,7 @@ def whole_row(label: str, results: List[Dict[str, float]]) -> tuple:
         label,
         f"{median([r['cpu'] for r in results]) * 1000:.0f} ms",
         f"{median([r['requests'] for r in results]):.0f} + {median([r['typing'] for r in results]):.0f} typing",
-        "", "", "", "",
+        "", "", "", "", "",
     )
 
 
@@ -174,7 +182,7 @@ async def main(args: argparse.Namespace) -> None:
         _peers.members_with_join_dates()
     for chars, seconds in [(c, s) for c in args.chars for s in args.seconds]:
         body, chunks = body_for(chars)
-        proc, base_url = await provider_process(delay=seconds / chunks)
+        proc, base_url = await provider_process(delay=seconds / chunks, ends=ENDS)
         harness = await start_bot(
             base_url,
             reference=args.reference,
@@ -207,6 +215,7 @@ async def main(args: argparse.Namespace) -> None:
                 f" (served in {median(pick('stream')):.1f} s)",
                 f"{median(pick('cpu')) * 1000:.0f} ms",
                 f"{median(pick('requests')):.0f} + {median(pick('typing')):.0f} typing",
+                f"{median(pick('provider_tail')):.2f} / {max(pick('provider_tail')):.2f} s",
                 f"{median(pick('tail')):.2f} / {max(pick('tail')):.2f} s",
                 f"{median(pick('max_gap')):.2f} s",
                 f"{median(pick('mean_age')):.2f} s",
@@ -222,10 +231,11 @@ async def main(args: argparse.Namespace) -> None:
             print(rows[-1], flush=True)
     print(f"\nidle channel, median of {args.runs} answers:")
     print(
-        "| answer | CPU per answer | Discord requests (sends+edits + typing) | last token → complete, median / max"
+        "| answer | CPU per answer | Discord requests (sends+edits + typing)"
+        " | provider's last token → complete, median / max | the same from the streamer's last text"
         " | longest gap between updates | mean age of the visible text | first text |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
 

@@ -167,7 +167,7 @@ async def test_a_fast_event_stream_arrives_whole_in_few_reads(server: Server) ->
             async for data in response.aiter_raw():
                 reads.append(data)
     assert b"".join(reads) == b"".join(f"data: {i}\n\n".encode() for i in range(60))
-    assert len(reads) <= 20  # 60 events over >= 120 ms, read every 50 ms (httpx's transport: ~60)
+    assert len(reads) <= 5  # 60 events over >= 120 ms, read every 200 ms (httpx's transport: ~60)
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)

@@ -121,12 +121,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 # A streamed answer (server-sent events) is read at most this often: reading from the socket is
 # paused in between, so the chunks a provider sends meanwhile arrive in one read. Every read costs an
 # event-loop wake-up, a ``recv``, aiohttp's read-timeout reset and a pass through the SDK's and the
-# cog's generators: a provider sending a token every 20 ms cost 130-154 ms of CPU per 1,600-character
-# answer, 104-113 ms read this way (``bench/answer_tail.py``; only sleeping between reads, with the
-# socket still read into aiohttp's buffer, 133 ms). Discord shows the text every 1.5 s at most, so
-# 50 ms later is unseen; the first chunk is never held back. aiohttp's read timeout is stopped while
-# reading is paused (``pause_reading`` drops it, ``resume_reading`` starts it again).
-COALESCE_SECONDS = 0.05
+# cog's generators: nearly all of an answer's CPU once it lasts seconds (a 1,600-character answer
+# costs 18 ms sent in 0.2 s, ~100 ms spread over 8 s read every 50 ms, ~40 ms read every 200 ms;
+# ``bench/answer_tail.py``). Only sleeping between reads, with the socket still read into aiohttp's
+# buffer, saves little: pausing is what saves the wake-ups. Discord shows the text every 1.5 s at
+# most, so 200 ms later is unseen while the answer streams, and the complete answer is still shown
+# within 0.2 s of the provider's last token (the goal: 0.3 s); the first chunk is never held back.
+# aiohttp's read timeout is stopped while reading is paused (``pause_reading`` drops it,
+# ``resume_reading`` starts it again).
+COALESCE_SECONDS = 0.2
 
 
 class _ResponseBody(httpx.AsyncByteStream):
