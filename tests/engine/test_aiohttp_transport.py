@@ -52,6 +52,16 @@ class Server:
         await response.write_eof()
         return response
 
+    async def slow_tokens(self, request: web.Request) -> web.StreamResponse:
+        """100 events 20 ms apart: a model answering for two seconds."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for index in range(100):
+            await response.write(f"data: {index}\n\n".encode())
+            await asyncio.sleep(0.02)
+        await response.write_eof()
+        return response
+
     async def cut(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)  # chunked: the client knows the body is not complete
@@ -105,6 +115,7 @@ class Server:
         for path, handler in (
             ("/stream", self.stream),
             ("/tokens", self.tokens),
+            ("/slow_tokens", self.slow_tokens),
             ("/cut", self.cut),
             ("/stall", self.stall),
             ("/silent", self.silent),
@@ -158,16 +169,29 @@ async def test_bytes_are_handed_over_as_they_arrive(server: Server, kind: str) -
             assert b"".join([piece async for piece in pieces]) == b"second piece\n"
 
 
-async def test_a_fast_event_stream_arrives_whole_in_few_reads(server: Server) -> None:
-    # Each read is a wake-up and a pass through every layer above: the socket is read at most
-    # every COALESCE_SECONDS (the first piece at once).
+async def event_stream_reads(server: Server, path: str) -> List[bytes]:
     reads: List[bytes] = []
     async with client("aiohttp") as http:
-        async with http.stream("GET", f"{server.base_url}/tokens") as response:
+        async with http.stream("GET", f"{server.base_url}{path}") as response:
             async for data in response.aiter_raw():
                 reads.append(data)
+    return reads
+
+
+async def test_a_fast_event_stream_arrives_whole_in_few_reads(server: Server) -> None:
+    # Each read is a wake-up and a pass through every layer above: the socket is read at most
+    # every EARLY_COALESCE_SECONDS in a stream's first half second (the first piece at once).
+    reads = await event_stream_reads(server, "/tokens")
     assert b"".join(reads) == b"".join(f"data: {i}\n\n".encode() for i in range(60))
-    assert len(reads) <= 5  # 60 events over >= 120 ms, read every 200 ms (httpx's transport: ~60)
+    assert len(reads) <= 12  # 60 events over >= 120 ms, read every 50 ms (httpx's transport: ~60)
+
+
+async def test_a_long_event_stream_is_read_less_often_after_its_first_half_second(server: Server) -> None:
+    reads = await event_stream_reads(server, "/slow_tokens")
+    assert b"".join(reads) == b"".join(f"data: {i}\n\n".encode() for i in range(100))
+    # 100 events over >= 2 s: ~10 reads in the first half second, then one every 200 ms
+    # (every 50 ms throughout: ~40; httpx's transport: ~100)
+    assert len(reads) <= 25
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)

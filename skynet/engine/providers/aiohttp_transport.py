@@ -126,10 +126,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 # ``bench/answer_tail.py``). Only sleeping between reads, with the socket still read into aiohttp's
 # buffer, saves little: pausing is what saves the wake-ups. Discord shows the text every 1.5 s at
 # most, so 200 ms later is unseen while the answer streams, and the complete answer is still shown
-# within 0.2 s of the provider's last token (the goal: 0.3 s); the first chunk is never held back.
+# within 0.2 s of the provider's last token (the goal: 0.3 s). The first chunk is never held back,
+# and the stream's first half second is read every 50 ms: a short answer is complete at once.
 # aiohttp's read timeout is stopped while reading is paused (``pause_reading`` drops it,
 # ``resume_reading`` starts it again).
 COALESCE_SECONDS = 0.2
+EARLY_SECONDS, EARLY_COALESCE_SECONDS = 0.5, 0.05
 
 
 class _ResponseBody(httpx.AsyncByteStream):
@@ -143,13 +145,14 @@ class _ResponseBody(httpx.AsyncByteStream):
         content = self._response.content
         connection = self._response.connection
         protocol = connection.protocol if connection is not None else None
-        coalesce = COALESCE_SECONDS if self._response.content_type == "text/event-stream" else 0.0
+        coalesce = self._response.content_type == "text/event-stream" and protocol is not None
         loop = asyncio.get_running_loop()
-        last_read = None
+        first_read = last_read = None
         with _httpx_errors(self._request, connecting=False):
             while True:
-                if last_read is not None and coalesce and protocol is not None and not content.is_eof():
-                    wait = last_read + coalesce - loop.time()
+                if last_read is not None and coalesce and not content.is_eof():
+                    early = last_read - first_read < EARLY_SECONDS
+                    wait = last_read + (EARLY_COALESCE_SECONDS if early else COALESCE_SECONDS) - loop.time()
                     if wait > 0:
                         protocol.pause_reading()  # the kernel keeps what arrives meanwhile
                         try:
@@ -160,6 +163,8 @@ class _ResponseBody(httpx.AsyncByteStream):
                 if not data:
                     return
                 last_read = loop.time()
+                if first_read is None:
+                    first_read = last_read
                 yield data
 
     async def aclose(self) -> None:
