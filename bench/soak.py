@@ -279,6 +279,7 @@ async def main(args: argparse.Namespace) -> None:
                         "py_blocks_k": sys.getallocatedblocks() // 1000,
                         "files": open_files(),
                         "tasks": len(asyncio.all_tasks()),
+                        "top_tasks": task_kinds().most_common(3),
                         # sent but not yet answered completely (a backlog, if it grows)
                         "in_flight": sent - answered.count(1) - memory_count,
                         "pacer_waiting": len(pacer._waiting),  # noqa: SLF001
