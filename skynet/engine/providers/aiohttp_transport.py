@@ -122,7 +122,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 # paused in between, so the chunks a provider sends meanwhile arrive in one read. Every read costs an
 # event-loop wake-up, a ``recv``, aiohttp's read-timeout reset and a pass through the SDK's and the
 # cog's generators: nearly all of an answer's CPU once it lasts seconds (a 1,600-character answer
-# costs 18 ms sent in 0.2 s, ~100 ms spread over 8 s read every 50 ms, ~40 ms read every 200 ms;
+# costs 18 ms sent in 0.2 s; spread over 8 s, ~100 ms read every 50 ms, ~50 ms read as below;
 # ``bench/answer_tail.py``). Only sleeping between reads, with the socket still read into aiohttp's
 # buffer, saves little: pausing is what saves the wake-ups. Discord shows the text every 1.5 s at
 # most, so 200 ms later is unseen while the answer streams, and the complete answer is still shown
