@@ -43,25 +43,24 @@ class Server:
         await response.write_eof()
         return response
 
-    async def tokens(self, request: web.Request) -> web.StreamResponse:
-        """60 events 2 ms apart, as a fast model streams them."""
+    @staticmethod
+    async def events(request: web.Request, count: int, gap: float) -> web.StreamResponse:
+        """``count`` events ``data: <n>``, ``gap`` seconds apart."""
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        for index in range(60):
+        for index in range(count):
             await response.write(f"data: {index}\n\n".encode())
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(gap)
         await response.write_eof()
         return response
 
+    async def tokens(self, request: web.Request) -> web.StreamResponse:
+        """60 events 2 ms apart, as a fast model streams them."""
+        return await self.events(request, 60, 0.002)
+
     async def slow_tokens(self, request: web.Request) -> web.StreamResponse:
         """100 events 20 ms apart: a model answering for two seconds."""
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        for index in range(100):
-            await response.write(f"data: {index}\n\n".encode())
-            await asyncio.sleep(0.02)
-        await response.write_eof()
-        return response
+        return await self.events(request, 100, 0.02)
 
     async def cut(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
